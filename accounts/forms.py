@@ -1,0 +1,79 @@
+"""Forms of the account pages. Errors are attached to their fields and shown next to them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import authenticate, password_validation
+from django.http import HttpRequest
+
+from accounts.models import User
+
+
+class LoginForm(forms.Form):
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "username"}))
+    password = forms.CharField(
+        max_length=128, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+    def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+        self.user: User | None = None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        email, password = cleaned.get("email"), cleaned.get("password")
+        if email and password:
+            user = authenticate(self.request, email=email.lower(), password=password)
+            if user is None:
+                # One message for unknown e-mail, wrong password and unconfirmed account: no account discovery.
+                raise forms.ValidationError("E-mail or password is not correct, or the account is not confirmed yet.")
+            self.user = user
+        return cleaned
+
+
+class RegistrationForm(forms.Form):
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password = forms.CharField(
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 10 characters, not only digits, not a common password.",
+    )
+    password_confirm = forms.CharField(
+        label="Repeat the password",
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    accept_terms = forms.BooleanField(label="I accept the terms of use and the privacy notice")
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this e-mail exists. Log in or reset the password.")
+        return email
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        password, confirm = cleaned.get("password"), cleaned.get("password_confirm")
+        if password and confirm and password != confirm:
+            self.add_error("password_confirm", "The two passwords differ.")
+        if password:
+            try:
+                password_validation.validate_password(password, User(email=cleaned.get("email") or ""))
+            except forms.ValidationError as error:
+                self.add_error("password", error)
+        return cleaned
+
+
+class TotpForm(forms.Form):
+    token = forms.RegexField(
+        label="Code from your authenticator app",
+        regex=r"^\d{6}$",
+        max_length=6,
+        error_messages={"invalid": "Enter the 6-digit code."},
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )

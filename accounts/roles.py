@@ -1,0 +1,20 @@
+"""The three roles of people in the portal. A role is a Django group that grants one area permission."""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    CUSTOMER = "customer", "Customer"
+    DEALER = "dealer", "Dealer"
+    BACK_OFFICE = "back_office", "Back office"
+
+
+# The permission (app_label.codename) each role's group carries; checked by every view through accounts.permissions.
+ROLE_PERMISSIONS: dict[Role, str] = {
+    Role.CUSTOMER: "accounts.customer_area",
+    Role.DEALER: "accounts.dealer_area",
+    Role.BACK_OFFICE: "accounts.back_office_area",
+}
+
+# Roles whose users must pass a second factor (TOTP) before they reach any page or session API.
+ROLES_REQUIRING_SECOND_FACTOR = frozenset({Role.DEALER, Role.BACK_OFFICE})

@@ -1,0 +1,189 @@
+"""Every write in accounts: users, registration and confirmation, login lockout, second factors, API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core import signing
+from django.core.cache import cache
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import ApiToken, DealerOrganisation, User
+from accounts.roles import Role
+from portal.errors import ApplicationError, ConflictError, ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+_CONFIRMATION_SALT = "accounts.email-confirmation"
+
+
+def dealer_organisation_create(*, name: str, slug: str) -> DealerOrganisation:
+    """Registers a dealership; its slug becomes part of its `did:web` identifier, so it must stay stable."""
+    if DealerOrganisation.objects.filter(slug=slug).exists():
+        raise ConflictError("A dealer organisation with this slug exists.", code="slug_taken")
+    return DealerOrganisation.objects.create(name=name, slug=slug)
+
+
+@transaction.atomic
+def user_create(
+    *,
+    email: str,
+    password: str,
+    role: Role,
+    dealer_organisation: DealerOrganisation | None = None,
+    is_active: bool = True,
+) -> User:
+    """Creates a user in one role. Dealers must name their organisation; other roles must not have one."""
+    email = User.objects.normalize_email(email).strip().lower()
+    if (role == Role.DEALER) != (dealer_organisation is not None):
+        raise ValidationFailed("Dealer users, and only they, belong to a dealer organisation.", code="bad_role")
+    if User.objects.filter(email__iexact=email).exists():
+        raise ConflictError("An account with this e-mail exists.", code="email_taken", fields={"email": ["taken"]})
+    user = User(email=email, is_active=is_active, dealer_organisation=dealer_organisation)
+    user.set_password(password)
+    if is_active:
+        user.email_confirmed_at = timezone.now()
+    user.save()
+    user.groups.add(Group.objects.get(name=role.value))
+    return user
+
+
+def customer_register(*, email: str, password: str) -> User:
+    """Self-registration: an inactive customer until the e-mail link is followed. The e-mail is sent after commit."""
+    from accounts.tasks import email_confirmation_send
+
+    with transaction.atomic():
+        user = user_create(email=email, password=password, role=Role.CUSTOMER, is_active=False)
+        email_confirmation_send.delay_on_commit(user_id=user.pk)
+    logger.info("customer registered", extra={"user_id": user.pk})
+    return user
+
+
+def email_confirmation_token(*, user: User) -> str:
+    return signing.dumps({"user_id": user.pk, "email": user.email}, salt=_CONFIRMATION_SALT)
+
+
+def email_confirmation_deliver(*, user_id: int) -> None:
+    """Sends the confirmation link and stamps the user; safe to run twice (a second e-mail is harmless)."""
+    user = User.objects.filter(pk=user_id, email_confirmed_at__isnull=True).first()
+    if user is None:
+        return
+    link = settings.PORTAL_BASE_URL.rstrip("/") + reverse(
+        "accounts:email-confirm", kwargs={"token": email_confirmation_token(user=user)}
+    )
+    body = render_to_string("accounts/email/confirmation.txt", {"link": link})
+    send_mail("Confirm your FinLab account", body, None, [user.email])
+    User.objects.filter(pk=user.pk).update(confirmation_sent_at=timezone.now())
+
+
+def email_confirm(*, token: str) -> User:
+    """Activates the account the link was made for. Links expire and stop working once the e-mail changes."""
+    try:
+        payload = signing.loads(token, salt=_CONFIRMATION_SALT, max_age=settings.EMAIL_CONFIRMATION_MAX_AGE_SECONDS)
+    except signing.SignatureExpired as error:
+        raise ApplicationError("This confirmation link has expired.", code="link_expired") from error
+    except signing.BadSignature as error:
+        raise ApplicationError("This confirmation link is not valid.", code="link_invalid") from error
+    user = User.objects.filter(pk=payload.get("user_id"), email=payload.get("email")).first()
+    if user is None:
+        raise ApplicationError("This confirmation link is not valid.", code="link_invalid")
+    if user.email_confirmed_at is None:
+        User.objects.filter(pk=user.pk).update(is_active=True, email_confirmed_at=timezone.now())
+        user.refresh_from_db()
+    return user
+
+
+# --- Login lockout -------------------------------------------------------------------------------------------------
+# Counters are keyed by hashes, so the cache holds neither e-mail addresses nor client addresses.
+
+
+def _lockout_key(kind: str, value: str) -> str:
+    digest = hashlib.sha256(f"{settings.SECRET_KEY}:{kind}:{value.strip().lower()}".encode()).hexdigest()
+    return f"login-failures:{kind}:{digest[:40]}"
+
+
+def login_is_locked(*, email: str, client_address: str) -> bool:
+    """True once an account or an address has failed `LOGIN_FAILURE_LIMIT` times within the lockout window."""
+    keys = [_lockout_key("email", email), _lockout_key("address", client_address)]
+    counts = cache.get_many(keys)
+    return any(count >= settings.LOGIN_FAILURE_LIMIT for count in counts.values())
+
+
+def login_failure_record(*, email: str, client_address: str) -> None:
+    for key in (_lockout_key("email", email), _lockout_key("address", client_address)):
+        cache.add(key, 0, timeout=settings.LOGIN_LOCKOUT_SECONDS)
+        try:
+            cache.incr(key)
+        except ValueError:
+            cache.set(key, 1, timeout=settings.LOGIN_LOCKOUT_SECONDS)
+    logger.warning("login failed", extra={"reason": "bad_credentials"})
+
+
+def login_failures_clear(*, email: str) -> None:
+    cache.delete(_lockout_key("email", email))
+
+
+def request_rate_exceeded(*, scope: str, client_address: str, limit_per_minute: int) -> bool:
+    """A fixed one-minute window per scope and (hashed) client address; True when this request is over the limit."""
+    key = _lockout_key(f"rate:{scope}:{int(timezone.now().timestamp() // 60)}", client_address)
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, timeout=120)
+        count = 1
+    return count > limit_per_minute
+
+
+# --- Second factor -------------------------------------------------------------------------------------------------
+
+
+def totp_device_get_or_create_unconfirmed(*, user: User) -> TOTPDevice:
+    """The device a user is enrolling: reused until confirmed, so reloading the setup page keeps the same secret."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    return device
+
+
+def totp_device_confirm(*, device: TOTPDevice, token: str) -> bool:
+    """Confirms enrolment when the first code from the app matches; returns False and changes nothing otherwise."""
+    if not device.verify_token(token):
+        return False
+    TOTPDevice.objects.filter(user=device.user, confirmed=True).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    return True
+
+
+def totp_device_create_confirmed(*, user: User, key_hex: str | None = None) -> TOTPDevice:
+    """An enrolled device with a given secret: for demo data and provisioning scripts."""
+    key = key_hex or secrets.token_hex(20)
+    return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True, key=key)
+
+
+# --- API tokens ------------------------------------------------------------------------------------------------
+
+
+def api_token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
+    """Issues a bearer token; the raw value is returned once and never stored."""
+    raw = "fl_" + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=user, name=name, prefix=raw[:8], key_hash=api_token_hash(raw))
+    return token, raw
+
+
+def api_token_revoke(*, token: ApiToken) -> None:
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())

@@ -1,0 +1,147 @@
+"""Account pages: login with lockout, registration and confirmation, second-factor setup and check."""
+
+from __future__ import annotations
+
+import base64
+
+import segno
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import services
+from accounts.forms import LoginForm, RegistrationForm, TotpForm
+from accounts.selectors import user_has_confirmed_device, user_requires_second_factor
+from portal.errors import ApplicationError
+
+
+def client_address(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse(settings.LOGIN_REDIRECT_URL)
+
+
+def _too_many(request: HttpRequest, scope: str) -> bool:
+    return services.request_rate_exceeded(
+        scope=scope, client_address=client_address(request), limit_per_minute=settings.LOGIN_RATE_PER_MINUTE
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    form = LoginForm(request.POST or None, request=request)
+    status = 200
+    if request.method == "POST":
+        email = request.POST.get("email", "")[:254]
+        if _too_many(request, "login") or services.login_is_locked(email=email, client_address=client_address(request)):
+            form = LoginForm(request=request)
+            form.add_error(None, "Too many attempts. Wait a few minutes before trying again.")
+            return render(request, "accounts/login.html", {"form": form, "next": _safe_next(request)}, status=429)
+        if form.is_valid() and form.user is not None:
+            services.login_failures_clear(email=email)
+            login(request, form.user)  # rotates the session key: no session fixation
+            if user_requires_second_factor(user=form.user):
+                return redirect(
+                    "accounts:mfa-verify" if user_has_confirmed_device(user=form.user) else "accounts:mfa-setup"
+                )
+            return HttpResponseRedirect(_safe_next(request))
+        if form.non_field_errors():
+            services.login_failure_record(email=email, client_address=client_address(request))
+        status = 400
+    return render(request, "accounts/login.html", {"form": form, "next": _safe_next(request)}, status=status)
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, "You are logged out.")
+    return redirect("portal:home")
+
+
+@require_http_methods(["GET", "POST"])
+def register_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("portal:home")
+    form = RegistrationForm(request.POST or None)
+    if request.method == "POST":
+        if _too_many(request, "register"):
+            form.add_error(None, "Too many attempts. Wait a minute before trying again.")
+            return render(request, "accounts/register.html", {"form": form}, status=429)
+        if form.is_valid():
+            try:
+                services.customer_register(email=form.cleaned_data["email"], password=form.cleaned_data["password"])
+            except ApplicationError as error:
+                form.add_error("email", error.detail)
+            else:
+                return render(request, "accounts/register_done.html", {})
+        return render(request, "accounts/register.html", {"form": form}, status=400)
+    return render(request, "accounts/register.html", {"form": form})
+
+
+def email_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        services.email_confirm(token=token)
+    except ApplicationError as error:
+        return render(request, "accounts/email_confirm_failed.html", {"reason": error.detail}, status=400)
+    messages.success(request, "Your e-mail is confirmed. You can log in now.")
+    return redirect("accounts:login")
+
+
+def _qr_data_uri(text: str) -> str:
+    svg = segno.make(text, error="m").svg_inline(scale=4, dark="#111", light="#fff", omitsize=False)
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def mfa_setup_view(request: HttpRequest) -> HttpResponse:
+    if not user_requires_second_factor(user=request.user) or user_has_confirmed_device(user=request.user):
+        return redirect("accounts:mfa-verify" if user_has_confirmed_device(user=request.user) else "portal:home")
+    device = services.totp_device_get_or_create_unconfirmed(user=request.user)
+    form = TotpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if services.totp_device_confirm(device=device, token=form.cleaned_data["token"]):
+            otp_login(request, device)
+            messages.success(request, "Two-factor authentication is set up.")
+            return redirect("portal:home")
+        form.add_error("token", "This code does not match. Check the time on your phone and try again.")
+    secret = base64.b32encode(device.bin_key).decode().rstrip("=")
+    context = {"form": form, "qr_data_uri": _qr_data_uri(device.config_url), "secret": secret}
+    return render(request, "accounts/mfa_setup.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def mfa_verify_view(request: HttpRequest) -> HttpResponse:
+    if not user_has_confirmed_device(user=request.user):
+        return redirect("accounts:mfa-setup")
+    form = TotpForm(request.POST or None)
+    if request.method == "POST":
+        if services.login_is_locked(email=request.user.email, client_address=client_address(request)):
+            form = TotpForm()
+            form.add_error(None, "Too many attempts. Wait a few minutes before trying again.")
+            return render(request, "accounts/mfa_verify.html", {"form": form}, status=429)
+        if form.is_valid():
+            device = TOTPDevice.objects.filter(user=request.user, confirmed=True).first()
+            if device is not None and device.verify_token(form.cleaned_data["token"]):
+                otp_login(request, device)
+                return redirect("portal:home")
+            form.add_error("token", "This code is not valid. Enter the current code from your app.")
+            services.login_failure_record(email=request.user.email, client_address=client_address(request))
+        return render(request, "accounts/mfa_verify.html", {"form": form}, status=400)
+    return render(request, "accounts/mfa_verify.html", {"form": form})

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class IdentityConfig(AppConfig):
+    """Keys, DIDs, credentials, status lists, the trust registry, credit checks and Tangle anchoring."""
+
+    name = "identity"
+    verbose_name = "Identity"

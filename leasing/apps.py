@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class LeasingConfig(AppConfig):
+    """Lease products, quotes and APRC, applications, contracts, schedules and collections."""
+
+    name = "leasing"
+    verbose_name = "Leasing"

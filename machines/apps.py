@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class MachinesConfig(AppConfig):
+    """Vehicles and charging stations, their wallets, the OCPP gateway, metering and M2M payments."""
+
+    name = "machines"
+    verbose_name = "Machines"

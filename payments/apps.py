@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class PaymentsConfig(AppConfig):
+    """The double-entry ledger, QR payment codes, checkout, settlement, payouts and invoices."""
+
+    name = "payments"
+    verbose_name = "Payments"

@@ -1,0 +1,47 @@
+"""Demo data for `make run`: idempotent, created through the services like any other data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from accounts import services as account_services
+from accounts.models import DealerOrganisation, User
+from accounts.roles import Role
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: Role
+    email: str
+    password: str
+
+
+DEMO_PASSWORD = "FinLab-demo-2026"  # noqa: S105 - a published demo login, created only by the demo command
+DEMO_LOGINS = (
+    DemoLogin(Role.CUSTOMER, "customer@demo.finlab.test", DEMO_PASSWORD),
+    DemoLogin(Role.DEALER, "dealer@demo.finlab.test", DEMO_PASSWORD),
+    DemoLogin(Role.BACK_OFFICE, "backoffice@demo.finlab.test", DEMO_PASSWORD),
+)
+DEMO_DEALER_SLUG = "autohaus-nord"
+
+
+@transaction.atomic
+def demo_data_load() -> list[DemoLogin]:
+    """Creates the demo organisation and users if missing; running it again changes nothing."""
+    organisation = DealerOrganisation.objects.filter(slug=DEMO_DEALER_SLUG).first()
+    if organisation is None:
+        organisation = account_services.dealer_organisation_create(name="Autohaus Nord GmbH", slug=DEMO_DEALER_SLUG)
+    for login in DEMO_LOGINS:
+        user = User.objects.filter(email=login.email).first()
+        if user is None:
+            user = account_services.user_create(
+                email=login.email,
+                password=login.password,
+                role=login.role,
+                dealer_organisation=organisation if login.role == Role.DEALER else None,
+            )
+        if login.role != Role.CUSTOMER and not user.totpdevice_set.filter(confirmed=True).exists():
+            account_services.totp_device_create_confirmed(user=user)
+    return list(DEMO_LOGINS)

@@ -1,0 +1,127 @@
+"""Starts the whole portal on one machine: migrations, demo data, ASGI server, Celery worker and beat.
+
+Ctrl-C (SIGINT) or SIGTERM stops every process it started. If one of them dies, the others are stopped too.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from portal.demo import demo_data_load
+
+
+class Command(BaseCommand):
+    help = "Runs the portal with demo data: web server (HTTP + websockets), Celery worker and beat."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default=os.environ.get("PORTAL_BIND", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORTAL_PORT", "8000")))
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        host, port = options["host"], options["port"]
+        call_command("migrate", interactive=False, verbosity=0)
+        if settings.CACHES["default"]["BACKEND"].endswith("DatabaseCache"):
+            call_command("createcachetable", verbosity=0)
+        logins = demo_data_load()
+        environment = os.environ | {
+            "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "portal.settings.local"),
+            "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", f"http://{host}:{port}"),
+        }
+        commands = self._process_commands(host=host, port=port)
+        processes = {name: subprocess.Popen(command, env=environment) for name, command in commands.items()}
+        stopping = False
+
+        def stop(signum: int, frame: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            self._wait_until_up(f"http://{host}:{port}/health/live", processes)
+            self._print_banner(f"http://{host}:{port}/", logins, mode=self._mode())
+            while not stopping:
+                exited = {name: process.returncode for name, process in processes.items() if process.poll() is not None}
+                if exited:
+                    self.stderr.write(f"Stopping: {', '.join(exited)} exited ({exited}).")
+                    break
+                time.sleep(0.5)
+        finally:
+            self._stop_all(processes)
+        if not stopping:
+            sys.exit(1)
+
+    def _process_commands(self, *, host: str, port: int) -> dict[str, list[str]]:
+        python = sys.executable
+        celery = [python, "-m", "celery", "-A", "portal"]
+        return {
+            "web": [
+                python,
+                "-m",
+                "uvicorn",
+                "portal.asgi:application",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--lifespan",
+                "off",
+            ],
+            "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "--hostname", "portal@%h"],
+            "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
+        }
+
+    def _mode(self) -> str:
+        database = "PostgreSQL" if "postgresql" in settings.DATABASES["default"]["ENGINE"] else "SQLite (embedded)"
+        broker = "Redis" if settings.REDIS_URL else "filesystem transport (embedded)"
+        return f"database: {database}; broker: {broker}"
+
+    def _wait_until_up(self, url: str, processes: dict[str, subprocess.Popen[bytes]]) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if any(process.poll() is not None for process in processes.values()):
+                raise SystemExit("A portal process exited during start-up; see the messages above.")
+            try:
+                with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - a local http:// URL built above
+                    return
+            except OSError:
+                time.sleep(0.3)
+        raise SystemExit(f"The web server did not answer at {url} within 60 seconds.")
+
+    def _print_banner(self, url: str, logins: list[Any], *, mode: str) -> None:
+        lines = ["", "=" * 72, f"  FinLab portal running at {url}", f"  {mode}", "", "  Demo logins:"]
+        lines += [f"    {login.role.label:12} {login.email:32} password {login.password}" for login in logins]
+        lines += [
+            "",
+            "  Dealer and back office ask for a second factor: `make totp` prints their current codes",
+            "  (and secrets to add to an authenticator app).",
+            "  Press Ctrl-C to stop the web server, the worker and beat.",
+            "=" * 72,
+            "",
+        ]
+        self.stdout.write("\n".join(lines))
+        self.stdout.flush()
+
+    def _stop_all(self, processes: dict[str, subprocess.Popen[bytes]]) -> None:
+        for process in processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for process in processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.stdout.write("Portal stopped.")

@@ -1,0 +1,27 @@
+"""Test settings: PostgreSQL and Redis are required (tests never fall back to SQLite), fast password hashing."""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-key-only-used-by-the-test-suite-4c8a1f0e9b7d6c5a")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/finlab")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/13")
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+
+from .base import *  # noqa: F403
+from .base import REST_FRAMEWORK, env
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://testserver")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Throttles are exercised by their own tests with explicit rates; the rest of the suite must not trip them.
+REST_FRAMEWORK = REST_FRAMEWORK | {
+    "DEFAULT_THROTTLE_RATES": {"anon": "100000/minute", "user": "100000/minute", "money": "100000/minute"}
+}
+LOGIN_RATE_PER_MINUTE = 10000

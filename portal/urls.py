@@ -1,0 +1,21 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from portal import health, views
+
+portal_patterns = ([path("", views.home, name="home")], "portal")
+
+urlpatterns = [
+    path("", include(portal_patterns)),
+    path("accounts/", include("accounts.urls")),
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
+    path("api/accounts/", include("accounts.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+handler400 = "portal.api.handler400"
+handler403 = "portal.api.handler403"
+handler404 = "portal.api.handler404"
+handler500 = "portal.api.handler500"
