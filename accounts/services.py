@@ -7,7 +7,7 @@ import logging
 import secrets
 
 from django.conf import settings
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core import signing
 from django.core.cache import cache
 from django.core.mail import send_mail
@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import ApiToken, DealerOrganisation, User
-from accounts.roles import Role
+from accounts.roles import ROLE_PERMISSIONS, Role
 from portal.errors import ApplicationError, ConflictError, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -53,8 +53,17 @@ def user_create(
     if is_active:
         user.email_confirmed_at = timezone.now()
     user.save()
-    user.groups.add(Group.objects.get(name=role.value))
+    user.groups.add(role_group_get(role=role))
     return user
+
+
+def role_group_get(*, role: Role) -> Group:
+    """The group of a role with its area permission; made on first use, so a flushed test database heals itself."""
+    group, created = Group.objects.get_or_create(name=role.value)
+    if created:
+        app_label, codename = ROLE_PERMISSIONS[role].split(".")
+        group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return group
 
 
 def customer_register(*, email: str, password: str) -> User:

@@ -22,6 +22,8 @@ from accounts.forms import LoginForm, RegistrationForm, TotpForm
 from accounts.selectors import user_has_confirmed_device, user_requires_second_factor
 from portal.errors import ApplicationError
 
+_BLOCKED = "Too many attempts. Wait a few minutes before trying again."
+
 
 def client_address(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
@@ -44,14 +46,13 @@ def _too_many(request: HttpRequest, scope: str) -> bool:
 
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
-    form = LoginForm(request.POST or None, request=request)
+    form = LoginForm(request.POST if request.method == "POST" else None, request=request)
     status = 200
     if request.method == "POST":
         email = request.POST.get("email", "")[:254]
         if _too_many(request, "login") or services.login_is_locked(email=email, client_address=client_address(request)):
-            form = LoginForm(request=request)
-            form.add_error(None, "Too many attempts. Wait a few minutes before trying again.")
-            return render(request, "accounts/login.html", {"form": form, "next": _safe_next(request)}, status=429)
+            context = {"form": LoginForm(request=request), "next": _safe_next(request), "blocked_message": _BLOCKED}
+            return render(request, "accounts/login.html", context, status=429)
         if form.is_valid() and form.user is not None:
             services.login_failures_clear(email=email)
             login(request, form.user)  # rotates the session key: no session fixation
@@ -77,11 +78,11 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 def register_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("portal:home")
-    form = RegistrationForm(request.POST or None)
+    form = RegistrationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if _too_many(request, "register"):
-            form.add_error(None, "Too many attempts. Wait a minute before trying again.")
-            return render(request, "accounts/register.html", {"form": form}, status=429)
+            context = {"form": RegistrationForm(), "blocked_message": _BLOCKED}
+            return render(request, "accounts/register.html", context, status=429)
         if form.is_valid():
             try:
                 services.customer_register(email=form.cleaned_data["email"], password=form.cleaned_data["password"])
@@ -113,7 +114,7 @@ def mfa_setup_view(request: HttpRequest) -> HttpResponse:
     if not user_requires_second_factor(user=request.user) or user_has_confirmed_device(user=request.user):
         return redirect("accounts:mfa-verify" if user_has_confirmed_device(user=request.user) else "portal:home")
     device = services.totp_device_get_or_create_unconfirmed(user=request.user)
-    form = TotpForm(request.POST or None)
+    form = TotpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if services.totp_device_confirm(device=device, token=form.cleaned_data["token"]):
             otp_login(request, device)
@@ -130,12 +131,11 @@ def mfa_setup_view(request: HttpRequest) -> HttpResponse:
 def mfa_verify_view(request: HttpRequest) -> HttpResponse:
     if not user_has_confirmed_device(user=request.user):
         return redirect("accounts:mfa-setup")
-    form = TotpForm(request.POST or None)
+    form = TotpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if services.login_is_locked(email=request.user.email, client_address=client_address(request)):
-            form = TotpForm()
-            form.add_error(None, "Too many attempts. Wait a few minutes before trying again.")
-            return render(request, "accounts/mfa_verify.html", {"form": form}, status=429)
+            context = {"form": TotpForm(), "blocked_message": _BLOCKED}
+            return render(request, "accounts/mfa_verify.html", context, status=429)
         if form.is_valid():
             device = TOTPDevice.objects.filter(user=request.user, confirmed=True).first()
             if device is not None and device.verify_token(form.cleaned_data["token"]):

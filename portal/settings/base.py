@@ -107,12 +107,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
 }
 if not REDIS_URL:
     _queue_dir = VAR_DIR / "celery"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_queue_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS |= {
         "data_folder_in": str(_queue_dir / "queue"),
         "data_folder_out": str(_queue_dir / "queue"),
         "processed_folder": str(_queue_dir / "processed"),
+        "control_folder": str(_queue_dir / "control"),
         "store_processed": False,
     }
 CELERY_TASK_ACKS_LATE = True
@@ -163,7 +164,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "portal.schema.PortalAutoSchema",
     "EXCEPTION_HANDLER": "portal.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
@@ -258,3 +259,7 @@ LOGGING = {
 # --- Tangle ---------------------------------------------------------------------------------------------------
 TANGLE_NODE_URL = env.str("TANGLE_NODE_URL", default="")
 CSRF_FAILURE_VIEW = "portal.api.csrf_failure"
+CELERY_BEAT_SCHEDULE["payments.pending_transfers_expire"] = {
+    "task": "payments.pending_transfers_expire",
+    "schedule": 60.0,
+}

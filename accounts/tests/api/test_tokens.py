@@ -1,0 +1,46 @@
+import pytest
+
+from accounts.models import ApiToken
+
+pytestmark = pytest.mark.django_db
+
+
+def test_dealer_creates_a_token_and_uses_it_as_a_bearer(client_for, dealer):
+    response = client_for(dealer).post("/api/accounts/tokens/new", {"name": "DMS"}, content_type="application/json")
+
+    assert response.status_code == 201
+    raw = response.json()["token"]
+    stored = ApiToken.objects.get()
+    assert raw not in (stored.key_hash, stored.prefix) and stored.prefix == raw[:8]
+    from django.test import Client
+
+    me = Client().get("/api/accounts/me", headers={"Authorization": f"Bearer {raw}"})
+    assert me.status_code == 200
+    assert me.json() == {
+        "id": dealer.pk,
+        "email": dealer.email,
+        "role": "dealer",
+        "dealer_organisation": dealer.dealer_organisation.slug,
+    }
+
+
+def test_revoked_and_unknown_tokens_are_refused(client_for, dealer):
+    from django.test import Client
+
+    client = client_for(dealer)
+    created = client.post("/api/accounts/tokens/new", {"name": "DMS"}, content_type="application/json").json()
+    assert client.delete(f"/api/accounts/tokens/{created['id']}").status_code == 204
+
+    for header in (f"Bearer {created['token']}", "Bearer fl_unknown", "Bearer a b"):
+        response = Client().get("/api/accounts/me", headers={"Authorization": header})
+        assert response.status_code == 401
+        assert response.json()["code"] == "authentication_failed"
+
+
+def test_another_users_token_is_not_found(client_for, dealer, back_office):
+    created = client_for(dealer).post("/api/accounts/tokens/new", {"name": "DMS"}, content_type="application/json")
+
+    response = client_for(back_office).delete(f"/api/accounts/tokens/{created.json()['id']}")
+
+    assert response.status_code == 404
+    assert ApiToken.objects.get().revoked_at is None

@@ -1,0 +1,104 @@
+"""Authorization matrix of the portal-wide and accounts pages and endpoints."""
+
+from accounts import services
+from portal.authorization import Case
+
+
+def _token(owner):
+    token, _ = services.api_token_create(user=owner, name="matrix")
+    return token.pk
+
+
+ALL_200 = {"anonymous": 200, "customer": 200, "dealer": 200, "back_office": 200}
+
+MATRIX = [
+    Case("home", "GET", "/", ALL_200, route=""),
+    Case("login page", "GET", "/accounts/login/", ALL_200, route="accounts/login/"),
+    Case(
+        "logout",
+        "POST",
+        "/accounts/logout/",
+        {"anonymous": 302, "customer": 302, "dealer": 302, "back_office": 302},
+        route="accounts/logout/",
+    ),
+    Case(
+        "register page",
+        "GET",
+        "/accounts/register/",
+        {"anonymous": 200, "customer": 302, "dealer": 302, "back_office": 302},
+        route="accounts/register/",
+    ),
+    Case(
+        "confirm link",
+        "GET",
+        "/accounts/confirm/not-a-token/",
+        {"anonymous": 400, "customer": 400, "dealer": 400, "back_office": 400},
+        route="accounts/confirm/<str:token>/",
+    ),
+    Case(
+        "second factor setup",
+        "GET",
+        "/accounts/mfa/setup/",
+        {"anonymous": 302, "customer": 302, "dealer": 302, "back_office": 302},
+        route="accounts/mfa/setup/",
+    ),
+    Case(
+        "second factor check",
+        "GET",
+        "/accounts/mfa/verify/",
+        {"anonymous": 302, "customer": 302, "dealer": 200, "back_office": 200},
+        route="accounts/mfa/verify/",
+    ),
+    Case("password reset", "GET", "/accounts/password-reset/", ALL_200, route="accounts/password-reset/"),
+    Case(
+        "password reset sent", "GET", "/accounts/password-reset/sent/", ALL_200, route="accounts/password-reset/sent/"
+    ),
+    Case(
+        "password reset link",
+        "GET",
+        "/accounts/password-reset/MQ/set-password/",
+        ALL_200,
+        route="accounts/password-reset/<uidb64>/<token>/",
+    ),
+    Case(
+        "password reset complete",
+        "GET",
+        "/accounts/password-reset/complete/",
+        ALL_200,
+        route="accounts/password-reset/complete/",
+    ),
+    Case("liveness", "GET", "/health/live", ALL_200, route="health/live"),
+    Case("readiness", "GET", "/health/ready", ALL_200, route="health/ready"),
+    Case("API schema", "GET", "/api/schema/", ALL_200, route="api/schema/"),
+    Case("API docs", "GET", "/api/docs/", ALL_200, route="api/docs/"),
+    Case(
+        "me",
+        "GET",
+        "/api/accounts/me",
+        {"anonymous": 401, "customer": 200, "dealer": 200, "back_office": 200},
+        route="api/accounts/me",
+    ),
+    Case(
+        "token list",
+        "GET",
+        "/api/accounts/tokens",
+        {"anonymous": 401, "customer": 403, "dealer": 200, "back_office": 200},
+        route="api/accounts/tokens",
+    ),
+    Case(
+        "token create",
+        "POST",
+        "/api/accounts/tokens/new",
+        {"anonymous": 401, "customer": 403, "dealer": 201, "back_office": 201},
+        body={"name": "DMS"},
+        route="api/accounts/tokens/new",
+    ),
+    Case(
+        "token revoke",
+        "DELETE",
+        "/api/accounts/tokens/{object}",
+        {"anonymous": 401, "customer": 403, "other_owner": 404, "dealer": 204, "back_office": 204},
+        make_object=_token,
+        route="api/accounts/tokens/<int:token_id>",
+    ),
+]

@@ -1,0 +1,237 @@
+"""SD-JWT VC (RFC 9901 selective disclosure, typ ``dc+sd-jwt``) with Key Binding, on Ed25519.
+
+The issuer signs digests of salted disclosures instead of the claims themselves; the holder chooses which
+disclosures to send and signs a KB-JWT over the verifier's nonce (challenge), audience (domain) and ``sd_hash`` of
+exactly what is presented. A verifier therefore learns only the claims it was sent. Selectively disclosable claims
+are top-level claims; ``credentialStatus`` (BitstringStatusListEntry objects) is always disclosed.
+"""
+
+import hashlib
+import json
+import secrets
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from identity.credentials.core import (
+    CredentialError,
+    DidDocumentResolver,
+    Reason,
+    SecuredCredential,
+    status_entries_from,
+)
+from identity.credentials.dids import did_key_from_public_key, resolve_method_public_key
+from identity.credentials.encoding import EncodingError, b64url_decode, b64url_encode
+from identity.credentials.jws import decode_jws, is_valid_ed25519_signature, sign_jws
+from identity.credentials.keys import public_key_from_jwk, public_key_to_jwk
+
+FORMAT = "sd-jwt-vc"
+ISSUER_JWT_TYPE = "dc+sd-jwt"
+KEY_BINDING_JWT_TYPE = "kb+jwt"
+_RESERVED_NAMES = frozenset({"_sd", "_sd_alg", "...", "iss", "iat", "nbf", "exp", "cnf", "vct", "status", "sub"})
+
+
+@dataclass(frozen=True)
+class ParsedSdJwt:
+    """An SD-JWT split at ``~``: issuer-signed JWT, disclosures, and the KB-JWT (None in the issuance form)."""
+
+    issuer_jwt: str
+    disclosures: tuple[str, ...]
+    key_binding_jwt: str | None
+
+    @property
+    def presented_part(self) -> str:
+        """The text ``sd_hash`` covers: the issuer JWT and disclosures, each followed by ``~``."""
+        return "".join(f"{part}~" for part in (self.issuer_jwt, *self.disclosures))
+
+
+@dataclass(frozen=True)
+class KeyBinding:
+    """The verified KB-JWT claims that tie a presentation to one request."""
+
+    nonce: str
+    audience: str
+    issued_at: datetime
+
+
+def issue_sd_jwt(
+    *,
+    private_key: Ed25519PrivateKey,
+    verification_method_id: str,
+    vct: str,
+    always_disclosed: Mapping[str, Any],
+    selectively_disclosed: Mapping[str, Any],
+    holder_public_key: bytes,
+    valid_from: datetime,
+    valid_until: datetime,
+) -> str:
+    """Issue an SD-JWT VC bound to ``holder_public_key``; returns the issuance form with every disclosure."""
+    names = set(always_disclosed) | set(selectively_disclosed)
+    if set(always_disclosed) & set(selectively_disclosed) or names & _RESERVED_NAMES:
+        raise ValueError("claim names must be unique and not JWT/SD-JWT registered names")
+    disclosures = [_disclosure(name, value) for name, value in selectively_disclosed.items()]
+    payload: dict[str, Any] = {
+        "iss": verification_method_id.split("#", 1)[0],
+        "iat": int(valid_from.timestamp()),
+        "nbf": int(valid_from.timestamp()),
+        "exp": int(valid_until.timestamp()),
+        "vct": vct,
+        "cnf": {"jwk": public_key_to_jwk(holder_public_key)},
+        **always_disclosed,
+        "_sd": sorted(_digest(disclosure) for disclosure in disclosures),
+        "_sd_alg": "sha-256",
+    }
+    header = {"alg": "EdDSA", "typ": ISSUER_JWT_TYPE, "kid": verification_method_id}
+    issuer_jwt = sign_jws(header=header, payload=payload, private_key=private_key)
+    return ParsedSdJwt(issuer_jwt, tuple(disclosures), None).presented_part
+
+
+def present_sd_jwt(
+    *,
+    sd_jwt: str,
+    disclose: Collection[str],
+    holder_private_key: Ed25519PrivateKey,
+    challenge: str,
+    domain: str,
+    issued_at: datetime,
+) -> str:
+    """The holder's presentation: only the disclosures named in ``disclose``, then a KB-JWT over the request."""
+    parsed = parse_sd_jwt(sd_jwt)
+    kept = tuple(disclosure for disclosure in parsed.disclosures if _decode_disclosure(disclosure)[1] in disclose)
+    missing = set(disclose) - {_decode_disclosure(disclosure)[1] for disclosure in kept}
+    if missing:
+        raise ValueError(f"the credential has no disclosable claims named {sorted(missing)}")
+    presented = ParsedSdJwt(parsed.issuer_jwt, kept, None).presented_part
+    key_binding = {
+        "iat": int(issued_at.timestamp()),
+        "aud": domain,
+        "nonce": challenge,
+        "sd_hash": b64url_encode(hashlib.sha256(presented.encode("ascii")).digest()),
+    }
+    header = {"alg": "EdDSA", "typ": KEY_BINDING_JWT_TYPE}
+    return presented + sign_jws(header=header, payload=key_binding, private_key=holder_private_key)
+
+
+def parse_sd_jwt(text: str) -> ParsedSdJwt:
+    """Split an SD-JWT or SD-JWT+KB; anything without the ``~`` structure is ``malformed``."""
+    parts = text.split("~")
+    if len(parts) < 2 or not parts[0]:
+        raise CredentialError(Reason.MALFORMED, "an SD-JWT has the form <jwt>~<disclosure>~...~[<kb-jwt>]")
+    disclosures = tuple(parts[1:-1])
+    if any(not disclosure for disclosure in disclosures):
+        raise CredentialError(Reason.MALFORMED, "empty disclosure")
+    return ParsedSdJwt(parts[0], disclosures, parts[-1] or None)
+
+
+def verify_sd_jwt_issuer(*, parsed: ParsedSdJwt, resolve_did_document: DidDocumentResolver) -> SecuredCredential:
+    """Check the issuer's signature and every disclosure; ``claims`` holds only what was disclosed."""
+    decoded = decode_jws(parsed.issuer_jwt)
+    payload, method_id = decoded.payload, decoded.header.get("kid")
+    issuer = payload.get("iss")
+    if decoded.header.get("typ") != ISSUER_JWT_TYPE or not isinstance(issuer, str) or not isinstance(method_id, str):
+        raise CredentialError(Reason.MALFORMED, "SD-JWT VC needs typ dc+sd-jwt, iss and kid")
+    if method_id.split("#", 1)[0] != issuer:
+        raise CredentialError(Reason.BAD_SIGNATURE, "the signing key does not belong to the issuer")
+    public_key = resolve_method_public_key(method_id=method_id, resolve_did_document=resolve_did_document)
+    if not is_valid_ed25519_signature(
+        public_key=public_key, signature=decoded.signature, message=decoded.signing_input
+    ):
+        raise CredentialError(Reason.BAD_SIGNATURE, "SD-JWT issuer signature does not verify")
+    claims = _apply_disclosures(payload, parsed.disclosures)
+    holder_public_key = _holder_public_key(claims)
+    return SecuredCredential(
+        format=FORMAT,
+        issuer=issuer,
+        subject=did_key_from_public_key(holder_public_key),
+        types=(str(claims.get("vct")),),
+        valid_from=_numeric_date(claims, "nbf"),
+        valid_until=_numeric_date(claims, "exp"),
+        claims=claims,
+        anchor_bytes=parsed.issuer_jwt.encode("ascii"),
+        status_entries=status_entries_from(claims.get("credentialStatus")),
+    )
+
+
+def verify_key_binding(*, parsed: ParsedSdJwt, holder_public_key: bytes) -> KeyBinding:
+    """Check the KB-JWT: signed by the key in ``cnf`` over exactly the presented disclosures (else wrong_holder)."""
+    if parsed.key_binding_jwt is None:
+        raise CredentialError(Reason.WRONG_HOLDER, "presentation has no key binding JWT")
+    decoded = decode_jws(parsed.key_binding_jwt)
+    if decoded.header.get("typ") != KEY_BINDING_JWT_TYPE:
+        raise CredentialError(Reason.MALFORMED, "key binding JWT must have typ kb+jwt")
+    message = decoded.signing_input
+    if not is_valid_ed25519_signature(public_key=holder_public_key, signature=decoded.signature, message=message):
+        raise CredentialError(Reason.WRONG_HOLDER, "key binding JWT is not signed by the credential's holder key")
+    expected_hash = b64url_encode(hashlib.sha256(parsed.presented_part.encode("ascii")).digest())
+    if decoded.payload.get("sd_hash") != expected_hash:
+        raise CredentialError(Reason.WRONG_HOLDER, "key binding JWT covers different disclosures")
+    nonce, audience, issued_at = (decoded.payload.get(name) for name in ("nonce", "aud", "iat"))
+    if not isinstance(nonce, str) or not isinstance(audience, str) or not isinstance(issued_at, int):
+        raise CredentialError(Reason.MALFORMED, "key binding JWT needs nonce, aud and iat")
+    return KeyBinding(nonce=nonce, audience=audience, issued_at=datetime.fromtimestamp(issued_at, UTC))
+
+
+def holder_public_key_of(secured: SecuredCredential) -> bytes:
+    """The holder key an SD-JWT VC is bound to (its ``cnf.jwk``)."""
+    return _holder_public_key(secured.claims)
+
+
+def _apply_disclosures(payload: Mapping[str, Any], disclosures: tuple[str, ...]) -> dict[str, Any]:
+    """Replace the ``_sd`` digests by the disclosed claims; unknown, repeated or clashing disclosures are refused."""
+    if payload.get("_sd_alg", "sha-256") != "sha-256":
+        raise CredentialError(Reason.MALFORMED, "only sha-256 disclosure digests are supported")
+    digests = payload.get("_sd", [])
+    if not isinstance(digests, list) or len(set(digests)) != len(digests):
+        raise CredentialError(Reason.MALFORMED, "_sd must be a list of unique digests")
+    claims = {key: value for key, value in payload.items() if key not in {"_sd", "_sd_alg"}}
+    seen: set[str] = set()
+    for disclosure in disclosures:
+        digest = _digest(disclosure)
+        if digest not in digests or digest in seen:
+            raise CredentialError(Reason.BAD_SIGNATURE, "disclosure is not covered by the issuer's signature")
+        seen.add(digest)
+        _salt, name, value = _decode_disclosure(disclosure)
+        if name in claims or name in _RESERVED_NAMES:
+            raise CredentialError(Reason.MALFORMED, f"disclosure overwrites claim {name!r}")
+        claims[name] = value
+    return claims
+
+
+def _disclosure(name: str, value: Any) -> str:
+    """``base64url(JSON([salt, name, value]))`` with a 128-bit random salt."""
+    salt = b64url_encode(secrets.token_bytes(16))
+    return b64url_encode(json.dumps([salt, name, value], ensure_ascii=False).encode("utf-8"))
+
+
+def _decode_disclosure(disclosure: str) -> tuple[str, str, Any]:
+    try:
+        decoded = json.loads(b64url_decode(disclosure))
+    except (EncodingError, ValueError) as error:
+        raise CredentialError(Reason.MALFORMED, f"undecodable disclosure: {error}") from error
+    if not isinstance(decoded, list) or len(decoded) != 3 or not all(isinstance(item, str) for item in decoded[:2]):
+        raise CredentialError(Reason.MALFORMED, "a disclosure is [salt, claim name, value]")
+    return decoded[0], decoded[1], decoded[2]
+
+
+def _digest(disclosure: str) -> str:
+    return b64url_encode(hashlib.sha256(disclosure.encode("ascii")).digest())
+
+
+def _holder_public_key(claims: Mapping[str, Any]) -> bytes:
+    confirmation = claims.get("cnf")
+    try:
+        return public_key_from_jwk(confirmation["jwk"])  # type: ignore[index]
+    except (KeyError, TypeError, EncodingError) as error:
+        raise CredentialError(Reason.MALFORMED, "SD-JWT VC has no usable cnf.jwk holder key") from error
+
+
+def _numeric_date(claims: Mapping[str, Any], name: str) -> datetime | None:
+    value = claims.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, int):
+        raise CredentialError(Reason.MALFORMED, f"{name} must be a NumericDate integer")
+    return datetime.fromtimestamp(value, UTC)

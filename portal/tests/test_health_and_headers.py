@@ -1,0 +1,84 @@
+import json
+import logging
+
+import pytest
+from django.test import override_settings
+
+pytestmark = pytest.mark.django_db
+
+
+def test_live_answers_without_touching_anything(client):
+    response = client.get("/health/live")
+
+    assert (response.status_code, response.json()) == (200, {"status": "up"})
+
+
+def test_ready_checks_database_and_broker(client):
+    body = client.get("/health/ready").json()
+
+    assert body["status"] == "up"
+    assert set(body["checks"]) == {"database", "broker"}
+    assert all(check["status"] == "up" for check in body["checks"].values())
+
+
+@override_settings(CELERY_BROKER_URL="redis://127.0.0.1:1/0")
+def test_ready_reports_a_broker_that_is_down_with_503(client):
+    response = client.get("/health/ready")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"]["status"] == "down"
+
+
+@override_settings(TANGLE_NODE_URL="http://127.0.0.1:1")
+def test_ready_checks_the_tangle_node_once_configured(client):
+    response = client.get("/health/ready")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["tangle"]["status"] == "down"
+
+
+def test_security_headers_are_on_every_page(client):
+    response = client.get("/")
+
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert len(response.headers["X-Request-ID"]) == 32
+
+
+def test_a_well_formed_request_id_is_kept_and_a_malformed_one_replaced(client, customer):
+    client.force_login(customer)
+
+    response = client.get("/api/accounts/me", headers={"X-Request-ID": "proxy-abc-12345"})
+
+    assert response.headers["X-Request-ID"] == "proxy-abc-12345"
+    bogus = client.get("/", headers={"X-Request-ID": "<script>"})
+    assert bogus.headers["X-Request-ID"] != "<script>"
+
+
+def test_json_log_lines_carry_the_request_id_and_no_email(customer, client):
+    from pythonjsonlogger.json import JsonFormatter
+
+    from portal.logging import RequestIdFilter, request_id_var
+
+    formatter = JsonFormatter("%(levelname)s %(name)s %(request_id)s %(message)s")
+    record = logging.LogRecord("accounts.services", logging.WARNING, __file__, 1, "login failed", None, None)
+    token = request_id_var.set("req-12345678")
+    try:
+        RequestIdFilter().filter(record)
+        line = json.loads(formatter.format(record))
+    finally:
+        request_id_var.reset(token)
+
+    assert line["request_id"] == "req-12345678"
+    assert customer.email not in json.dumps(line)
+
+
+def test_csrf_is_enforced_on_forms():
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post("/accounts/login/", {"email": "a@b.c", "password": "x"})
+
+    assert response.status_code == 403
