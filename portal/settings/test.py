@@ -25,3 +25,7 @@ REST_FRAMEWORK = REST_FRAMEWORK | {
     "DEFAULT_THROTTLE_RATES": {"anon": "100000/minute", "user": "100000/minute", "money": "100000/minute"}
 }
 LOGIN_RATE_PER_MINUTE = 10000
+
+# One test database per test run, so that several runs on one machine (a developer's and a benchmark's) never drop
+# each other's database; child processes (Celery workers) read the name from the live connection.
+DATABASES["default"]["TEST"] = {"NAME": f"test_finlab_{os.getpid()}"}

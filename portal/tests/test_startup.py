@@ -66,7 +66,7 @@ def test_portal_run_starts_everything_with_demo_data_and_stops_on_ctrl_c(tmp_pat
     port = _free_port()
     environment = _embedded_environment(tmp_path / "var")
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "portal_run", "--port", str(port)],
+        [sys.executable, "manage.py", "portal_run", "--port", str(port), "--tangle-port", str(_free_port())],
         cwd=BASE_DIR,
         env=environment,
         stdout=subprocess.PIPE,
@@ -86,7 +86,9 @@ def test_portal_run_starts_everything_with_demo_data_and_stops_on_ctrl_c(tmp_pat
         assert f"FinLab portal running at http://127.0.0.1:{port}/" in banner
         assert "SQLite (embedded)" in banner and "filesystem transport (embedded)" in banner
         base = f"http://127.0.0.1:{port}"
-        assert requests.get(f"{base}/health/ready", timeout=10).json()["status"] == "up"
+        ready = requests.get(f"{base}/health/ready", timeout=10).json()
+        assert ready["status"] == "up"
+        assert set(ready["checks"]) == {"database", "broker", "tangle"}
 
         titles = {"customer": "My dashboard", "dealer": "Dealer dashboard", "back_office": "Back office"}
         for login in DEMO_LOGINS:
@@ -97,7 +99,7 @@ def test_portal_run_starts_everything_with_demo_data_and_stops_on_ctrl_c(tmp_pat
 
         children = psutil.Process(process.pid).children(recursive=True)
         names = " ".join(" ".join(child.cmdline()) for child in children)
-        assert "uvicorn" in names and " worker" in names and " beat" in names
+        assert "uvicorn" in names and " worker" in names and " beat" in names and "identity.tangle.devnode" in names
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
         _, alive = psutil.wait_procs(children, timeout=20)

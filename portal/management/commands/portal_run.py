@@ -26,6 +26,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--host", default=os.environ.get("PORTAL_BIND", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORTAL_PORT", "8000")))
+        parser.add_argument("--tangle-port", type=int, default=int(os.environ.get("TANGLE_DEV_NODE_PORT", "14265")))
 
     def handle(self, *args: Any, **options: Any) -> None:
         host, port = options["host"], options["port"]
@@ -38,6 +39,11 @@ class Command(BaseCommand):
             "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", f"http://{host}:{port}"),
         }
         commands = self._process_commands(host=host, port=port)
+        if not settings.TANGLE_NODE_URL:
+            # No node configured: run the local dev node as its own process (iota-sdk cannot share one with it).
+            tangle_port = options["tangle_port"]
+            environment["TANGLE_NODE_URL"] = f"http://127.0.0.1:{tangle_port}"
+            commands = {"tangle": self._tangle_command(port=tangle_port), **commands}
         processes = {name: subprocess.Popen(command, env=environment) for name, command in commands.items()}
         stopping = False
 
@@ -82,10 +88,25 @@ class Command(BaseCommand):
             "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
         }
 
+    def _tangle_command(self, *, port: int) -> list[str]:
+        data_dir = str(settings.VAR_DIR / "tangle")
+        return [
+            sys.executable,
+            "-m",
+            "identity.tangle.devnode",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            data_dir,
+        ]
+
     def _mode(self) -> str:
         database = "PostgreSQL" if "postgresql" in settings.DATABASES["default"]["ENGINE"] else "SQLite (embedded)"
         broker = "Redis" if settings.REDIS_URL else "filesystem transport (embedded)"
-        return f"database: {database}; broker: {broker}"
+        tangle = settings.TANGLE_NODE_URL or "local dev node"
+        return f"database: {database}; broker: {broker}; Tangle: {tangle}"
 
     def _wait_until_up(self, url: str, processes: dict[str, subprocess.Popen[bytes]]) -> None:
         deadline = time.monotonic() + 60
