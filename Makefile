@@ -34,6 +34,7 @@ format: setup
 	$(BIN)/ruff format .
 
 bench: setup
+	$(BIN)/pip install --quiet -r requirements/bench.txt
 	scripts/test-prerequisites
 	$(BIN)/python -m bench
 

@@ -93,3 +93,21 @@ def wait_for(condition: object, *, timeout: float = 30.0, interval: float = 0.1,
             return
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+@contextlib.contextmanager
+def tasks_sent_to_broker() -> Iterator[None]:
+    """Makes this process send tasks to the broker instead of running them in place (the test settings' default).
+
+    The Celery app reads its settings under the `CELERY_` namespace, where the prefixed key wins over the plain
+    attribute, so the key itself is switched and the switch is checked.
+    """
+    from portal.celery import app
+
+    broker_flush()
+    app.conf["CELERY_TASK_ALWAYS_EAGER"] = False
+    assert app.conf.task_always_eager is False
+    try:
+        yield
+    finally:
+        app.conf["CELERY_TASK_ALWAYS_EAGER"] = True

@@ -186,6 +186,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "portal.schema.add_error_responses"],
 }
 
 # --- Internationalisation ------------------------------------------------------------------------------------------
@@ -262,4 +263,10 @@ CSRF_FAILURE_VIEW = "portal.api.csrf_failure"
 CELERY_BEAT_SCHEDULE["payments.pending_transfers_expire"] = {
     "task": "payments.pending_transfers_expire",
     "schedule": 60.0,
+}
+# Settlement: hand overdue outbox messages to the broker again (a lost Redis message, a worker killed mid-task).
+CELERY_BEAT_SCHEDULE["payments.outbox_sweep"] = {
+    "task": "payments.outbox_sweep",
+    "schedule": 10.0,
+    "options": {"expires": 10.0},
 }

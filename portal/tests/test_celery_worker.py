@@ -5,29 +5,30 @@ from django.db import transaction
 
 from accounts import services
 from accounts.models import User
-from portal.celery import app as celery_app
-from portal.testing import broker_flush, celery_worker_process, wait_for
+from portal.testing import celery_worker_process, tasks_sent_to_broker, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 
 @pytest.fixture
 def real_broker():
-    broker_flush()
-    celery_app.conf.task_always_eager = False
-    yield
-    celery_app.conf.task_always_eager = True
+    with tasks_sent_to_broker():
+        yield
 
 
 def test_task_enqueued_after_commit_is_run_by_a_worker_process(real_broker, tmp_path):
-    with celery_worker_process(log_path=tmp_path / "worker.log"):
-        user = services.customer_register(email="worker@example.test", password="a-long-passphrase-42")
+    user = services.customer_register(email="worker@example.test", password="a-long-passphrase-42")
+    assert User.objects.get(pk=user.pk).confirmation_sent_at is None  # on the broker, not run in this process
 
+    with celery_worker_process(log_path=tmp_path / "worker.log"):
         wait_for(
             lambda: User.objects.filter(pk=user.pk, confirmation_sent_at__isnull=False).exists(),
             timeout=60,
             message="the worker to stamp confirmation_sent_at",
         )
+
+    log = (tmp_path / "worker.log").read_text()
+    assert "Task accounts.email_confirmation_send[" in log and "succeeded" in log
 
 
 def test_nothing_is_enqueued_for_a_rolled_back_registration(real_broker):

@@ -1,0 +1,1 @@
+"""Settlement of pending transfers in batches, driven by a transactional outbox and Celery."""

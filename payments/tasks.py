@@ -1,0 +1,39 @@
+"""Celery tasks of payments: thin, named, take ids, call one service, safe to run twice."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from payments.settlement import outbox, services
+
+# Failures worth a retry: the database or the broker was briefly unreachable, a deadlock or serialization victim.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, *outbox.BROKER_ERRORS)
+
+
+@shared_task(
+    name="payments.settlement_batch_run",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=1,
+    retry_backoff_max=30,
+    max_retries=8,
+)
+def settlement_batch_run(*, outbox_message_id: int) -> None:
+    """Settles every due item in batches and acknowledges the outbox message that asked for it."""
+    services.settlement_batch_run(outbox_message_id=outbox_message_id)
+
+
+@shared_task(name="payments.outbox_sweep")
+def outbox_sweep() -> None:
+    """Hands overdue outbox messages to the broker again. Beat runs it every few seconds; a failed run is not retried,
+    the next tick does the same work."""
+    outbox.outbox_sweep()
+
+
+@shared_task(name="payments.pending_transfers_expire")
+def pending_transfers_expire() -> int:
+    """Voids pending ledger transfers whose timeout has passed. Beat runs it every minute; running twice is harmless
+    (expiry rows are taken with SKIP LOCKED and each void has an id derived from its pending transfer)."""
+    from payments.ledger.services import pending_transfers_expire as expire
+
+    return expire()

@@ -1,0 +1,68 @@
+"""Back-office ledger pages: authorization matrix and what each page shows."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from payments.ledger.services import transfers_create
+from payments.models import AccountCode
+from payments.tests.ledger.conftest import spec
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pair(make_account):
+    bank = make_account(code=AccountCode.BANK)
+    merchant = make_account(code=AccountCode.MERCHANT_PAYABLE)
+    assert transfers_create(transfers=[spec(bank, merchant, 1_234, user_data="invoice:9")])[0].is_ok
+    return bank, merchant
+
+
+def pages(account_id: int) -> list[str]:
+    return [
+        reverse("payments:ledger-account-list"),
+        reverse("payments:ledger-account-statement", args=[account_id]),
+        reverse("payments:ledger-transfer-search"),
+        reverse("payments:ledger-reconciliation"),
+    ]
+
+
+def test_authorization_matrix(pair, customer, dealer, back_office, client_for) -> None:
+    for url in pages(pair[0].pk):
+        anonymous = Client().get(url)
+        assert anonymous.status_code == 302
+        assert anonymous["Location"] == f"{reverse('accounts:login')}?next={url}"
+        assert client_for(customer).get(url).status_code == 403
+        assert client_for(dealer).get(url).status_code == 403
+        assert client_for(back_office).get(url).status_code == 200
+
+
+def test_statement_shows_running_balance(pair, back_office, client_for) -> None:
+    _bank, merchant = pair
+    response = client_for(back_office).get(reverse("payments:ledger-account-statement", args=[merchant.pk]))
+    assert response.context["entries"][0].balance_posted == 1_234
+    assert "invoice:9" in response.content.decode()
+    assert client_for(back_office).get(reverse("payments:ledger-account-statement", args=[10**9])).status_code == 404
+
+
+def test_transfer_search_filters(pair, back_office, client_for) -> None:
+    _bank, merchant = pair
+    client = client_for(back_office)
+    found = client.get(reverse("payments:ledger-transfer-search"), {"account_id": merchant.pk})
+    assert [transfer.amount for transfer in found.context["page"]] == [1_234]
+    none = client.get(reverse("payments:ledger-transfer-search"), {"code": 99})
+    assert list(none.context["page"]) == []
+    invalid = client.get(reverse("payments:ledger-transfer-search"), {"transfer_id": "nope"})
+    assert invalid.context["page"] is None
+    assert invalid.context["form"].errors["transfer_id"]
+
+
+def test_reconciliation_page_reports_balanced_ledgers(pair, back_office, client_for) -> None:
+    response = client_for(back_office).get(reverse("payments:ledger-reconciliation"))
+    assert [
+        (row.ledger, row.debits_posted, row.credits_posted, row.is_balanced) for row in response.context["ledgers"]
+    ] == [("EUR", 1_234, 1_234, True)]
+    assert 'data-testid="balanced-EUR">balanced<' in response.content.decode()
