@@ -83,4 +83,7 @@ def transfer_search_view(request: HttpRequest) -> HttpResponse:
 @require_GET
 @role_required(Role.BACK_OFFICE)
 def reconciliation_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "payments/ledger/reconciliation.html", {"ledgers": selectors.reconciliation_report()})
+    from payments.settlement.selectors import settlement_backlog_summary
+
+    context = {"ledgers": selectors.reconciliation_report(), "backlog": settlement_backlog_summary()}
+    return render(request, "payments/ledger/reconciliation.html", context)

@@ -66,3 +66,37 @@ def test_reconciliation_page_reports_balanced_ledgers(pair, back_office, client_
         (row.ledger, row.debits_posted, row.credits_posted, row.is_balanced) for row in response.context["ledgers"]
     ] == [("EUR", 1_234, 1_234, True)]
     assert 'data-testid="balanced-EUR">balanced<' in response.content.decode()
+
+
+def test_reconciliation_page_shows_the_outbox_and_settlement_backlog(client_for, back_office):
+    import uuid
+
+    from django.db import transaction
+
+    from payments.ledger.services import account_create, transfers_create
+    from payments.ledger.types import TransferFlags, TransferSpec
+    from payments.models import AccountCode
+    from payments.settlement.services import settlement_request
+
+    bank = account_create(ledger="EUR", code=AccountCode.BANK, owner_reference="bank:1")
+    payable = account_create(ledger="EUR", code=AccountCode.MERCHANT_PAYABLE, owner_reference="dealer:1")
+    pending_id = uuid.uuid4()
+    with transaction.atomic():
+        spec = TransferSpec(
+            id=pending_id,
+            debit_account_id=bank.pk,
+            credit_account_id=payable.pk,
+            amount=2500,
+            ledger="EUR",
+            code=2,
+            flags=TransferFlags.PENDING,
+        )
+        transfers_create(transfers=[spec])
+        settlement_request(pending_transfer_id=pending_id)
+
+    response = client_for(back_office).get("/payments/ledger/reconciliation/")
+
+    html = response.content.decode()
+    assert response.context["backlog"].items_due == 1
+    assert 'data-testid="items-due">1<' in html
+    assert 'Due in EUR (minor units)</th><td class="amount">2,500<' in html
