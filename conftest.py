@@ -19,8 +19,11 @@ from accounts.tests.factories import DealerOrganisationFactory, UserFactory
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
-    """Rate-limit and lockout counters live in the cache; each test starts from none."""
-    cache.clear()
+    """Rate-limit and lockout counters live in the cache; each test starts from none (this run's keys only)."""
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
 
 
 @pytest.fixture

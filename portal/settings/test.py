@@ -7,6 +7,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/finlab
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/13")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+os.environ.setdefault("FIELD_ENCRYPTION_KEY", "Xlym4Gw87vUw8HvyvrgXSbGiXaNaVr9id6zI-UMEvQ0=")
 
 from .base import *  # noqa: F403
 from .base import REST_FRAMEWORK, env
@@ -29,3 +30,5 @@ LOGIN_RATE_PER_MINUTE = 10000
 # One test database per test run, so that several runs on one machine (a developer's and a benchmark's) never drop
 # each other's database; child processes (Celery workers) read the name from the live connection.
 DATABASES["default"]["TEST"] = {"NAME": f"test_finlab_{os.getpid()}"}
+# Likewise one cache key prefix per run: the suite clears its own keys before each test, never another run's.
+CACHES["default"]["KEY_PREFIX"] = f"test{os.getpid()}"
