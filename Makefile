@@ -6,10 +6,10 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: setup run test lint format bench totp clean
 
-$(INSTALLED): requirements/base.txt requirements/dev.txt
+$(INSTALLED): requirements/base.txt requirements/dev.txt requirements/lock.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements/dev.txt
+	$(BIN)/pip install --quiet -r requirements/dev.txt -c requirements/lock.txt
 	touch $(INSTALLED)
 
 setup: $(INSTALLED)
@@ -34,7 +34,7 @@ format: setup
 	$(BIN)/ruff format .
 
 bench: setup
-	$(BIN)/pip install --quiet -r requirements/bench.txt
+	$(BIN)/pip install --quiet -r requirements/bench.txt -c requirements/lock.txt
 	scripts/test-prerequisites
 	$(BIN)/python -m bench
 

@@ -75,15 +75,19 @@ ARTIFACTS_DIR = Path(__file__).resolve().parent / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def _playwright_browser():
-    """Debian's Chromium driven by Playwright; a missing browser fails the test, it never skips it."""
+    """Debian's Chromium driven by Playwright; a missing browser fails the test, it never skips it.
+
+    Module-scoped: Playwright's sync API keeps an event loop running while it is started, which would stop other
+    modules' tests from calling asyncio.run().
+    """
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (scripts/test-prerequisites does).")
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an event loop running in this thread; Django's ORM calls from the test body are
-    # still synchronous and safe, so its async-context guard is lifted for the browser tests' session.
+    # still synchronous and safe, so its async-context guard is lifted while the browser module runs.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -99,6 +103,7 @@ def _playwright_browser():
         )
         yield browser
         browser.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 @pytest.fixture

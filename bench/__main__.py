@@ -18,7 +18,7 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 DATABASE_NAME = "finlab_bench"
-MODULES = ["bench.identity", "bench.ledger", "bench.settlement", "bench.redemption"]
+MODULES = ["bench.identity", "bench.ledger", "bench.settlement", "bench.redemption", "bench.machines"]
 
 
 def _prepare_database() -> None:

@@ -37,3 +37,7 @@ def pending_transfers_expire() -> int:
     from payments.ledger.services import pending_transfers_expire as expire
 
     return expire()
+
+
+# Checkout of QR payment codes: the sandbox acquirer's webhook delivery (defined in payments.checkout.tasks).
+from payments.checkout.tasks import sandbox_webhook_deliver  # noqa: E402, F401

@@ -9,11 +9,35 @@ from django.urls import reverse
 
 from accounts.roles import Role
 
+_LINKS: dict[Role | None, list[tuple[str, str]]] = {
+    None: [("Lease calculator", "leasing:quote-calculator")],
+    Role.CUSTOMER: [
+        ("Shop", "payments:qr-product-list"),
+        ("My codes", "payments:qr-code-list"),
+        ("Leasing", "leasing:contract-list"),
+        ("Wallet", "identity:wallet"),
+        ("Vehicles", "machines:home"),
+    ],
+    Role.DEALER: [
+        ("Redeem", "payments:qr-dealer-redeem"),
+        ("Statement", "payments:qr-dealer-statement"),
+        ("Leases", "leasing:contract-list"),
+        ("Stations", "machines:station-live"),
+        ("API docs", "api-docs"),
+    ],
+    Role.BACK_OFFICE: [
+        ("Ledger", "payments:ledger-reconciliation"),
+        ("Settlement", "payments:settlement-batch-list"),
+        ("Applications", "leasing:application-list"),
+        ("Trust registry", "identity:issuer-list"),
+        ("Machines", "machines:home"),
+        ("API docs", "api-docs"),
+    ],
+}
+
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
-    links: list[tuple[str, str]] = [("Home", reverse("portal:home"))]
     role = user.role if user is not None and user.is_authenticated else None
-    if role in (Role.DEALER, Role.BACK_OFFICE):
-        links.append(("API docs", reverse("api-docs")))
+    links = [("Home", reverse("portal:home"))] + [(label, reverse(name)) for label, name in _LINKS.get(role, [])]
     return {"nav_links": links, "nav_role": role, "nav_role_label": Role(role).label if role else ""}

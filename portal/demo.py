@@ -27,9 +27,27 @@ DEMO_LOGINS = (
 DEMO_DEALER_SLUG = "autohaus-nord"
 
 
-@transaction.atomic
 def demo_data_load() -> list[DemoLogin]:
-    """Creates the demo organisation and users if missing; running it again changes nothing."""
+    """Creates the demo people, then each app's demo data through its own services; running it again changes nothing.
+
+    Order matters: identity needs the dealer organisations (their keys), payments and machines the demo users.
+    """
+    from identity.demo import identity_demo_data_load
+    from leasing.demo import leasing_demo_data_load
+    from machines.demo import machines_demo_data_load
+    from payments.demo import payments_demo_data_load
+
+    logins = _people_load()
+    identity_demo_data_load()
+    payments_demo_data_load()
+    leasing_demo_data_load()
+    machines_demo_data_load()
+    return logins
+
+
+@transaction.atomic
+def _people_load() -> list[DemoLogin]:
+    """The demo organisation and the three demo users, each staff user with an enrolled second factor."""
     organisation = DealerOrganisation.objects.filter(slug=DEMO_DEALER_SLUG).first()
     if organisation is None:
         organisation = account_services.dealer_organisation_create(name="Autohaus Nord GmbH", slug=DEMO_DEALER_SLUG)

@@ -13,6 +13,12 @@ urlpatterns = [
     path("api/accounts/", include("accounts.api.urls")),
     path("payments/", include("payments.urls")),
     path("api/payments/", include("payments.api.urls")),
+    path("identity/", include("identity.urls")),
+    path("", include("identity.api.urls")),
+    path("leasing/", include("leasing.urls")),
+    path("api/leasing/", include("leasing.api.urls")),
+    path("machines/", include("machines.urls")),
+    path("api/machines/", include("machines.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -24,3 +24,19 @@ urlpatterns += [
     ),
     path("settlement/backlog", settlement.SettlementBacklogApi.as_view(), name="settlement-backlog"),
 ]
+
+# QR payment codes: dealer redemptions and the sandbox acquirer's webhook.
+from payments.api import qr  # noqa: E402
+
+urlpatterns += [
+    path("qr-redemptions", qr.QrRedemptionCreateApi.as_view(), name="qr-redemption-create"),
+    path("qr-redemptions/<uuid:redemption_id>", qr.QrRedemptionDetailApi.as_view(), name="qr-redemption-detail"),
+    path(
+        "qr-redemptions/<uuid:redemption_id>/capture",
+        qr.QrRedemptionCaptureApi.as_view(),
+        name="qr-redemption-capture",
+    ),
+    path("qr-redemptions/<uuid:redemption_id>/void", qr.QrRedemptionVoidApi.as_view(), name="qr-redemption-void"),
+    path("qr-redemptions/<uuid:redemption_id>/refund", qr.QrRedemptionRefundApi.as_view(), name="qr-redemption-refund"),
+    path("checkout/webhooks/sandbox", qr.SandboxWebhookReceiveApi.as_view(), name="sandbox-webhook"),
+]

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from identity.services import anchor_leaf_add
 from payments.ledger.services import transfers_create
 from payments.ledger.types import MAX_BATCH_SIZE, ResultCode, TransferFlags, TransferSpec
 from payments.models import (
@@ -210,6 +211,11 @@ def settlement_batch_post(*, batch_id: int) -> SettlementRunResult:
     batch.state = SettlementBatchState.CLOSED
     batch.closed_at = timezone.now()
     batch.save()
+    # The batch's hash joins the next Merkle tree anchored on the Tangle, in this same transaction, so a merchant can
+    # later prove a payout. Payments calls identity's service; identity never imports payments.
+    anchor_leaf_add(
+        leaf_hash=bytes.fromhex(batch.leaf_hash), source="settlement_batch", reference=f"settlement-batch:{batch.pk}"
+    )
     return SettlementRunResult(batches_closed=1, items_settled=len(settled), items_rejected=batch.rejected_count)
 
 

@@ -270,3 +270,56 @@ CELERY_BEAT_SCHEDULE["payments.outbox_sweep"] = {
     "schedule": 10.0,
     "options": {"expires": 10.0},
 }
+# --- Identity: keys at rest and Tangle anchoring ------------------------------------------------------------------
+# 32 random bytes, urlsafe base64: the key-encryption key of the signing keys stored in the database. No default.
+FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY")
+TANGLE_ANCHOR_INTERVAL_SECONDS = env.int("TANGLE_ANCHOR_INTERVAL_SECONDS", default=30)
+TANGLE_ANCHOR_BATCH_SIZE = env.int("TANGLE_ANCHOR_BATCH_SIZE", default=20_000)
+CELERY_BEAT_SCHEDULE["identity.anchor_pending_leaves"] = {
+    "task": "identity.anchor_pending_leaves",
+    "schedule": float(TANGLE_ANCHOR_INTERVAL_SECONDS),
+    "options": {"expires": float(TANGLE_ANCHOR_INTERVAL_SECONDS)},
+}
+# --- Payments: QR payment codes and checkout ------------------------------------------------------------------------
+# Base64url of a 32-byte Ed25519 seed signing the QR code tokens; empty derives one from DJANGO_SECRET_KEY (HKDF).
+PAYMENTS_QR_SIGNING_KEY = env.str("PAYMENTS_QR_SIGNING_KEY", default="")
+# HMAC secret of the sandbox acquirer's webhooks; empty derives one from DJANGO_SECRET_KEY.
+PAYMENTS_SANDBOX_WEBHOOK_SECRET = env.str("PAYMENTS_SANDBOX_WEBHOOK_SECRET", default="")
+PAYMENTS_WEBHOOK_TOLERANCE_SECONDS = env.int("PAYMENTS_WEBHOOK_TOLERANCE_SECONDS", default=300)
+PAYMENTS_QR_AUTHORIZATION_TIMEOUT_SECONDS = env.int("PAYMENTS_QR_AUTHORIZATION_TIMEOUT_SECONDS", default=7 * 24 * 3600)
+PAYMENTS_QR_UPLOAD_MAX_BYTES = env.int("PAYMENTS_QR_UPLOAD_MAX_BYTES", default=2 * 1024 * 1024)
+PAYMENTS_SEPA_BENEFICIARY_NAME = env.str("PAYMENTS_SEPA_BENEFICIARY_NAME", default="FinLab Financial Services GmbH")
+PAYMENTS_SEPA_IBAN = env.str("PAYMENTS_SEPA_IBAN", default="DE89370400440532013000")
+PAYMENTS_SEPA_BIC = env.str("PAYMENTS_SEPA_BIC", default="COBADEFFXXX")
+# --- Machines: wallets, OCPP gateway, machine API --------------------------------------------------------------------
+# How long a charging session's hold may stay open before the ledger's expiry task releases it (seconds).
+MACHINES_SESSION_HOLD_SECONDS = env.int("MACHINES_SESSION_HOLD_SECONDS", default=48 * 3600)
+# EUR per IOTA used when no rate has been entered in the rate table (back office); the invoice names the source.
+MACHINES_IOTA_EUR_RATE = env.str("MACHINES_IOTA_EUR_RATE", default="0.15")
+# Signed machine requests: largest clock difference accepted, and how long nonces are remembered (seconds).
+MACHINES_REQUEST_WINDOW_SECONDS = env.int("MACHINES_REQUEST_WINDOW_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE["machines.charging_sessions_settle_due"] = {
+    "task": "machines.charging_sessions_settle_due",
+    "schedule": 60.0,
+    "options": {"expires": 60.0},
+}
+CELERY_BEAT_SCHEDULE["machines.request_nonces_purge"] = {
+    "task": "machines.request_nonces_purge",
+    "schedule": 600.0,
+    "options": {"expires": 600.0},
+}
+# --- Leasing -------------------------------------------------------------------------------------------------------
+# Financed amount (minor units) above which two different back-office users must approve an application.
+LEASING_FOUR_EYES_LIMIT = env.int("LEASING_FOUR_EYES_LIMIT", default=50_000_00)
+# Delinquency buckets in days past due; level n is the n-th range ("91-" is open-ended).
+LEASING_DELINQUENCY_BUCKETS = env.str("LEASING_DELINQUENCY_BUCKETS", default="1-30,31-60,61-90,91-")
+LEASING_LATE_FEE = env.int("LEASING_LATE_FEE", default=5_00)  # minor units per overdue instalment
+LEASING_LATE_FEE_GRACE_DAYS = env.int("LEASING_LATE_FEE_GRACE_DAYS", default=5)
+LEASING_PAYOFF_QUOTE_VALID_DAYS = env.int("LEASING_PAYOFF_QUOTE_VALID_DAYS", default=10)
+# The lessor as SEPA creditor (defaults are the scheme's published test identifiers).
+LEASING_SEPA_CREDITOR_NAME = env.str("LEASING_SEPA_CREDITOR_NAME", default="FinLab Leasing")
+LEASING_SEPA_CREDITOR_IBAN = env.str("LEASING_SEPA_CREDITOR_IBAN", default="DE89370400440532013000")
+LEASING_SEPA_CREDITOR_BIC = env.str("LEASING_SEPA_CREDITOR_BIC", default="COBADEFFXXX")
+LEASING_SEPA_CREDITOR_ID = env.str("LEASING_SEPA_CREDITOR_ID", default="DE98ZZZ09999999999")
+CELERY_BEAT_SCHEDULE["leasing.collections_run"] = {"task": "leasing.collections_run", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["leasing.arrears_run"] = {"task": "leasing.arrears_run", "schedule": 6 * 3600.0}

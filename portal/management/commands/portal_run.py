@@ -37,6 +37,8 @@ class Command(BaseCommand):
         environment = os.environ | {
             "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "portal.settings.local"),
             "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", f"http://{host}:{port}"),
+            # The portal's did:web names host and port, so that it resolves to this server.
+            "PORTAL_HOST": os.environ.get("PORTAL_HOST", f"{host}:{port}"),
         }
         commands = self._process_commands(host=host, port=port)
         if not settings.TANGLE_NODE_URL:

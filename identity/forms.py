@@ -1,0 +1,60 @@
+"""Forms of the trust-registry and key pages. Errors are attached to their fields and shown next to them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+
+from identity.models import IssuerKind
+from identity.services.registry import CREDENTIAL_TYPES
+
+_TYPE_CHOICES = [(value, value) for value in CREDENTIAL_TYPES]
+
+
+class IssuerRegisterForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(choices=IssuerKind.choices)
+    credential_types = forms.MultipleChoiceField(
+        choices=_TYPE_CHOICES, widget=forms.CheckboxSelectMultiple, label="May issue"
+    )
+    did = forms.CharField(
+        max_length=300,
+        required=False,
+        label="DID",
+        help_text="did:key or did:web of an issuer that signs itself. Leave empty to have the portal host a key.",
+    )
+    did_document = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        label="DID document (did:web only)",
+        help_text="The issuer's did.json, pinned so verification never depends on its web server.",
+    )
+
+    def clean_did_document(self) -> dict[str, Any] | None:
+        text = self.cleaned_data["did_document"].strip()
+        if not text:
+            return None
+        try:
+            document = json.loads(text)
+        except ValueError as error:
+            raise forms.ValidationError("This is not valid JSON.") from error
+        if not isinstance(document, dict):
+            raise forms.ValidationError("A DID document is a JSON object.")
+        return document
+
+
+class IssuerTypesForm(forms.Form):
+    credential_types = forms.MultipleChoiceField(
+        choices=_TYPE_CHOICES, widget=forms.CheckboxSelectMultiple, label="May issue"
+    )
+
+
+class IssuerClientForm(forms.Form):
+    name = forms.CharField(max_length=100, label="Key name", help_text="Which of the issuer's systems uses it.")
+
+
+class CredentialStatusForm(forms.Form):
+    credential_id = forms.CharField(max_length=45)
+    action = forms.ChoiceField(choices=[("revoke", "Revoke"), ("suspend", "Suspend"), ("unsuspend", "Lift suspension")])

@@ -1,0 +1,19 @@
+"""Models of the identity app. None of them holds a credential or a claim: only keys, registry entries, hashes,
+status bits and anchor receipts."""
+
+from identity.models.anchoring import AnchorBatch, AnchorLeaf, AnchorSource
+from identity.models.credentials import CredentialRecord, StatusList
+from identity.models.keys import SigningKey
+from identity.models.registry import IssuerClient, IssuerKind, TrustedIssuer
+
+__all__ = [
+    "AnchorBatch",
+    "AnchorLeaf",
+    "AnchorSource",
+    "CredentialRecord",
+    "IssuerClient",
+    "IssuerKind",
+    "SigningKey",
+    "StatusList",
+    "TrustedIssuer",
+]

@@ -1,0 +1,111 @@
+"""What the portal remembers about the credentials issued through it: identifiers, status bits and leaf hashes.
+
+Never the credential, its claims or its subject: the holder keeps those.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from identity.credentials.status_list import MINIMUM_BITS
+
+
+class StatusList(models.Model):
+    """One Bitstring Status List (revocation or suspension) for one issuer's credentials, published as a
+    BitstringStatusListCredential signed by the portal at ``/credentials/status/<list_id>``.
+
+    ``bits`` is the raw list (``size_in_bits / 8`` bytes, bit 0 is the most significant bit of byte 0). Indexes are
+    handed out in order from ``next_index``; a full list is followed by a new one. Every change increments
+    ``version``, re-signs ``published_credential`` and anchors its hash.
+    """
+
+    class Purpose(models.TextChoices):
+        REVOCATION = "revocation", "Revocation"
+        SUSPENSION = "suspension", "Suspension"
+
+    list_id = models.CharField(max_length=40, unique=True)
+    issuer_did = models.CharField(max_length=300)
+    purpose = models.CharField(max_length=10, choices=Purpose.choices)
+    size_in_bits = models.PositiveIntegerField(default=MINIMUM_BITS)
+    next_index = models.PositiveIntegerField(default=0)
+    bits = models.BinaryField()
+    version = models.PositiveIntegerField(default=0)
+    published_credential = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["issuer_did", "purpose", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(purpose__in=["revocation", "suspension"]), name="identity_status_list_purpose_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(next_index__lte=F("size_in_bits")), name="identity_status_list_index_within_size"
+            ),
+            models.CheckConstraint(condition=Q(size_in_bits__gte=MINIMUM_BITS), name="identity_status_list_min_size"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} list {self.list_id}"
+
+    @property
+    def is_full(self) -> bool:
+        return self.next_index >= self.size_in_bits
+
+
+class CredentialRecord(models.Model):
+    """The portal's trace of one issued credential: enough to revoke it and to check its anchor, nothing about whom
+    it describes.
+
+    ``leaf_hash`` = SHA-256(``leaf_salt`` ‖ anchor bytes of the secured credential) (hex); the salt is random per
+    credential so the public leaf cannot confirm a guessed credential. Revocation is final; suspension can be lifted.
+    """
+
+    class Format(models.TextChoices):
+        VC_JWT = "vc-jwt", "VC-JWT"
+        DATA_INTEGRITY = "data-integrity", "Data Integrity (eddsa-jcs-2022)"
+        SD_JWT = "sd-jwt", "SD-JWT VC"
+
+    credential_id = models.CharField(max_length=45, unique=True, help_text="urn:uuid:…")
+    credential_type = models.CharField(max_length=100)
+    issuer_did = models.CharField(max_length=300)
+    format = models.CharField(max_length=16, choices=Format.choices)
+    valid_from = models.DateTimeField()
+    valid_until = models.DateTimeField()
+    revocation_list = models.ForeignKey(StatusList, on_delete=models.PROTECT, related_name="+")
+    revocation_index = models.PositiveIntegerField()
+    suspension_list = models.ForeignKey(StatusList, on_delete=models.PROTECT, related_name="+")
+    suspension_index = models.PositiveIntegerField()
+    leaf_salt = models.BinaryField(max_length=32)
+    leaf_hash = models.CharField(max_length=64, unique=True)
+    issued_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    is_suspended = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["revocation_list", "revocation_index"], name="identity_credential_revocation_slot_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["suspension_list", "suspension_index"], name="identity_credential_suspension_slot_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(format__in=["vc-jwt", "data-integrity", "sd-jwt"]), name="identity_credential_format_valid"
+            ),
+            models.CheckConstraint(condition=Q(valid_until__gt=F("valid_from")), name="identity_credential_period"),
+            models.CheckConstraint(condition=Q(leaf_hash__regex=r"^[0-9a-f]{64}$"), name="identity_credential_leaf"),
+        ]
+
+    def __str__(self) -> str:
+        return self.credential_id
+
+    @property
+    def status_label(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        return "suspended" if self.is_suspended else "active"

@@ -1,0 +1,162 @@
+"""Bitstring Status Lists: slots for new credentials, revocation and suspension, and the signed published list.
+
+Each issuer has its own revocation and suspension lists (at least 131,072 entries each, for herd privacy). The
+portal signs every published list (Data Integrity ``eddsa-jcs-2022`` under its did:web) and anchors each version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from identity.credentials.data_integrity import sign_data_integrity
+from identity.credentials.status_list import StatusBitstring, build_status_list_credential, build_status_list_entry
+from identity.credentials.verify import anchor_bytes_for
+from identity.models import AnchorSource, CredentialRecord, StatusList
+from identity.services import keys
+from identity.services.anchoring import anchor_leaf_add
+from portal.errors import ConflictError, ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+Purpose = StatusList.Purpose
+
+
+@dataclass(frozen=True)
+class StatusSlots:
+    """Where a new credential's two status bits live."""
+
+    revocation_list: StatusList
+    revocation_index: int
+    suspension_list: StatusList
+    suspension_index: int
+
+    def entries(self) -> list[dict[str, str]]:
+        """The ``credentialStatus`` entries that point the credential at its bits."""
+        return [
+            build_status_list_entry(
+                list_url=status_list_url(self.revocation_list.list_id),
+                index=self.revocation_index,
+                status_purpose=Purpose.REVOCATION,
+            ),
+            build_status_list_entry(
+                list_url=status_list_url(self.suspension_list.list_id),
+                index=self.suspension_index,
+                status_purpose=Purpose.SUSPENSION,
+            ),
+        ]
+
+
+def status_list_url(list_id: str) -> str:
+    """Stable public URL of a status list: ``<PORTAL_BASE_URL>/credentials/status/<list id>``."""
+    return f"{settings.PORTAL_BASE_URL.rstrip('/')}/credentials/status/{list_id}"
+
+
+def _current_list(*, issuer_did: str, purpose: str) -> StatusList:
+    """The issuer's list with free slots for ``purpose``, locked; a new one when none has room."""
+    current = (
+        StatusList.objects.select_for_update().filter(issuer_did=issuer_did, purpose=purpose).order_by("-id").first()
+    )
+    if current is not None and not current.is_full:
+        return current
+    status_list = StatusList(list_id=secrets.token_hex(12), issuer_did=issuer_did, purpose=purpose)
+    status_list.bits = bytes(status_list.size_in_bits // 8)
+    status_list.save()
+    _publish(status_list=status_list, now=timezone.now())
+    return StatusList.objects.select_for_update().get(pk=status_list.pk)
+
+
+def status_slots_allocate(*, issuer_did: str) -> StatusSlots:
+    """Reserve the next revocation and suspension bits of the issuer's lists; call inside the issuing transaction."""
+    slots = []
+    for purpose in (Purpose.REVOCATION, Purpose.SUSPENSION):
+        status_list = _current_list(issuer_did=issuer_did, purpose=purpose)
+        index = status_list.next_index
+        status_list.next_index = index + 1
+        status_list.save(update_fields=["next_index"])
+        slots.append((status_list, index))
+    return StatusSlots(slots[0][0], slots[0][1], slots[1][0], slots[1][1])
+
+
+def _publish(*, status_list: StatusList, now: datetime) -> None:
+    """Sign the list's current bits as a new version and queue that version's hash for anchoring."""
+    moment = keys.whole_seconds(now)
+    signer = keys.signer_for(controller=keys.PORTAL_CONTROLLER, did=keys.portal_did())
+    unsigned = build_status_list_credential(
+        list_url=status_list_url(status_list.list_id),
+        issuer=signer.did,
+        status_purpose=status_list.purpose,
+        bitstring=StatusBitstring(size_in_bits=status_list.size_in_bits, bits=bytes(status_list.bits)),
+        valid_from=moment,
+    )
+    published = sign_data_integrity(
+        document=unsigned, private_key=signer.private_key, verification_method_id=signer.multikey_method, created=moment
+    )
+    status_list.version += 1
+    status_list.published_credential = published
+    status_list.published_at = moment
+    status_list.save(update_fields=["version", "published_credential", "published_at"])
+    anchor_leaf_add(
+        leaf_hash=hashlib.sha256(anchor_bytes_for(published)).digest(),
+        source=AnchorSource.STATUS_LIST,
+        reference=f"{status_list.list_id}@{status_list.version}",
+    )
+
+
+@transaction.atomic
+def status_list_publish(*, status_list: StatusList) -> StatusList:
+    """Re-sign and publish the list now (for example after the portal's key was rotated)."""
+    locked = StatusList.objects.select_for_update().get(pk=status_list.pk)
+    _publish(status_list=locked, now=timezone.now())
+    return locked
+
+
+def _set_bit(*, status_list_id: int, index: int, is_set: bool) -> None:
+    status_list = StatusList.objects.select_for_update().get(pk=status_list_id)
+    bitstring = StatusBitstring(size_in_bits=status_list.size_in_bits, bits=bytes(status_list.bits))
+    if bitstring.get(index) == is_set:
+        return
+    if is_set:
+        bitstring.set(index)
+    else:
+        bitstring.clear(index)
+    status_list.bits = bitstring.to_bytes()
+    status_list.save(update_fields=["bits"])
+    _publish(status_list=status_list, now=timezone.now())
+
+
+@transaction.atomic
+def credential_revoke(*, record: CredentialRecord) -> CredentialRecord:
+    """Revoke for good: the revocation bit is set and the list republished. Revoking twice changes nothing."""
+    record = CredentialRecord.objects.select_for_update().get(pk=record.pk)
+    if record.revoked_at is None:
+        _set_bit(status_list_id=record.revocation_list_id, index=record.revocation_index, is_set=True)
+        record.revoked_at = timezone.now()
+        record.save(update_fields=["revoked_at"])
+        logger.info("credential %s revoked", record.credential_id)
+    return record
+
+
+@transaction.atomic
+def credential_suspension_set(*, record: CredentialRecord, is_suspended: bool) -> CredentialRecord:
+    """Suspend or lift a suspension; a revoked credential's suspension can no longer change."""
+    record = CredentialRecord.objects.select_for_update().get(pk=record.pk)
+    if record.revoked_at is not None:
+        raise ConflictError("The credential is revoked; revocation is final.", code="credential_revoked")
+    if record.format == CredentialRecord.Format.VC_JWT:
+        raise ValidationFailed(
+            "A VC-JWT credential carries no suspension entry; revoke it.", code="suspension_unsupported"
+        )
+    if record.is_suspended != is_suspended:
+        _set_bit(status_list_id=record.suspension_list_id, index=record.suspension_index, is_set=is_suspended)
+        record.is_suspended = is_suspended
+        record.save(update_fields=["is_suspended"])
+        logger.info("credential %s suspension set to %s", record.credential_id, is_suspended)
+    return record

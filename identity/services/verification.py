@@ -1,0 +1,174 @@
+"""Verification with the portal's own trust registry, status lists and anchor records.
+
+The checks and their order live in :mod:`identity.credentials.verify`; this module supplies what they consult:
+DID documents (derived ``did:key``, the portal's and dealers' ``did:web``, pinned documents of registered issuers),
+the trust registry, the portal's status lists and the anchor proofs of credentials issued through the portal.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from identity.credentials.core import CredentialError, Reason
+from identity.credentials.dids import DidResolutionError, resolve_did_key
+from identity.credentials.encoding import EncodingError, b64url_decode
+from identity.credentials.status_list import StatusBitstring, StatusListError
+from identity.credentials.verify import (
+    AnchorStatus,
+    TrustDecision,
+    VerificationPolicy,
+    VerificationResult,
+    credential_leaf_hash,
+    verify_credential,
+    verify_presentation,
+)
+from identity.models import AnchorBatch, AnchorLeaf, CredentialRecord, StatusList, TrustedIssuer
+from identity.services import keys
+from identity.services.anchoring import anchor_proof_verify
+from identity.services.registry import PORTAL_CREDENTIAL_TYPES
+from identity.services.status import status_list_url
+
+_STATUS_LIST_TYPE = "BitstringStatusListCredential"
+
+
+def did_document_resolve(did: str) -> Mapping[str, Any]:
+    """DID document of ``did`` without network access; an unknown DID raises DidResolutionError."""
+    if did.startswith("did:key:"):
+        return resolve_did_key(did)
+    if did == keys.portal_did():
+        return keys.portal_did_document()
+    dealer_prefix = keys.portal_did() + ":dealers:"
+    if did.startswith(dealer_prefix):
+        from accounts.models import DealerOrganisation
+
+        slug = did.removeprefix(dealer_prefix)
+        if DealerOrganisation.objects.filter(slug=slug).exists():
+            return keys.dealer_did_document(slug=slug)
+    issuer = TrustedIssuer.objects.filter(did=did).exclude(did_document=None).first()
+    if issuer is None:
+        raise DidResolutionError(f"unknown DID {did!r}")
+    return issuer.did_document
+
+
+def issuer_trust(issuer_did: str, types: tuple[str, ...]) -> TrustDecision:
+    """The trust registry's answer: the portal for its own types, registered issuers for theirs while active."""
+    specific = [value for value in types if value != "VerifiableCredential"]
+    if issuer_did == keys.portal_did():
+        allowed = {*PORTAL_CREDENTIAL_TYPES, _STATUS_LIST_TYPE}
+        return TrustDecision.TRUSTED if specific and set(specific) <= allowed else TrustDecision.UNTRUSTED
+    issuer = TrustedIssuer.objects.filter(did=issuer_did).first()
+    if issuer is None:
+        return TrustDecision.UNKNOWN
+    if not issuer.is_active or not specific or not set(specific) <= set(issuer.credential_types):
+        return TrustDecision.UNTRUSTED
+    return TrustDecision.TRUSTED
+
+
+def status_bitstring_for(url: str, purpose: str) -> StatusBitstring:
+    """The current bits of one of the portal's status lists; a list the portal does not publish is unusable."""
+    prefix = status_list_url("")
+    status_list = None
+    if url.startswith(prefix):
+        status_list = StatusList.objects.filter(list_id=url.removeprefix(prefix)).first()
+    if status_list is None or status_list.purpose != purpose:
+        raise StatusListError(f"no {purpose} list is published at {url}")
+    return StatusBitstring(size_in_bits=status_list.size_in_bits, bits=bytes(status_list.bits))
+
+
+def _credential_id_of(anchor_bytes: bytes) -> str | None:
+    """The credential id inside the anchored bytes: ``id`` of a JSON document, ``jti`` of a (SD-)JWT."""
+    try:
+        if anchor_bytes.startswith(b"{"):
+            value = json.loads(anchor_bytes).get("id")
+        else:
+            value = json.loads(b64url_decode(anchor_bytes.split(b".")[1].decode("ascii"))).get("jti")
+    except (IndexError, ValueError, EncodingError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def anchor_status_for(anchor_bytes: bytes, *, allow_pending: bool = False) -> AnchorStatus:
+    """Whether the credential's salted leaf is anchored and its stored proof leads to its batch's anchored root."""
+    credential_id = _credential_id_of(anchor_bytes)
+    record = CredentialRecord.objects.filter(credential_id=credential_id).first() if credential_id else None
+    if record is None:
+        return AnchorStatus.MISSING
+    leaf_hash = credential_leaf_hash(anchor_bytes, bytes(record.leaf_salt))
+    if leaf_hash.hex() != record.leaf_hash:
+        return AnchorStatus.INVALID
+    leaf = AnchorLeaf.objects.select_related("batch").filter(leaf_hash=record.leaf_hash).first()
+    if leaf is None:
+        return AnchorStatus.MISSING
+    if leaf.state != AnchorLeaf.State.ANCHORED or leaf.batch is None:
+        return AnchorStatus.ANCHORED if allow_pending else AnchorStatus.MISSING
+    if leaf.batch.state != AnchorBatch.State.ANCHORED:
+        return AnchorStatus.INVALID
+    is_proven = anchor_proof_verify(
+        leaf_hash=leaf_hash, proof=leaf.proof, root=bytes.fromhex(leaf.batch.root), block_id=leaf.batch.block_id
+    )
+    return AnchorStatus.ANCHORED if is_proven else AnchorStatus.INVALID
+
+
+def verification_policy(*, allow_pending_anchor: bool = False) -> VerificationPolicy:
+    """The portal's policy. ``allow_pending_anchor`` accepts a credential issued here whose leaf waits for the next
+    anchoring run (at most TANGLE_ANCHOR_INTERVAL_SECONDS); a wrong leaf is refused either way."""
+    return VerificationPolicy(
+        resolve_did_document=did_document_resolve,
+        issuer_trust=issuer_trust,
+        status_list=status_bitstring_for,
+        anchor_check=lambda anchor_bytes: anchor_status_for(anchor_bytes, allow_pending=allow_pending_anchor),
+    )
+
+
+def credential_verify(
+    *,
+    credential: str | Mapping[str, Any],
+    expected_holder: str | None = None,
+    allow_pending_anchor: bool = False,
+    now: datetime | None = None,
+) -> VerificationResult:
+    """Verify one credential (VC-JWT, SD-JWT VC or Data Integrity) with every check; the result has the reason."""
+    return _safely(
+        lambda: verify_credential(
+            credential,
+            policy=verification_policy(allow_pending_anchor=allow_pending_anchor),
+            now=now or timezone.now(),
+            expected_holder=expected_holder,
+        )
+    )
+
+
+def presentation_verify(
+    *,
+    presentation: str | Mapping[str, Any],
+    challenge: str,
+    domain: str,
+    allow_pending_anchor: bool = False,
+    now: datetime | None = None,
+) -> VerificationResult:
+    """Verify a presentation (SD-JWT VC with key binding, VP-JWT or Data Integrity VP) for ``challenge``/``domain``;
+    the result's claims are only what the holder disclosed."""
+    return _safely(
+        lambda: verify_presentation(
+            presentation,
+            policy=verification_policy(allow_pending_anchor=allow_pending_anchor),
+            now=now or timezone.now(),
+            expected_challenge=challenge,
+            expected_domain=domain,
+        )
+    )
+
+
+def _safely(run: Any) -> VerificationResult:
+    """Input that is not even shaped like a credential is ``malformed``, never a server error."""
+    try:
+        return run()
+    except CredentialError as error:
+        return VerificationResult(is_valid=False, reason=error.reason, detail=error.detail)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, UnicodeError) as error:
+        return VerificationResult(is_valid=False, reason=Reason.MALFORMED, detail=type(error).__name__)

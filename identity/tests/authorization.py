@@ -1,0 +1,140 @@
+"""Authorization matrix of the identity pages, the VC-API and the public identity documents."""
+
+from __future__ import annotations
+
+import hashlib
+
+from accounts.tests.factories import DealerOrganisationFactory
+from identity.services import registry
+from identity.services.anchoring import anchor_leaf_add
+from identity.services.status import status_slots_allocate
+from portal.authorization import Case
+
+HOLDER_DID = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+PUBLIC = {"anonymous": 200, "customer": 200, "dealer": 200, "back_office": 200}
+BACK_OFFICE_PAGE = {"anonymous": 302, "customer": 403, "dealer": 403, "back_office": 200}
+ANY_ROLE_VERIFIES = {"anonymous": 401, "customer": 400, "dealer": 400, "back_office": 400}
+
+
+def _issuer(owner) -> int:
+    return registry.trusted_issuer_register(
+        name="Matrix bureau", kind="credit_bureau", credential_types=["CreditHistoryCredential"]
+    ).pk
+
+
+def _status_list(owner) -> str:
+    return status_slots_allocate(issuer_did="did:key:z6MkmatrixIssuer").revocation_list.list_id
+
+
+def _leaf(owner) -> str:
+    leaf = anchor_leaf_add(leaf_hash=hashlib.sha256(b"matrix").digest(), source="settlement_batch", reference="m")
+    return leaf.leaf_hash
+
+
+def _dealer_slug(owner) -> str:
+    return owner.dealer_organisation.slug if owner.dealer_organisation_id else DealerOrganisationFactory().slug
+
+
+MATRIX = [
+    Case(
+        "wallet page",
+        "GET",
+        "/identity/wallet/",
+        {"anonymous": 302, "customer": 200, "dealer": 403, "back_office": 403},
+        route="identity/wallet/",
+    ),
+    Case("trust registry", "GET", "/identity/issuers/", BACK_OFFICE_PAGE, route="identity/issuers/"),
+    Case(
+        "issuer detail",
+        "GET",
+        "/identity/issuers/{object}/",
+        BACK_OFFICE_PAGE,
+        make_object=_issuer,
+        route="identity/issuers/<int:issuer_id>/",
+    ),
+    Case("keys and DIDs", "GET", "/identity/keys/", BACK_OFFICE_PAGE, route="identity/keys/"),
+    Case("credentials and anchoring", "GET", "/identity/credentials/", BACK_OFFICE_PAGE, route="identity/credentials/"),
+    Case(
+        "issue as the portal",
+        "POST",
+        "/credentials/issue",
+        {"anonymous": 401, "customer": 403, "dealer": 403, "back_office": 201},
+        body={
+            "credential": {
+                "@context": ["https://www.w3.org/ns/credentials/v2"],
+                "type": ["VerifiableCredential", "PaymentHistoryCredential"],
+                "credentialSubject": {"id": HOLDER_DID, "onTimePaymentCount": 3, "arrearsCount": 0},
+            },
+            "options": {"format": "vc-jwt"},
+        },
+        route="credentials/issue",
+    ),
+    Case(
+        "verify a credential",
+        "POST",
+        "/credentials/verify",
+        ANY_ROLE_VERIFIES,
+        body={"verifiableCredential": "not-a-credential"},
+        route="credentials/verify",
+    ),
+    Case(
+        "verify a presentation",
+        "POST",
+        "/presentations/verify",
+        ANY_ROLE_VERIFIES,
+        body={"verifiablePresentation": "a~b~", "options": {"challenge": "c", "domain": "d"}},
+        route="presentations/verify",
+    ),
+    Case(
+        "update a credential's status",
+        "POST",
+        "/credentials/status",
+        {"anonymous": 401, "customer": 403, "dealer": 403, "back_office": 404},
+        body={
+            "credentialId": "urn:uuid:00000000-0000-0000-0000-000000000000",
+            "credentialStatus": [{"type": "BitstringStatusListEntry", "statusPurpose": "revocation", "status": True}],
+        },
+        route="credentials/status",
+    ),
+    Case(
+        "published status list",
+        "GET",
+        "/credentials/status/{object}",
+        PUBLIC,
+        make_object=_status_list,
+        route="credentials/status/<str:list_id>",
+    ),
+    Case(
+        "publish a status list",
+        "POST",
+        "/credentials/status/{object}/publish",
+        {"anonymous": 401, "customer": 403, "dealer": 403, "back_office": 204},
+        make_object=_status_list,
+        route="credentials/status/<str:list_id>/publish",
+    ),
+    Case(
+        "anchor proof",
+        "GET",
+        "/credentials/anchors/{object}",
+        PUBLIC,
+        make_object=_leaf,
+        route="credentials/anchors/<str:leaf_hash>",
+    ),
+    Case("portal DID document", "GET", "/.well-known/did.json", PUBLIC, route=".well-known/did.json"),
+    Case(
+        "dealer DID document",
+        "GET",
+        "/dealers/{object}/did.json",
+        PUBLIC,
+        make_object=_dealer_slug,
+        route="dealers/<slug:slug>/did.json",
+    ),
+    Case(
+        "wallet asks for a demo credential",
+        "POST",
+        "/api/identity/wallet/credentials",
+        {"anonymous": 401, "customer": 201, "dealer": 403, "back_office": 403},
+        body={"kind": "credit_history", "holderDid": HOLDER_DID, "format": "sd-jwt"},
+        route="api/identity/wallet/credentials",
+    ),
+]

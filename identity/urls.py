@@ -1,0 +1,13 @@
+from django.urls import path
+
+from identity import views
+
+app_name = "identity"
+
+urlpatterns = [
+    path("wallet/", views.wallet_view, name="wallet"),
+    path("issuers/", views.issuer_list_view, name="issuer-list"),
+    path("issuers/<int:issuer_id>/", views.issuer_detail_view, name="issuer-detail"),
+    path("keys/", views.keys_view, name="keys"),
+    path("credentials/", views.credentials_view, name="credentials"),
+]

@@ -1,0 +1,165 @@
+"""Pages of identity: the customer's browser wallet, and the back office's trust registry, keys and credentials."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounts.permissions import role_required
+from accounts.roles import Role
+from identity import selectors
+from identity.forms import CredentialStatusForm, IssuerClientForm, IssuerRegisterForm, IssuerTypesForm
+from identity.models import SigningKey
+from identity.services import keys, registry, status
+from portal.errors import ApplicationError
+
+
+@role_required(Role.CUSTOMER)
+def wallet_view(request: HttpRequest) -> HttpResponse:
+    """The wallet lives in the browser (static/identity/wallet.js); the page only hosts it."""
+    return render(request, "identity/wallet.html", {"portal_did": keys.portal_did()})
+
+
+@role_required(Role.BACK_OFFICE)
+@require_http_methods(["GET", "POST"])
+def issuer_list_view(request: HttpRequest) -> HttpResponse:
+    form = IssuerRegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            issuer = registry.trusted_issuer_register(
+                name=data["name"],
+                kind=data["kind"],
+                credential_types=data["credential_types"],
+                did=data["did"] or None,
+                did_document=data["did_document"],
+            )
+        except ApplicationError as error:
+            _attach(form, error)
+        else:
+            messages.success(request, f"{issuer.name} is registered.")
+            return redirect("identity:issuer-detail", issuer_id=issuer.pk)
+    context = {"form": form, "issuers": selectors.trusted_issuer_list()}
+    return render(request, "identity/issuer_list.html", context, status=400 if form.errors else 200)
+
+
+def _attach(form: Any, error: ApplicationError) -> None:
+    """Put a service refusal next to the fields it names, or at the top of the form."""
+    placed = False
+    for field in error.fields:
+        if field in form.fields:
+            form.add_error(field, error.detail)
+            placed = True
+    if not placed:
+        form.add_error(None, error.detail)
+
+
+@role_required(Role.BACK_OFFICE)
+@require_http_methods(["GET", "POST"])
+def issuer_detail_view(request: HttpRequest, issuer_id: int) -> HttpResponse:
+    issuer = selectors.trusted_issuer_get(issuer_id=issuer_id)
+    types_form = IssuerTypesForm(initial={"credential_types": issuer.credential_types})
+    client_form = IssuerClientForm()
+    new_key = None
+    action = request.POST.get("action", "")
+    try:
+        if action == "suspend":
+            registry.trusted_issuer_suspend(issuer=issuer)
+            messages.success(request, "The issuer is suspended.")
+        elif action == "reactivate":
+            registry.trusted_issuer_reactivate(issuer=issuer)
+            messages.success(request, "The issuer is trusted again.")
+        elif action == "types":
+            types_form = IssuerTypesForm(request.POST)
+            if types_form.is_valid():
+                registry.trusted_issuer_types_set(
+                    issuer=issuer, credential_types=types_form.cleaned_data["credential_types"]
+                )
+                messages.success(request, "Credential types saved.")
+        elif action == "client-create":
+            client_form = IssuerClientForm(request.POST)
+            if client_form.is_valid():
+                _client, new_key = registry.issuer_client_create(issuer=issuer, name=client_form.cleaned_data["name"])
+        elif action == "client-revoke":
+            client = selectors.issuer_client_get(issuer=issuer, client_id=_int(request.POST.get("client_id")))
+            registry.issuer_client_revoke(client=client)
+            messages.success(request, "The key is revoked.")
+    except ApplicationError as error:
+        messages.error(request, error.detail)
+    if request.method == "POST" and new_key is None and not types_form.errors and not client_form.errors:
+        return redirect("identity:issuer-detail", issuer_id=issuer.pk)
+    issuer.refresh_from_db()
+    context = {
+        "issuer": issuer,
+        "clients": selectors.issuer_client_list(issuer=issuer),
+        "types_form": types_form,
+        "client_form": client_form,
+        "new_key": new_key,
+    }
+    invalid = types_form.errors or client_form.errors
+    return render(request, "identity/issuer_detail.html", context, status=400 if invalid else 200)
+
+
+def _int(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
+
+
+@role_required(Role.BACK_OFFICE)
+@require_http_methods(["GET", "POST"])
+def keys_view(request: HttpRequest) -> HttpResponse:
+    """The portal's and dealers' did:web keys: rotate (old keys keep verifying) or withdraw a compromised old key."""
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "rotate":
+                controller = request.POST.get("controller", "")
+                if controller != keys.PORTAL_CONTROLLER and not controller.startswith("dealer:"):
+                    raise ApplicationError("Only the portal's and dealers' keys rotate here.")
+                keys.signing_key_rotate(controller=controller)
+                messages.success(request, f"The key of {controller} is rotated.")
+            elif request.POST.get("action") == "withdraw":
+                key = (
+                    SigningKey.objects.exclude(controller__startswith="issuer:")
+                    .filter(pk=_int(request.POST.get("key")))
+                    .first()
+                )
+                if key is None:
+                    raise ApplicationError("No such key.")
+                keys.signing_key_withdraw(key=key)
+                messages.success(request, "The key is withdrawn from the DID document.")
+        except ApplicationError as error:
+            messages.error(request, error.detail)
+        return redirect("identity:keys")
+    keys.signing_key_active_get_or_create(controller=keys.PORTAL_CONTROLLER)
+    context = {"signing_keys": selectors.signing_key_list(), "portal_did": keys.portal_did()}
+    return render(request, "identity/keys.html", context)
+
+
+@role_required(Role.BACK_OFFICE)
+@require_http_methods(["GET", "POST"])
+def credentials_view(request: HttpRequest) -> HttpResponse:
+    """Issued credentials (ids, types, issuers, status; never content) and the anchoring queue."""
+    form = CredentialStatusForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            record = selectors.credential_record_get_for_issuer(
+                credential_id=form.cleaned_data["credential_id"], issuer_did=None
+            )
+            if form.cleaned_data["action"] == "revoke":
+                status.credential_revoke(record=record)
+            else:
+                status.credential_suspension_set(record=record, is_suspended=form.cleaned_data["action"] == "suspend")
+            messages.success(request, "The status is updated and the list republished.")
+        except Http404:
+            messages.error(request, "No credential with this id was issued here.")
+        except ApplicationError as error:
+            messages.error(request, error.detail)
+        return redirect("identity:credentials")
+    context = {"records": selectors.credential_record_list(), "overview": selectors.anchoring_overview()}
+    return render(request, "identity/credentials.html", context, status=400 if form.errors else 200)

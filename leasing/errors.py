@@ -1,0 +1,79 @@
+"""Named errors of the leasing services; each carries the machine-readable `code` the API and pages show."""
+
+from portal.errors import ApplicationError, ConflictError, ValidationFailed
+
+
+class UnknownProductError(ValidationFailed):
+    code = "product_unknown"
+
+
+class PriceInvalidError(ValidationFailed):
+    code = "price_invalid"
+
+
+class DownPaymentInvalidError(ValidationFailed):
+    code = "down_payment_invalid"
+
+
+class ResidualInvalidError(ValidationFailed):
+    code = "residual_invalid"
+
+
+class TermOutsideProductError(ValidationFailed):
+    code = "term_outside_product"
+
+
+class MileageInvalidError(ValidationFailed):
+    code = "mileage_invalid"
+
+
+class DateInvalidError(ValidationFailed):
+    code = "date_invalid"
+
+
+class ServicePackageInvalidError(ValidationFailed):
+    code = "service_package_invalid"
+
+
+class ProductInvalidError(ValidationFailed):
+    code = "product_invalid"
+
+
+class ApplicationStateError(ConflictError):
+    code = "application_state_invalid"
+
+
+class FourEyesError(ConflictError):
+    code = "four_eyes_same_user"
+
+
+class ContractStateError(ConflictError):
+    code = "contract_state_invalid"
+
+
+class DocumentMismatchError(ConflictError):
+    code = "document_hash_mismatch"
+
+
+class PayoffQuoteExpiredError(ConflictError):
+    code = "payoff_quote_expired"
+
+
+class MandateInvalidError(ValidationFailed):
+    code = "mandate_invalid"
+
+
+class ReturnFileInvalidError(ValidationFailed):
+    code = "return_file_invalid"
+
+
+class LedgerRefusedError(ApplicationError):
+    """The ledger refused a transfer the lease book needed; nothing was booked."""
+
+    status = 409
+    code = "ledger_refused"
+
+
+class EncryptionKeyMissingError(ApplicationError):
+    status = 500
+    code = "encryption_key_missing"

@@ -1,0 +1,154 @@
+"""Reads of the lease book that carry a rule: who may see which application, contract or file.
+
+Customers see their own applications and contracts, dealers those their organisation originated, back office all.
+`*_get_for_user` raises Http404 both for a missing object and for one the user may not see.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from dataclasses import dataclass
+
+from django.db.models import Count, Min, QuerySet, Sum
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from accounts.models import User
+from accounts.roles import Role
+from leasing.models import (
+    Application,
+    ApplicationStatus,
+    Contract,
+    ContractStatus,
+    DirectDebitBatch,
+    LeaseProduct,
+    Quote,
+    ScheduleItem,
+    ScheduleItemStatus,
+)
+from leasing.services.arrears import Bucket, delinquency_buckets
+
+
+def product_list_active() -> QuerySet[LeaseProduct]:
+    return LeaseProduct.objects.filter(is_active=True).prefetch_related("mileage_bands", "service_packages")
+
+
+def product_list() -> QuerySet[LeaseProduct]:
+    return LeaseProduct.objects.prefetch_related("mileage_bands", "service_packages").order_by("name")
+
+
+def quote_get_public(*, public_id: uuid.UUID) -> Quote:
+    """A quote by its unguessable public id (the link is the capability; quotes hold no personal data)."""
+    return get_object_or_404(
+        Quote.objects.select_related("product").prefetch_related("service_packages"), public_id=public_id
+    )
+
+
+def _scope(queryset: QuerySet, *, user: User) -> QuerySet:
+    role = user.role
+    if role == Role.BACK_OFFICE:
+        return queryset
+    if role == Role.DEALER:
+        if user.dealer_organisation_id is None:
+            return queryset.none()
+        return queryset.filter(dealer_organisation_id=user.dealer_organisation_id)
+    if role == Role.CUSTOMER:
+        return queryset.filter(customer=user)
+    return queryset.none()
+
+
+def application_list_for_user(*, user: User, status: str | None = None) -> QuerySet[Application]:
+    queryset = _scope(Application.objects.select_related("quote__product", "credit_check"), user=user)
+    return queryset.filter(status=status) if status else queryset
+
+
+def application_get_for_user(*, user: User, application_id: int) -> Application:
+    application = application_list_for_user(user=user).prefetch_related("approvals").filter(pk=application_id).first()
+    if application is None:
+        raise Http404("No such application.")
+    return application
+
+
+def contract_list_for_user(*, user: User) -> QuerySet[Contract]:
+    return _scope(Contract.objects.select_related("product", "application"), user=user)
+
+
+def contract_get_for_user(*, user: User, contract_id: int) -> Contract:
+    contract = contract_list_for_user(user=user).filter(pk=contract_id).first()
+    if contract is None:
+        raise Http404("No such contract.")
+    return contract
+
+
+def contract_schedule_items(*, contract: Contract) -> QuerySet[ScheduleItem]:
+    return contract.schedule_items.order_by("due_date", "schedule_version", "number")
+
+
+def direct_debit_batch_list() -> QuerySet[DirectDebitBatch]:
+    return DirectDebitBatch.objects.all()
+
+
+def direct_debit_batch_get(*, batch_id: int) -> DirectDebitBatch:
+    return get_object_or_404(DirectDebitBatch, pk=batch_id)
+
+
+@dataclass(frozen=True)
+class ArrearsLine:
+    contract: Contract
+    days_past_due: int
+    amount_overdue: int
+    bucket: Bucket | None
+
+
+def arrears_overview(*, on: datetime.date) -> list[ArrearsLine]:
+    """Every contract with rows unpaid after their due date, oldest first, with its bucket (back office only)."""
+    from leasing.services.arrears import bucket_for
+
+    overdue = (
+        ScheduleItem.objects.filter(status=ScheduleItemStatus.DUE, due_date__lt=on)
+        .exclude(contract__status=ContractStatus.OFFERED)
+        .values("contract_id")
+        .annotate(oldest=Min("due_date"), total=Sum("amount"))
+    )
+    rows = {row["contract_id"]: row for row in overdue}
+    contracts = Contract.objects.filter(pk__in=rows).select_related("product")
+    lines = [
+        ArrearsLine(
+            contract=c,
+            days_past_due=(on - rows[c.pk]["oldest"]).days,
+            amount_overdue=rows[c.pk]["total"],
+            bucket=bucket_for(days_past_due=(on - rows[c.pk]["oldest"]).days),
+        )
+        for c in contracts
+    ]
+    return sorted(lines, key=lambda line: -line.days_past_due)
+
+
+def arrears_bucket_counts(*, on: datetime.date) -> list[tuple[Bucket, int, int]]:
+    """(bucket, contracts, amount overdue in minor units) per configured bucket."""
+    lines = arrears_overview(on=on)
+    return [
+        (
+            bucket,
+            sum(1 for line in lines if line.bucket == bucket),
+            sum(line.amount_overdue for line in lines if line.bucket == bucket),
+        )
+        for bucket in delinquency_buckets()
+    ]
+
+
+def back_office_queue_counts() -> dict[str, int]:
+    """Applications waiting for the back office, by status."""
+    counts = dict(
+        Application.objects.filter(
+            status__in=[ApplicationStatus.CREDIT_CHECK_PENDING, ApplicationStatus.DECISION_PENDING]
+        )
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {
+        status: counts.get(status, 0)
+        for status in (ApplicationStatus.CREDIT_CHECK_PENDING, ApplicationStatus.DECISION_PENDING)
+    }

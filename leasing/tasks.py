@@ -1,0 +1,24 @@
+"""Celery tasks of leasing: thin, named, safe to run twice (each effect is idempotent in its service)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+from django.utils import timezone
+
+from leasing.services import arrears, collections
+
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+
+
+@shared_task(name="leasing.collections_run", autoretry_for=TRANSIENT_ERRORS, retry_backoff=5, max_retries=5)
+def collections_run() -> int:
+    """Collects every schedule row due today or earlier; beat runs it hourly, repeats collect nothing twice."""
+    result = collections.collections_run(on=timezone.localdate())
+    return result.collected + result.submitted
+
+
+@shared_task(name="leasing.arrears_run", autoretry_for=TRANSIENT_ERRORS, retry_backoff=5, max_retries=5)
+def arrears_run() -> int:
+    """Refreshes arrears status, late fees and dunning letters; beat runs it daily after the collections."""
+    return arrears.arrears_run(on=timezone.localdate())

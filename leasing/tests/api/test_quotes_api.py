@@ -1,0 +1,72 @@
+"""The public quote API: figures, named errors in the API error shape, throttling of anonymous callers."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from leasing.models import Quote
+
+pytestmark = pytest.mark.django_db
+BODY = {
+    "product_code": "mileage-36",
+    "price": 30_000_00,
+    "down_payment": 3_000_00,
+    "term_months": 36,
+    "yearly_km": 15_000,
+    "timing": "in_advance",
+    "service_packages": ["mileage-36-maintenance"],
+}
+
+
+def test_an_anonymous_visitor_gets_a_quote(mileage_product):
+    response = Client().post("/api/leasing/quotes", BODY, content_type="application/json")
+
+    assert response.status_code == 201
+    body = response.json()
+    quote = Quote.objects.get()
+    assert body["id"] == str(quote.public_id)
+    assert (body["financed_amount"], body["residual_value"], body["monthly_services"]) == (27_000_00, 15_000_00, 29_90)
+    assert body["monthly_total"] == body["monthly_instalment"] + 29_90
+    assert body["aprc_percent"] == str(quote.aprc_percent)
+    assert Client().get(body["pdf_url"]).content[:5] == b"%PDF-"
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "code"),
+    [
+        ({"product_code": "nope"}, 422, "product_unknown"),
+        ({"price": -5}, 422, "price_invalid"),
+        ({"term_months": 60}, 422, "term_outside_product"),
+        ({"residual_value": 40_000_00}, 422, "residual_invalid"),
+        ({"start_date": "2025-02-30"}, 400, "invalid_input"),
+        ({"price": "a lot"}, 400, "invalid_input"),
+    ],
+)
+def test_bad_input_gets_a_named_error_and_stores_nothing(mileage_product, changes, status, code):
+    response = Client().post("/api/leasing/quotes", BODY | changes, content_type="application/json")
+
+    assert response.status_code == status
+    assert response.json()["code"] == code
+    assert set(response.json()) == {"code", "detail", "fields"}
+    assert Quote.objects.count() == 0
+
+
+def test_anonymous_quotes_are_throttled(settings, mileage_product):
+    settings.REST_FRAMEWORK = settings.REST_FRAMEWORK | {
+        "DEFAULT_THROTTLE_RATES": {"anon": "2/minute", "user": "100/minute", "money": "100/minute"}
+    }
+    from rest_framework.throttling import SimpleRateThrottle
+
+    SimpleRateThrottle.THROTTLE_RATES = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    cache.clear()
+    try:
+        statuses = [
+            Client().post("/api/leasing/quotes", BODY, content_type="application/json").status_code for _ in range(3)
+        ]
+    finally:
+        from rest_framework.settings import api_settings
+
+        SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    assert statuses == [201, 201, 429]

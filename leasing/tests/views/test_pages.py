@@ -1,0 +1,140 @@
+"""Leasing pages: the calculator, the customer's own contract, back-office product management."""
+
+from __future__ import annotations
+
+import pytest
+
+from leasing.models import LeaseProduct, Quote
+from leasing.tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_calculator_stores_a_quote_and_shows_chart_and_aprc(client, mileage_product):
+    response = client.post(
+        "/leasing/",
+        {
+            "product": "mileage-36",
+            "price": "30000",
+            "down_payment": "3000",
+            "term_months": "36",
+            "yearly_km": "15000",
+            "timing": "in_arrears",
+        },
+    )
+
+    quote = Quote.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/leasing/quotes/{quote.public_id}/"
+    page = client.get(response["Location"]).content.decode()
+    assert "<svg" in page and "<script" not in page
+    assert f"{quote.aprc_percent} %" in page
+
+
+def test_the_calculator_shows_a_refusal_next_to_the_field(client, mileage_product):
+    response = client.post(
+        "/leasing/",
+        {
+            "product": "mileage-36",
+            "price": "30000",
+            "down_payment": "0",
+            "term_months": "99",
+            "yearly_km": "15000",
+            "timing": "in_arrears",
+        },
+    )
+
+    assert response.status_code == 400
+    assert 'id="id_term_months_error"' in response.content.decode()
+    assert Quote.objects.count() == 0
+
+
+def test_a_customer_sees_their_own_contract_and_not_anothers(
+    client_for, customer, make_user, back_office, loan_product
+):
+    contract = factories.contract_active(customer=customer, back_office=back_office, product=loan_product)
+    other = make_user()
+
+    assert client_for(customer).get(f"/leasing/contracts/{contract.pk}/").status_code == 200
+    assert client_for(other).get(f"/leasing/contracts/{contract.pk}/").status_code == 404
+    assert client_for(other).get(f"/api/leasing/contracts/{contract.pk}").status_code == 404
+    listed = client_for(customer).get("/api/leasing/contracts").json()
+    assert [row["number"] for row in listed] == [contract.number]
+    assert client_for(other).get("/api/leasing/contracts").json() == []
+
+
+def test_back_office_creates_a_product_with_mileage_bands(client_for, back_office):
+    response = client_for(back_office).post(
+        "/leasing/back-office/products/new/",
+        {
+            "code": "new-lease",
+            "name": "New lease",
+            "kind": "mileage_lease",
+            "nominal_rate_percent": "2.9",
+            "arrangement_fee": "0",
+            "min_term_months": "24",
+            "max_term_months": "48",
+            "min_price": "10000",
+            "max_price": "90000",
+            "max_residual_percent": "0",
+            "excess_km_rate": "9",
+            "unused_km_rate": "5",
+            "tolerance_kind": "allowance",
+            "tolerance_km": "1000",
+            "mileage_bands": "10000:52, 20000:44",
+            "is_active": "on",
+        },
+    )
+
+    assert response.status_code == 302
+    product = LeaseProduct.objects.get(code="new-lease")
+    assert list(product.mileage_bands.values_list("yearly_km", flat=True)) == [10_000, 20_000]
+    assert (product.min_price, product.tolerance_kind) == (10_000_00, "allowance")
+
+
+def test_a_lease_without_mileage_bands_is_refused(client_for, back_office):
+    response = client_for(back_office).post(
+        "/leasing/back-office/products/new/",
+        {
+            "code": "bad",
+            "name": "Bad",
+            "kind": "mileage_lease",
+            "nominal_rate_percent": "2.9",
+            "arrangement_fee": "0",
+            "min_term_months": "24",
+            "max_term_months": "48",
+            "min_price": "10000",
+            "max_price": "90000",
+            "max_residual_percent": "0",
+            "excess_km_rate": "9",
+            "unused_km_rate": "5",
+            "tolerance_kind": "allowance",
+            "tolerance_km": "0",
+            "mileage_bands": "",
+        },
+    )
+
+    assert response.status_code == 400
+    assert LeaseProduct.objects.count() == 0
+
+
+def test_staff_download_a_valid_pain_008_file(client_for, customer, back_office, loan_product):
+    from django.utils import timezone
+
+    from leasing.services.collections import collections_run
+
+    contract = factories.contract_active(
+        customer=customer,
+        back_office=back_office,
+        product=loan_product,
+        method="sepa_direct_debit",
+        iban="NL91ABNA0417164300",
+        timing="in_advance",
+    )
+    collections_run(on=timezone.localdate())
+    batch = contract.collections.first().batch
+
+    response = client_for(back_office).get(f"/leasing/back-office/direct-debits/{batch.pk}/pain008.xml")
+
+    assert response.status_code == 200
+    assert b"urn:iso:std:iso:20022:tech:xsd:pain.008.001.02" in response.content

@@ -1,0 +1,1 @@
+"""Pages of the leasing app: the public calculator, the customer's and dealer's views, and the back office."""

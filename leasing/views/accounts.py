@@ -1,0 +1,145 @@
+"""Applications and contracts as their customer, originating dealer or the back office sees them."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from accounts.permissions import role_required
+from accounts.roles import Role
+from leasing import selectors
+from leasing.forms import (
+    ContractAcceptForm,
+    EndOfTermForm,
+    PauseForm,
+    PayoffForm,
+    ReasonForm,
+    RestructureForm,
+    VerdictForm,
+)
+from leasing.models import ApplicationStatus, ContractStatus, DunningLetter
+from leasing.services.changes import payoff_quote_create
+from leasing.services.contracts import contract_accept
+from leasing.views.common import form_error_apply, pdf_response
+from portal.errors import ApplicationError
+
+ALL_ROLES = (Role.CUSTOMER, Role.DEALER, Role.BACK_OFFICE)
+
+
+@role_required(*ALL_ROLES)
+def application_list(request: HttpRequest) -> HttpResponse:
+    applications = selectors.application_list_for_user(user=request.user)
+    return render(request, "leasing/application_list.html", {"applications": applications})
+
+
+@role_required(*ALL_ROLES)
+def application_detail(request: HttpRequest, application_id: int) -> HttpResponse:
+    application = selectors.application_get_for_user(user=request.user, application_id=application_id)
+    is_back_office = request.user.role == Role.BACK_OFFICE
+    context = {
+        "application": application,
+        "quote": application.quote,
+        "contract": getattr(application, "contract", None),
+        "approvals": list(application.approvals.all()),
+        "can_record_verdict": is_back_office and application.status == ApplicationStatus.CREDIT_CHECK_PENDING,
+        "can_decide": is_back_office and application.status == ApplicationStatus.DECISION_PENDING,
+        "verdict_form": VerdictForm(),
+        "approve_form": ReasonForm(prefix="approve"),
+        "decline_form": ReasonForm(prefix="decline"),
+    }
+    return render(request, "leasing/application_detail.html", context)
+
+
+@role_required(*ALL_ROLES)
+def contract_list(request: HttpRequest) -> HttpResponse:
+    contracts = selectors.contract_list_for_user(user=request.user)
+    return render(request, "leasing/contract_list.html", {"contracts": contracts})
+
+
+def _contract_context(request: HttpRequest, contract, **forms) -> dict:
+    is_back_office = request.user.role == Role.BACK_OFFICE
+    is_running = contract.status in (ContractStatus.ACTIVE, ContractStatus.IN_ARREARS)
+    return {
+        "contract": contract,
+        "items": selectors.contract_schedule_items(contract=contract),
+        "payoff_quotes": list(contract.payoff_quotes.all()[:5]),
+        "letters": list(contract.dunning_letters.all()),
+        "events": list(contract.events.all()),
+        "can_accept": request.user.pk == contract.customer_id and contract.status == ContractStatus.OFFERED,
+        "can_request_payoff": is_running and (is_back_office or request.user.pk == contract.customer_id),
+        "is_back_office": is_back_office,
+        "is_running": is_running,
+        "today": timezone.localdate(),
+        "accept_form": forms.get("accept_form")
+        or ContractAcceptForm(initial={"document_sha256": contract.document_sha256}),
+        "payoff_form": forms.get("payoff_form") or PayoffForm(initial={"payoff_date": timezone.localdate()}),
+        "pause_form": PauseForm(prefix="pause"),
+        "end_form": EndOfTermForm(prefix="end"),
+        "restructure_form": RestructureForm(prefix="restructure"),
+    }
+
+
+@role_required(*ALL_ROLES)
+def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
+    contract = selectors.contract_get_for_user(user=request.user, contract_id=contract_id)
+    return render(request, "leasing/contract_detail.html", _contract_context(request, contract))
+
+
+@role_required(*ALL_ROLES)
+def contract_document(request: HttpRequest, contract_id: int) -> HttpResponse:
+    contract = selectors.contract_get_for_user(user=request.user, contract_id=contract_id)
+    return pdf_response(content=contract.document_pdf, filename=f"contract-{contract.number}.pdf")
+
+
+@role_required(*ALL_ROLES)
+def dunning_letter(request: HttpRequest, contract_id: int, letter_id: int) -> HttpResponse:
+    contract = selectors.contract_get_for_user(user=request.user, contract_id=contract_id)
+    letter = DunningLetter.objects.filter(contract=contract, pk=letter_id).first()
+    if letter is None:
+        raise Http404("No such letter.")
+    return pdf_response(content=letter.pdf, filename=f"reminder-{contract.number}-{letter.level}.pdf")
+
+
+@require_http_methods(["POST"])
+@role_required(Role.CUSTOMER)
+def contract_accept_view(request: HttpRequest, contract_id: int) -> HttpResponse:
+    """The customer accepts the document they were shown (its SHA-256 travels with the form)."""
+    contract = selectors.contract_get_for_user(user=request.user, contract_id=contract_id)
+    form = ContractAcceptForm(request.POST)
+    if form.is_valid():
+        try:
+            contract_accept(
+                contract_id=contract.pk,
+                customer=request.user,
+                document_sha256=form.cleaned_data["document_sha256"],
+                collection_method=form.cleaned_data["collection_method"],
+                iban=form.cleaned_data["iban"],
+            )
+        except ApplicationError as error:
+            form_error_apply(form=form, error=error)
+        else:
+            messages.success(request, "Contract accepted. Welcome aboard!")
+            return redirect("leasing:contract-detail", contract_id=contract.pk)
+    context = _contract_context(request, contract, accept_form=form)
+    return render(request, "leasing/contract_detail.html", context, status=400)
+
+
+@require_http_methods(["POST"])
+@role_required(Role.CUSTOMER, Role.BACK_OFFICE)
+def payoff_quote_create_view(request: HttpRequest, contract_id: int) -> HttpResponse:
+    contract = selectors.contract_get_for_user(user=request.user, contract_id=contract_id)
+    form = PayoffForm(request.POST)
+    if form.is_valid():
+        try:
+            payoff_quote_create(
+                contract_id=contract.pk, payoff_date=form.cleaned_data["payoff_date"], created_by=request.user
+            )
+        except ApplicationError as error:
+            form_error_apply(form=form, error=error)
+        else:
+            return redirect("leasing:contract-detail", contract_id=contract.pk)
+    context = _contract_context(request, contract, payoff_form=form)
+    return render(request, "leasing/contract_detail.html", context, status=400)

@@ -1,0 +1,56 @@
+"""Anchoring meter-chain heads through identity's Tangle anchoring.
+
+A settled session's chain head becomes a salted leaf (see `metering.anchor_leaf`). The leaf goes to identity's
+`anchor_leaf_add`, which batches leaves into a Merkle tree and anchors its root in one Tangle block; the invoice keeps
+the leaf, its salt and identity's leaf id, and the invoice check asks identity for the leaf again.
+
+Identity accepts leaves per source; until it lists `meter_chain` as one, it refuses with `invalid_anchor_source`:
+the leaf then stays on the invoice (reference "") and the beat sweep hands it over once identity accepts it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.http import Http404
+
+from identity.selectors import anchor_leaf_get
+from identity.services.anchoring import anchor_leaf_add
+from portal.errors import ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+ANCHOR_SOURCE = "meter_chain"
+
+
+@dataclass(frozen=True)
+class AnchorState:
+    """What identity knows of a leaf: whether it is queued, and the Tangle block once its batch is anchored."""
+
+    is_known: bool
+    is_anchored: bool = False
+    block_id: str = ""
+
+
+def meter_chain_leaf_anchor(*, leaf_hash: str, reference: str) -> str:
+    """Queues `leaf_hash` (64 hex) for the next Tangle anchor; returns identity's leaf id, or "" when identity does
+    not accept meter-chain leaves yet."""
+    try:
+        leaf = anchor_leaf_add(leaf_hash=bytes.fromhex(leaf_hash), source=ANCHOR_SOURCE, reference=reference)
+    except ValidationFailed as error:
+        if error.code != "invalid_anchor_source":
+            raise
+        logger.warning("identity does not accept meter_chain leaves yet; leaf %s kept on the invoice", leaf_hash[:12])
+        return ""
+    return str(leaf.pk)
+
+
+def meter_chain_leaf_state(*, leaf_hash: str) -> AnchorState:
+    """Identity's record of a leaf: unknown, queued, or anchored in a block."""
+    try:
+        leaf = anchor_leaf_get(leaf_hash=leaf_hash)
+    except Http404:
+        return AnchorState(is_known=False)
+    block_id = leaf.batch.block_id if leaf.batch_id and leaf.batch else ""
+    return AnchorState(is_known=True, is_anchored=leaf.state == "anchored", block_id=block_id)

@@ -1,0 +1,68 @@
+"""Forms of the machines pages; amounts are entered in EUR and converted to minor units by `Money`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+
+from machines.services.registry import STATION_PASSWORD_MAX_LENGTH, STATION_PASSWORD_MIN_LENGTH
+from portal.money import Money
+
+
+def to_minor_units(value: Decimal) -> int:
+    return Money.from_decimal(value, "EUR").amount
+
+
+class VehicleForm(forms.Form):
+    name = forms.CharField(max_length=100, label="Vehicle name")
+    id_token = forms.RegexField(
+        regex=r"^[A-Za-z0-9]{4,20}$",
+        required=False,
+        label="Charge-port id token (optional)",
+        help_text="4-20 letters or digits; leave empty to generate one.",
+    )
+    session_limit = forms.DecimalField(
+        min_value=Decimal("1"), max_digits=8, decimal_places=2, label="Limit per session (EUR)"
+    )
+    daily_limit = forms.DecimalField(
+        min_value=Decimal("1"), max_digits=8, decimal_places=2, label="Limit per day (EUR)"
+    )
+    owner_email = forms.EmailField(required=False, label="Owner's e-mail (back office only)")
+
+
+class LimitsForm(forms.Form):
+    session_limit = forms.DecimalField(
+        min_value=Decimal("1"), max_digits=8, decimal_places=2, label="Limit per session (EUR)"
+    )
+    daily_limit = forms.DecimalField(
+        min_value=Decimal("1"), max_digits=8, decimal_places=2, label="Limit per day (EUR)"
+    )
+
+
+class TopUpForm(forms.Form):
+    amount = forms.DecimalField(
+        min_value=Decimal("0.01"), max_digits=8, decimal_places=2, label="Amount received (EUR)"
+    )
+    reference = forms.RegexField(
+        regex=r"^[A-Za-z0-9_.-]{3,40}$", label="Payment reference", help_text="The bank or card payment's reference."
+    )
+
+
+class StationForm(forms.Form):
+    station_id = forms.SlugField(max_length=48, label="Station id (last part of its OCPP URL)")
+    name = forms.CharField(max_length=100)
+    password = forms.CharField(
+        min_length=STATION_PASSWORD_MIN_LENGTH,
+        max_length=STATION_PASSWORD_MAX_LENGTH,
+        widget=forms.PasswordInput,
+        label="Station password (HTTP Basic auth)",
+    )
+    price_per_kwh = forms.DecimalField(
+        min_value=Decimal("0"), max_digits=6, decimal_places=2, label="Price per kWh (EUR)"
+    )
+    session_fee = forms.DecimalField(min_value=Decimal("0"), max_digits=6, decimal_places=2, label="Session fee (EUR)")
+    idle_fee_per_minute = forms.DecimalField(
+        min_value=Decimal("0"), max_digits=6, decimal_places=2, label="Idle fee per minute (EUR)"
+    )
+    connector_count = forms.IntegerField(min_value=1, max_value=8, initial=2, label="Connectors")

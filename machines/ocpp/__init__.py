@@ -1,0 +1,1 @@
+"""The OCPP gateway: charging stations connect over websockets at /ocpp/<station-id> (OCPP 1.6J and 2.0.1)."""

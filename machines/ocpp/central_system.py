@@ -1,0 +1,310 @@
+"""The central-system side of one station connection, for OCPP 1.6J and 2.0.1, built on the `ocpp` library.
+
+Each handler turns one OCPP request into one call of `machines.services.charging` (run in a worker thread) and its
+result into the OCPP response. A refusal of the services becomes a CALLERROR `PropertyConstraintViolation` (or
+`OccurrenceConstraintViolation`) whose description is readable and whose details carry the portal's code, e.g.
+`{"code": "meter_reading_decreasing"}`. Frames that are not OCPP at all get a CALLERROR too instead of silence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from channels.db import DatabaseSyncToAsync
+from ocpp.exceptions import FormatViolationError, OCPPError, PropertyConstraintViolationError, ProtocolError
+from ocpp.messages import CallError, MessageType, unpack
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint as ChargePoint16
+from ocpp.v16 import call_result as result16
+from ocpp.v16.enums import Action as Action16
+from ocpp.v201 import ChargePoint as ChargePoint201
+from ocpp.v201 import call_result as result201
+from ocpp.v201.enums import Action as Action201
+
+from machines import metering
+from machines.metering import MeterDataError
+from machines.services import charging
+from machines.services.charging import AuthorizationStatus
+from portal.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_INTERVAL_SECONDS = 300
+STATUS_16 = {
+    AuthorizationStatus.ACCEPTED: "Accepted",
+    AuthorizationStatus.INVALID: "Invalid",
+    AuthorizationStatus.BLOCKED: "Blocked",
+    AuthorizationStatus.NO_CREDIT: "Blocked",
+    AuthorizationStatus.CONCURRENT: "ConcurrentTx",
+}
+STATUS_201 = {
+    AuthorizationStatus.ACCEPTED: "Accepted",
+    AuthorizationStatus.INVALID: "Invalid",
+    AuthorizationStatus.BLOCKED: "Blocked",
+    AuthorizationStatus.NO_CREDIT: "NoCredit",
+    AuthorizationStatus.CONCURRENT: "ConcurrentTx",
+}
+
+
+def in_thread(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Runs a service in the thread pool with Django's connection handling, so stations do not wait on each other."""
+    return DatabaseSyncToAsync(function, thread_sensitive=False)
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def refusal(error: ApplicationError | MeterDataError) -> OCPPError:
+    """The OCPP form of a refusal: readable description, the portal's code in the details."""
+    return PropertyConstraintViolationError(
+        description=str(getattr(error, "detail", error)), details={"code": error.code}
+    )
+
+
+class _Refusing:
+    """Shared by both versions: maps refusals to CALLERRORs and answers frames that cannot be parsed."""
+
+    _ocpp_version: str
+    _format_error_code: str
+
+    async def route_message(self, raw_msg: str) -> None:
+        try:
+            message = unpack(raw_msg)
+        except OCPPError as error:
+            await self._frame_refuse(raw_msg, error)
+            return
+        if message.message_type_id == MessageType.Call and not isinstance(message.payload, dict):
+            await self._frame_refuse(raw_msg, ProtocolError(description="The payload must be a JSON object."))
+            return
+        await super().route_message(raw_msg)  # type: ignore[misc]
+
+    async def _frame_refuse(self, raw_msg: str, error: OCPPError) -> None:
+        unique_id = "-1"
+        try:
+            parsed = json.loads(raw_msg)
+            if isinstance(parsed, list) and len(parsed) > 1 and isinstance(parsed[1], str):
+                unique_id = parsed[1]
+        except ValueError:
+            pass
+        code = self._format_error_code if isinstance(error, FormatViolationError) else error.code
+        description = error.description or "The frame is not an OCPP-J message."
+        logger.info("station %s sent a malformed frame: %s", getattr(self, "id", "?"), description)
+        details = {"code": "frame_malformed", "cause": str((error.details or {}).get("cause", description))}
+        await self._send(CallError(unique_id, code, description, details).to_json())  # type: ignore[attr-defined]
+
+    async def _service(self, function: Callable[..., Any], **kwargs: Any) -> Any:
+        try:
+            return await in_thread(function)(**kwargs)
+        except (ApplicationError, MeterDataError) as error:
+            logger.info("station %s refused: %s (%s)", getattr(self, "id", "?"), error, error.code)
+            raise refusal(error) from error
+
+
+def _readings(meter_values: list[dict[str, Any]] | None) -> list[metering.Reading]:
+    try:
+        return metering.readings_from_meter_values(meter_values or [])
+    except MeterDataError as error:
+        raise refusal(error) from error
+
+
+def _timestamp(value: str) -> dt.datetime:
+    try:
+        return metering.parse_timestamp(value)
+    except MeterDataError as error:
+        raise refusal(error) from error
+
+
+class CentralSystem16(_Refusing, ChargePoint16):
+    """OCPP 1.6J: the portal assigns transaction ids (its session numbers)."""
+
+    _format_error_code = "FormationViolation"
+
+    @on(Action16.boot_notification)
+    async def on_boot_notification(self, charge_point_vendor: str, charge_point_model: str, **kwargs: Any) -> Any:
+        await self._service(
+            charging.station_boot_record,
+            station_id=self.id,
+            vendor=charge_point_vendor,
+            model=charge_point_model,
+            firmware_version=kwargs.get("firmware_version", ""),
+        )
+        return result16.BootNotification(current_time=now_iso(), interval=HEARTBEAT_INTERVAL_SECONDS, status="Accepted")
+
+    @on(Action16.heartbeat)
+    async def on_heartbeat(self) -> Any:
+        await self._service(charging.station_heartbeat, station_id=self.id)
+        return result16.Heartbeat(current_time=now_iso())
+
+    @on(Action16.status_notification)
+    async def on_status_notification(self, connector_id: int, error_code: str, status: str, **kwargs: Any) -> Any:
+        await self._service(
+            charging.connector_status_record,
+            station_id=self.id,
+            connector_id=connector_id,
+            status=status,
+            error_code=error_code,
+        )
+        return result16.StatusNotification()
+
+    @on(Action16.authorize)
+    async def on_authorize(self, id_tag: str) -> Any:
+        status = await self._service(charging.id_token_authorize, id_token=id_tag)
+        return result16.Authorize(id_tag_info={"status": STATUS_16[status]})
+
+    @on(Action16.start_transaction)
+    async def on_start_transaction(
+        self, connector_id: int, id_tag: str, meter_start: int, timestamp: str, **kwargs: Any
+    ) -> Any:
+        if meter_start < 0:
+            raise refusal(MeterDataError(f"meterStart {meter_start} is negative", code="meter_reading_negative"))
+        started_at = _timestamp(timestamp)
+        outcome = await self._service(
+            charging.charging_session_start,
+            station_id=self.id,
+            connector_id=connector_id,
+            id_token=id_tag,
+            started_at=started_at,
+            start_key=f"{connector_id}|{started_at.isoformat()}|{id_tag}",
+            ocpp_version="1.6",
+            readings=[metering.Reading(started_at, meter_start)],
+        )
+        transaction_id = int(outcome.transaction_id) if outcome.transaction_id else 0
+        return result16.StartTransaction(
+            transaction_id=transaction_id, id_tag_info={"status": STATUS_16[outcome.status]}
+        )
+
+    @on(Action16.meter_values)
+    async def on_meter_values(self, connector_id: int, meter_value: list[dict[str, Any]], **kwargs: Any) -> Any:
+        transaction_id = kwargs.get("transaction_id")
+        readings = _readings(meter_value)
+        if transaction_id is not None and readings:
+            await self._service(
+                charging.meter_readings_record,
+                station_id=self.id,
+                transaction_id=str(transaction_id),
+                readings=readings,
+                source="meter_values",
+            )
+        return result16.MeterValues()
+
+    @on(Action16.stop_transaction)
+    async def on_stop_transaction(self, meter_stop: int, timestamp: str, transaction_id: int, **kwargs: Any) -> Any:
+        if meter_stop < 0:
+            raise refusal(MeterDataError(f"meterStop {meter_stop} is negative", code="meter_reading_negative"))
+        ended_at = _timestamp(timestamp)
+        readings = _readings(kwargs.get("transaction_data"))
+        readings.append(metering.Reading(ended_at, meter_stop))
+        await self._service(
+            charging.charging_session_end,
+            station_id=self.id,
+            transaction_id=str(transaction_id),
+            ended_at=ended_at,
+            readings=readings,
+            reason=kwargs.get("reason") or "",
+        )
+        return result16.StopTransaction(id_tag_info={"status": "Accepted"})
+
+
+class CentralSystem201(_Refusing, ChargePoint201):
+    """OCPP 2.0.1: the station chooses transaction ids; one TransactionEvent message carries start, updates, end."""
+
+    _format_error_code = "FormatViolation"
+
+    @on(Action201.boot_notification)
+    async def on_boot_notification(self, charging_station: dict[str, Any], reason: str, **kwargs: Any) -> Any:
+        await self._service(
+            charging.station_boot_record,
+            station_id=self.id,
+            vendor=charging_station.get("vendor_name", ""),
+            model=charging_station.get("model", ""),
+            firmware_version=charging_station.get("firmware_version", ""),
+        )
+        return result201.BootNotification(
+            current_time=now_iso(), interval=HEARTBEAT_INTERVAL_SECONDS, status="Accepted"
+        )
+
+    @on(Action201.heartbeat)
+    async def on_heartbeat(self, **kwargs: Any) -> Any:
+        await self._service(charging.station_heartbeat, station_id=self.id)
+        return result201.Heartbeat(current_time=now_iso())
+
+    @on(Action201.status_notification)
+    async def on_status_notification(
+        self, timestamp: str, connector_status: str, evse_id: int, connector_id: int, **kwargs: Any
+    ) -> Any:
+        await self._service(
+            charging.connector_status_record, station_id=self.id, connector_id=evse_id, status=connector_status
+        )
+        return result201.StatusNotification()
+
+    @on(Action201.authorize)
+    async def on_authorize(self, id_token: dict[str, Any], **kwargs: Any) -> Any:
+        status = await self._service(charging.id_token_authorize, id_token=id_token["id_token"])
+        return result201.Authorize(id_token_info={"status": STATUS_201[status]})
+
+    @on(Action201.meter_values)
+    async def on_meter_values(self, evse_id: int, meter_value: list[dict[str, Any]], **kwargs: Any) -> Any:
+        _readings(meter_value)  # outside a transaction: checked, not billed
+        return result201.MeterValues()
+
+    @on(Action201.transaction_event)
+    async def on_transaction_event(
+        self,
+        event_type: str,
+        timestamp: str,
+        trigger_reason: str,
+        seq_no: int,
+        transaction_info: dict[str, Any],
+        **kwargs: Any,
+    ) -> Any:
+        moment = _timestamp(timestamp)
+        transaction_id = transaction_info["transaction_id"]
+        readings = _readings(kwargs.get("meter_value"))
+        if event_type == "Started":
+            return await self._transaction_started(
+                transaction_id=transaction_id, moment=moment, readings=readings, kwargs=kwargs
+            )
+        if event_type == "Updated":
+            if readings:
+                await self._service(
+                    charging.meter_readings_record,
+                    station_id=self.id,
+                    transaction_id=transaction_id,
+                    readings=readings,
+                    source="transaction_event",
+                )
+            return result201.TransactionEvent()
+        await self._service(
+            charging.charging_session_end,
+            station_id=self.id,
+            transaction_id=transaction_id,
+            ended_at=moment,
+            readings=readings,
+            reason=transaction_info.get("stopped_reason") or trigger_reason,
+        )
+        return result201.TransactionEvent()
+
+    async def _transaction_started(
+        self, *, transaction_id: str, moment: dt.datetime, readings: list[metering.Reading], kwargs: dict[str, Any]
+    ) -> Any:
+        id_token = (kwargs.get("id_token") or {}).get("id_token")
+        if not id_token:
+            raise refusal(ApplicationError("A Started event must carry the idToken.", code="id_token_missing"))
+        evse = kwargs.get("evse") or {}
+        outcome = await self._service(
+            charging.charging_session_start,
+            station_id=self.id,
+            connector_id=evse.get("id", 1),
+            id_token=id_token,
+            started_at=moment,
+            start_key=transaction_id,
+            ocpp_version="2.0.1",
+            transaction_id=transaction_id,
+            readings=readings,
+        )
+        return result201.TransactionEvent(id_token_info={"status": STATUS_201[outcome.status]})

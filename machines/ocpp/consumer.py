@@ -1,0 +1,129 @@
+"""The websocket endpoint `/ocpp/<station-id>`: authenticates the station, picks the OCPP version, runs the session.
+
+Stations authenticate with HTTP Basic auth during the handshake (OCPP security profile 1): the user name is the
+station id, the password the one registered for it. Unknown stations and wrong passwords are refused before the
+websocket opens: with HTTP 401 and a JSON body `{"code", "detail"}` where the server supports ASGI denial responses
+(uvicorn, daphne), otherwise with a plain handshake refusal (403). The version is the first subprotocol the station
+offers that the gateway speaks (`ocpp2.0.1`, `ocpp1.6`); the websocket is accepted with exactly that subprotocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import uuid
+from typing import Any
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from websockets.exceptions import ConnectionClosed
+
+from machines.ocpp.central_system import CentralSystem16, CentralSystem201, in_thread
+from machines.ocpp.transport import ChannelsConnection
+from machines.services import charging
+from machines.services.registry import station_password_matches
+
+logger = logging.getLogger(__name__)
+
+SUBPROTOCOLS = {"ocpp1.6": CentralSystem16, "ocpp2.0.1": CentralSystem201}
+VERSIONS = {"ocpp1.6": "1.6", "ocpp2.0.1": "2.0.1"}
+RESPONSE_TIMEOUT_SECONDS = 30
+
+
+def basic_credentials(headers: list[tuple[bytes, bytes]]) -> tuple[str, str] | None:
+    """(user, password) from an `Authorization: Basic ...` header, or None when absent or unreadable."""
+    for name, value in headers:
+        if name.lower() != b"authorization":
+            continue
+        scheme, _, encoded = value.decode("latin-1").partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            user, separator, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return (user, password) if separator else None
+    return None
+
+
+def station_authenticate(*, station_id: str, credentials: tuple[str, str] | None) -> str:
+    """ "" when the station may connect, else the refusal code (the same for unknown ids and wrong passwords)."""
+    from machines.models import ChargingStation
+
+    if credentials is None:
+        return "station_credentials_missing"
+    user, password = credentials
+    station = ChargingStation.objects.filter(station_id=station_id, is_active=True).first()
+    if station is None or user != station_id or not station_password_matches(station=station, password=password):
+        return "station_authentication_failed"
+    return ""
+
+
+class StationConsumer(AsyncWebsocketConsumer):
+    """One charging station's websocket; the `ocpp` library's ChargePoint runs on it as a task."""
+
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        self.station_id = self.scope["url_route"]["kwargs"]["station_id"]
+        self.connection_id = uuid.uuid4().hex
+        self.run_task: asyncio.Task[None] | None = None
+        offered = list(self.scope.get("subprotocols") or [])
+        subprotocol = next((name for name in offered if name in SUBPROTOCOLS), None)
+        if subprotocol is None:
+            await self._deny(400, "ocpp_subprotocol_missing", "Offer the subprotocol ocpp1.6 or ocpp2.0.1.")
+            return
+        credentials = basic_credentials(self.scope.get("headers") or [])
+        refusal = await in_thread(station_authenticate)(station_id=self.station_id, credentials=credentials)
+        if refusal:
+            logger.info("station %s refused: %s", self.station_id, refusal)
+            await self._deny(401, refusal, "Unknown station or wrong password (HTTP Basic auth, security profile 1).")
+            return
+        await self.accept(subprotocol=subprotocol)
+        await in_thread(charging.station_connected)(
+            station_id=self.station_id, connection_id=self.connection_id, ocpp_version=VERSIONS[subprotocol]
+        )
+        self.connection = ChannelsConnection(self._send_text)
+        central_system = SUBPROTOCOLS[subprotocol](self.station_id, self.connection, RESPONSE_TIMEOUT_SECONDS)
+        self.run_task = asyncio.create_task(self._run(central_system))
+
+    async def _deny(self, status: int, code: str, detail: str) -> None:
+        self.denied = True
+        if "websocket.http.response" not in self.scope.get("extensions", {}):
+            await self.close()
+            return
+        body = json.dumps({"code": code, "detail": detail}).encode("utf-8")
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode("ascii"))]
+        if status == 401:
+            headers.append((b"www-authenticate", b'Basic realm="ocpp", charset="UTF-8"'))
+        await self.base_send({"type": "websocket.http.response.start", "status": status, "headers": headers})
+        await self.base_send({"type": "websocket.http.response.body", "body": body})
+
+    async def _run(self, central_system: CentralSystem16 | CentralSystem201) -> None:
+        try:
+            await central_system.start()
+        except ConnectionClosed:
+            pass
+        except Exception:
+            logger.exception("OCPP session of station %s failed", self.station_id)
+            await self.close(code=1011)
+
+    async def _send_text(self, text: str) -> None:
+        await self.send(text_data=text)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.run_task is None:
+            return
+        if text_data is None:
+            text_data = (bytes_data or b"").decode("utf-8", errors="replace")
+        self.connection.feed(text_data)
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "run_task", None) is None:
+            return
+        self.connection.close()
+        try:
+            await asyncio.wait_for(self.run_task, timeout=5)
+        except (TimeoutError, asyncio.CancelledError):
+            self.run_task.cancel()
+        await in_thread(charging.station_disconnected)(station_id=self.station_id, connection_id=self.connection_id)

@@ -1,0 +1,333 @@
+"""What the OCPP gateway records: station connections, authorisations, sessions and their signed meter readings.
+
+Every function here is called once per OCPP message, in its own database transaction, and is safe to call again with
+the same message (a station repeats messages after a reconnect): a repeated start returns the first transaction, a
+repeated reading or stop changes nothing, a contradicting one is refused with a named code and changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from machines import metering, wallets
+from machines.errors import ChargingRefused, TransactionConflict, TransactionUnknown
+from machines.identities import machine_private_key_open
+from machines.models import (
+    ChargingSession,
+    ChargingStation,
+    Connector,
+    MachinePayment,
+    MeterReading,
+    SessionStatus,
+    StationStatus,
+    Vehicle,
+)
+
+FAULTED_CONNECTOR_STATES = frozenset({"Faulted"})
+CHARGING_CONNECTOR_STATES = frozenset({"Charging", "Occupied", "SuspendedEV", "SuspendedEVSE"})
+
+
+class AuthorizationStatus(enum.StrEnum):
+    """Outcome of presenting an id token; the gateway maps it to each OCPP version's enumeration."""
+
+    ACCEPTED = "accepted"
+    INVALID = "invalid"
+    BLOCKED = "blocked"
+    NO_CREDIT = "no_credit"
+    CONCURRENT = "concurrent"
+
+
+@dataclass(frozen=True)
+class StartOutcome:
+    """`transaction_id` is empty when the start was refused (no session, no hold)."""
+
+    status: AuthorizationStatus
+    transaction_id: str = ""
+
+
+def station_connected(*, station_id: str, connection_id: str, ocpp_version: str) -> None:
+    """Marks the station online on this connection (a newer connection replaces an older one)."""
+    ChargingStation.objects.filter(station_id=station_id).update(
+        is_connected=True, connection_id=connection_id, ocpp_version=ocpp_version, last_seen_at=timezone.now()
+    )
+
+
+def station_disconnected(*, station_id: str, connection_id: str) -> None:
+    """Marks the station offline unless it has already reconnected on a newer connection."""
+    ChargingStation.objects.filter(station_id=station_id, connection_id=connection_id).update(
+        is_connected=False, connection_id=""
+    )
+
+
+def station_boot_record(*, station_id: str, vendor: str, model: str, firmware_version: str) -> None:
+    ChargingStation.objects.filter(station_id=station_id).update(
+        vendor=vendor[:50],
+        model=model[:50],
+        firmware_version=firmware_version[:50],
+        last_seen_at=timezone.now(),
+        status=StationStatus.AVAILABLE,
+    )
+
+
+def station_heartbeat(*, station_id: str) -> None:
+    ChargingStation.objects.filter(station_id=station_id).update(last_seen_at=timezone.now())
+
+
+@transaction.atomic
+def connector_status_record(*, station_id: str, connector_id: int, status: str, error_code: str = "NoError") -> None:
+    """Stores a connector's state and derives the station's: faulted beats charging beats available."""
+    station = ChargingStation.objects.select_for_update().get(station_id=station_id)
+    if connector_id > 0:
+        Connector.objects.update_or_create(
+            station=station, connector_id=connector_id, defaults={"status": status, "error_code": error_code[:50]}
+        )
+    states = set(Connector.objects.filter(station=station).values_list("status", flat=True))
+    if connector_id == 0:
+        states.add(status)
+    if states & FAULTED_CONNECTOR_STATES:
+        station_status = StationStatus.FAULTED
+    elif states & CHARGING_CONNECTOR_STATES:
+        station_status = StationStatus.CHARGING
+    else:
+        station_status = StationStatus.AVAILABLE
+    ChargingStation.objects.filter(pk=station.pk).update(status=station_status, last_seen_at=timezone.now())
+
+
+def vehicle_spent_today(*, vehicle: Vehicle, now: dt.datetime) -> int:
+    """Minor units committed today (UTC): holds of open sessions, charges of settled ones, machine payments."""
+    start_of_day = now.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    sessions = ChargingSession.objects.filter(vehicle=vehicle, started_at__gte=start_of_day)
+    held = sessions.filter(status__in=[SessionStatus.ACTIVE, SessionStatus.ENDED]).aggregate(s=Sum("hold_amount"))
+    charged = sessions.filter(status=SessionStatus.SETTLED).aggregate(s=Sum("invoice__charged_amount"))
+    paid = MachinePayment.objects.filter(vehicle=vehicle, created_at__gte=start_of_day).aggregate(s=Sum("amount"))
+    return (held["s"] or 0) + (charged["s"] or 0) + (paid["s"] or 0)
+
+
+def _authorization_status(*, vehicle: Vehicle | None, now: dt.datetime) -> AuthorizationStatus:
+    if vehicle is None:
+        return AuthorizationStatus.INVALID
+    if not vehicle.is_active:
+        return AuthorizationStatus.BLOCKED
+    if vehicle_spent_today(vehicle=vehicle, now=now) + vehicle.session_limit > vehicle.daily_limit:
+        return AuthorizationStatus.NO_CREDIT
+    if wallets.wallet_balance_get(account_id=vehicle.wallet_account_id).available < vehicle.session_limit:
+        return AuthorizationStatus.NO_CREDIT
+    return AuthorizationStatus.ACCEPTED
+
+
+def id_token_authorize(*, id_token: str) -> AuthorizationStatus:
+    """Whether the vehicle behind `id_token` may start a session now: known, active, and able to cover the hold."""
+    vehicle = Vehicle.objects.filter(id_token=id_token).first()
+    return _authorization_status(vehicle=vehicle, now=timezone.now())
+
+
+def _station_get(station_id: str) -> ChargingStation:
+    return ChargingStation.objects.select_related("operator").get(station_id=station_id)
+
+
+@transaction.atomic
+def charging_session_start(
+    *,
+    station_id: str,
+    connector_id: int,
+    id_token: str,
+    started_at: dt.datetime,
+    start_key: str,
+    ocpp_version: str,
+    transaction_id: str = "",
+    readings: Sequence[metering.Reading] = (),
+) -> StartOutcome:
+    """Opens a session and places the hold (the vehicle's session limit) on its wallet.
+
+    OCPP 1.6 lets the portal choose the transaction id (the session's number); 2.0.1 stations bring their own. A
+    repeated start (same `start_key`) returns the first outcome without a second hold. `readings` (the register
+    at the start) open the session's meter chain.
+    """
+    station = _station_get(station_id)
+    existing = ChargingSession.objects.filter(station=station, start_key=start_key).first()
+    if existing is not None:
+        return StartOutcome(AuthorizationStatus.ACCEPTED, existing.transaction_id)
+    vehicle = Vehicle.objects.select_for_update().filter(id_token=id_token).first()
+    status = _authorization_status(vehicle=vehicle, now=timezone.now())
+    if status is not AuthorizationStatus.ACCEPTED or vehicle is None:
+        return StartOutcome(status)
+    if ChargingSession.objects.filter(vehicle=vehicle, status=SessionStatus.ACTIVE).exists():
+        return StartOutcome(AuthorizationStatus.CONCURRENT)
+    hold_id = wallets.transfer_id_for(key=f"session:{station.pk}:{start_key}:hold")
+    try:
+        wallets.session_hold_place(
+            hold_id=hold_id,
+            wallet_account_id=vehicle.wallet_account_id,
+            operator_account_id=station.operator.account_id,
+            amount=vehicle.session_limit,
+            currency=vehicle.currency,
+            timeout_seconds=settings.MACHINES_SESSION_HOLD_SECONDS,
+            reference=f"charging-hold:{station.pk}:{vehicle.pk}",
+        )
+    except wallets.WalletError:
+        return StartOutcome(AuthorizationStatus.NO_CREDIT)
+    session = ChargingSession.objects.create(
+        station=station,
+        vehicle=vehicle,
+        connector_id=connector_id,
+        transaction_id=transaction_id or f"p-{hold_id.hex}",
+        start_key=start_key,
+        ocpp_version=ocpp_version,
+        started_at=started_at,
+        hold_transfer_id=hold_id,
+        hold_amount=vehicle.session_limit,
+    )
+    if not transaction_id:
+        session.transaction_id = str(session.pk)
+        ChargingSession.objects.filter(pk=session.pk).update(transaction_id=session.transaction_id)
+    _readings_apply(session=session, station=station, readings=readings, source="start")
+    return StartOutcome(AuthorizationStatus.ACCEPTED, session.transaction_id)
+
+
+def _session_lock(*, station: ChargingStation, transaction_id: str) -> ChargingSession:
+    session = ChargingSession.objects.select_for_update().filter(station=station, transaction_id=transaction_id).first()
+    if session is None:
+        raise TransactionUnknown(
+            f"Transaction {transaction_id!r} is not known for station {station.station_id}.", code="transaction_unknown"
+        )
+    return session
+
+
+def _readings_apply(
+    *, session: ChargingSession, station: ChargingStation, readings: Sequence[metering.Reading], source: str
+) -> int:
+    """Appends new readings to the session's chain; duplicates are skipped, contradictions refused. Returns how many
+    were appended."""
+    known = {reading.measured_at: reading.energy_wh for reading in session.readings.all()}
+    tail = session.readings.order_by("-sequence").values_list("sequence", "record_hash").first()
+    sequence, previous = tail or (
+        0,
+        metering.chain_genesis(station_did=station.did, transaction_id=session.transaction_id),
+    )
+    signing_key = None
+    appended = 0
+    for reading in sorted(readings, key=lambda item: item.measured_at):
+        if reading.measured_at in known:
+            if known[reading.measured_at] != reading.energy_wh:
+                raise TransactionConflict(
+                    f"A different reading for {reading.measured_at.isoformat()} is already recorded.",
+                    code="meter_reading_conflict",
+                )
+            continue
+        _reading_order_check(known=known, reading=reading)
+        signing_key = signing_key or machine_private_key_open(
+            did=station.did, encrypted_private_key=station.encrypted_private_key
+        )
+        sequence += 1
+        record = metering.record_hash(
+            previous_hash=previous,
+            sequence=sequence,
+            measured_at=reading.measured_at,
+            energy_wh=reading.energy_wh,
+            source=source,
+        )
+        MeterReading.objects.create(
+            session=session,
+            sequence=sequence,
+            measured_at=reading.measured_at,
+            energy_wh=reading.energy_wh,
+            source=source,
+            previous_hash=previous,
+            record_hash=record,
+            signature=metering.record_sign(private_key=signing_key, record_hash_hex=record),
+        )
+        known[reading.measured_at] = reading.energy_wh
+        previous = record
+        appended += 1
+    if appended:
+        _session_meter_update(session=session, known=known)
+    return appended
+
+
+def _reading_order_check(*, known: dict[dt.datetime, int], reading: metering.Reading) -> None:
+    """A register never runs backwards: a reading must lie between its neighbours in time (late ones included)."""
+    earlier = [energy for moment, energy in known.items() if moment < reading.measured_at]
+    later = [energy for moment, energy in known.items() if moment > reading.measured_at]
+    if earlier and reading.energy_wh < max(earlier):
+        raise ChargingRefused(
+            f"Meter reading {reading.energy_wh} Wh is lower than an earlier reading ({max(earlier)} Wh).",
+            code="meter_reading_decreasing",
+        )
+    if later and reading.energy_wh > min(later):
+        raise ChargingRefused(
+            f"Meter reading {reading.energy_wh} Wh is higher than a later reading ({min(later)} Wh).",
+            code="meter_reading_decreasing",
+        )
+
+
+def _session_meter_update(*, session: ChargingSession, known: dict[dt.datetime, int]) -> None:
+    first_moment = min(known)
+    highest = max(known.values())
+    reached_highest = min(moment for moment, energy in known.items() if energy == highest)
+    session.meter_start_wh = known[first_moment]
+    session.meter_stop_wh = highest
+    session.last_increase_at = reached_highest
+    ChargingSession.objects.filter(pk=session.pk).update(
+        meter_start_wh=session.meter_start_wh, meter_stop_wh=highest, last_increase_at=reached_highest
+    )
+
+
+@transaction.atomic
+def meter_readings_record(
+    *, station_id: str, transaction_id: str, readings: Sequence[metering.Reading], source: str
+) -> int:
+    """Adds meter readings to an active session's chain; returns how many were new.
+
+    Readings for an ended session are accepted only when already recorded (a repeat after a reconnect).
+    """
+    station = _station_get(station_id)
+    session = _session_lock(station=station, transaction_id=transaction_id)
+    if session.status != SessionStatus.ACTIVE:
+        known = {reading.measured_at: reading.energy_wh for reading in session.readings.all()}
+        if all(known.get(reading.measured_at) == reading.energy_wh for reading in readings):
+            return 0
+        raise TransactionConflict(f"Transaction {transaction_id!r} has ended.", code="transaction_ended")
+    return _readings_apply(session=session, station=station, readings=readings, source=source)
+
+
+@transaction.atomic
+def charging_session_end(
+    *,
+    station_id: str,
+    transaction_id: str,
+    ended_at: dt.datetime,
+    readings: Sequence[metering.Reading],
+    reason: str = "",
+) -> ChargingSession:
+    """Closes the session with its last readings and queues its settlement after commit.
+
+    A repeated stop with the same readings returns the session unchanged; one that contradicts them is refused.
+    """
+    from machines import tasks
+
+    station = _station_get(station_id)
+    session = _session_lock(station=station, transaction_id=transaction_id)
+    if session.status != SessionStatus.ACTIVE:
+        known = {reading.measured_at: reading.energy_wh for reading in session.readings.all()}
+        if any(known.get(reading.measured_at) != reading.energy_wh for reading in readings):
+            raise TransactionConflict(
+                f"Transaction {transaction_id!r} has already ended with other readings.", code="transaction_ended"
+            )
+        return session
+    _readings_apply(session=session, station=station, readings=readings, source="stop")
+    if session.meter_start_wh is None:
+        raise ChargingRefused("A session needs at least one meter reading to end.", code="meter_reading_missing")
+    ChargingSession.objects.filter(pk=session.pk).update(
+        status=SessionStatus.ENDED, ended_at=ended_at, stop_reason=reason[:40]
+    )
+    transaction.on_commit(lambda: tasks.charging_session_settle.delay(session.pk), robust=True)
+    session.refresh_from_db()
+    return session

@@ -1,0 +1,209 @@
+"""Registering and managing machines: vehicles with wallets, charging stations with passwords and tariffs, operators.
+
+Registration creates the machine's did:key identity (private key encrypted at rest) and opens its ledger account in
+the same database transaction, so a machine never exists without its wallet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from decimal import Decimal
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from machines import wallets
+from machines.identities import machine_keys_generate
+from machines.models import ChargingStation, Connector, IotaRate, Operator, ServicePoint, Vehicle
+from portal.errors import ConflictError, ValidationFailed
+
+ID_TOKEN_LENGTH = 16
+STATION_PASSWORD_MIN_LENGTH = 16
+# OCPP 1.6 security profile 1 allows 16 to 40 characters for the Basic-auth password.
+STATION_PASSWORD_MAX_LENGTH = 40
+
+
+def operator_get_or_create(*, owner: User, currency: str = "EUR") -> Operator:
+    """The owner's operator record with its earnings account, opened on first use."""
+    existing = Operator.objects.filter(owner=owner).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            account_id = wallets.operator_account_open(operator_reference=f"user:{owner.pk}", currency=currency)
+            return Operator.objects.create(owner=owner, account_id=account_id, currency=currency)
+    except IntegrityError:
+        return Operator.objects.get(owner=owner)
+
+
+def _limits_check(*, session_limit: int, daily_limit: int) -> None:
+    if session_limit <= 0:
+        raise ValidationFailed(
+            "The session limit must be positive.", code="limit_invalid", fields={"session_limit": []}
+        )
+    if daily_limit < session_limit:
+        raise ValidationFailed(
+            "The daily limit must be at least the session limit.", code="limit_invalid", fields={"daily_limit": []}
+        )
+
+
+@transaction.atomic
+def vehicle_register(
+    *, owner: User, name: str, session_limit: int, daily_limit: int, id_token: str = "", currency: str = "EUR"
+) -> Vehicle:
+    """Registers a vehicle with a fresh did:key and an empty wallet; limits are minor units.
+
+    `id_token` is the OCPP idTag its charge port presents; a random one is made when empty.
+    """
+    _limits_check(session_limit=session_limit, daily_limit=daily_limit)
+    token = id_token or secrets.token_hex(ID_TOKEN_LENGTH // 2).upper()
+    if Vehicle.objects.filter(id_token=token).exists():
+        raise ConflictError("That id token belongs to another vehicle.", code="id_token_taken")
+    keys = machine_keys_generate()
+    vehicle = Vehicle(
+        owner=owner,
+        name=name,
+        did=keys.did,
+        public_key=keys.public_key,
+        encrypted_private_key=keys.encrypted_private_key,
+        id_token=token,
+        session_limit=session_limit,
+        daily_limit=daily_limit,
+        currency=currency,
+        wallet_account_id=0,
+    )
+    vehicle.wallet_account_id = wallets.wallet_account_open(
+        vehicle_reference=f"vehicle:{keys.did[-24:]}", currency=currency
+    )
+    vehicle.save()
+    return vehicle
+
+
+@transaction.atomic
+def vehicle_limits_set(*, vehicle: Vehicle, session_limit: int, daily_limit: int) -> Vehicle:
+    """Changes the owner's caps (minor units); sessions already started keep their hold."""
+    _limits_check(session_limit=session_limit, daily_limit=daily_limit)
+    Vehicle.objects.filter(pk=vehicle.pk).update(session_limit=session_limit, daily_limit=daily_limit)
+    vehicle.refresh_from_db()
+    return vehicle
+
+
+def vehicle_active_set(*, vehicle: Vehicle, is_active: bool) -> Vehicle:
+    """Blocks (or unblocks) a vehicle: a blocked vehicle's id token is refused at every station."""
+    Vehicle.objects.filter(pk=vehicle.pk).update(is_active=is_active)
+    vehicle.refresh_from_db()
+    return vehicle
+
+
+def vehicle_top_up(*, vehicle: Vehicle, amount: int, reference: str) -> None:
+    """Credits `amount` minor units to the vehicle's wallet; the same `reference` twice credits once.
+
+    The money comes from the portal's funding (cash-at-bank) account: the top-up was paid by card or bank transfer.
+    """
+    if amount <= 0:
+        raise ValidationFailed("The amount must be positive.", code="amount_invalid", fields={"amount": []})
+    wallets.wallet_top_up(
+        account_id=vehicle.wallet_account_id, amount=amount, currency=vehicle.currency, key=f"{vehicle.pk}:{reference}"
+    )
+
+
+def _password_check(password: str) -> None:
+    if not STATION_PASSWORD_MIN_LENGTH <= len(password) <= STATION_PASSWORD_MAX_LENGTH:
+        raise ValidationFailed(
+            f"The station password must have {STATION_PASSWORD_MIN_LENGTH} to {STATION_PASSWORD_MAX_LENGTH} characters.",
+            code="station_password_invalid",
+            fields={"password": []},
+        )
+
+
+def _tariff_check(*, price_per_kwh: int, session_fee: int, idle_fee_per_minute: int) -> None:
+    if min(price_per_kwh, session_fee, idle_fee_per_minute) < 0:
+        raise ValidationFailed("Tariff amounts must not be negative.", code="tariff_invalid")
+
+
+@transaction.atomic
+def station_register(
+    *,
+    owner: User,
+    station_id: str,
+    name: str,
+    password: str,
+    price_per_kwh: int,
+    session_fee: int = 0,
+    idle_fee_per_minute: int = 0,
+    idle_grace_minutes: int = 15,
+    connector_count: int = 1,
+    currency: str = "EUR",
+) -> ChargingStation:
+    """Registers a charging station for its owner (the operator); tariff amounts are minor units.
+
+    The password is what the station sends over Basic auth (OCPP security profile 1); only its hash is kept.
+    """
+    _password_check(password)
+    _tariff_check(price_per_kwh=price_per_kwh, session_fee=session_fee, idle_fee_per_minute=idle_fee_per_minute)
+    if ChargingStation.objects.filter(station_id=station_id).exists():
+        raise ConflictError("That station id is taken.", code="station_id_taken", fields={"station_id": []})
+    operator = operator_get_or_create(owner=owner, currency=currency)
+    keys = machine_keys_generate()
+    station = ChargingStation.objects.create(
+        owner=owner,
+        operator=operator,
+        station_id=station_id,
+        name=name,
+        did=keys.did,
+        public_key=keys.public_key,
+        encrypted_private_key=keys.encrypted_private_key,
+        password_hash=make_password(password),
+        currency=currency,
+        price_per_kwh=price_per_kwh,
+        session_fee=session_fee,
+        idle_fee_per_minute=idle_fee_per_minute,
+        idle_grace_minutes=idle_grace_minutes,
+        connector_count=connector_count,
+    )
+    Connector.objects.bulk_create(
+        [Connector(station=station, connector_id=number) for number in range(1, connector_count + 1)]
+    )
+    return station
+
+
+def station_password_set(*, station: ChargingStation, password: str) -> None:
+    """Replaces the station's Basic-auth password (the old one stops working at the next connection)."""
+    _password_check(password)
+    ChargingStation.objects.filter(pk=station.pk).update(password_hash=make_password(password))
+
+
+def station_tariff_set(
+    *, station: ChargingStation, price_per_kwh: int, session_fee: int, idle_fee_per_minute: int
+) -> ChargingStation:
+    """New tariff (minor units) for sessions settled from now on."""
+    _tariff_check(price_per_kwh=price_per_kwh, session_fee=session_fee, idle_fee_per_minute=idle_fee_per_minute)
+    ChargingStation.objects.filter(pk=station.pk).update(
+        price_per_kwh=price_per_kwh, session_fee=session_fee, idle_fee_per_minute=idle_fee_per_minute
+    )
+    station.refresh_from_db()
+    return station
+
+
+def station_password_matches(*, station: ChargingStation, password: str) -> bool:
+    return check_password(password, station.password_hash)
+
+
+def service_point_create(*, owner: User, slug: str, name: str, kind: str) -> ServicePoint:
+    """A car park or workshop of the owner's operator that vehicles can pay machine-to-machine."""
+    operator = operator_get_or_create(owner=owner)
+    try:
+        with transaction.atomic():
+            return ServicePoint.objects.create(operator=operator, slug=slug, name=name, kind=kind)
+    except IntegrityError as error:
+        raise ConflictError("That service point id is taken.", code="service_point_taken") from error
+
+
+def iota_rate_set(*, eur_per_iota: Decimal, source: str, valid_from: dt.datetime | None = None) -> IotaRate:
+    """Records a EUR/IOTA rate and where it came from; invoices use the rate in force at a session's end."""
+    if eur_per_iota <= 0:
+        raise ValidationFailed("The rate must be positive.", code="rate_invalid")
+    return IotaRate.objects.create(eur_per_iota=eur_per_iota, source=source, valid_from=valid_from or timezone.now())

@@ -1,0 +1,51 @@
+"""Machines for tests, made through the services like production code does."""
+
+from __future__ import annotations
+
+import itertools
+
+from accounts.models import User
+from machines.models import ChargingStation, Vehicle
+from machines.services import registry
+
+STATION_PASSWORD = "station-password-0123456789"
+_numbers = itertools.count(1)
+
+
+def vehicle_make(
+    *, owner: User, balance: int = 5_000, session_limit: int = 3_000, daily_limit: int = 10_000, id_token: str = ""
+) -> Vehicle:
+    """A registered vehicle whose wallet holds `balance` minor units."""
+    number = next(_numbers)
+    vehicle = registry.vehicle_register(
+        owner=owner,
+        name=f"Car {number}",
+        session_limit=session_limit,
+        daily_limit=daily_limit,
+        id_token=id_token or f"TAG{number:05d}",
+    )
+    if balance:
+        registry.vehicle_top_up(vehicle=vehicle, amount=balance, reference="initial")
+    return vehicle
+
+
+def station_make(
+    *,
+    owner: User,
+    station_id: str = "",
+    price_per_kwh: int = 39,
+    session_fee: int = 50,
+    idle_fee_per_minute: int = 0,
+    password: str = STATION_PASSWORD,
+) -> ChargingStation:
+    """A registered station of `owner` with the given tariff (minor units)."""
+    return registry.station_register(
+        owner=owner,
+        station_id=station_id or f"cs-{next(_numbers):04d}",
+        name="Test station",
+        password=password,
+        price_per_kwh=price_per_kwh,
+        session_fee=session_fee,
+        idle_fee_per_minute=idle_fee_per_minute,
+        connector_count=2,
+    )

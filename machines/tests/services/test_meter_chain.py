@@ -1,0 +1,112 @@
+"""Acceptance 4: the invoice check recomputes the signed meter chain; a tampered reading is detected."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from accounts.roles import Role
+from machines import metering
+from machines.identities import machine_private_key_open
+from machines.models import ChargingInvoice, MeterReading
+from machines.services import charging
+from machines.services.settlement import charging_invoice_check, charging_session_settle
+from machines.tests.factories import station_make, vehicle_make
+
+pytestmark = pytest.mark.django_db
+
+START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def invoice(make_user) -> ChargingInvoice:
+    vehicle = vehicle_make(owner=make_user(Role.CUSTOMER), balance=5_000)
+    station = station_make(owner=make_user(Role.DEALER), price_per_kwh=40, session_fee=0)
+    outcome = charging.charging_session_start(
+        station_id=station.station_id,
+        connector_id=1,
+        id_token=vehicle.id_token,
+        started_at=START,
+        start_key="chain",
+        ocpp_version="1.6",
+        readings=[metering.Reading(START, 0)],
+    )
+    for minutes, energy in [(10, 3_000), (20, 6_000)]:
+        charging.meter_readings_record(
+            station_id=station.station_id,
+            transaction_id=outcome.transaction_id,
+            source="meter_values",
+            readings=[metering.Reading(START + dt.timedelta(minutes=minutes), energy)],
+        )
+    session = charging.charging_session_end(
+        station_id=station.station_id,
+        transaction_id=outcome.transaction_id,
+        ended_at=START + dt.timedelta(minutes=30),
+        readings=[metering.Reading(START + dt.timedelta(minutes=30), 9_000)],
+    )
+    return charging_session_settle(session_id=session.pk).invoice
+
+
+def test_an_untouched_invoice_checks_against_its_chain(invoice):
+    assert charging_invoice_check(invoice=invoice).is_valid is True
+    assert (invoice.energy_wh, invoice.total_amount, invoice.reading_count) == (9_000, 360, 4)
+
+
+def test_a_tampered_reading_fails_the_invoice_check(invoice):
+    MeterReading.objects.filter(session=invoice.session, sequence=2).update(energy_wh=1_000)
+
+    check = charging_invoice_check(invoice=invoice)
+
+    assert (check.is_valid, check.reason, check.sequence) == (False, "reading_hash_mismatch", 2)
+
+
+def test_a_rehashed_reading_without_the_station_key_fails_on_its_signature(invoice):
+    reading = MeterReading.objects.get(session=invoice.session, sequence=4)
+    forged = metering.record_hash(
+        previous_hash=reading.previous_hash,
+        sequence=4,
+        measured_at=reading.measured_at,
+        energy_wh=12_000,
+        source=reading.source,
+    )
+    MeterReading.objects.filter(pk=reading.pk).update(energy_wh=12_000, record_hash=forged)
+
+    check = charging_invoice_check(invoice=invoice)
+
+    assert (check.is_valid, check.reason) == (False, "chain_head_not_anchored")
+
+
+def test_a_resigned_chain_does_not_match_the_anchored_leaf(invoice):
+    station = invoice.session.station
+    key = machine_private_key_open(did=station.did, encrypted_private_key=station.encrypted_private_key)
+    reading = MeterReading.objects.get(session=invoice.session, sequence=4)
+    forged = metering.record_hash(
+        previous_hash=reading.previous_hash,
+        sequence=4,
+        measured_at=reading.measured_at,
+        energy_wh=12_000,
+        source=reading.source,
+    )
+    MeterReading.objects.filter(pk=reading.pk).update(
+        energy_wh=12_000, record_hash=forged, signature=metering.record_sign(private_key=key, record_hash_hex=forged)
+    )
+
+    check = charging_invoice_check(invoice=invoice)
+
+    assert (check.is_valid, check.reason) == (False, "chain_head_not_anchored")
+
+
+def test_a_reading_with_a_forged_signature_fails(invoice):
+    MeterReading.objects.filter(session=invoice.session, sequence=3).update(signature="00" * 64)
+
+    check = charging_invoice_check(invoice=invoice)
+
+    assert (check.is_valid, check.reason, check.sequence) == (False, "reading_signature_invalid", 3)
+
+
+def test_settling_twice_posts_once(invoice):
+    again = charging_session_settle(session_id=invoice.session_id)
+
+    assert again.status == "settled"
+    assert ChargingInvoice.objects.filter(session=invoice.session).count() == 1

@@ -1,0 +1,209 @@
+"""Pages of the machines app: owners' machines, sessions, invoices and chart; operators' live stations; back office."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import User
+from accounts.permissions import role_required
+from accounts.roles import Role
+from machines import charts, forms, selectors
+from machines.services import registry
+from machines.services.settlement import charging_invoice_check
+from portal.errors import ApplicationError
+from portal.money import Money
+
+OWNERS = (Role.CUSTOMER, Role.DEALER, Role.BACK_OFFICE)
+OPERATORS = (Role.DEALER, Role.BACK_OFFICE)
+
+
+@require_GET
+@role_required(*OWNERS)
+def machines_home(request: HttpRequest) -> HttpResponse:
+    """The owner's (or back office's) vehicles, stations, last sessions and the energy/spending chart."""
+    user = request.user
+    sessions = list(selectors.session_list_for_user(user=user)[:100])
+    vehicles = list(selectors.vehicle_list_for_user(user=user))
+    balances = {vehicle.pk: selectors.vehicle_balance_get(vehicle=vehicle) for vehicle in vehicles}
+    context = {
+        "vehicles": [(vehicle, balances[vehicle.pk]) for vehicle in vehicles],
+        "stations": list(selectors.station_list_for_user(user=user)),
+        "sessions": sessions[:20],
+        "chart": charts.energy_spending_chart(selectors.energy_and_spending_by_day(sessions=sessions)),
+        "is_operator": user.role in OPERATORS,
+        "is_back_office": user.role == Role.BACK_OFFICE,
+    }
+    return render(request, "machines/home.html", context)
+
+
+def _owner_for(request: HttpRequest, email: str) -> User:
+    if request.user.role != Role.BACK_OFFICE or not email:
+        return request.user  # type: ignore[return-value]
+    owner = User.objects.filter(email__iexact=email).first()
+    if owner is None:
+        raise ApplicationError("No user has this e-mail address.", code="owner_unknown", fields={"owner_email": []})
+    return owner
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*OWNERS)
+def vehicle_create(request: HttpRequest) -> HttpResponse:
+    form = forms.VehicleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            vehicle = registry.vehicle_register(
+                owner=_owner_for(request, data["owner_email"]),
+                name=data["name"],
+                id_token=data["id_token"],
+                session_limit=forms.to_minor_units(data["session_limit"]),
+                daily_limit=forms.to_minor_units(data["daily_limit"]),
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.detail)
+        else:
+            messages.success(request, f"{vehicle.name} is registered as {vehicle.did}.")
+            return redirect("machines:vehicle-detail", vehicle_id=vehicle.pk)
+    return render(request, "machines/vehicle_form.html", {"form": form})
+
+
+@require_GET
+@role_required(*OWNERS)
+def vehicle_detail(request: HttpRequest, vehicle_id: int) -> HttpResponse:
+    vehicle = selectors.vehicle_get_for_user(user=request.user, vehicle_id=vehicle_id)
+    limits = forms.LimitsForm(
+        initial={
+            "session_limit": Money(vehicle.session_limit, vehicle.currency).to_decimal(),
+            "daily_limit": Money(vehicle.daily_limit, vehicle.currency).to_decimal(),
+        }
+    )
+    context = {
+        "vehicle": vehicle,
+        "balance": selectors.vehicle_balance_get(vehicle=vehicle),
+        "sessions": selectors.session_list_for_vehicle(vehicle=vehicle),
+        "payments": selectors.payment_list_for_vehicle(vehicle=vehicle),
+        "limits_form": limits,
+        "top_up_form": forms.TopUpForm() if request.user.role == Role.BACK_OFFICE else None,
+    }
+    return render(request, "machines/vehicle_detail.html", context)
+
+
+@require_POST
+@role_required(*OWNERS)
+def vehicle_limits(request: HttpRequest, vehicle_id: int) -> HttpResponse:
+    vehicle = selectors.vehicle_get_for_user(user=request.user, vehicle_id=vehicle_id)
+    form = forms.LimitsForm(request.POST)
+    if form.is_valid():
+        try:
+            registry.vehicle_limits_set(
+                vehicle=vehicle,
+                session_limit=forms.to_minor_units(form.cleaned_data["session_limit"]),
+                daily_limit=forms.to_minor_units(form.cleaned_data["daily_limit"]),
+            )
+            messages.success(request, "Limits saved.")
+        except ApplicationError as error:
+            messages.error(request, error.detail)
+    else:
+        messages.error(request, "Enter both limits in EUR.")
+    return redirect("machines:vehicle-detail", vehicle_id=vehicle.pk)
+
+
+@require_POST
+@role_required(Role.BACK_OFFICE)
+def vehicle_top_up(request: HttpRequest, vehicle_id: int) -> HttpResponse:
+    """Back office records money received for a vehicle's wallet (bank transfer or card payment reference)."""
+    vehicle = selectors.vehicle_get_for_user(user=request.user, vehicle_id=vehicle_id)
+    form = forms.TopUpForm(request.POST)
+    if form.is_valid():
+        registry.vehicle_top_up(
+            vehicle=vehicle,
+            amount=forms.to_minor_units(form.cleaned_data["amount"]),
+            reference=form.cleaned_data["reference"],
+        )
+        messages.success(request, "Top-up booked.")
+    else:
+        messages.error(request, "Enter an amount and the payment's reference.")
+    return redirect("machines:vehicle-detail", vehicle_id=vehicle.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*OPERATORS)
+def station_create(request: HttpRequest) -> HttpResponse:
+    form = forms.StationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            station = registry.station_register(
+                owner=request.user,
+                station_id=data["station_id"],
+                name=data["name"],
+                password=data["password"],
+                price_per_kwh=forms.to_minor_units(data["price_per_kwh"]),
+                session_fee=forms.to_minor_units(data["session_fee"]),
+                idle_fee_per_minute=forms.to_minor_units(data["idle_fee_per_minute"]),
+                connector_count=data["connector_count"],
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.detail)
+        else:
+            messages.success(request, f"Station {station.station_id} is registered.")
+            return redirect("machines:station-detail", station_pk=station.pk)
+    return render(request, "machines/station_form.html", {"form": form})
+
+
+@require_GET
+@role_required(*OPERATORS)
+def station_detail(request: HttpRequest, station_pk: int) -> HttpResponse:
+    station = selectors.station_get_for_user(user=request.user, station_pk=station_pk)
+    sessions = selectors.session_list_for_user(user=request.user).filter(station=station)[:50]
+    ocpp_url = request.build_absolute_uri(f"/ocpp/{station.station_id}").replace("http", "ws", 1)
+    return render(
+        request, "machines/station_detail.html", {"station": station, "sessions": sessions, "ocpp_url": ocpp_url}
+    )
+
+
+@require_GET
+@role_required(*OPERATORS)
+def station_live(request: HttpRequest) -> HttpResponse:
+    """Stations with their connection and charging state; static/machines/live.js refreshes it every 5 seconds."""
+    return render(
+        request, "machines/station_live.html", {"stations": selectors.station_live_list_for_user(user=request.user)}
+    )
+
+
+@require_GET
+@role_required(*OPERATORS)
+def station_live_data(request: HttpRequest) -> JsonResponse:
+    stations = selectors.station_live_list_for_user(user=request.user)
+    return JsonResponse(
+        {
+            "stations": [
+                {
+                    "station_id": s.station_id,
+                    "name": s.name,
+                    "is_connected": s.is_connected,
+                    "status": s.status,
+                    "active_sessions": s.active_sessions,
+                    "last_seen_at": s.last_seen_at.isoformat() if s.last_seen_at else None,
+                }
+                for s in stations
+            ]
+        }
+    )
+
+
+@require_GET
+@role_required(*OWNERS)
+def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    """An invoice with its check against the signed, anchored meter chain."""
+    invoice = selectors.invoice_get_for_user(user=request.user, invoice_id=invoice_id)
+    context = {
+        "invoice": invoice,
+        "session": invoice.session,
+        "readings": list(invoice.session.readings.order_by("sequence")),
+        "check": charging_invoice_check(invoice=invoice),
+    }
+    return render(request, "machines/invoice_detail.html", context)

@@ -1,0 +1,1 @@
+"""Checkout of QR payment codes: the payment-provider interface, the sandbox card acquirer, SEPA transfers."""

@@ -1,0 +1,117 @@
+"""Forms of the payments pages. Amounts are typed in major units and become integer minor units in `minor_units`."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django import forms
+
+from payments.models import CheckoutProvider, QrProduct
+from portal.money import Money
+
+_AMOUNT = {"max_digits": 9, "decimal_places": 2, "min_value": Decimal("0.01")}
+
+
+def minor_units(value: Decimal, currency: str = "EUR") -> int:
+    """Major units typed by a person (Decimal("20.00")) to minor units (2000)."""
+    return Money.from_decimal(value, currency).amount
+
+
+class OrderForm(forms.Form):
+    amount = forms.DecimalField(label="Value in EUR", required=False, **_AMOUNT)
+    provider = forms.ChoiceField(
+        label="Pay with", choices=CheckoutProvider.choices, widget=forms.RadioSelect, initial="card_sandbox"
+    )
+
+    def __init__(self, *args: object, product: QrProduct, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.product = product
+        if product.fixed_amount is not None:
+            del self.fields["amount"]
+        else:
+            self.fields["amount"].required = True
+            self.fields["amount"].label = f"Value in {product.currency}"
+            self.fields[
+                "amount"
+            ].help_text = (
+                f"From {Money(product.min_amount, product.currency)} to {Money(product.max_amount, product.currency)}."
+            )
+
+    def amount_minor_units(self) -> int | None:
+        value = self.cleaned_data.get("amount")
+        return None if value is None else minor_units(value, self.product.currency)
+
+
+class CardForm(forms.Form):
+    """The sandbox acquirer's card form; the number is used once in memory and never stored."""
+
+    card_number = forms.CharField(
+        label="Card number",
+        max_length=23,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+    expiry = forms.RegexField(label="Expiry (MM/YY)", regex=r"^(0[1-9]|1[0-2])/\d{2}$", max_length=5)
+    cvc = forms.RegexField(label="Security code", regex=r"^\d{3,4}$", max_length=4, widget=forms.PasswordInput)
+
+
+class ChallengeForm(forms.Form):
+    one_time_code = forms.CharField(label="One-time code", max_length=8)
+
+
+class RedeemForm(forms.Form):
+    """A dealer reads a code by pasting its text or uploading a photo (or the camera fills the text field)."""
+
+    token = forms.CharField(label="Code text", required=False, max_length=400, widget=forms.Textarea(attrs={"rows": 2}))
+    photo = forms.FileField(label="Or a photo of the code", required=False)
+    amount = forms.DecimalField(label="Amount in EUR", **_AMOUNT)
+    reference = forms.CharField(label="Your reference (optional)", required=False, max_length=64)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("initial", {"idempotency_key": uuid.uuid4().hex})
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean()
+        if not cleaned.get("token") and not cleaned.get("photo"):
+            raise forms.ValidationError("Paste the code's text or upload a photo of it.")
+        return cleaned
+
+
+class AmountForm(forms.Form):
+    amount = forms.DecimalField(label="Amount in EUR", **_AMOUNT)
+
+
+class InvoiceCreateForm(forms.Form):
+    amount = forms.DecimalField(label="Amount in EUR", **_AMOUNT)
+    description = forms.CharField(label="What for", required=False, max_length=120)
+
+
+class InvoiceOpenForm(forms.Form):
+    payload = forms.CharField(
+        label="Invoice QR text", required=False, max_length=512, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    photo = forms.FileField(label="Or a photo of the invoice QR code", required=False)
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean()
+        if not cleaned.get("payload") and not cleaned.get("photo"):
+            raise forms.ValidationError("Paste the invoice QR text or upload a photo of it.")
+        return cleaned
+
+
+class InvoicePayForm(forms.Form):
+    code = forms.TypedChoiceField(label="Pay from code", coerce=int)
+
+    def __init__(self, *args: object, codes: list[tuple[int, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["code"].choices = codes
+
+
+class StatementImportForm(forms.Form):
+    statement = forms.FileField(label="CAMT.053 statement (XML)")
+
+
+class ReviewResolveForm(forms.Form):
+    note = forms.CharField(label="What was done", max_length=200)

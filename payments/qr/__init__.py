@@ -1,0 +1,1 @@
+"""QR payment codes: signed tokens, issuing and blocking codes, dealer redemptions, invoices and statements."""

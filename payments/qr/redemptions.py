@@ -1,0 +1,266 @@
+"""Dealers redeeming QR payment codes: authorize (a pending transfer), capture fully or partly, void, refund.
+
+Authorization: PENDING transfer code account -> dealer clearing. Capture: POST_PENDING of the captured amount (the
+rest returns to the code) linked with a PENDING transfer dealer clearing -> dealer payable, whose settlement is
+requested in the same transaction; a settlement batch in Celery posts it (the payout). Refund after capture: a new
+transfer dealer payable -> the code (or the code that replaced it). Every refusal has a named code and changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import DealerOrganisation, User
+from payments.ledger.types import ResultCode, TransferFlags, TransferSpec
+from payments.models import Account, QrCode, QrCodeStatus, QrRedemption, QrRedemptionStatus, QrRefund
+from payments.qr import accounts as qr_accounts
+from payments.qr.accounts import TransferReason
+from payments.qr.ledger_calls import LedgerRefused, transfer_one, transfers_submit
+from payments.qr.services import qr_code_balance_sweep, qr_code_current, qr_transfer_id
+from payments.qr.tokens import QrTokenClaims, qr_token_verify
+from payments.settlement.services import settlement_request
+from portal.errors import ConflictError, ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RedemptionRequest:
+    """What a dealer asks: `amount` minor units of `currency` from the code in `token`, under `idempotency_key`."""
+
+    token: str
+    amount: int
+    currency: str
+    idempotency_key: str
+    reference: str = ""
+
+    def fingerprint(self) -> str:
+        text = "\x1f".join([self.token.strip().upper(), str(self.amount), self.currency, self.reference])
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def authorization_timeout_seconds() -> int:
+    """Seconds a dealer has to capture before the ledger's expiry task voids the authorization (default 7 days)."""
+    return int(getattr(settings, "PAYMENTS_QR_AUTHORIZATION_TIMEOUT_SECONDS", 7 * 24 * 3600))
+
+
+def _dealer_organisation(*, user: User) -> DealerOrganisation:
+    if user.dealer_organisation_id is None:
+        raise ValidationFailed("Your account belongs to no dealer organisation.", code="dealer_organisation_missing")
+    return user.dealer_organisation
+
+
+def _replayed(*, organisation: DealerOrganisation, request: RedemptionRequest) -> QrRedemption | None:
+    existing = QrRedemption.objects.filter(
+        dealer_organisation=organisation, idempotency_key=request.idempotency_key
+    ).first()
+    if existing is not None and existing.request_fingerprint != request.fingerprint():
+        raise ConflictError("This Idempotency-Key was used for a different request.", code="idempotency_key_reused")
+    return existing
+
+
+def qr_redemption_authorize(*, user: User, request: RedemptionRequest) -> tuple[QrRedemption, bool]:
+    """Authorizes `request.amount` on a code for the dealer's organisation; returns (redemption, created).
+
+    A second call with the same Idempotency-Key and the same fields returns the first result with created=False.
+    Refusals (named codes): token_malformed, token_signature_invalid, code_unknown, code_expired, code_blocked,
+    currency_mismatch, code_not_accepted_here, code_exhausted, insufficient_balance, idempotency_key_reused.
+    """
+    organisation = _dealer_organisation(user=user)
+    existing = _replayed(organisation=organisation, request=request)
+    if existing is not None:
+        return existing, False
+    claims = qr_token_verify(token=request.token)
+    try:
+        return _authorize(user=user, organisation=organisation, request=request, claims=claims), True
+    except IntegrityError:
+        # A concurrent request with the same key committed first: answer with its result.
+        existing = _replayed(organisation=organisation, request=request)
+        if existing is None:
+            raise
+        return existing, False
+
+
+@transaction.atomic
+def _authorize(
+    *, user: User, organisation: DealerOrganisation, request: RedemptionRequest, claims: QrTokenClaims
+) -> QrRedemption:
+    code = _code_for_redemption(claims=claims, organisation=organisation, currency=request.currency)
+    clearing = qr_accounts.dealer_clearing_account(dealer_organisation_id=organisation.pk, currency=code.currency)
+    redemption = QrRedemption(
+        dealer_organisation=organisation,
+        created_by=user,
+        code=code,
+        idempotency_key=request.idempotency_key,
+        request_fingerprint=request.fingerprint(),
+        amount=request.amount,
+        currency=code.currency,
+        reference=request.reference,
+    )
+    redemption.authorization_transfer_id = qr_transfer_id(purpose=f"authorize:{redemption.public_id}")
+    try:
+        transfer_one(
+            spec=TransferSpec(
+                id=redemption.authorization_transfer_id,
+                debit_account_id=code.account_id,
+                credit_account_id=clearing.pk,
+                amount=request.amount,
+                ledger=code.currency,
+                code=TransferReason.QR_REDEMPTION,
+                flags=TransferFlags.PENDING,
+                timeout_seconds=authorization_timeout_seconds(),
+                user_data=f"qr-redemption:{redemption.public_id.hex[:16]}",
+            )
+        )
+    except LedgerRefused as refusal:
+        if refusal.ledger_code is ResultCode.EXCEEDS_CREDITS:
+            _raise_balance_refusal(code=code)
+        raise
+    redemption.save(force_insert=True)
+    return redemption
+
+
+def _code_for_redemption(*, claims: QrTokenClaims, organisation: DealerOrganisation, currency: str) -> QrCode:
+    """The code a verified token names, locked; refuses unknown, expired, blocked, foreign-currency, not-accepted."""
+    code = QrCode.objects.select_for_update().select_related("product").filter(public_id=claims.public_id).first()
+    if code is None:
+        raise ValidationFailed("This payment code is unknown.", code="code_unknown")
+    if code.status == QrCodeStatus.BLOCKED or claims.version != code.version:
+        raise ValidationFailed("This payment code is blocked.", code="code_blocked")
+    now = timezone.now()
+    if claims.expires_at <= now or code.expires_at <= now:
+        raise ValidationFailed("This payment code has expired.", code="code_expired")
+    if currency != code.currency:
+        raise ValidationFailed(f"This payment code holds {code.currency}, not {currency}.", code="currency_mismatch")
+    accepted_by = list(code.product.accepted_by.values_list("pk", flat=True))
+    if accepted_by and organisation.pk not in accepted_by:
+        raise ValidationFailed("This payment code is not accepted here.", code="code_not_accepted_here")
+    return code
+
+
+def _raise_balance_refusal(*, code: QrCode) -> None:
+    account = Account.objects.get(pk=code.account_id)
+    if account.credits_posted - account.debits_posted <= 0:
+        raise ValidationFailed("This payment code has no balance left.", code="code_exhausted")
+    raise ValidationFailed("The code's available balance does not cover the amount.", code="insufficient_balance")
+
+
+def _lock_redemption(*, redemption_id: int) -> QrRedemption:
+    return QrRedemption.objects.select_for_update().select_related("code").get(pk=redemption_id)
+
+
+@transaction.atomic
+def qr_redemption_capture(*, redemption_id: int, amount: int) -> QrRedemption:
+    """Captures `amount` minor units (at most the authorized amount; the rest is released to the code).
+
+    Requests settlement of the captured amount to the dealer in the same transaction. Capturing the same amount
+    again returns the redemption unchanged; anything else on a closed authorization is a conflict.
+    """
+    redemption = _lock_redemption(redemption_id=redemption_id)
+    if redemption.status == QrRedemptionStatus.CAPTURED and redemption.captured_amount == amount:
+        return redemption
+    if redemption.status != QrRedemptionStatus.AUTHORIZED:
+        raise ConflictError(f"The redemption is {redemption.status}.", code=f"redemption_{redemption.status}")
+    if not 0 < amount <= redemption.amount:
+        raise ValidationFailed("Capture between 0.01 and the authorized amount.", code="amount_exceeds_authorization")
+    organisation_id = redemption.dealer_organisation_id
+    clearing = qr_accounts.dealer_clearing_account(dealer_organisation_id=organisation_id, currency=redemption.currency)
+    payable = qr_accounts.dealer_payable_account(dealer_organisation_id=organisation_id, currency=redemption.currency)
+    capture_id = qr_transfer_id(purpose=f"capture:{redemption.public_id}")
+    settlement_id = qr_transfer_id(purpose=f"settle:{redemption.public_id}")
+    label = redemption.public_id.hex[:16]
+    transfers_submit(
+        specs=[
+            TransferSpec(
+                id=capture_id,
+                debit_account_id=redemption.code.account_id,
+                credit_account_id=clearing.pk,
+                amount=amount,
+                ledger=redemption.currency,
+                code=TransferReason.QR_REDEMPTION,
+                flags=TransferFlags.POST_PENDING | TransferFlags.LINKED,
+                pending_id=redemption.authorization_transfer_id,
+                user_data=f"qr-capture:{label}",
+            ),
+            TransferSpec(
+                id=settlement_id,
+                debit_account_id=clearing.pk,
+                credit_account_id=payable.pk,
+                amount=amount,
+                ledger=redemption.currency,
+                code=TransferReason.QR_SETTLEMENT,
+                flags=TransferFlags.PENDING,
+                user_data=f"qr-settlement:{label}",
+            ),
+        ]
+    )
+    settlement_request(pending_transfer_id=settlement_id)
+    QrRedemption.objects.filter(pk=redemption.pk).update(
+        status=QrRedemptionStatus.CAPTURED, captured_amount=amount, capture_transfer_id=capture_id,
+        settlement_transfer_id=settlement_id, resolved_at=timezone.now(),
+    )  # fmt: skip
+    qr_code_balance_sweep(code=redemption.code, purpose=f"release:{redemption.public_id}")
+    redemption.refresh_from_db()
+    return redemption
+
+
+@transaction.atomic
+def qr_redemption_void(*, redemption_id: int) -> QrRedemption:
+    """Cancels an authorization: the reserved amount returns to the code (or moves on to its replacement)."""
+    redemption = _lock_redemption(redemption_id=redemption_id)
+    if redemption.status == QrRedemptionStatus.VOIDED:
+        return redemption
+    if redemption.status != QrRedemptionStatus.AUTHORIZED:
+        raise ConflictError(f"The redemption is {redemption.status}.", code=f"redemption_{redemption.status}")
+    void_id = qr_transfer_id(purpose=f"void:{redemption.public_id}")
+    clearing = qr_accounts.dealer_clearing_account(
+        dealer_organisation_id=redemption.dealer_organisation_id, currency=redemption.currency
+    )
+    transfer_one(
+        spec=TransferSpec(
+            id=void_id, debit_account_id=redemption.code.account_id, credit_account_id=clearing.pk,
+            amount=redemption.amount,
+            ledger=redemption.currency, code=TransferReason.QR_REDEMPTION, flags=TransferFlags.VOID_PENDING,
+            pending_id=redemption.authorization_transfer_id, user_data=f"qr-void:{redemption.public_id.hex[:16]}",
+        )
+    )  # fmt: skip
+    QrRedemption.objects.filter(pk=redemption.pk).update(
+        status=QrRedemptionStatus.VOIDED, void_transfer_id=void_id, resolved_at=timezone.now()
+    )
+    qr_code_balance_sweep(code=redemption.code, purpose=f"release:{redemption.public_id}")
+    redemption.refresh_from_db()
+    return redemption
+
+
+@transaction.atomic
+def qr_redemption_refund(*, redemption_id: int, user: User, amount: int) -> QrRefund:
+    """Gives back up to the captured minus already refunded amount, as a new transfer from the dealer's payable
+    account to the code (or the active code that replaced it)."""
+    redemption = _lock_redemption(redemption_id=redemption_id)
+    if redemption.status != QrRedemptionStatus.CAPTURED:
+        raise ConflictError("Only a captured redemption can be refunded.", code="redemption_not_captured")
+    if not 0 < amount <= redemption.captured_amount - redemption.refunded_amount:
+        raise ValidationFailed("The refund exceeds what is left of the capture.", code="refund_exceeds_capture")
+    target = qr_code_current(code=redemption.code)
+    payable = qr_accounts.dealer_payable_account(
+        dealer_organisation_id=redemption.dealer_organisation_id, currency=redemption.currency
+    )
+    number = redemption.refunds.count() + 1
+    transfer_id = qr_transfer_id(purpose=f"refund:{redemption.public_id}:{number}")
+    transfer_one(
+        spec=TransferSpec(
+            id=transfer_id, debit_account_id=payable.pk, credit_account_id=target.account_id, amount=amount,
+            ledger=redemption.currency, code=TransferReason.QR_REFUND,
+            user_data=f"qr-refund:{redemption.public_id.hex[:16]}:{number}",
+        )
+    )  # fmt: skip
+    QrRedemption.objects.filter(pk=redemption.pk).update(refunded_amount=redemption.refunded_amount + amount)
+    return QrRefund.objects.create(
+        redemption=redemption, code=target, amount=amount, transfer_id=transfer_id, created_by=user
+    )

@@ -1,0 +1,144 @@
+"""Writes of QR payment codes: issuing a code with its balance, blocking a lost code and moving its balance.
+
+Every balance change is a ledger transfer; refusals raise an `ApplicationError` with a named code and roll back, so
+a refused request changes nothing. Redemptions are in `payments.qr.redemptions`, invoices in `payments.qr.invoices`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import DealerOrganisation, User
+from payments.ledger.services import account_create
+from payments.ledger.types import AccountFlags, ResultCode, TransferSpec
+from payments.models import Account, AccountCode, QrCode, QrCodeStatus, QrProduct
+from payments.qr.accounts import TransferReason
+from payments.qr.ledger_calls import transfer_one
+from portal.errors import ConflictError
+
+# Namespace of the transfer ids derived from business keys (a retried service call finds the same transfer).
+QR_NAMESPACE = uuid.UUID("3b7f0a52-9d1e-4c61-8f0e-5a2c7d9e1b34")
+
+
+def qr_transfer_id(*, purpose: str) -> uuid.UUID:
+    """A deterministic transfer id for a business event such as "capture:<redemption id>"."""
+    return uuid.uuid5(QR_NAMESPACE, purpose)
+
+
+@transaction.atomic
+def qr_product_create(
+    *,
+    slug: str,
+    name: str,
+    currency: str = "EUR",
+    fixed_amount: int | None = None,
+    min_amount: int | None = None,
+    max_amount: int | None = None,
+    accepted_for: str = "",
+    description: str = "",
+    accepted_by: Sequence[DealerOrganisation] = (),
+) -> QrProduct:
+    """Puts a code on sale: a fixed value or a range (minor units of `currency`); `accepted_by` empty = everywhere."""
+    product = QrProduct.objects.create(
+        slug=slug, name=name, currency=currency, fixed_amount=fixed_amount, min_amount=min_amount,
+        max_amount=max_amount, accepted_for=accepted_for, description=description,
+    )  # fmt: skip
+    product.accepted_by.set(accepted_by)
+    return product
+
+
+def _qr_code_create(*, owner: User, product: QrProduct, currency: str, expires_at: datetime.datetime) -> QrCode:
+    public_id = uuid.uuid4()
+    account = account_create(
+        ledger=currency,
+        code=AccountCode.CUSTOMER_PREPAID,
+        owner_reference=f"qr_code:{public_id.hex}",
+        flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
+    )
+    return QrCode.objects.create(
+        public_id=public_id, owner=owner, product=product, account=account, currency=currency, expires_at=expires_at
+    )
+
+
+@transaction.atomic
+def qr_code_issue(
+    *, owner: User, product: QrProduct, amount: int, currency: str, funding_account: Account, transfer_id: uuid.UUID
+) -> QrCode:
+    """Creates a paid code and credits it `amount` minor units from `funding_account` (card clearing or bank).
+
+    `transfer_id` is the purchase transfer's id, chosen by the caller from the order, so paying twice is impossible.
+    """
+    expires_at = timezone.now() + datetime.timedelta(days=product.validity_days)
+    code = _qr_code_create(owner=owner, product=product, currency=currency, expires_at=expires_at)
+    transfer_one(
+        spec=TransferSpec(
+            id=transfer_id,
+            debit_account_id=funding_account.pk,
+            credit_account_id=code.account_id,
+            amount=amount,
+            ledger=currency,
+            code=TransferReason.QR_PURCHASE,
+            user_data=f"qr-purchase:{code.public_id.hex[:16]}",
+        )
+    )
+    return code
+
+
+def qr_code_available_balance(*, account: Account) -> int:
+    """Minor units a code can still spend: posted credits minus posted and reserved debits."""
+    return account.credits_posted - account.debits_posted - account.debits_pending
+
+
+@transaction.atomic
+def qr_code_block_and_replace(*, code_id: int, owner: User) -> QrCode:
+    """Blocks a lost code (its printed token stops working) and moves its spendable balance to a new code.
+
+    Authorizations a dealer already holds on the old code can still be captured or voided; what a void releases
+    later is moved on to the new code (see `qr_code_balance_sweep`). Returns the new code.
+    """
+    code = QrCode.objects.select_for_update().select_related("product").get(pk=code_id, owner=owner)
+    if code.status != QrCodeStatus.ACTIVE:
+        raise ConflictError("This code is already blocked.", code="code_already_blocked")
+    replacement = _qr_code_create(owner=owner, product=code.product, currency=code.currency, expires_at=code.expires_at)
+    QrCode.objects.filter(pk=code.pk).update(
+        status=QrCodeStatus.BLOCKED, blocked_at=timezone.now(), version=code.version + 1, replaced_by=replacement
+    )
+    code.refresh_from_db()
+    qr_code_balance_sweep(code=code, purpose=f"block:{code.public_id}")
+    return replacement
+
+
+def qr_code_current(*, code: QrCode) -> QrCode:
+    """The code that now holds a blocked code's money: follows `replaced_by` to the active end of the chain."""
+    while code.replaced_by_id is not None:
+        code = QrCode.objects.get(pk=code.replaced_by_id)
+    return code
+
+
+def qr_code_balance_sweep(*, code: QrCode, purpose: str) -> int:
+    """Moves whatever a blocked code can spend to its replacement; returns the minor units moved (0: nothing)."""
+    if code.status != QrCodeStatus.BLOCKED or code.replaced_by_id is None:
+        return 0
+    account = Account.objects.get(pk=code.account_id)
+    available = qr_code_available_balance(account=account)
+    if available <= 0:
+        return 0
+    target = qr_code_current(code=code)
+    result = transfer_one(
+        spec=TransferSpec(
+            id=qr_transfer_id(purpose=purpose),
+            debit_account_id=code.account_id,
+            credit_account_id=target.account_id,
+            amount=available,
+            ledger=code.currency,
+            code=TransferReason.QR_BALANCE_MOVE,
+            user_data=f"qr-move:{code.public_id.hex[:16]}",
+        ),
+        accept_exists=True,
+    )
+    return available if result is ResultCode.OK else 0

@@ -1,0 +1,340 @@
+/*
+ * FinLab browser wallet. The customer's credentials and wallet key live here, never on the portal's servers.
+ *
+ * Storage: one IndexedDB record per portal user ("finlab-wallet" / "vaults" / "user-<id>") holding
+ * {salt, iv, ciphertext}: AES-256-GCM over the JSON vault, under a key derived from the passphrase with PBKDF2
+ * (SHA-256, 600,000 iterations, 16-byte random salt). The wallet key is an Ed25519 key made with WebCrypto; its
+ * public half is the wallet's did:key. Presentations use SD-JWT VC with a key-binding JWT (RFC 9901).
+ *
+ * Public API for other pages (for example the credit check): window.FinLabWallet
+ *   unlock(passphrase) -> Promise<void>
+ *   isUnlocked() -> boolean
+ *   holderDid() -> string
+ *   list() -> [{id, type, format, receivedAt, disclosable: [names]}]
+ *   disclosableClaims(credentialId) -> {name: value}    (what a presentation could reveal, for the consent screen)
+ *   present({credentialId, disclose, challenge, domain}) -> Promise<string>   (SD-JWT + KB-JWT)
+ */
+(function () {
+  "use strict";
+
+  const DB_NAME = "finlab-wallet";
+  const STORE = "vaults";
+  const PBKDF2_ITERATIONS = 600000;
+  const BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder();
+
+  let state = null; // {aesKey, salt, vault, privateKey}
+
+  // --- encodings -------------------------------------------------------------------------------------------
+  function b64urlEncode(bytes) {
+    let text = "";
+    bytes = new Uint8Array(bytes);
+    for (let i = 0; i < bytes.length; i += 1) text += String.fromCharCode(bytes[i]);
+    return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function b64urlDecode(text) {
+    const padded = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
+    const binary = atob(padded);
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i += 1) bytes[i] = binary.charCodeAt(i);
+    return bytes;
+  }
+
+  function base58btc(bytes) {
+    const digits = [0];
+    for (const byte of bytes) {
+      let carry = byte;
+      for (let j = 0; j < digits.length; j += 1) {
+        carry += digits[j] << 8;
+        digits[j] = carry % 58;
+        carry = (carry / 58) | 0;
+      }
+      while (carry) {
+        digits.push(carry % 58);
+        carry = (carry / 58) | 0;
+      }
+    }
+    let text = "";
+    for (let k = 0; k < bytes.length && bytes[k] === 0; k += 1) text += "1";
+    for (let q = digits.length - 1; q >= 0; q -= 1) text += BASE58[digits[q]];
+    return text;
+  }
+
+  async function sha256(text) {
+    return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+  }
+
+  // --- storage ---------------------------------------------------------------------------------------------
+  function openDatabase() {
+    return new Promise(function (resolve, reject) {
+      const request = indexedDB.open(DB_NAME, 1);
+      request.onupgradeneeded = function () { request.result.createObjectStore(STORE); };
+      request.onsuccess = function () { resolve(request.result); };
+      request.onerror = function () { reject(request.error); };
+    });
+  }
+
+  async function storeRequest(mode, operation) {
+    const database = await openDatabase();
+    return new Promise(function (resolve, reject) {
+      const request = operation(database.transaction(STORE, mode).objectStore(STORE));
+      request.onsuccess = function () { resolve(request.result); };
+      request.onerror = function () { reject(request.error); };
+    });
+  }
+
+  function vaultKeyName() {
+    return "user-" + document.getElementById("wallet").dataset.scope;
+  }
+
+  async function deriveKey(passphrase, salt) {
+    const material = await crypto.subtle.importKey("raw", encoder.encode(passphrase), "PBKDF2", false, ["deriveKey"]);
+    return crypto.subtle.deriveKey(
+      { name: "PBKDF2", hash: "SHA-256", salt: salt, iterations: PBKDF2_ITERATIONS },
+      material, { name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]
+    );
+  }
+
+  async function saveVault() {
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const plaintext = encoder.encode(JSON.stringify(state.vault));
+    const ciphertext = await crypto.subtle.encrypt({ name: "AES-GCM", iv: iv }, state.aesKey, plaintext);
+    const record = { salt: state.salt, iv: iv, ciphertext: new Uint8Array(ciphertext), version: 1 };
+    await storeRequest("readwrite", function (store) { return store.put(record, vaultKeyName()); });
+  }
+
+  async function newVault() {
+    const keyPair = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);
+    const publicRaw = new Uint8Array(await crypto.subtle.exportKey("raw", keyPair.publicKey));
+    const multicodec = new Uint8Array(2 + publicRaw.length);
+    multicodec.set([0xed, 0x01]);
+    multicodec.set(publicRaw, 2);
+    const privateJwk = await crypto.subtle.exportKey("jwk", keyPair.privateKey);
+    return { holderDid: "did:key:z" + base58btc(multicodec), holderKey: privateJwk, credentials: [] };
+  }
+
+  async function unlock(passphrase) {
+    if (!passphrase || passphrase.length < 10) throw new Error("Use a passphrase of at least 10 characters.");
+    const record = await storeRequest("readonly", function (store) { return store.get(vaultKeyName()); });
+    const salt = record ? record.salt : crypto.getRandomValues(new Uint8Array(16));
+    const aesKey = await deriveKey(passphrase, salt);
+    let vault;
+    if (record) {
+      try {
+        const plaintext = await crypto.subtle.decrypt({ name: "AES-GCM", iv: record.iv }, aesKey, record.ciphertext);
+        vault = JSON.parse(decoder.decode(plaintext));
+      } catch (error) {
+        throw new Error("This passphrase does not open the wallet.");
+      }
+    } else {
+      vault = await newVault();
+    }
+    const privateKey = await crypto.subtle.importKey("jwk", vault.holderKey, { name: "Ed25519" }, false, ["sign"]);
+    state = { aesKey: aesKey, salt: salt, vault: vault, privateKey: privateKey };
+    if (!record) await saveVault();
+  }
+
+  function lock() {
+    state = null;
+  }
+
+  function requireUnlocked() {
+    if (!state) throw new Error("Open the wallet first.");
+    return state;
+  }
+
+  // --- credentials -----------------------------------------------------------------------------------------
+  function sdJwtDisclosures(credential) {
+    return credential.split("~").slice(1, -1).map(function (part) {
+      const decoded = JSON.parse(decoder.decode(b64urlDecode(part)));
+      return { encoded: part, name: decoded[1], value: decoded[2] };
+    });
+  }
+
+  function credentialType(entry) {
+    if (entry.format === "sd-jwt") {
+      const payload = JSON.parse(decoder.decode(b64urlDecode(entry.credential.split("~")[0].split(".")[1])));
+      return payload.vct;
+    }
+    if (entry.format === "vc-jwt") {
+      const payload = JSON.parse(decoder.decode(b64urlDecode(entry.credential.split(".")[1])));
+      return payload.vc.type[1];
+    }
+    return entry.credential.type[1];
+  }
+
+  function find(credentialId) {
+    const entry = requireUnlocked().vault.credentials.find(function (item) { return item.id === credentialId; });
+    if (!entry) throw new Error("No such credential in the wallet.");
+    return entry;
+  }
+
+  function list() {
+    return requireUnlocked().vault.credentials.map(function (entry) {
+      const disclosable = entry.format === "sd-jwt" ? sdJwtDisclosures(entry.credential).map(function (d) { return d.name; }) : [];
+      return { id: entry.id, type: entry.type, format: entry.format, receivedAt: entry.receivedAt, disclosable: disclosable };
+    });
+  }
+
+  function disclosableClaims(credentialId) {
+    const entry = find(credentialId);
+    if (entry.format !== "sd-jwt") throw new Error("Only SD-JWT credentials disclose claim by claim.");
+    const claims = {};
+    sdJwtDisclosures(entry.credential).forEach(function (d) { claims[d.name] = d.value; });
+    return claims;
+  }
+
+  async function signJwt(header, payload) {
+    const input = b64urlEncode(encoder.encode(JSON.stringify(header))) + "." +
+      b64urlEncode(encoder.encode(JSON.stringify(payload)));
+    const signature = await crypto.subtle.sign({ name: "Ed25519" }, requireUnlocked().privateKey, encoder.encode(input));
+    return input + "." + b64urlEncode(signature);
+  }
+
+  async function present(request) {
+    const entry = find(request.credentialId);
+    if (entry.format !== "sd-jwt") throw new Error("Presentations with selective disclosure need an SD-JWT credential.");
+    if (!request.challenge || !request.domain) throw new Error("A presentation needs the verifier's challenge and domain.");
+    const wanted = new Set(request.disclose || []);
+    const disclosures = sdJwtDisclosures(entry.credential);
+    const missing = Array.from(wanted).filter(function (name) { return !disclosures.some(function (d) { return d.name === name; }); });
+    if (missing.length) throw new Error("The credential has no claim named " + missing.join(", ") + ".");
+    const kept = disclosures.filter(function (d) { return wanted.has(d.name); }).map(function (d) { return d.encoded; });
+    const presented = [entry.credential.split("~")[0]].concat(kept).map(function (part) { return part + "~"; }).join("");
+    const keyBinding = {
+      iat: Math.floor(Date.now() / 1000),
+      aud: request.domain,
+      nonce: request.challenge,
+      sd_hash: b64urlEncode(await sha256(presented)),
+    };
+    return presented + (await signJwt({ alg: "EdDSA", typ: "kb+jwt" }, keyBinding));
+  }
+
+  async function requestCredential(kind, format) {
+    const root = document.getElementById("wallet");
+    const token = root.querySelector("input[name=csrfmiddlewaretoken]").value;
+    const response = await fetch(root.dataset.requestUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": token },
+      body: JSON.stringify({ kind: kind, holderDid: requireUnlocked().vault.holderDid, format: format }),
+    });
+    const body = await response.json();
+    if (response.status !== 201) throw new Error(body.detail || "The issuer refused the request.");
+    const entry = {
+      id: body.credentialId, format: body.format, credential: body.verifiableCredential,
+      anchor: body.anchor, receivedAt: new Date().toISOString(),
+    };
+    entry.type = credentialType(entry);
+    state.vault.credentials.push(entry);
+    await saveVault();
+    return entry;
+  }
+
+  function download(credentialId) {
+    const entry = find(credentialId);
+    const isText = typeof entry.credential === "string";
+    const extension = { "sd-jwt": "sd-jwt", "vc-jwt": "jwt", "data-integrity": "json" }[entry.format];
+    const content = isText ? entry.credential : JSON.stringify(entry.credential, null, 2);
+    const blob = new Blob([content], { type: isText ? "text/plain" : "application/vc+ld+json" });
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = entry.type + "-" + entry.id.slice(-12) + "." + extension;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(function () { URL.revokeObjectURL(link.href); }, 1000);
+  }
+
+  // --- page ------------------------------------------------------------------------------------------------
+  function show(element, text) {
+    element.textContent = text;
+    element.hidden = !text;
+  }
+
+  function render() {
+    const body = document.getElementById("wallet-credentials");
+    body.textContent = "";
+    const entries = list();
+    if (!entries.length) {
+      const row = body.insertRow();
+      const cell = row.insertCell();
+      cell.colSpan = 4;
+      cell.textContent = "No credential yet.";
+      return;
+    }
+    entries.forEach(function (entry) {
+      const row = body.insertRow();
+      row.dataset.credentialId = entry.id;
+      row.insertCell().textContent = entry.type;
+      row.insertCell().textContent = entry.format;
+      row.insertCell().textContent = entry.receivedAt.slice(0, 16).replace("T", " ");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = "Download";
+      button.addEventListener("click", function () { download(entry.id); });
+      row.insertCell().appendChild(button);
+    });
+  }
+
+  function openView() {
+    document.getElementById("wallet-lock").hidden = true;
+    document.getElementById("wallet-open").hidden = false;
+    document.getElementById("wallet-did").textContent = state.vault.holderDid;
+    render();
+  }
+
+  function bind() {
+    const root = document.getElementById("wallet");
+    if (!root) return;
+    const passphrase = document.getElementById("wallet-passphrase");
+    const lockError = document.getElementById("wallet-lock-error");
+    const error = document.getElementById("wallet-error");
+    const status = document.getElementById("wallet-status");
+    document.getElementById("wallet-unlock").addEventListener("click", async function () {
+      show(lockError, "");
+      try {
+        await unlock(passphrase.value);
+        passphrase.value = "";
+        openView();
+      } catch (failure) {
+        show(lockError, failure.message);
+      }
+    });
+    root.querySelectorAll("[data-request-kind]").forEach(function (button) {
+      button.addEventListener("click", async function () {
+        show(error, "");
+        show(status, "");
+        button.disabled = true;
+        try {
+          const entry = await requestCredential(button.dataset.requestKind, document.getElementById("wallet-format").value);
+          render();
+          show(status, entry.type + " stored in your wallet.");
+        } catch (failure) {
+          show(error, failure.message);
+        } finally {
+          button.disabled = false;
+        }
+      });
+    });
+    document.getElementById("wallet-lock-button").addEventListener("click", function () {
+      lock();
+      document.getElementById("wallet-open").hidden = true;
+      document.getElementById("wallet-lock").hidden = false;
+    });
+  }
+
+  window.FinLabWallet = {
+    unlock: unlock,
+    lock: lock,
+    isUnlocked: function () { return state !== null; },
+    holderDid: function () { return requireUnlocked().vault.holderDid; },
+    list: list,
+    disclosableClaims: disclosableClaims,
+    present: present,
+    download: download,
+  };
+  document.addEventListener("DOMContentLoaded", bind);
+})();
