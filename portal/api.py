@@ -63,8 +63,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
+# Paths whose clients are programs: errors there are JSON in the one error shape, never an HTML page.
+API_PATH_PREFIXES = ("/api/", "/credentials/", "/presentations/", "/.well-known/", "/dealers/")
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PATH_PREFIXES)
+
+
 def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/") or request.path.startswith("/credentials/")
+    return is_api_path(request.path)
 
 
 def json_error(request: HttpRequest, *, status_code: int, code: str, detail: str) -> JsonResponse:

@@ -59,3 +59,18 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
             for status in ERROR_STATUSES:
                 operation["responses"].setdefault(status, {"$ref": f"#/components/responses/Error{status}"})
     return result
+
+
+def cursor_page(item_serializer: Any, *, name: str) -> Any:
+    """The documented shape of a cursor-paginated list: `{"next", "previous", "results": [item, ...]}`."""
+    from drf_spectacular.utils import inline_serializer
+    from rest_framework import serializers
+
+    return inline_serializer(
+        name=name,
+        fields={
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item_serializer(many=True),
+        },
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
@@ -277,7 +278,9 @@ class PortalDidDocumentApi(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: dict}, operation_id="portal_did_document_get")
+    @extend_schema(
+        responses={(200, "application/did+json"): OpenApiTypes.OBJECT}, operation_id="portal_did_document_get"
+    )
     def get(self, request: Request) -> Response:
         return Response(keys.portal_did_document(), content_type="application/did+json")
 
@@ -288,7 +291,9 @@ class DealerDidDocumentApi(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: dict}, operation_id="dealer_did_document_get")
+    @extend_schema(
+        responses={(200, "application/did+json"): OpenApiTypes.OBJECT}, operation_id="dealer_did_document_get"
+    )
     def get(self, request: Request, slug: str) -> Response:
         selectors.dealer_organisation_get(slug=slug)
         return Response(keys.dealer_did_document(slug=slug), content_type="application/did+json")

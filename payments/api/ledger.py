@@ -14,6 +14,7 @@ from payments.ledger import selectors
 from payments.ledger.services import transfers_create
 from payments.ledger.types import MAX_BATCH_SIZE, TransferFlags, TransferSpec
 from portal.errors import ValidationFailed
+from portal.schema import cursor_page
 
 
 class AccountCursorPagination(CursorPagination):
@@ -72,7 +73,9 @@ class AccountListApi(APIView):
     OutputSerializer = AccountOutputSerializer
 
     @extend_schema(
-        parameters=[InputSerializer], responses=OutputSerializer(many=True), operation_id="ledger_accounts_list"
+        parameters=[InputSerializer],
+        responses=cursor_page(OutputSerializer, name="AccountPage"),
+        operation_id="ledger_accounts_list",
     )
     def get(self, request: Request) -> Response:
         filters = self.InputSerializer(data=request.query_params)
@@ -95,7 +98,9 @@ class AccountStatementApi(APIView):
         credit_pending = serializers.IntegerField()
         balance_posted = serializers.IntegerField()
 
-    @extend_schema(responses=OutputSerializer(many=True), operation_id="ledger_account_statement")
+    @extend_schema(
+        responses=cursor_page(OutputSerializer, name="StatementPage"), operation_id="ledger_account_statement"
+    )
     def get(self, request: Request, account_id: int) -> Response:
         account = selectors.account_get(account_id=account_id)
         paginator = TransferCursorPagination()
@@ -119,7 +124,9 @@ class TransferSearchApi(APIView):
     OutputSerializer = TransferOutputSerializer
 
     @extend_schema(
-        parameters=[InputSerializer], responses=OutputSerializer(many=True), operation_id="ledger_transfers_search"
+        parameters=[InputSerializer],
+        responses=cursor_page(OutputSerializer, name="TransferPage"),
+        operation_id="ledger_transfers_search",
     )
     def get(self, request: Request) -> Response:
         filters = self.InputSerializer(data=request.query_params)

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from accounts.permissions import IsBackOffice
 from payments.models import SettlementBatchState
 from payments.settlement import selectors
+from portal.schema import cursor_page
 
 
 class SettlementBatchCursorPagination(CursorPagination):
@@ -45,7 +46,7 @@ class SettlementBatchListApi(APIView):
 
     @extend_schema(
         parameters=[FilterSerializer, OpenApiParameter("cursor", str), OpenApiParameter("page_size", int)],
-        responses=SettlementBatchOutputSerializer(many=True),
+        responses=cursor_page(SettlementBatchOutputSerializer, name="SettlementBatchPage"),
         operation_id="payments_settlement_batches_list",
     )
     def get(self, request: Request) -> Response:

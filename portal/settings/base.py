@@ -46,6 +46,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "portal.logging.RequestIdMiddleware",
+    "portal.middleware.RejectNulBytesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -323,3 +324,7 @@ LEASING_SEPA_CREDITOR_BIC = env.str("LEASING_SEPA_CREDITOR_BIC", default="COBADE
 LEASING_SEPA_CREDITOR_ID = env.str("LEASING_SEPA_CREDITOR_ID", default="DE98ZZZ09999999999")
 CELERY_BEAT_SCHEDULE["leasing.collections_run"] = {"task": "leasing.collections_run", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE["leasing.arrears_run"] = {"task": "leasing.arrears_run", "schedule": 6 * 3600.0}
+# --- Identity: credit checks -----------------------------------------------------------------------------------------
+# Days after which credit-check requests, verdicts, consent receipts, reviews and contests are deleted.
+CREDIT_CHECK_RETENTION_DAYS = env.int("CREDIT_CHECK_RETENTION_DAYS", default=90)
+CELERY_BEAT_SCHEDULE["identity.credit_checks_purge"] = {"task": "identity.credit_checks_purge", "schedule": 3600.0}

@@ -125,3 +125,28 @@ def test_session_api_calls_need_the_csrf_token(customer):
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
     assert User.objects.count() == 1
+
+
+@pytest.mark.parametrize("path", ["/api/accounts/me?x=%00", "/credentials/status/a%00b", "/dealers/x%00/did.json"])
+def test_nul_characters_in_paths_and_queries_are_refused_before_any_query(customer, path):
+    response = login_client(customer).get(path)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_request"
+
+
+def test_a_program_path_answers_404_as_json():
+    response = Client().get("/dealers/no-such-dealer/did.json")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_a_nul_character_in_the_session_cookie_is_refused_not_looked_up():
+    client = Client()
+    client.cookies["sessionid"] = "abc\x00def"
+
+    response = client.get("/api/accounts/me")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_request"

@@ -1,0 +1,31 @@
+"""Request guards that apply to the whole portal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+
+from portal.api import is_api_path, json_error
+
+
+class RejectNulBytesMiddleware:
+    """Refuses a NUL character in the path, query string or a cookie with 400 before any view or session runs.
+
+    PostgreSQL text cannot hold NUL, so such a value would otherwise fail deep inside a query as a server error.
+    Form and JSON fields are refused by Django's and DRF's field validators already.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        query = request.META.get("QUERY_STRING", "")
+        has_nul_cookie = any("\x00" in value for value in request.COOKIES.values())
+        if "\x00" in request.path or "%00" in query or "\x00" in query or has_nul_cookie:
+            if is_api_path(request.path):
+                return json_error(
+                    request, status_code=400, code="malformed_request", detail="NUL characters are not allowed."
+                )
+            return HttpResponseBadRequest("NUL characters are not allowed.")
+        return self.get_response(request)
