@@ -4,8 +4,8 @@ A settled session's chain head becomes a salted leaf (see `metering.anchor_leaf`
 `anchor_leaf_add`, which batches leaves into a Merkle tree and anchors its root in one Tangle block; the invoice keeps
 the leaf, its salt and identity's leaf id, and the invoice check asks identity for the leaf again.
 
-Identity accepts leaves per source; until it lists `meter_chain` as one, it refuses with `invalid_anchor_source`:
-the leaf then stays on the invoice (reference "") and the beat sweep hands it over once identity accepts it.
+The leaf is queued in the transaction that settles the session; the beat sweep hands over any invoice whose leaf
+has no identity reference (an invoice settled before anchoring existed, or a queueing that failed).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from django.http import Http404
 
 from identity.selectors import anchor_leaf_get
 from identity.services.anchoring import anchor_leaf_add
-from portal.errors import ValidationFailed
 
 logger = logging.getLogger(__name__)
 
@@ -34,15 +33,8 @@ class AnchorState:
 
 
 def meter_chain_leaf_anchor(*, leaf_hash: str, reference: str) -> str:
-    """Queues `leaf_hash` (64 hex) for the next Tangle anchor; returns identity's leaf id, or "" when identity does
-    not accept meter-chain leaves yet."""
-    try:
-        leaf = anchor_leaf_add(leaf_hash=bytes.fromhex(leaf_hash), source=ANCHOR_SOURCE, reference=reference)
-    except ValidationFailed as error:
-        if error.code != "invalid_anchor_source":
-            raise
-        logger.warning("identity does not accept meter_chain leaves yet; leaf %s kept on the invoice", leaf_hash[:12])
-        return ""
+    """Queues `leaf_hash` (64 hex) for the next Tangle anchor; returns identity's leaf id."""
+    leaf = anchor_leaf_add(leaf_hash=bytes.fromhex(leaf_hash), source=ANCHOR_SOURCE, reference=reference)
     return str(leaf.pk)
 
 

@@ -110,3 +110,13 @@ def test_settling_twice_posts_once(invoice):
 
     assert again.status == "settled"
     assert ChargingInvoice.objects.filter(session=invoice.session).count() == 1
+
+
+def test_settling_queues_the_chain_head_for_tangle_anchoring(invoice):
+    from identity.models import AnchorLeaf
+
+    leaf = AnchorLeaf.objects.get(source="meter_chain")
+
+    assert leaf.leaf_hash == invoice.anchor_leaf
+    assert invoice.anchor_reference == str(leaf.pk)
+    assert leaf.state == "pending"
