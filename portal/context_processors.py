@@ -16,10 +16,12 @@ _LINKS: dict[Role | None, list[tuple[str, str]]] = {
         ("My codes", "payments:qr-code-list"),
         ("Leasing", "leasing:contract-list"),
         ("Wallet", "identity:wallet"),
+        ("Payment history", "identity:payment-history"),
         ("Vehicles", "machines:home"),
     ],
     Role.DEALER: [
         ("Redeem", "payments:qr-dealer-redeem"),
+        ("Credit checks", "identity:credit-check-list"),
         ("Statement", "payments:qr-dealer-statement"),
         ("Leases", "leasing:contract-list"),
         ("Stations", "machines:station-live"),

@@ -12,6 +12,7 @@ def test_back_office_dashboard_shows_the_work_queues(client_for, back_office):
         "Ledger",
         "Accounts and transfers",
         "Applications waiting",
+        "Credit checks to review",
         "Arrears",
         "Tangle anchoring",
         "Trust registry",
@@ -35,7 +36,11 @@ def test_customer_and_dealer_dashboards_show_their_own_panels(client_for, custom
     ]
     assert dealer_page.templates[0].name == "portal/dashboard_dealer.html"
     assert dealer.dealer_organisation.name in dealer_page.content.decode()
-    assert [panel.title for panel in dealer_page.context["panels"]][:2] == ["Redeem a code", "Redemptions and payouts"]
+    assert [panel.title for panel in dealer_page.context["panels"]][:3] == [
+        "Redeem a code",
+        "Credit checks",
+        "Redemptions and payouts",
+    ]
     assert b"Settlement" not in customer_page.content and b"Settlement" not in dealer_page.content
 
 
@@ -45,5 +50,5 @@ def test_navigation_follows_the_role(client, client_for, customer, back_office):
     staff_links = [label for label, _ in client_for(back_office).get("/").context["nav_links"]]
 
     assert anonymous_links == ["Home", "Lease calculator"]
-    assert customer_links == ["Home", "Shop", "My codes", "Leasing", "Wallet", "Vehicles"]
+    assert customer_links == ["Home", "Shop", "My codes", "Leasing", "Wallet", "Payment history", "Vehicles"]
     assert "Ledger" in staff_links and "Shop" not in staff_links

@@ -1,0 +1,132 @@
+"""Signed webhooks that tell a dealer organisation's systems about credit-check results.
+
+Each event is a :class:`WebhookDelivery` with a stable ``event_id``. Every attempt POSTs the same JSON body with
+three headers: ``X-FinLab-Event-Id`` (receivers drop ids they have seen), ``X-FinLab-Timestamp`` (Unix seconds) and
+``X-FinLab-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" under the organisation's secret>``. The secret
+is stored encrypted because the portal needs it to sign.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import DealerOrganisation
+from identity.credentials.keys import decrypt_private_key, encrypt_private_key
+from identity.models import CreditCheckRequest, DealerWebhook, WebhookDelivery
+from identity.services.keys import key_encryption_key
+from portal.errors import ValidationFailed
+
+EVENT_ID_HEADER = "X-FinLab-Event-Id"
+TIMESTAMP_HEADER = "X-FinLab-Timestamp"
+SIGNATURE_HEADER = "X-FinLab-Signature"
+DELIVERY_TIMEOUT_SECONDS = 10.0
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+class WebhookDeliveryFailed(Exception):
+    """The receiver did not answer 2xx (or could not be reached): the task retries with backoff."""
+
+
+def _associated_data(organisation_id: int) -> bytes:
+    return f"credit-check-webhook:{organisation_id}".encode()
+
+
+def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
+    """``sha256=`` + hex HMAC-SHA256 over ``<timestamp>.<body>``; receivers compute the same and compare."""
+    digest = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def _check_url(url: str) -> None:
+    parts = urlsplit(url)
+    is_loopback_http = parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS
+    if not parts.hostname or not (parts.scheme == "https" or is_loopback_http):
+        raise ValidationFailed("The webhook URL must use https.", code="webhook_url_invalid", fields={"url": ["https"]})
+
+
+@transaction.atomic
+def dealer_webhook_configure(*, dealer_organisation: DealerOrganisation, url: str) -> tuple[DealerWebhook, str]:
+    """Set the organisation's webhook URL with a new signing secret, returned once (it replaces any earlier one)."""
+    _check_url(url)
+    raw_secret = "whsec_" + secrets.token_urlsafe(32)
+    encrypted = encrypt_private_key(
+        raw_private_key=raw_secret.encode(),
+        key_encryption_key=key_encryption_key(),
+        associated_data=_associated_data(dealer_organisation.pk),
+    )
+    webhook, _created = DealerWebhook.objects.update_or_create(
+        dealer_organisation=dealer_organisation, defaults={"url": url, "encrypted_secret": encrypted}
+    )
+    return webhook, raw_secret
+
+
+def _secret_of(webhook: DealerWebhook) -> str:
+    return decrypt_private_key(
+        encrypted_private_key=bytes(webhook.encrypted_secret),
+        key_encryption_key=key_encryption_key(),
+        associated_data=_associated_data(webhook.dealer_organisation_id),
+    ).decode()
+
+
+def webhook_event_payload(*, request: CreditCheckRequest) -> dict[str, Any]:
+    """What the dealer's systems learn: the request id, its status and refusal reason, the verdict and its policy
+    version, and the two disclosed claims; the same shape as the poll API."""
+    from identity.selectors_credit_checks import credit_check_public_view
+
+    return {"type": "credit_check.completed", "creditCheck": credit_check_public_view(request=request)}
+
+
+def webhook_event_create(*, request: CreditCheckRequest) -> WebhookDelivery | None:
+    """Record an event for the request's organisation (if it has a webhook) and send it after commit."""
+    if not DealerWebhook.objects.filter(dealer_organisation_id=request.dealer_organisation_id).exists():
+        return None
+    delivery = WebhookDelivery.objects.create(
+        event_id=uuid.uuid4(), request=request, payload=webhook_event_payload(request=request)
+    )
+    from identity.credit_checks.tasks import credit_check_webhook_deliver
+
+    transaction.on_commit(lambda: credit_check_webhook_deliver.delay(delivery.pk))
+    return delivery
+
+
+def webhook_delivery_attempt(*, delivery_id: int) -> WebhookDelivery:
+    """POST the event once; a delivered event is not sent again. Raises WebhookDeliveryFailed for a retry."""
+    delivery = WebhookDelivery.objects.select_related("request").get(pk=delivery_id)
+    if delivery.delivered_at is not None:
+        return delivery
+    webhook = DealerWebhook.objects.get(dealer_organisation_id=delivery.request.dealer_organisation_id)
+    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        EVENT_ID_HEADER: str(delivery.event_id),
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: webhook_signature(secret=_secret_of(webhook), timestamp=timestamp, body=body),
+    }
+    status_code = 0
+    try:
+        status_code = httpx.post(
+            webhook.url, content=body, headers=headers, timeout=DELIVERY_TIMEOUT_SECONDS
+        ).status_code
+    except httpx.HTTPError:
+        status_code = 0
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        attempts=delivery.attempts + 1,
+        last_status_code=status_code or None,
+        delivered_at=timezone.now() if 200 <= status_code < 300 else None,
+    )
+    if not 200 <= status_code < 300:
+        raise WebhookDeliveryFailed(f"event {delivery.event_id}: receiver answered {status_code or 'nothing'}")
+    delivery.refresh_from_db()
+    return delivery
