@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
@@ -170,3 +173,46 @@ def credit_check_display(*, request: CreditCheckRequest) -> CreditCheckRequest:
     if verdict is not None:
         verdict.ceiling_text = money_text(amount=verdict.disclosed_ceiling, currency=verdict.disclosed_ceiling_currency)
     return request
+
+
+@dataclass(frozen=True)
+class LeaseApplicationVerdict:
+    """A recorded verdict of a request that names a lease application, with what the application's owner must match:
+    the request's dealer organisation and the customer who presented. ``application_id`` is the dealer's opaque
+    reference; identity never checks it against leasing."""
+
+    application_id: int
+    outcome: str
+    public_id: str
+    dealer_organisation_id: int
+    customer_id: int
+    decided_at: datetime
+
+
+def credit_check_verdicts_for_lease_applications(*, application_ids: Collection[int]) -> list[LeaseApplicationVerdict]:
+    """Every recorded verdict whose request names one of ``application_ids``, oldest first.
+
+    All of them, not just the latest: any dealer may type any number, so the caller picks the first one whose
+    organisation and customer match the application and ignores the rest."""
+    if not application_ids:
+        return []
+    verdicts = (
+        CreditCheckVerdict.objects.filter(
+            request__lease_application_id__in=list(application_ids),
+            request__status=CreditCheckStatus.DECIDED,
+            request__customer__isnull=False,
+        )
+        .select_related("request")
+        .order_by("decided_at", "id")
+    )
+    return [
+        LeaseApplicationVerdict(
+            application_id=verdict.request.lease_application_id,
+            outcome=verdict.outcome,
+            public_id=str(verdict.request.public_id),
+            dealer_organisation_id=verdict.request.dealer_organisation_id,
+            customer_id=verdict.request.customer_id,
+            decided_at=verdict.decided_at,
+        )
+        for verdict in verdicts
+    ]

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from leasing.services import arrears, collections
+from leasing.services import arrears, collections, credit_verdicts
 
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
@@ -22,3 +22,9 @@ def collections_run() -> int:
 def arrears_run() -> int:
     """Refreshes arrears status, late fees and dunning letters; beat runs it daily after the collections."""
     return arrears.arrears_run(on=timezone.localdate())
+
+
+@shared_task(name="leasing.credit_verdicts_collect", autoretry_for=TRANSIENT_ERRORS, retry_backoff=5, max_retries=5)
+def credit_verdicts_collect() -> int:
+    """Pulls recorded credit-check verdicts into waiting applications; beat runs it every minute."""
+    return credit_verdicts.application_credit_verdicts_collect()

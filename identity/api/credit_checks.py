@@ -41,7 +41,13 @@ class CreditCheckCreateApi(APIView):
         amount = serializers.IntegerField(min_value=1, help_text="Monthly instalment, minor units.")
         currency = serializers.RegexField(r"^[A-Z]{3}$")
         termMonths = serializers.IntegerField(min_value=1, max_value=services.MAX_TERM_MONTHS)
-        leaseApplicationId = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+        leaseApplicationId = serializers.IntegerField(
+            min_value=1,
+            required=False,
+            allow_null=True,
+            help_text="Lease application the verdict is for; applied only to your organisation's application of the "
+            "customer who answers.",
+        )
 
     class OutputSerializer(CreditCheckOutputSerializer):
         link = serializers.URLField()

@@ -19,7 +19,12 @@ class CreditCheckRequestForm(forms.Form):
     )
     currency = forms.RegexField(regex=r"^[A-Z]{3}$", initial="EUR", max_length=3)
     term_months = forms.IntegerField(label="Term (months)", min_value=1, max_value=120)
-    lease_application_id = forms.IntegerField(label="Lease application number (optional)", required=False, min_value=1)
+    lease_application_id = forms.IntegerField(
+        label="Lease application number (optional)",
+        required=False,
+        min_value=1,
+        help_text="The verdict reaches it only if it is your organisation's application of the customer who answers.",
+    )
 
     def amount_minor(self) -> int:
         """The instalment in minor units (two decimals), rounded half up."""

@@ -94,8 +94,9 @@ class CreditCheckRequest(models.Model):
     ``challenge`` (random, unique) and ``domain`` (the dealer's did:web) bind the presentation to this request; the
     customer reaches it through ``link_token``. The first customer who opens the link becomes ``customer``; nobody
     else can see it. ``presentation_hash`` (SHA-256 hex of the presentation received) is unique across all
-    requests, so one presentation is never accepted twice. ``lease_application_id`` names a leasing application
-    without a foreign key (identity does not depend on leasing's tables).
+    requests, so one presentation is never accepted twice. ``lease_application_id`` is the dealer's opaque
+    reference to a leasing application: no foreign key and never checked here (identity does not depend on leasing);
+    leasing collects the verdict and applies it only to an application of the same organisation and customer.
     """
 
     public_id = models.UUIDField(unique=True)

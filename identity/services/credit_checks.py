@@ -8,7 +8,6 @@ Never stored: the credential or the presentation itself.
 from __future__ import annotations
 
 import hashlib
-import logging
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -34,9 +33,7 @@ from identity.models import (
 )
 from identity.services import keys
 from identity.services.verification import presentation_verify
-from portal.errors import ApplicationError, ConflictError, ValidationFailed
-
-logger = logging.getLogger(__name__)
+from portal.errors import ConflictError, ValidationFailed
 
 REQUESTED_CLAIMS = ("scoreBand", "affordabilityCeilingPerMonth")
 CREDENTIAL_TYPE = "CreditHistoryCredential"
@@ -81,13 +78,15 @@ def credit_check_request_create(
 ) -> CreditCheckRequest:
     """Open a presentation request for the dealer user's organisation: ``amount`` is the monthly instalment in minor
     units of ``currency``. It asks for the score band and affordability ceiling, bound to a fresh 256-bit challenge
-    and the organisation's did:web, and expires after REQUEST_VALIDITY."""
+    and the organisation's did:web, and expires after REQUEST_VALIDITY.
+
+    ``lease_application_id`` is stored as the dealer typed it, unchecked: identity does not read leasing. Leasing
+    collects the verdict later and applies it only to an application of this organisation and of the customer who
+    presented, so a wrong or foreign number changes nothing."""
     organisation = dealer_user.dealer_organisation
     if organisation is None:
         raise ValidationFailed("Your account belongs to no dealer organisation.", code="no_dealer_organisation")
     errors = _request_errors(purpose=purpose, amount=amount, currency=currency, term_months=term_months)
-    if lease_application_id is not None and not _lease_application_visible(dealer_user, lease_application_id):
-        errors["lease_application_id"] = ["No such application of your organisation."]
     if errors:
         raise ValidationFailed("The request is incomplete.", fields=errors)
     credit_policy_current(dealer_organisation=organisation, purpose=purpose)
@@ -237,7 +236,7 @@ def _verdict_create(
         credential_valid_from=credential_valid_from,
         now=now,
     )
-    verdict = CreditCheckVerdict.objects.create(
+    return CreditCheckVerdict.objects.create(
         request=request,
         outcome=outcome.outcome,
         rule_results=list(outcome.rule_results),
@@ -247,40 +246,6 @@ def _verdict_create(
         disclosed_ceiling_currency=ceiling_currency,
         decided_at=now,
     )
-    if request.lease_application_id is not None:
-        _lease_application_inform(request=request, outcome=outcome.outcome)
-    return verdict
-
-
-def _lease_application_visible(user: User, application_id: int) -> bool:
-    """Whether ``user`` may see the lease application (a dealer: their organisation's; a customer: their own)."""
-    from leasing.selectors import application_get_for_user
-
-    try:
-        application_get_for_user(user=user, application_id=application_id)
-    except Http404:
-        return False
-    return True
-
-
-def _lease_application_inform(*, request: CreditCheckRequest, outcome: str) -> None:
-    """Hand the verdict to the linked lease application when it is the presenting customer's own (leasing owns
-    what happens next). An application that already has its verdict keeps it; the credit check's stands anyway."""
-    from leasing.services.applications import application_credit_verdict_record
-
-    if not _lease_application_visible(request.customer, request.lease_application_id):
-        logger.warning("credit check %s: lease application is not the customer's; not informed", request.public_id)
-        return
-    try:
-        with transaction.atomic():
-            application_credit_verdict_record(
-                application_id=request.lease_application_id,
-                verdict=outcome,
-                source="credential",
-                external_reference=str(request.public_id),
-            )
-    except ApplicationError as error:
-        logger.warning("credit check %s: lease application refused the verdict (%s)", request.public_id, error.code)
 
 
 @transaction.atomic

@@ -2,10 +2,11 @@
 
 The credit check is done by the dealer credit-check flow (identity app). Leasing only needs its verdict, through
 `CreditCheckGateway`; the gateway in use records the check as required and leaves the application in
-`credit_check_pending` until `application_credit_verdict_record` is called with the verdict — by that flow, or by a
-back-office user entering a manual verdict with a reason. A recorded "declined" declines the application; "approved"
-and "referred" move it to a human decision: one back-office approval, or two from different users when the financed
-amount is above `LEASING_FOUR_EYES_LIMIT` (minor units).
+`credit_check_pending` until `application_credit_verdict_record` is called with the verdict — by
+`credit_verdicts.application_credit_verdicts_collect`, which pulls it from that flow, or by a back-office user
+entering a manual verdict with a reason. A recorded "declined" declines the application; "approved" and "referred"
+move it to a human decision: one back-office approval, or two from different users when the financed amount is above
+`LEASING_FOUR_EYES_LIMIT` (minor units).
 """
 
 from __future__ import annotations
@@ -128,8 +129,8 @@ def application_credit_verdict_record(
 ) -> Application:
     """Records the credit-check verdict once and moves the application on (declined, or to the human decision).
 
-    Called by the credit-check flow (`source="credential"`, its request id as `external_reference`) or for a manual
-    verdict by back office (`source="manual"`, `recorded_by` and a `reason` are then required).
+    Called by the verdict collection (`source="credential"`, the credit-check request id as `external_reference`)
+    or for a manual verdict by back office (`source="manual"`, `recorded_by` and a `reason` are then required).
     """
     if verdict not in CreditVerdict.values:
         raise ValidationFailed("Unknown verdict.", code="verdict_invalid", fields={"verdict": ["Unknown."]})

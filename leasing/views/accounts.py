@@ -23,6 +23,7 @@ from leasing.forms import (
 from leasing.models import ApplicationStatus, ContractStatus, DunningLetter
 from leasing.services.changes import payoff_quote_create
 from leasing.services.contracts import contract_accept
+from leasing.services.credit_verdicts import application_credit_verdicts_collect
 from leasing.views.common import form_error_apply, pdf_response
 from portal.errors import ApplicationError
 
@@ -38,6 +39,11 @@ def application_list(request: HttpRequest) -> HttpResponse:
 @role_required(*ALL_ROLES)
 def application_detail(request: HttpRequest, application_id: int) -> HttpResponse:
     application = selectors.application_get_for_user(user=request.user, application_id=application_id)
+    if application.status == ApplicationStatus.CREDIT_CHECK_PENDING and application_credit_verdicts_collect(
+        application_ids=[application.pk]
+    ):
+        # A verdict arrived since the last collect run; show it now rather than up to a minute later.
+        application = selectors.application_get_for_user(user=request.user, application_id=application_id)
     is_back_office = request.user.role == Role.BACK_OFFICE
     context = {
         "application": application,

@@ -328,3 +328,9 @@ CELERY_BEAT_SCHEDULE["leasing.arrears_run"] = {"task": "leasing.arrears_run", "s
 # Days after which credit-check requests, verdicts, consent receipts, reviews and contests are deleted.
 CREDIT_CHECK_RETENTION_DAYS = env.int("CREDIT_CHECK_RETENTION_DAYS", default=90)
 CELERY_BEAT_SCHEDULE["identity.credit_checks_purge"] = {"task": "identity.credit_checks_purge", "schedule": 3600.0}
+# Leasing pulls recorded credit-check verdicts into applications waiting for them (identity never calls leasing).
+CELERY_BEAT_SCHEDULE["leasing.credit_verdicts_collect"] = {
+    "task": "leasing.credit_verdicts_collect",
+    "schedule": 60.0,
+    "options": {"expires": 60.0},
+}

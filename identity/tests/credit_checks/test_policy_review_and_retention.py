@@ -10,10 +10,17 @@ from django.utils import timezone
 
 from identity.credit_checks.policy import credit_policy_current, credit_policy_version_create
 from identity.models import ConsentReceipt, CreditCheckRequest, CreditCheckVerdict, CreditPolicy
-from identity.selectors_credit_checks import credit_check_review_queue
+from identity.selectors_credit_checks import (
+    LeaseApplicationVerdict,
+    credit_check_review_queue,
+    credit_check_verdicts_for_lease_applications,
+)
 from identity.services.credit_checks import (
+    credit_check_claim,
     credit_check_contest,
+    credit_check_decline,
     credit_check_present,
+    credit_check_request_create,
     credit_check_review,
     credit_checks_purge_run,
 )
@@ -127,10 +134,45 @@ def test_purge_expires_open_requests_and_deletes_old_ones(open_request, issue_cr
     assert CreditCheckVerdict.objects.filter(request_id=old.pk).count() == 0
 
 
+def test_a_lease_application_number_is_kept_unchecked_with_its_verdict(issue_credit, wallet, customer, dealer):
+    request = credit_check_request_create(
+        dealer_user=dealer, purpose="lease", amount=100_00, currency="EUR", term_months=36, lease_application_id=424242
+    )
+    request = credit_check_claim(link_token=request.link_token, customer=customer)
+    credit_check_present(
+        request=request, customer=customer, presentation=present(sd_jwt=issue_credit(), wallet=wallet, request=request)
+    )
+    verdict = CreditCheckVerdict.objects.get(request=request)
+
+    assert credit_check_verdicts_for_lease_applications(application_ids=[424242, 7]) == [
+        LeaseApplicationVerdict(
+            application_id=424242,
+            outcome="approved",
+            public_id=str(request.public_id),
+            dealer_organisation_id=dealer.dealer_organisation_id,
+            customer_id=customer.pk,
+            decided_at=verdict.decided_at,
+        )
+    ]
+    assert credit_check_verdicts_for_lease_applications(application_ids=[7]) == []
+    assert credit_check_verdicts_for_lease_applications(application_ids=[]) == []
+
+
+def test_an_undecided_request_offers_no_verdict(customer, dealer):
+    request = credit_check_request_create(
+        dealer_user=dealer, purpose="lease", amount=100_00, currency="EUR", term_months=36, lease_application_id=5
+    )
+    credit_check_decline(
+        request=credit_check_claim(link_token=request.link_token, customer=customer), customer=customer
+    )
+
+    assert credit_check_verdicts_for_lease_applications(application_ids=[5]) == []
+
+
 def test_a_verdict_reaches_the_linked_lease_application(issue_credit, wallet, customer, dealer):
-    from identity.services.credit_checks import credit_check_claim, credit_check_request_create
     from leasing.models import Application
     from leasing.services.applications import application_create
+    from leasing.services.credit_verdicts import application_credit_verdicts_collect
     from leasing.tests.factories import mileage_lease_product, quote_input
 
     application = application_create(
@@ -150,32 +192,44 @@ def test_a_verdict_reaches_the_linked_lease_application(issue_credit, wallet, cu
     credit_check_present(
         request=request, customer=customer, presentation=present(sd_jwt=issue_credit(), wallet=wallet, request=request)
     )
+    assert Application.objects.get(pk=application.pk).status == "credit_check_pending"
+
+    assert application_credit_verdicts_collect() == 1
 
     application = Application.objects.select_related("credit_check").get(pk=application.pk)
     assert (application.credit_check.verdict, application.credit_check.source) == ("approved", "credential")
     assert application.credit_check.external_reference == str(request.public_id)
 
 
-def test_a_lease_application_of_another_organisation_cannot_be_linked(dealer, make_user):
+def test_a_lease_application_of_another_organisation_is_never_affected(
+    issue_credit, wallet, customer, dealer, make_user
+):
     from accounts.roles import Role
-    from identity.services.credit_checks import credit_check_request_create
+    from leasing.models import Application, CreditCheck
     from leasing.services.applications import application_create
+    from leasing.services.credit_verdicts import application_credit_verdicts_collect
     from leasing.tests.factories import mileage_lease_product, quote_input
 
     other = make_user(Role.DEALER)
     application = application_create(
-        customer=make_user(),
+        customer=customer,
         quote_input=quote_input(mileage_lease_product()),
         dealer_organisation=other.dealer_organisation,
     )
-    with pytest.raises(ValidationFailed) as refused:
-        credit_check_request_create(
-            dealer_user=dealer,
-            purpose="lease",
-            amount=100_00,
-            currency="EUR",
-            term_months=36,
-            lease_application_id=application.pk,
-        )
-    assert refused.value.fields == {"lease_application_id": ["No such application of your organisation."]}
-    assert CreditCheckRequest.objects.count() == 0
+    request = credit_check_request_create(
+        dealer_user=dealer,
+        purpose="lease",
+        amount=100_00,
+        currency="EUR",
+        term_months=36,
+        lease_application_id=application.pk,
+    )
+    request = credit_check_claim(link_token=request.link_token, customer=customer)
+    credit_check_present(
+        request=request, customer=customer, presentation=present(sd_jwt=issue_credit(), wallet=wallet, request=request)
+    )
+
+    assert application_credit_verdicts_collect() == 0
+    assert Application.objects.get(pk=application.pk).status == "credit_check_pending"
+    check = CreditCheck.objects.get(application=application)
+    assert (check.status, check.verdict, check.external_reference) == ("required", "", "")
