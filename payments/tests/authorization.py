@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from django.db import transaction
-
-from payments.ledger.services import account_create, transfers_create
-from payments.ledger.types import TransferFlags, TransferSpec
+from payments.ledger.services import account_create
 from payments.models import AccountCode
-from payments.settlement.services import settlement_batch_run, settlement_request
+from payments.tests.settlement.helpers import settlement_batch_closed_create
 from portal.authorization import Case
 
 BACK_OFFICE_PAGE = {"anonymous": 302, "customer": 403, "dealer": 403, "back_office": 200}
@@ -21,28 +18,7 @@ def _account(owner) -> int:
 
 
 def _settlement_batch(owner) -> int:
-    bank = account_create(ledger="EUR", code=AccountCode.BANK, owner_reference="matrix:bank")
-    payable = account_create(ledger="EUR", code=AccountCode.MERCHANT_PAYABLE, owner_reference="matrix:dealer")
-    pending_id = uuid.uuid4()
-    with transaction.atomic():
-        transfers_create(
-            transfers=[
-                TransferSpec(
-                    id=pending_id,
-                    debit_account_id=bank.pk,
-                    credit_account_id=payable.pk,
-                    amount=1500,
-                    ledger="EUR",
-                    code=2,
-                    flags=TransferFlags.PENDING,
-                )
-            ]
-        )
-        message = settlement_request(pending_transfer_id=pending_id)
-    settlement_batch_run(outbox_message_id=message.pk)
-    from payments.models import SettlementBatch
-
-    return SettlementBatch.objects.get().pk
+    return settlement_batch_closed_create()
 
 
 MATRIX = [

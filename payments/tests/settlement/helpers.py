@@ -106,3 +106,32 @@ def assert_posted_exactly_once(*, ledger: SettlementLedger, pending_ids: list[uu
     customers = Account.objects.filter(pk__in=ledger.customer_ids)
     assert sum(account.debits_posted for account in customers) == total
     assert sum(account.debits_pending for account in customers) == 0
+
+
+def settlement_batch_closed_create(*, amount: int = 1500) -> int:
+    """One pending transfer of `amount` minor units requested and settled; returns the closed batch's id."""
+    from django.db import transaction
+
+    from payments.ledger.services import account_create, transfers_create
+    from payments.ledger.types import TransferFlags, TransferSpec
+    from payments.models import AccountCode, SettlementBatch
+    from payments.settlement.services import settlement_batch_run, settlement_request
+
+    bank = account_create(ledger="EUR", code=AccountCode.BANK, owner_reference="bank:1")
+    payable = account_create(ledger="EUR", code=AccountCode.MERCHANT_PAYABLE, owner_reference="dealer:1")
+    pending_id = uuid.uuid4()
+    with transaction.atomic():
+        spec = TransferSpec(
+            id=pending_id,
+            debit_account_id=bank.pk,
+            credit_account_id=payable.pk,
+            amount=amount,
+            ledger="EUR",
+            code=2,
+            flags=TransferFlags.PENDING,
+        )
+        transfers_create(transfers=[spec])
+        message = settlement_request(pending_transfer_id=pending_id)
+    settlement_batch_run(outbox_message_id=message.pk)
+    settlement_batch_run(outbox_message_id=message.pk)
+    return SettlementBatch.objects.get(state="closed").pk

@@ -226,39 +226,12 @@ def test_a_run_that_reaches_its_round_limit_hands_the_rest_to_a_continuation(
 
 
 def test_closing_a_batch_queues_its_hash_for_anchoring_once():
-    import uuid as uuid_module
-
-    from django.db import transaction
-
     from identity.models import AnchorLeaf
-    from payments.ledger.services import account_create, transfers_create
-    from payments.ledger.types import TransferFlags, TransferSpec
-    from payments.models import AccountCode, SettlementBatch
-    from payments.settlement.services import settlement_batch_run, settlement_request
+    from payments.models import SettlementBatch
+    from payments.tests.settlement.helpers import settlement_batch_closed_create
 
-    bank = account_create(ledger="EUR", code=AccountCode.BANK, owner_reference="bank:1")
-    payable = account_create(ledger="EUR", code=AccountCode.MERCHANT_PAYABLE, owner_reference="dealer:1")
-    pending_id = uuid_module.uuid4()
-    with transaction.atomic():
-        transfers_create(
-            transfers=[
-                TransferSpec(
-                    id=pending_id,
-                    debit_account_id=bank.pk,
-                    credit_account_id=payable.pk,
-                    amount=4200,
-                    ledger="EUR",
-                    code=2,
-                    flags=TransferFlags.PENDING,
-                )
-            ]
-        )
-        message = settlement_request(pending_transfer_id=pending_id)
+    batch = SettlementBatch.objects.get(pk=settlement_batch_closed_create(amount=4200))
 
-    settlement_batch_run(outbox_message_id=message.pk)
-    settlement_batch_run(outbox_message_id=message.pk)
-
-    batch = SettlementBatch.objects.get()
     leaf = AnchorLeaf.objects.get()
     assert (leaf.leaf_hash, leaf.source, leaf.reference) == (
         batch.leaf_hash,
