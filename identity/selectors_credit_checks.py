@@ -39,6 +39,21 @@ REFUSAL_TEXTS = {
 }
 
 
+RULE_TEXTS = {
+    "all_rules_passed": "Every rule of the policy is met.",
+    "score_band_below_referral": "The score band is below the lowest band the policy refers to a person.",
+    "score_band_below_minimum": "The score band is below the policy's minimum band; a person decides.",
+    "ceiling_currency_differs": "The affordability ceiling is in another currency; a person compares them.",
+    "ceiling_below_instalment": "The affordability ceiling is below the requested instalment.",
+    "credential_too_old": "The credit credential is older than the policy accepts; a person decides.",
+}
+
+
+def rule_texts(codes: Collection[str]) -> list[str]:
+    """Plain words for the policy rules a verdict names, in the verdict's order."""
+    return [RULE_TEXTS.get(code, code) for code in codes]
+
+
 def refusal_text(code: str) -> str:
     """Plain words for a refusal code, shown to dealer and customer alike."""
     return REFUSAL_TEXTS.get(code, "The presentation was refused.")
@@ -172,6 +187,7 @@ def credit_check_display(*, request: CreditCheckRequest) -> CreditCheckRequest:
     verdict = getattr(request, "verdict", None) if request.status == CreditCheckStatus.DECIDED else None
     if verdict is not None:
         verdict.ceiling_text = money_text(amount=verdict.disclosed_ceiling, currency=verdict.disclosed_ceiling_currency)
+        verdict.rule_texts = rule_texts(verdict.rule_results)
     return request
 
 

@@ -201,5 +201,6 @@ def credit_check_review_view(request: HttpRequest, verdict_id: int) -> HttpRespo
             messages.success(request, "The review is recorded.")
             return redirect("identity:credit-check-review-list")
     selectors.credit_check_display(request=verdict.request)
+    verdict.rule_texts = selectors.rule_texts(verdict.rule_results)
     context = {"verdict": verdict, "form": form, "reviews": verdict.reviews.all(), "contests": verdict.contests.all()}
     return render(request, "identity/credit_checks/review.html", context, status=400 if form.errors else 200)

@@ -45,6 +45,7 @@ def test_dealer_customer_and_back_office_pages(client_for, dealer, customer, bac
     assert answered["Location"] == f"/identity/credit-checks/mine/{request.pk}/"
     mine = customer_client.get(f"/identity/credit-checks/mine/{request.pk}/").content.decode()
     assert "Referred to a person" in mine and "version 1" in mine
+    assert "The score band is below the policy&#x27;s minimum band; a person decides." in mine
     receipt = json.loads(customer_client.get(f"/identity/credit-checks/mine/{request.pk}/receipt.json").content)
     assert (receipt["userId"], receipt["decision"], receipt["claims"], receipt["dealerDid"]) == (
         customer.pk,

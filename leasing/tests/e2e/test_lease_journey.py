@@ -1,7 +1,8 @@
-"""In headless Chromium: quote → application → credit check → four-eyes-free approval → acceptance → collection.
+"""In headless Chromium: quote → application through a dealer → the dealer's credit check, answered by the customer
+from the browser wallet → back-office approval with the second factor → acceptance → beat collects.
 
-The credit check itself belongs to the dealer credit-check flow (issue 6, built separately). Its outcome reaches
-leasing only through `application_credit_verdict_record`; this test calls that service as the stand-in for that flow.
+Nothing is recorded behind the browser's back: the verdict reaches the application the way it does in production,
+by leasing collecting it from the credit-check flow when the application page opens.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from accounts.roles import Role
 from accounts.services import totp_device_create_confirmed
 from accounts.tests.factories import TEST_PASSWORD
 from conftest import ARTIFACTS_DIR
+from identity.models import CreditCheckVerdict
 from leasing.models import Application, Collection, Contract
-from leasing.services.applications import application_credit_verdict_record
 from leasing.tests import factories
 from portal.celery import app as celery_app
 
@@ -38,11 +39,24 @@ def _beat_runs(task_name: str) -> None:
     celery_app.tasks[entry["task"]].apply().get()
 
 
+def _log_in_with_second_factor(page, user, device) -> None:
+    _log_in(page, user.email)
+    page.get_by_label("Code from your authenticator app").fill(
+        f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+    )
+    page.get_by_role("button", name="Verify").click()
+    page.get_by_test_id("dashboard-title").wait_for()
+
+
 def test_customer_gets_a_lease_approved_accepts_it_and_beat_collects(page, live_server, make_user, screenshot):
     factories.mileage_lease_product(code="private-mileage")
     customer = make_user(Role.CUSTOMER)
+    dealer = make_user(Role.DEALER)
     staff = make_user(Role.BACK_OFFICE)
-    device = totp_device_create_confirmed(user=staff)
+    dealer_device = totp_device_create_confirmed(user=dealer)
+    staff_device = totp_device_create_confirmed(user=staff)
+    browser = page.context.browser
+    page.set_default_timeout(20_000)
 
     _log_in(page, customer.email)
     page.goto("/leasing/")
@@ -59,25 +73,53 @@ def test_customer_gets_a_lease_approved_accepts_it_and_beat_collects(page, live_
     assert page.locator("svg.balance-chart").count() == 1
     screenshot(page, "quote")
 
+    page.get_by_label("Dealer (optional)").select_option(label=dealer.dealer_organisation.name)
     page.get_by_role("button", name="Apply for this offer").click()
     assert page.get_by_test_id("application-status").inner_text() == "Credit check pending"
+    application_number = page.get_by_test_id("application-number").inner_text()
+    monthly_total = page.get_by_test_id("monthly-total").inner_text()  # e.g. "512.34 EUR"
     screenshot(page, "application-pending")
     application = Application.objects.get(customer=customer)
-    application_credit_verdict_record(
-        application_id=application.pk,
-        verdict="approved",
-        source="credential",
-        external_reference="credit-check-request-1",
-    )
+    assert application_number == str(application.pk)
 
-    staff_page = page.context.browser.new_context(
-        base_url=live_server.url, viewport={"width": 1280, "height": 860}
-    ).new_page()
-    _log_in(staff_page, staff.email)
-    staff_page.get_by_label("Code from your authenticator app").fill(
-        f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
-    )
-    staff_page.get_by_role("button", name="Verify").click()
+    # The dealer who originated the application opens a credit check for its instalment and number.
+    dealer_page = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 860}).new_page()
+    dealer_page.set_default_timeout(20_000)
+    _log_in_with_second_factor(dealer_page, dealer, dealer_device)
+    dealer_page.goto("/identity/credit-checks/")
+    dealer_page.get_by_label("Purpose").select_option("lease")
+    dealer_page.get_by_label("Monthly instalment").fill(monthly_total.split(" ")[0].replace(",", ""))
+    dealer_page.get_by_label("Term (months)").fill("36")
+    dealer_page.get_by_label("Lease application number (optional)").fill(application_number)
+    dealer_page.get_by_role("button", name="Open credit check").click()
+    link = dealer_page.get_by_test_id("credit-check-link").inner_text()
+    screenshot(dealer_page, "dealer-credit-check")
+
+    # The customer answers from the browser wallet: consent, then the selective presentation.
+    page.goto(link)
+    page.get_by_test_id("disclosure").wait_for()
+    page.get_by_label("Wallet passphrase").fill("correct horse battery lease")
+    page.get_by_role("button", name="Open wallet").click()
+    page.locator("#wallet-open").wait_for()
+    page.get_by_role("button", name="Get my credit-history credential (demo credit bureau)").click()
+    page.locator("#wallet-credentials tr[data-credential-id]").wait_for()
+    page.get_by_role("button", name="I agree: share these two results").click()
+    page.get_by_test_id("credit-check-verdict").wait_for()
+    assert page.get_by_test_id("credit-check-verdict").inner_text() == "Approved"
+    screenshot(page, "credit-check-answered")
+    verdict = CreditCheckVerdict.objects.get(request__lease_application_id=application.pk)
+    assert verdict.outcome == "approved"
+
+    # Opening the application collects the verdict; the application waits for a person's decision.
+    page.goto(f"/leasing/applications/{application.pk}/")
+    assert page.get_by_test_id("credit-check").inner_text() == "Verdict recorded: Approved"
+    assert page.get_by_test_id("application-status").inner_text() == "Decision pending"
+    dealer_page.goto(f"/leasing/applications/{application.pk}/")
+    assert dealer_page.get_by_test_id("application-status").inner_text() == "Decision pending"
+    dealer_page.context.close()
+
+    staff_page = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 860}).new_page()
+    _log_in_with_second_factor(staff_page, staff, staff_device)
     staff_page.goto(f"/leasing/applications/{application.pk}/")
     staff_page.locator("#id_approve-reason").fill("Verdict approved; affordable at the requested instalment")
     screenshot(staff_page, "back-office-decision")
