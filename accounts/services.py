@@ -141,9 +141,11 @@ def login_failures_clear(*, email: str) -> None:
     cache.delete(_lockout_key("email", email))
 
 
-def request_rate_exceeded(*, scope: str, client_address: str, limit_per_minute: int) -> bool:
-    """A fixed one-minute window per scope and (hashed) client address; True when this request is over the limit."""
-    key = _lockout_key(f"rate:{scope}:{int(timezone.now().timestamp() // 60)}", client_address)
+def request_rate_exceeded(*, scope: str, client: str, limit_per_minute: int) -> bool:
+    """A fixed one-minute window per scope and (hashed) client; True when this request is over the limit.
+
+    `client` is whatever the limit counts by: the client address before login, `user:<id>` for signed-in users."""
+    key = _lockout_key(f"rate:{scope}:{int(timezone.now().timestamp() // 60)}", client)
     cache.add(key, 0, timeout=120)
     try:
         count = cache.incr(key)

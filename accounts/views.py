@@ -40,7 +40,7 @@ def _safe_next(request: HttpRequest) -> str:
 
 def _too_many(request: HttpRequest, scope: str) -> bool:
     return services.request_rate_exceeded(
-        scope=scope, client_address=client_address(request), limit_per_minute=settings.LOGIN_RATE_PER_MINUTE
+        scope=scope, client=client_address(request), limit_per_minute=settings.LOGIN_RATE_PER_MINUTE
     )
 
 

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import role_required
 from accounts.roles import Role
+from accounts.services import request_rate_exceeded
 from identity import selectors_credit_checks as selectors
 from identity.credit_checks.forms import (
     CreditCheckContestForm,
@@ -28,11 +30,26 @@ from identity.services import credit_checks as services
 from identity.services import keys
 from portal.errors import ApplicationError
 
+_TOO_MANY = "Too many requests. Wait a minute before trying again."
+
 
 def _attach(form: Any, error: ApplicationError) -> None:
     placed = [form.add_error(name, error.detail) for name in error.fields if name in form.fields]
     if not placed:
         form.add_error(None, error.detail)
+
+
+def _rate_limited(request: HttpRequest, scope: str) -> bool:
+    """The fixed-window counter of the login forms, here per signed-in user, on the forms that open or answer a check."""
+    return request_rate_exceeded(
+        scope=scope, client=f"user:{request.user.pk}", limit_per_minute=settings.CREDIT_CHECK_PAGE_RATE_PER_MINUTE
+    )
+
+
+def _too_many_response(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    response = render(request, template, context | {"blocked_message": _TOO_MANY}, status=429)
+    response["Retry-After"] = "60"
+    return response
 
 
 def _outcome_context(credit_check: Any) -> dict[str, Any]:
@@ -48,6 +65,9 @@ def _outcome_context(credit_check: Any) -> dict[str, Any]:
 @role_required(Role.DEALER)
 @require_http_methods(["GET", "POST"])
 def credit_check_list_view(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and _rate_limited(request, "credit-check-create"):
+        form = CreditCheckRequestForm(initial=request.POST.dict())
+        return _too_many_response(request, "identity/credit_checks/list.html", _list_context(request, form))
     form = CreditCheckRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -64,12 +84,16 @@ def credit_check_list_view(request: HttpRequest) -> HttpResponse:
             _attach(form, error)
         else:
             return redirect("identity:credit-check-detail", request_id=credit_check.pk)
+    context = _list_context(request, form)
+    return render(request, "identity/credit_checks/list.html", context, status=400 if form.errors else 200)
+
+
+def _list_context(request: HttpRequest, form: CreditCheckRequestForm) -> dict[str, Any]:
     credit_checks = [
         selectors.credit_check_display(request=item)
         for item in selectors.credit_check_list_for_dealer(user=request.user)
     ]
-    context = {"form": form, "credit_checks": credit_checks}
-    return render(request, "identity/credit_checks/list.html", context, status=400 if form.errors else 200)
+    return {"form": form, "credit_checks": credit_checks}
 
 
 @role_required(Role.DEALER)
@@ -118,6 +142,8 @@ def credit_check_respond_view(request: HttpRequest, link_token: str) -> HttpResp
     from the browser wallet (static/identity/credit_check.js fills in the presentation)."""
     credit_check = services.credit_check_claim(link_token=link_token, customer=request.user)
     action = request.POST.get("action", "")
+    if request.method == "POST" and _rate_limited(request, "credit-check-respond"):
+        return _too_many_response(request, "identity/credit_checks/respond.html", _respond_context(credit_check))
     if request.method == "POST":
         try:
             if action == "decline":
@@ -131,13 +157,16 @@ def credit_check_respond_view(request: HttpRequest, link_token: str) -> HttpResp
         return redirect("identity:credit-check-mine", request_id=credit_check.pk)
     if credit_check.status != "open":
         return redirect("identity:credit-check-mine", request_id=credit_check.pk)
-    context = {
+    return render(request, "identity/credit_checks/respond.html", _respond_context(credit_check))
+
+
+def _respond_context(credit_check: Any) -> dict[str, Any]:
+    return {
         "credit_check": selectors.credit_check_display(request=credit_check),
         "dealer_name": credit_check.dealer_organisation.name,
         "portal_did": keys.portal_did(),
         "wallet_requests": [("credit_history", "Get my credit-history credential (demo credit bureau)")],
     }
-    return render(request, "identity/credit_checks/respond.html", context)
 
 
 @role_required(Role.CUSTOMER)

@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.permissions import IsCustomer, IsDealer
@@ -32,9 +33,14 @@ class CreditCheckOutputSerializer(serializers.Serializer):
 
 
 class CreditCheckCreateApi(APIView):
-    """Open a credit-check request; the answer holds the link (and challenge) to hand to the customer."""
+    """Open a credit-check request; the answer holds the link (and challenge) to hand to the customer.
+
+    Limited per dealer user by the `credit_check` rate (`API_THROTTLE_CREDIT_CHECK`), since every call stores a new
+    pending check; polling is not counted, so a dealer system that polls keeps its budget for opening checks."""
 
     permission_classes = [IsDealer]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "credit_check"
 
     class InputSerializer(serializers.Serializer):
         purpose = serializers.ChoiceField(choices=CreditCheckPurpose.values)

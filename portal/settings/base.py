@@ -150,6 +150,8 @@ LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
 # Requests per minute a client address may make to the login and registration forms.
 LOGIN_RATE_PER_MINUTE = env.int("LOGIN_RATE_PER_MINUTE", default=20)
+# Requests per minute a signed-in user may send to the credit-check forms (a dealer opening one, a customer answering).
+CREDIT_CHECK_PAGE_RATE_PER_MINUTE = env.int("CREDIT_CHECK_PAGE_RATE_PER_MINUTE", default=30)
 EMAIL_CONFIRMATION_MAX_AGE_SECONDS = 3 * 24 * 3600
 
 # --- E-mail --------------------------------------------------------------------------------------------------------
@@ -175,6 +177,7 @@ REST_FRAMEWORK = {
         "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
         "user": env.str("API_THROTTLE_USER", default="1200/minute"),
         "money": env.str("API_THROTTLE_MONEY", default="600/minute"),
+        "credit_check": env.str("API_THROTTLE_CREDIT_CHECK", default="120/minute"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -23,9 +23,15 @@ STORAGES = {
 }
 # Throttles are exercised by their own tests with explicit rates; the rest of the suite must not trip them.
 REST_FRAMEWORK = REST_FRAMEWORK | {
-    "DEFAULT_THROTTLE_RATES": {"anon": "100000/minute", "user": "100000/minute", "money": "100000/minute"}
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": "100000/minute",
+        "user": "100000/minute",
+        "money": "100000/minute",
+        "credit_check": "100000/minute",
+    }
 }
 LOGIN_RATE_PER_MINUTE = 10000
+CREDIT_CHECK_PAGE_RATE_PER_MINUTE = 10000
 
 # One test database per test run, so that several runs on one machine (a developer's and a benchmark's) never drop
 # each other's database; child processes (Celery workers) read the name from the live connection.
