@@ -66,7 +66,11 @@ def _invoice_amounts(session: ChargingSession) -> tuple[metering.InvoiceAmounts,
 def charging_session_settle(*, session_id: int) -> ChargingSession:
     """Posts the metered amount of an ended session's hold (the rest is released), writes its invoice and anchors
     its meter chain. A session that is still charging, already settled or failed is returned unchanged."""
-    session = ChargingSession.objects.select_for_update().select_related("station", "vehicle").get(pk=session_id)
+    # Only the session row: a FOR UPDATE over the join would also lock the station and the vehicle, and a station's
+    # next StartTransaction (which locks the vehicle, then checks its foreign key to the station at commit) deadlocks.
+    session = (
+        ChargingSession.objects.select_for_update(of=("self",)).select_related("station", "vehicle").get(pk=session_id)
+    )
     if session.status != SessionStatus.ENDED:
         return session
     station = session.station
