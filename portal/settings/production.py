@@ -12,6 +12,12 @@ if not REDIS_URL:
 
 DEBUG = False
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL")
+# The portal's did:web names this host; a default would publish credentials under "localhost".
+PORTAL_HOST = env.str("PORTAL_HOST")
+# Signing keys of their own, never derived from DJANGO_SECRET_KEY: rotating the secret key must not invalidate every
+# printed QR code, and a leaked secret key must not forge acquirer webhooks.
+PAYMENTS_QR_SIGNING_KEY = env.str("PAYMENTS_QR_SIGNING_KEY")
+PAYMENTS_SANDBOX_WEBHOOK_SECRET = env.str("PAYMENTS_SANDBOX_WEBHOOK_SECRET")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)

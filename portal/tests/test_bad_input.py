@@ -7,7 +7,7 @@ import re
 import pytest
 from django.test import Client
 
-from accounts.models import ApiToken, User
+from accounts.models import ApiToken
 from conftest import login_client
 
 pytestmark = pytest.mark.django_db
@@ -117,14 +117,29 @@ def test_wrong_method_answers_405_in_the_contract(customer):
 
 
 def test_session_api_calls_need_the_csrf_token(customer):
+    """An endpoint the customer may call: refused without the token, accepted with it."""
+    from identity.credentials.dids import did_key_from_public_key
+    from identity.credentials.keys import generate_private_key, public_key_bytes
+    from identity.models import CredentialRecord
+
     client = Client(enforce_csrf_checks=True)
     client.force_login(customer)
+    body = {"kind": "credit_history", "holderDid": did_key_from_public_key(public_key_bytes(generate_private_key()))}
 
-    response = client.post("/api/accounts/tokens/new", {"name": "x"}, content_type="application/json")
+    refused = client.post("/api/identity/wallet/credentials", body, content_type="application/json")
 
-    assert response.status_code == 403
-    assert response.json()["code"] == "permission_denied"
-    assert User.objects.count() == 1
+    assert refused.status_code == 403
+    assert "CSRF" in refused.json()["detail"]
+    assert CredentialRecord.objects.count() == 0
+    client.get("/identity/wallet/")  # the page sets the CSRF cookie, as in the browser
+    accepted = client.post(
+        "/api/identity/wallet/credentials",
+        body,
+        content_type="application/json",
+        headers={"X-CSRFToken": client.cookies["csrftoken"].value},
+    )
+    assert accepted.status_code == 201
+    assert CredentialRecord.objects.count() == 1
 
 
 @pytest.mark.parametrize("path", ["/api/accounts/me?x=%00", "/credentials/status/a%00b", "/dealers/x%00/did.json"])
