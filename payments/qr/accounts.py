@@ -48,11 +48,23 @@ def _advisory_lock(*, key: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [number])
 
 
-@transaction.atomic
 def ledger_account_get_or_create(
     *, code: AccountCode, owner_reference: str, currency: str, flags: AccountFlags = AccountFlags.NONE
 ) -> Account:
-    """The one account of `code` for `owner_reference` in `currency`, opened on first use."""
+    """The one account of `code` for `owner_reference` in `currency`, opened on first use.
+
+    Accounts are never deleted, so an existing one is read without a lock (one query on every redemption and
+    capture); only opening one takes the advisory lock, and looks again under it."""
+    account = Account.objects.filter(code=code, owner_reference=owner_reference, ledger=currency).first()
+    return (
+        account
+        if account is not None
+        else _ledger_account_open(code=code, owner_reference=owner_reference, currency=currency, flags=flags)
+    )
+
+
+@transaction.atomic
+def _ledger_account_open(*, code: AccountCode, owner_reference: str, currency: str, flags: AccountFlags) -> Account:
     _advisory_lock(key=f"{code}:{owner_reference}:{currency}")
     account = Account.objects.filter(code=code, owner_reference=owner_reference, ledger=currency).first()
     if account is None:
