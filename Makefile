@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: setup run test lint audit format bench totp clean
+.PHONY: setup run test lint audit format bench load faults totp clean
 
 $(INSTALLED): requirements/base.txt requirements/dev.txt requirements/lock.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,18 @@ bench: setup
 	$(BIN)/pip install --quiet -r requirements/bench.txt -c requirements/lock.txt
 	scripts/test-prerequisites
 	$(BIN)/python -m bench
+
+# The mixed-user load alone (its section of docs/benchmarks.md is replaced; the other sections are kept).
+load: setup
+	$(BIN)/pip install --quiet -r requirements/bench.txt -c requirements/lock.txt
+	scripts/test-prerequisites
+	$(BIN)/python -m bench --only bench.load
+
+# The load with faults injected (worker killed, Redis restarted, Tangle node stopped, web server killed); the report
+# goes into docs/reliability.md. Restarts the machine's Redis: never run it beside a test run.
+faults: setup
+	scripts/test-prerequisites
+	$(BIN)/python -m bench.load --seconds 180 --faults --report docs/reliability.md
 
 clean:
 	rm -rf $(VENV) var
