@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,7 +22,8 @@ from portal.errors import ApplicationError
 @role_required(Role.CUSTOMER)
 def wallet_view(request: HttpRequest) -> HttpResponse:
     """The wallet lives in the browser (static/identity/wallet.js); the page only hosts it."""
-    return render(request, "identity/wallet.html", {"portal_did": keys.portal_did()})
+    context = {"portal_did": keys.portal_did(), "demo_issuers": settings.IDENTITY_DEMO_ISSUERS}
+    return render(request, "identity/wallet.html", context)
 
 
 @role_required(Role.BACK_OFFICE)

@@ -165,7 +165,9 @@ def _respond_context(credit_check: Any) -> dict[str, Any]:
         "credit_check": selectors.credit_check_display(request=credit_check),
         "dealer_name": credit_check.dealer_organisation.name,
         "portal_did": keys.portal_did(),
-        "wallet_requests": [("credit_history", "Get my credit-history credential (demo credit bureau)")],
+        "wallet_requests": [("credit_history", "Get my credit-history credential (demo credit bureau)")]
+        if settings.IDENTITY_DEMO_ISSUERS
+        else [],
     }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,7 +14,15 @@ from identity.credentials.dids import DidResolutionError, public_key_from_did_ke
 from identity.credentials.types import build_credit_history_credential, build_identity_credential
 from identity.models import IssuerKind, TrustedIssuer
 from identity.services import issuance, registry
-from portal.errors import ValidationFailed
+from portal.errors import ApplicationError, ValidationFailed
+
+
+class DemoIssuersDisabled(ApplicationError):
+    """The demo issuers are switched off (always in production): 404 with code `demo_issuers_disabled`."""
+
+    status = 404
+    code = "demo_issuers_disabled"
+
 
 DEMO_KYC_ISSUER_NAME = "FinLab Demo KYC Provider"
 DEMO_BUREAU_ISSUER_NAME = "FinLab Demo Credit Bureau"
@@ -40,6 +49,8 @@ def wallet_demo_issuers_ensure() -> tuple[TrustedIssuer, TrustedIssuer]:
 def wallet_demo_credential_issue(*, kind: str, holder_did: str, securing_format: str) -> issuance.IssuedCredential:
     """Issue a demo identity (verified, adult, DE) or credit-history (band B, 650.00 EUR a month) credential to the
     browser wallet's ``did:key``."""
+    if not settings.IDENTITY_DEMO_ISSUERS:
+        raise DemoIssuersDisabled("The demo issuers are not available here; ask your bank or bureau for a credential.")
     if kind not in DEMO_KINDS:
         raise ValidationFailed("Unknown demo credential.", fields={"kind": list(DEMO_KINDS)})
     try:

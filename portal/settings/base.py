@@ -327,6 +327,9 @@ LEASING_SEPA_CREDITOR_BIC = env.str("LEASING_SEPA_CREDITOR_BIC", default="COBADE
 LEASING_SEPA_CREDITOR_ID = env.str("LEASING_SEPA_CREDITOR_ID", default="DE98ZZZ09999999999")
 CELERY_BEAT_SCHEDULE["leasing.collections_run"] = {"task": "leasing.collections_run", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE["leasing.arrears_run"] = {"task": "leasing.arrears_run", "schedule": 6 * 3600.0}
+# The demo KYC provider and credit bureau that hand the browser wallet credentials on request. They issue a passing
+# credit credential to anyone, so production turns them off (see production.py).
+IDENTITY_DEMO_ISSUERS = env.bool("IDENTITY_DEMO_ISSUERS", default=True)
 # --- Identity: credit checks -----------------------------------------------------------------------------------------
 # Days after which credit-check requests, verdicts, consent receipts, reviews and contests are deleted.
 CREDIT_CHECK_RETENTION_DAYS = env.int("CREDIT_CHECK_RETENTION_DAYS", default=90)
