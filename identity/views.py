@@ -163,5 +163,5 @@ def credentials_view(request: HttpRequest) -> HttpResponse:
         except ApplicationError as error:
             messages.error(request, error.detail)
         return redirect("identity:credentials")
-    context = {"records": selectors.credential_record_list(), "overview": selectors.anchoring_overview()}
+    context = {"form": form, "records": selectors.credential_record_list(), "overview": selectors.anchoring_overview()}
     return render(request, "identity/credentials.html", context, status=400 if form.errors else 200)

@@ -217,7 +217,8 @@ MATRIX = [
         "terminate",
         "POST",
         "/leasing/back-office/contracts/{object}/terminate/",
-        BACK_OFFICE_POST,
+        # Without a payoff quote the contract page says so (a message) instead of a 400 page.
+        BACK_OFFICE_POST | {"back_office": 302},
         make_object=_contract_id,
         route="leasing/back-office/contracts/<int:contract_id>/terminate/",
     ),

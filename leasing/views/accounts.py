@@ -44,19 +44,34 @@ def application_detail(request: HttpRequest, application_id: int) -> HttpRespons
     ):
         # A verdict arrived since the last collect run; show it now rather than up to a minute later.
         application = selectors.application_get_for_user(user=request.user, application_id=application_id)
+    return render(request, "leasing/application_detail.html", _application_context(request, application))
+
+
+def _application_context(request: HttpRequest, application, **forms) -> dict:
     is_back_office = request.user.role == Role.BACK_OFFICE
-    context = {
+    return {
         "application": application,
         "quote": application.quote,
         "contract": getattr(application, "contract", None),
         "approvals": list(application.approvals.all()),
         "can_record_verdict": is_back_office and application.status == ApplicationStatus.CREDIT_CHECK_PENDING,
         "can_decide": is_back_office and application.status == ApplicationStatus.DECISION_PENDING,
-        "verdict_form": VerdictForm(),
-        "approve_form": ReasonForm(prefix="approve"),
-        "decline_form": ReasonForm(prefix="decline"),
+        "verdict_form": forms.get("verdict_form") or VerdictForm(),
+        "approve_form": forms.get("approve_form") or ReasonForm(prefix="approve"),
+        "decline_form": forms.get("decline_form") or ReasonForm(prefix="decline"),
     }
-    return render(request, "leasing/application_detail.html", context)
+
+
+def application_page_refused(request: HttpRequest, application, **forms) -> HttpResponse:
+    """The application page again, with the refused form bound so its errors show next to its fields (400)."""
+    return render(
+        request, "leasing/application_detail.html", _application_context(request, application, **forms), status=400
+    )
+
+
+def contract_page_refused(request: HttpRequest, contract, **forms) -> HttpResponse:
+    """The contract page again, with the refused form bound so its errors show next to its fields (400)."""
+    return render(request, "leasing/contract_detail.html", _contract_context(request, contract, **forms), status=400)
 
 
 @role_required(*ALL_ROLES)
@@ -82,9 +97,9 @@ def _contract_context(request: HttpRequest, contract, **forms) -> dict:
         "accept_form": forms.get("accept_form")
         or ContractAcceptForm(initial={"document_sha256": contract.document_sha256}),
         "payoff_form": forms.get("payoff_form") or PayoffForm(initial={"payoff_date": timezone.localdate()}),
-        "pause_form": PauseForm(prefix="pause"),
-        "end_form": EndOfTermForm(prefix="end"),
-        "restructure_form": RestructureForm(prefix="restructure"),
+        "pause_form": forms.get("pause_form") or PauseForm(prefix="pause"),
+        "end_form": forms.get("end_form") or EndOfTermForm(prefix="end"),
+        "restructure_form": forms.get("restructure_form") or RestructureForm(prefix="restructure"),
     }
 
 

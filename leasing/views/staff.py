@@ -24,6 +24,7 @@ from leasing.forms import (
 )
 from leasing.models import DirectDebitBatch, LeaseProduct
 from leasing.services import applications, arrears, changes, endings, products, sepa
+from leasing.views.accounts import application_page_refused, contract_page_refused
 from leasing.views.common import form_error_apply
 from portal.errors import ApplicationError
 
@@ -117,7 +118,7 @@ def application_verdict(request: HttpRequest, application_id: int) -> HttpRespon
     application = selectors.application_get_for_user(user=request.user, application_id=application_id)
     form = VerdictForm(request.POST)
     if not form.is_valid():
-        return HttpResponse("A verdict and a reason are required.", status=400)
+        return application_page_refused(request, application, verdict_form=form)
     error = _run(
         lambda: applications.application_credit_verdict_record(
             application_id=application.pk,
@@ -138,7 +139,7 @@ def application_approve(request: HttpRequest, application_id: int) -> HttpRespon
     application = selectors.application_get_for_user(user=request.user, application_id=application_id)
     form = ReasonForm(request.POST, prefix="approve")
     if not form.is_valid():
-        return HttpResponse("A reason is required.", status=400)
+        return application_page_refused(request, application, approve_form=form)
     error = _run(
         lambda: applications.application_approve(
             application_id=application.pk, approved_by=request.user, reason=form.cleaned_data["reason"]
@@ -159,7 +160,7 @@ def application_decline(request: HttpRequest, application_id: int) -> HttpRespon
     application = selectors.application_get_for_user(user=request.user, application_id=application_id)
     form = ReasonForm(request.POST, prefix="decline")
     if not form.is_valid():
-        return HttpResponse("A reason is required.", status=400)
+        return application_page_refused(request, application, decline_form=form)
     error = _run(
         lambda: applications.application_decline(
             application_id=application.pk, declined_by=request.user, reason=form.cleaned_data["reason"]
@@ -180,7 +181,7 @@ def contract_pause(request: HttpRequest, contract_id: int) -> HttpResponse:
     contract = selectors.contract_get_for_user(user=request.user, contract_id=contract_id)
     form = PauseForm(request.POST, prefix="pause")
     if not form.is_valid():
-        return HttpResponse("A reason is required and the date must be valid.", status=400)
+        return contract_page_refused(request, contract, pause_form=form)
     error = _run(
         lambda: arrears.contract_dunning_pause(
             contract_id=contract.pk,
@@ -201,7 +202,8 @@ def contract_terminate(request: HttpRequest, contract_id: int) -> HttpResponse:
     form = TerminateForm(request.POST)
     quote = contract.payoff_quotes.filter(pk=form.data.get("payoff_quote") if form.is_valid() else None).first()
     if quote is None:
-        return HttpResponse("Choose one of this contract's payoff quotes.", status=400)
+        messages.error(request, "Choose one of this contract's payoff quotes.")
+        return redirect("leasing:contract-detail", contract_id=contract.pk)
     error = _run(lambda: changes.contract_terminate_early(payoff_quote_id=quote.pk, actor=request.user))
     return _after(
         request, ok="Contract terminated.", error=error, target="leasing:contract-detail", contract_id=contract.pk
@@ -214,7 +216,7 @@ def contract_end_of_term(request: HttpRequest, contract_id: int) -> HttpResponse
     contract = selectors.contract_get_for_user(user=request.user, contract_id=contract_id)
     form = EndOfTermForm(request.POST, prefix="end")
     if not form.is_valid():
-        return HttpResponse("The settlement figures are invalid.", status=400)
+        return contract_page_refused(request, contract, end_form=form)
     data = form.cleaned_data
     error = _run(
         lambda: endings.contract_end_of_term(
@@ -237,7 +239,7 @@ def contract_restructure(request: HttpRequest, contract_id: int) -> HttpResponse
     contract = selectors.contract_get_for_user(user=request.user, contract_id=contract_id)
     form = RestructureForm(request.POST, prefix="restructure")
     if not form.is_valid():
-        return HttpResponse("The restructure figures are invalid.", status=400)
+        return contract_page_refused(request, contract, restructure_form=form)
     data = form.cleaned_data
     error = _run(
         lambda: changes.contract_restructure(
