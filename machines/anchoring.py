@@ -30,6 +30,8 @@ class AnchorState:
     is_known: bool
     is_anchored: bool = False
     block_id: str = ""
+    root: str = ""  # hex Merkle root of the leaf's batch, once anchored
+    proof: object = None  # the leaf's RFC 9162 inclusion proof under ``root``
 
 
 def meter_chain_leaf_anchor(*, leaf_hash: str, reference: str) -> str:
@@ -44,5 +46,11 @@ def meter_chain_leaf_state(*, leaf_hash: str) -> AnchorState:
         leaf = anchor_leaf_get(leaf_hash=leaf_hash)
     except Http404:
         return AnchorState(is_known=False)
-    block_id = leaf.batch.block_id if leaf.batch_id and leaf.batch else ""
-    return AnchorState(is_known=True, is_anchored=leaf.state == "anchored", block_id=block_id)
+    batch = leaf.batch if leaf.batch_id else None
+    return AnchorState(
+        is_known=True,
+        is_anchored=leaf.state == "anchored",
+        block_id=batch.block_id if batch else "",
+        root=batch.root if batch else "",
+        proof=leaf.proof,
+    )

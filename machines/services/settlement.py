@@ -16,6 +16,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from identity.services.anchoring import anchor_proof_verify
+from identity.tangle.anchor import Anchor
 from machines import anchoring, metering, wallets
 from machines.models import ChargingInvoice, ChargingSession, IotaRate, SessionStatus
 
@@ -165,9 +167,12 @@ def charging_invoices_anchor_missing() -> int:
     return handed
 
 
-def charging_invoice_check(*, invoice: ChargingInvoice) -> InvoiceCheck:
+def charging_invoice_check(*, invoice: ChargingInvoice, anchor: Anchor | None = None) -> InvoiceCheck:
     """Recomputes the session's meter chain (hashes and signatures), its head against the anchored leaf, and the
-    energy and amounts of the invoice from the readings. Any tampered reading makes it fail with a reason code."""
+    energy and amounts of the invoice from the readings. Any tampered reading makes it fail with a reason code.
+
+    Once the leaf's batch is anchored, its inclusion proof must lead to the batch's root; with ``anchor`` (a Tangle
+    client) the block must also carry that root on the Tangle (an unreachable node raises AnchorUnavailable)."""
     session = invoice.session
     station = session.station
     records = [
@@ -180,8 +185,18 @@ def charging_invoice_check(*, invoice: ChargingInvoice) -> InvoiceCheck:
     head = records[-1].record_hash if records else genesis
     if metering.anchor_leaf(salt_hex=invoice.anchor_salt, chain_head=head) != invoice.anchor_leaf:
         return InvoiceCheck(False, "chain_head_not_anchored")
-    if invoice.anchor_reference and not anchoring.meter_chain_leaf_state(leaf_hash=invoice.anchor_leaf).is_known:
-        return InvoiceCheck(False, "anchor_leaf_unknown")
+    if invoice.anchor_reference:
+        state = anchoring.meter_chain_leaf_state(leaf_hash=invoice.anchor_leaf)
+        if not state.is_known:
+            return InvoiceCheck(False, "anchor_leaf_unknown")
+        if state.is_anchored and not anchor_proof_verify(
+            leaf_hash=bytes.fromhex(invoice.anchor_leaf),
+            proof=state.proof,
+            root=bytes.fromhex(state.root),
+            block_id=state.block_id,
+            anchor=anchor,
+        ):
+            return InvoiceCheck(False, "anchor_proof_invalid")
     chain = metering.chain_check(
         records=records, genesis=genesis, public_key=bytes(station.public_key), expected_head=invoice.chain_head
     )

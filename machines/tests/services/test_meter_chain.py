@@ -120,3 +120,57 @@ def test_settling_queues_the_chain_head_for_tangle_anchoring(invoice):
     assert leaf.leaf_hash == invoice.anchor_leaf
     assert invoice.anchor_reference == str(leaf.pk)
     assert leaf.state == "pending"
+
+
+@pytest.fixture
+def memory_tangle():
+    from identity.tests.conftest import MemoryTangle
+
+    return MemoryTangle()
+
+
+@pytest.fixture
+def anchored_invoice(invoice, memory_tangle) -> ChargingInvoice:
+    """The invoice after identity's anchoring run has put its leaf's batch root on the (in-memory) Tangle."""
+    from identity.services.anchoring import anchor_pending_leaves_run
+
+    assert anchor_pending_leaves_run(anchor=memory_tangle).leaves_anchored >= 1
+    return invoice
+
+
+def test_an_anchored_invoice_checks_against_its_proof_and_the_block_on_the_tangle(anchored_invoice, memory_tangle):
+    check = charging_invoice_check(invoice=anchored_invoice, anchor=memory_tangle)
+
+    assert (check.is_valid, check.reason) == (True, "")
+
+
+def test_a_tampered_reading_fails_the_check_of_an_anchored_invoice(anchored_invoice, memory_tangle):
+    MeterReading.objects.filter(session=anchored_invoice.session, sequence=2).update(energy_wh=2_500)
+
+    check = charging_invoice_check(invoice=anchored_invoice, anchor=memory_tangle)
+
+    assert check.is_valid is False
+
+
+def test_a_forged_inclusion_proof_fails_the_check(anchored_invoice):
+    from identity.models import AnchorLeaf
+
+    leaf = AnchorLeaf.objects.get(leaf_hash=anchored_invoice.anchor_leaf)
+    proof = dict(leaf.proof)
+    proof["audit_path"] = ["00" * 32 for _ in proof["audit_path"]] or ["00" * 32]
+    AnchorLeaf.objects.filter(pk=leaf.pk).update(proof=proof)
+
+    check = charging_invoice_check(invoice=anchored_invoice)
+
+    assert (check.is_valid, check.reason) == (False, "anchor_proof_invalid")
+
+
+def test_a_block_that_does_not_carry_the_root_fails_the_check(anchored_invoice, memory_tangle):
+    from identity.tangle.block import TaggedData
+
+    for block_id, block in list(memory_tangle.blocks.items()):
+        memory_tangle.blocks[block_id] = TaggedData(tag=block.tag, data=b"\x00" * len(block.data))
+
+    check = charging_invoice_check(invoice=anchored_invoice, anchor=memory_tangle)
+
+    assert (check.is_valid, check.reason) == (False, "anchor_proof_invalid")
