@@ -2,6 +2,7 @@ import re
 
 import pytest
 from django.core import mail
+from django.test import override_settings
 from django.urls import reverse
 
 from accounts.models import User
@@ -91,3 +92,24 @@ def test_tampered_confirmation_link_is_refused(client):
 
     assert response.status_code == 400
     assert User.objects.get().is_active is False
+
+
+@override_settings(LOGIN_RATE_PER_MINUTE=3)
+def test_registration_is_rate_limited_per_client_address_and_creates_nothing_beyond(client):
+    def register(number: int) -> int:
+        data = {
+            "email": f"new{number}@example.test",
+            "password": "a long enough passphrase 42",
+            "password_confirm": "a long enough passphrase 42",
+            "accept_terms": "on",
+        }
+        return client.post(reverse("accounts:register"), data).status_code
+
+    statuses = [register(number) for number in range(5)]
+
+    assert statuses == [200, 200, 200, 429, 429]  # the first three see "check your e-mail"
+    assert sorted(User.objects.filter(email__startswith="new").values_list("email", flat=True)) == [
+        "new0@example.test",
+        "new1@example.test",
+        "new2@example.test",
+    ]
