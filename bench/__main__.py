@@ -100,7 +100,10 @@ def main() -> int:
     target = BASE_DIR / "docs" / "benchmarks.md"
     if only and target.exists():
         # One benchmark re-measured (`python -m bench --only bench.load`): its section is replaced, the rest kept.
-        section = sections[0].rstrip("\n")
+        section = sections[0].rstrip("\n") + (
+            f"\n\n_Re-measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `python -m bench --only {only}` on the "
+            "same machine; the other sections are from the run named at the top._"
+        )
         target.write_text(_replace_section(target.read_text(), section.splitlines()[0], section + "\n"))
     else:
         target.write_text("\n".join(header) + "\n\n".join(sections) + "\n")
