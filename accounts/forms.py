@@ -51,10 +51,8 @@ class RegistrationForm(forms.Form):
     accept_terms = forms.BooleanField(label="I accept the terms of use and the privacy notice")
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this e-mail exists. Log in or reset the password.")
-        return email
+        # Whether the address already has an account is not said here: the page would tell anyone who has one.
+        return self.cleaned_data["email"].strip().lower()
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

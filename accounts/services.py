@@ -7,6 +7,7 @@ import logging
 import secrets
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
 from django.core import signing
 from django.core.cache import cache
@@ -75,6 +76,30 @@ def customer_register(*, email: str, password: str) -> User:
         email_confirmation_send.delay_on_commit(user_id=user.pk)
     logger.info("customer registered", extra={"user_id": user.pk})
     return user
+
+
+def registration_attempt_notify(*, email: str) -> None:
+    """Someone registered with an address that has an account: the owner gets an e-mail (log in or reset the
+    password), the visitor the same page as for a new address. The password is hashed anyway, so the answer takes
+    as long as a real registration."""
+    from accounts.tasks import registration_attempt_mail_send
+
+    make_password(secrets.token_urlsafe(16))
+    user = User.objects.filter(email__iexact=email).first()
+    if user is not None:
+        transaction.on_commit(lambda: registration_attempt_mail_send.delay(user_id=user.pk))
+
+
+def registration_attempt_mail_deliver(*, user_id: int) -> None:
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        return
+    links = {
+        "login": settings.PORTAL_BASE_URL.rstrip("/") + reverse("accounts:login"),
+        "reset": settings.PORTAL_BASE_URL.rstrip("/") + reverse("accounts:password-reset"),
+    }
+    body = render_to_string("accounts/email/registration_attempt.txt", links)
+    send_mail("Your FinLab account", body, None, [user.email])
 
 
 def email_confirmation_token(*, user: User) -> str:

@@ -14,11 +14,7 @@ urlpatterns = [
     path("mfa/verify/", views.mfa_verify_view, name="mfa-verify"),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="accounts/password_reset.html",
-            email_template_name="accounts/email/password_reset.txt",
-            success_url=reverse_lazy("accounts:password-reset-done"),
-        ),
+        views.PasswordResetView.as_view(),
         name="password-reset",
     ),
     path(

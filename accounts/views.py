@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
@@ -87,9 +89,12 @@ def register_view(request: HttpRequest) -> HttpResponse:
             try:
                 services.customer_register(email=form.cleaned_data["email"], password=form.cleaned_data["password"])
             except ApplicationError as error:
-                form.add_error("email", error.detail)
-            else:
-                return render(request, "accounts/register_done.html", {})
+                if error.code != "email_taken":
+                    form.add_error("email", error.detail)
+                    return render(request, "accounts/register.html", {"form": form}, status=400)
+                # The same answer as for a new address; the owner of the address is told by e-mail instead.
+                services.registration_attempt_notify(email=form.cleaned_data["email"])
+            return render(request, "accounts/register_done.html", {})
         return render(request, "accounts/register.html", {"form": form}, status=400)
     return render(request, "accounts/register.html", {"form": form})
 
@@ -145,3 +150,18 @@ def mfa_verify_view(request: HttpRequest) -> HttpResponse:
             services.login_failure_record(email=request.user.email, client_address=client_address(request))
         return render(request, "accounts/mfa_verify.html", {"form": form}, status=400)
     return render(request, "accounts/mfa_verify.html", {"form": form})
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's password reset, limited per client address like login and registration: each request sends an
+    e-mail, so an unlimited form would let anyone flood a mailbox."""
+
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/email/password_reset.txt"
+    success_url = reverse_lazy("accounts:password-reset-done")
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if _too_many(request, "password_reset"):
+            context = self.get_context_data(form=self.get_form_class()(), blocked_message=_BLOCKED)
+            return self.render_to_response(context, status=429)
+        return super().post(request, *args, **kwargs)

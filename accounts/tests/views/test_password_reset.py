@@ -30,3 +30,15 @@ def test_password_reset_for_an_unknown_address_looks_the_same_and_sends_nothing(
 
     assert response.status_code == 302
     assert mail.outbox == []
+
+
+def test_password_reset_is_rate_limited_per_client_address_and_sends_nothing_beyond(customer, settings):
+    settings.LOGIN_RATE_PER_MINUTE = 2
+    client = Client()
+
+    statuses = [client.post("/accounts/password-reset/", {"email": customer.email}).status_code for _ in range(4)]
+
+    assert statuses == [302, 302, 429, 429]
+    assert len(mail.outbox) == 2
+    refused = client.post("/accounts/password-reset/", {"email": customer.email})
+    assert "Too many attempts" in refused.content.decode()

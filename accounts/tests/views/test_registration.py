@@ -76,14 +76,6 @@ def test_registration_errors_are_shown_next_to_their_field_and_create_nothing(cl
     assert mail.outbox == []
 
 
-def test_registering_an_existing_email_is_refused_next_to_the_field(client, customer):
-    response = client.post(reverse("accounts:register"), GOOD | {"email": customer.email.upper()})
-
-    assert response.status_code == 400
-    assert 'id="id_email_error"' in response.content.decode()
-    assert User.objects.count() == 1
-
-
 def test_tampered_confirmation_link_is_refused(client):
     client.post(reverse("accounts:register"), GOOD)
     token = email_confirmation_token(user=User.objects.get())
@@ -113,3 +105,21 @@ def test_registration_is_rate_limited_per_client_address_and_creates_nothing_bey
         "new1@example.test",
         "new2@example.test",
     ]
+
+
+def test_registering_a_taken_address_looks_like_a_new_one_and_tells_the_owner_by_email(
+    client, customer, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        new = client.post(reverse("accounts:register"), GOOD)
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        taken = client.post(reverse("accounts:register"), GOOD | {"email": customer.email.upper()})
+
+    assert (taken.status_code, new.status_code) == (200, 200)
+    assert 'data-testid="register-done"' in taken.content.decode()
+    assert taken.content.decode() == new.content.decode()
+    assert User.objects.filter(email__iexact=customer.email).count() == 1
+    assert [message.to for message in mail.outbox] == [[customer.email]]
+    assert "already has one" in mail.outbox[0].body
