@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django import forms
 
+from payments.checkout.providers import payment_provider_is_offered
 from payments.models import CheckoutProvider, QrProduct
 from portal.money import Money
 
@@ -27,6 +28,12 @@ class OrderForm(forms.Form):
     def __init__(self, *args: object, product: QrProduct, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.product = product
+        self.fields["provider"].choices = [
+            (value, label) for value, label in CheckoutProvider.choices if payment_provider_is_offered(name=value)
+        ]
+        self.fields["provider"].initial = (
+            self.fields["provider"].choices[0][0] if self.fields["provider"].choices else None
+        )
         if product.fixed_amount is not None:
             del self.fields["amount"]
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,8 +13,9 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.permissions import IsDealer
+from payments.checkout.providers import payment_provider_is_offered
 from payments.checkout.webhooks import SIGNATURE_HEADER, sandbox_webhook_receive
-from payments.models import QrRedemption
+from payments.models import CheckoutProvider, QrRedemption
 from payments.qr.redemptions import (
     RedemptionRequest,
     qr_redemption_authorize,
@@ -156,5 +158,7 @@ class SandboxWebhookReceiveApi(APIView):
         responses=OutputSerializer,
     )
     def post(self, request: Request) -> Response:
+        if not payment_provider_is_offered(name=CheckoutProvider.CARD_SANDBOX):
+            raise NotFound("The sandbox card acquirer is not in use here.")
         outcome = sandbox_webhook_receive(header=request.headers.get(SIGNATURE_HEADER, ""), body=request.body)
         return Response(self.OutputSerializer(outcome).data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.urls import reverse
 
 from payments.models import CheckoutOrder, CheckoutProvider
@@ -52,6 +53,14 @@ class SepaTransferProvider(PaymentProvider):
 PROVIDERS: dict[str, PaymentProvider] = {
     provider.name: provider for provider in (SandboxCardProvider(), SepaTransferProvider())
 }
+
+
+def payment_provider_is_offered(*, name: str) -> bool:
+    """Whether customers may pay with `name` here. The sandbox card acquirer is a test double that approves the
+    published test cards, so production turns it off (`PAYMENTS_SANDBOX_ACQUIRER`)."""
+    if name == CheckoutProvider.CARD_SANDBOX:
+        return settings.PAYMENTS_SANDBOX_ACQUIRER
+    return name in PROVIDERS
 
 
 def payment_provider_get(*, name: str) -> PaymentProvider:

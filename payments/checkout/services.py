@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from payments.checkout.providers import CheckoutStart, payment_provider_get
+from payments.checkout.providers import CheckoutStart, payment_provider_get, payment_provider_is_offered
 from payments.codes.epc import rf_reference_create
 from payments.models import (
     Account,
@@ -43,6 +43,12 @@ def checkout_order_create(
         raise ValidationFailed("This product is no longer on sale.", code="product_inactive")
     if provider not in CheckoutProvider.values:
         raise ValidationFailed("Unknown payment method.", code="provider_unknown")
+    if not payment_provider_is_offered(name=provider):
+        raise ValidationFailed(
+            "This payment method is not offered here.",
+            code="provider_unavailable",
+            fields={"provider": ["unavailable"]},
+        )
     order = CheckoutOrder.objects.create(
         customer=customer,
         product=product,

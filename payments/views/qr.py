@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.permissions import role_required
 from accounts.roles import Role
 from payments.checkout import sandbox
+from payments.checkout.providers import payment_provider_is_offered
 from payments.checkout.sepa import sepa_order_payload
 from payments.checkout.services import checkout_order_create
 from payments.codes.epc import epc_qr_svg
@@ -55,7 +56,8 @@ def qr_product_order_view(request: HttpRequest, slug: str) -> HttpResponse:
             form_error(form, error, field="amount" if "amount" in form.fields else None)
         else:
             return redirect(start.next_path)
-    return render(request, "payments/qr/product_order.html", {"product": product, "form": form})
+    context = {"product": product, "form": form}
+    return render(request, "payments/qr/product_order.html", context, status=400 if form.errors else 200)
 
 
 @role_required(Role.CUSTOMER)
@@ -74,10 +76,17 @@ def qr_order_detail_view(request: HttpRequest, order_id: str) -> HttpResponse:
     return render(request, "payments/qr/order_detail.html", context)
 
 
+def _sandbox_acquirer_required() -> None:
+    """The acquirer's hosted pages exist only where the sandbox acquirer is in use (never in production)."""
+    if not payment_provider_is_offered(name=CheckoutProvider.CARD_SANDBOX):
+        raise Http404("The sandbox card acquirer is not in use here.")
+
+
 @role_required(Role.CUSTOMER)
 @require_http_methods(["GET", "POST"])
 def sandbox_card_pay_view(request: HttpRequest, order_id: str) -> HttpResponse:
     """The sandbox acquirer's hosted card page (the portal itself never stores what is typed here)."""
+    _sandbox_acquirer_required()
     order = checkout_order_get_for_user(user=request.user, public_id=order_id)
     if order.provider != CheckoutProvider.CARD_SANDBOX:
         raise Http404("Not a card order.")
@@ -100,6 +109,7 @@ def sandbox_card_pay_view(request: HttpRequest, order_id: str) -> HttpResponse:
 @role_required(Role.CUSTOMER)
 @require_http_methods(["GET", "POST"])
 def sandbox_card_challenge_view(request: HttpRequest, order_id: str) -> HttpResponse:
+    _sandbox_acquirer_required()
     order = checkout_order_get_for_user(user=request.user, public_id=order_id)
     payment = getattr(order, "card_payment", None)
     if payment is None or payment.status != SandboxCardPaymentStatus.CHALLENGE_REQUIRED:

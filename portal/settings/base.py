@@ -289,6 +289,9 @@ CELERY_BEAT_SCHEDULE["identity.anchor_pending_leaves"] = {
 PAYMENTS_QR_SIGNING_KEY = env.str("PAYMENTS_QR_SIGNING_KEY", default="")
 # HMAC secret of the sandbox acquirer's webhooks; empty derives one from DJANGO_SECRET_KEY.
 PAYMENTS_SANDBOX_WEBHOOK_SECRET = env.str("PAYMENTS_SANDBOX_WEBHOOK_SECRET", default="")
+# The sandbox card acquirer (test cards, challenge step, signed webhooks): the embedded default card provider. It
+# approves the published test cards, so production turns it off (see production.py).
+PAYMENTS_SANDBOX_ACQUIRER = env.bool("PAYMENTS_SANDBOX_ACQUIRER", default=True)
 PAYMENTS_WEBHOOK_TOLERANCE_SECONDS = env.int("PAYMENTS_WEBHOOK_TOLERANCE_SECONDS", default=300)
 PAYMENTS_QR_AUTHORIZATION_TIMEOUT_SECONDS = env.int("PAYMENTS_QR_AUTHORIZATION_TIMEOUT_SECONDS", default=7 * 24 * 3600)
 PAYMENTS_QR_UPLOAD_MAX_BYTES = env.int("PAYMENTS_QR_UPLOAD_MAX_BYTES", default=2 * 1024 * 1024)

@@ -18,6 +18,8 @@ PORTAL_HOST = env.str("PORTAL_HOST")
 # printed QR code, and a leaked secret key must not forge acquirer webhooks.
 PAYMENTS_QR_SIGNING_KEY = env.str("PAYMENTS_QR_SIGNING_KEY")
 PAYMENTS_SANDBOX_WEBHOOK_SECRET = env.str("PAYMENTS_SANDBOX_WEBHOOK_SECRET")
+# The sandbox acquirer approves published test cards: real codes for no money. SEPA transfer stays on.
+PAYMENTS_SANDBOX_ACQUIRER = env.bool("PAYMENTS_SANDBOX_ACQUIRER", default=False)
 # The demo issuers would give any customer a credit credential that passes dealer credit checks.
 IDENTITY_DEMO_ISSUERS = env.bool("IDENTITY_DEMO_ISSUERS", default=False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
