@@ -23,7 +23,12 @@ from websockets.exceptions import ConnectionClosed
 from machines.ocpp.central_system import CentralSystem16, CentralSystem201, in_thread
 from machines.ocpp.transport import ChannelsConnection
 from machines.services import charging
-from machines.services.registry import station_password_matches
+from machines.services.registry import (
+    station_auth_failure_record,
+    station_auth_failures_clear,
+    station_is_locked_out,
+    station_password_matches,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +59,14 @@ def station_authenticate(*, station_id: str, credentials: tuple[str, str] | None
 
     if credentials is None:
         return "station_credentials_missing"
+    if station_is_locked_out(station_id=station_id):
+        return "station_locked_out"
     user, password = credentials
     station = ChargingStation.objects.filter(station_id=station_id, is_active=True).first()
     if station is None or user != station_id or not station_password_matches(station=station, password=password):
+        station_auth_failure_record(station_id=station_id)
         return "station_authentication_failed"
+    station_auth_failures_clear(station_id=station_id)
     return ""
 
 
@@ -75,6 +84,10 @@ class StationConsumer(AsyncWebsocketConsumer):
             return
         credentials = basic_credentials(self.scope.get("headers") or [])
         refusal = await in_thread(station_authenticate)(station_id=self.station_id, credentials=credentials)
+        if refusal == "station_locked_out":
+            logger.warning("station %s locked out after repeated failed handshakes", self.station_id)
+            await self._deny(429, refusal, "Too many failed handshakes for this station; try again later.")
+            return
         if refusal:
             logger.info("station %s refused: %s", self.station_id, refusal)
             await self._deny(401, refusal, "Unknown station or wrong password (HTTP Basic auth, security profile 1).")

@@ -7,10 +7,13 @@ the same database transaction, so a machine never exists without its wallet.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -190,6 +193,29 @@ def station_tariff_set(
 
 def station_password_matches(*, station: ChargingStation, password: str) -> bool:
     return check_password(password, station.password_hash)
+
+
+def _station_failures_key(station_id: str) -> str:
+    return "machines:station-auth-failures:" + hashlib.sha256(station_id.encode()).hexdigest()
+
+
+def station_is_locked_out(*, station_id: str) -> bool:
+    """True after `MACHINES_STATION_AUTH_FAILURE_LIMIT` failed handshakes for this id within the lockout period:
+    password guessing stops there, and so does the password hashing each guess costs the server."""
+    return (cache.get(_station_failures_key(station_id)) or 0) >= settings.MACHINES_STATION_AUTH_FAILURE_LIMIT
+
+
+def station_auth_failure_record(*, station_id: str) -> None:
+    key = _station_failures_key(station_id)
+    cache.add(key, 0, timeout=settings.MACHINES_STATION_LOCKOUT_SECONDS)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=settings.MACHINES_STATION_LOCKOUT_SECONDS)
+
+
+def station_auth_failures_clear(*, station_id: str) -> None:
+    cache.delete(_station_failures_key(station_id))
 
 
 def service_point_create(*, owner: User, slug: str, name: str, kind: str) -> ServicePoint:

@@ -304,6 +304,9 @@ MACHINES_SESSION_HOLD_SECONDS = env.int("MACHINES_SESSION_HOLD_SECONDS", default
 # EUR per IOTA used when no rate has been entered in the rate table (back office); the invoice names the source.
 MACHINES_IOTA_EUR_RATE = env.str("MACHINES_IOTA_EUR_RATE", default="0.15")
 # Signed machine requests: largest clock difference accepted, and how long nonces are remembered (seconds).
+# OCPP handshakes: failed Basic-auth attempts per station id before the id is refused for the lockout period.
+MACHINES_STATION_AUTH_FAILURE_LIMIT = env.int("MACHINES_STATION_AUTH_FAILURE_LIMIT", default=10)
+MACHINES_STATION_LOCKOUT_SECONDS = env.int("MACHINES_STATION_LOCKOUT_SECONDS", default=900)
 MACHINES_REQUEST_WINDOW_SECONDS = env.int("MACHINES_REQUEST_WINDOW_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE["machines.charging_sessions_settle_due"] = {
     "task": "machines.charging_sessions_settle_due",
