@@ -764,8 +764,9 @@ def slowest(result: RunResult) -> str:
 
 # Why an endpoint is the slowest when it is, from py-spy profiles of the web processes during a load run.
 _QUEUEING = (
-    " Each uvicorn process runs the portal's (synchronous) views one at a time on its sync thread, as Django does "
-    "under ASGI, so most of a p99 above the p50 is waiting behind other requests of the same process."
+    " Each uvicorn process runs the portal's synchronous views in threads that share one interpreter lock, and the "
+    "two cores also carry the worker, beat, PostgreSQL and the load generator, so most of a p99 above the p50 is "
+    "waiting for CPU behind other requests, not work of its own."
 )
 SLOWEST_EXPLAINED: dict[str, str] = {
     "POST /api/payments/qr-redemptions/<id>/capture": "The capture is the request that writes the most: in one "
