@@ -7,7 +7,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.permissions import IsCustomer, IsDealer
@@ -18,6 +17,7 @@ from identity.models import CreditCheckPurpose
 from identity.services import credit_checks as services
 from identity.services import issuance
 from portal.errors import ValidationFailed
+from portal.throttling import ScopedRateThrottle
 
 
 class CreditCheckOutputSerializer(serializers.Serializer):

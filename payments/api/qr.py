@@ -9,7 +9,6 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.permissions import IsDealer
@@ -25,6 +24,7 @@ from payments.qr.redemptions import (
 )
 from payments.qr.selectors import qr_redemption_get_for_user
 from portal.errors import ValidationFailed
+from portal.throttling import ScopedRateThrottle
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, required=True,

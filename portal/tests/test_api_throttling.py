@@ -16,3 +16,28 @@ def test_api_answers_429_in_the_error_contract_once_the_rate_is_used_up(customer
     assert statuses == [200, 200, 200, 429]
     assert response.json()["code"] == "throttled"
     assert "Retry-After" in response.headers
+
+
+def test_with_the_cache_unreachable_money_endpoints_still_answer_and_log_it(dealer, customer, settings, caplog):
+    """Rate limits live in Redis; the payment itself does not. During a Redis outage the API keeps working."""
+    import uuid
+
+    from payments.qr.selectors import qr_code_view
+    from payments.tests.qr.factories import paid_code_create
+
+    code = paid_code_create(owner=customer, amount=5_000)
+    token = qr_code_view(code=code).token
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    client = login_client(dealer)
+
+    response = client.post(
+        "/api/payments/qr-redemptions",
+        {"token": token, "amount": 100, "currency": "EUR"},
+        content_type="application/json",
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+    )
+
+    assert response.status_code == 201
+    assert "the cache is unreachable" in caplog.text

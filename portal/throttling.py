@@ -1,0 +1,39 @@
+"""DRF throttles that step aside while the cache is unreachable.
+
+Rate limits are counters in the cache (Redis). When Redis restarts, DRF's throttles would raise and turn every API
+request into a 500, although nothing the request does needs the cache: the ledger, the outbox and the idempotency
+keys live in PostgreSQL. These throttles let the request through and log a warning instead; the limits apply again
+as soon as the cache answers. The login and registration forms keep their own counters (accounts.services).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from redis.exceptions import RedisError
+from rest_framework import throttling
+
+logger = logging.getLogger(__name__)
+
+CACHE_ERRORS = (RedisError, ConnectionError, TimeoutError)
+
+
+class _CacheTolerant:
+    def allow_request(self, request, view) -> bool:
+        try:
+            return super().allow_request(request, view)  # type: ignore[misc]
+        except CACHE_ERRORS as error:
+            logger.warning("rate limit %s not applied: the cache is unreachable (%s)", self.scope, error)  # type: ignore[attr-defined]
+            return True
+
+
+class AnonRateThrottle(_CacheTolerant, throttling.AnonRateThrottle):
+    pass
+
+
+class UserRateThrottle(_CacheTolerant, throttling.UserRateThrottle):
+    pass
+
+
+class ScopedRateThrottle(_CacheTolerant, throttling.ScopedRateThrottle):
+    pass
