@@ -21,6 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import ApiToken, DealerOrganisation, User
 from accounts.roles import ROLE_PERMISSIONS, Role
 from portal.errors import ApplicationError, ConflictError, ValidationFailed
+from portal.throttling import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -169,14 +170,20 @@ def login_failures_clear(*, email: str) -> None:
 def request_rate_exceeded(*, scope: str, client: str, limit_per_minute: int) -> bool:
     """A fixed one-minute window per scope and (hashed) client; True when this request is over the limit.
 
-    `client` is whatever the limit counts by: the client address before login, `user:<id>` for signed-in users."""
+    `client` is whatever the limit counts by: the client address before login, `user:<id>` for signed-in users.
+    While the cache is unreachable the limit steps aside (logged), like the API's throttles: a Redis restart must
+    not turn every form into an error page. The login lockout (`login_is_locked`) does not step aside."""
     key = _lockout_key(f"rate:{scope}:{int(timezone.now().timestamp() // 60)}", client)
-    cache.add(key, 0, timeout=120)
     try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=120)
-        count = 1
+        cache.add(key, 0, timeout=120)
+        try:
+            count = cache.incr(key)
+        except ValueError:
+            cache.set(key, 1, timeout=120)
+            count = 1
+    except CACHE_ERRORS as error:
+        logger.warning("rate limit %s not applied: the cache is unreachable (%s)", scope, error)
+        return False
     return count > limit_per_minute
 
 

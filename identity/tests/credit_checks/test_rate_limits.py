@@ -103,3 +103,14 @@ def test_form_limit_counts_per_user_not_per_organisation(client_for, dealer, mak
     assert statuses == [302, 429]
     assert colleague_answer.status_code == 302
     assert CreditCheckRequest.objects.count() == 2
+
+
+def test_with_the_cache_unreachable_the_form_limit_steps_aside(settings, dealer, caplog):
+    """A Redis outage must not turn the credit-check forms into error pages; the limit is back with Redis."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    from accounts.services import request_rate_exceeded
+
+    assert request_rate_exceeded(scope="credit_check_open", client=f"user:{dealer.pk}", limit_per_minute=0) is False
+    assert "the cache is unreachable" in caplog.text
