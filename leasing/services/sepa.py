@@ -43,12 +43,12 @@ MAX_RETURN_ROWS = 10_000
 
 
 def sepa_creditor() -> dict[str, str]:
-    """The creditor (the lessor) as the bank knows it; from settings, with the scheme's test identifiers locally."""
+    """The creditor (the lessor) as the bank knows it (settings; their defaults are the scheme's test identifiers)."""
     return {
-        "name": getattr(settings, "LEASING_SEPA_CREDITOR_NAME", "FinLab Leasing"),
-        "IBAN": getattr(settings, "LEASING_SEPA_CREDITOR_IBAN", "DE89370400440532013000"),
-        "BIC": getattr(settings, "LEASING_SEPA_CREDITOR_BIC", "COBADEFFXXX"),
-        "creditor_id": getattr(settings, "LEASING_SEPA_CREDITOR_ID", "DE98ZZZ09999999999"),
+        "name": settings.LEASING_SEPA_CREDITOR_NAME,
+        "IBAN": settings.LEASING_SEPA_CREDITOR_IBAN,
+        "BIC": settings.LEASING_SEPA_CREDITOR_BIC,
+        "creditor_id": settings.LEASING_SEPA_CREDITOR_ID,
     }
 
 

@@ -36,14 +36,14 @@ class WebhookRefused(ApplicationError):
 
 def sandbox_webhook_secret() -> bytes:
     """`PAYMENTS_SANDBOX_WEBHOOK_SECRET`, or a key derived from `SECRET_KEY` when it is not set (embedded default)."""
-    configured = getattr(settings, "PAYMENTS_SANDBOX_WEBHOOK_SECRET", "")
+    configured = settings.PAYMENTS_SANDBOX_WEBHOOK_SECRET
     if configured:
         return configured.encode()
     return salted_hmac("payments.sandbox-webhook", "secret", algorithm="sha256").hexdigest().encode()
 
 
 def webhook_tolerance_seconds() -> int:
-    return int(getattr(settings, "PAYMENTS_WEBHOOK_TOLERANCE_SECONDS", 300))
+    return settings.PAYMENTS_WEBHOOK_TOLERANCE_SECONDS
 
 
 def _refuse(*, code: str, detail: str, status: int = 400) -> WebhookRefused:

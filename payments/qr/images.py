@@ -19,7 +19,7 @@ MAX_PIXELS = 40_000_000
 
 
 def upload_max_bytes() -> int:
-    return int(getattr(settings, "PAYMENTS_QR_UPLOAD_MAX_BYTES", 2 * 1024 * 1024))
+    return settings.PAYMENTS_QR_UPLOAD_MAX_BYTES
 
 
 def qr_image_decode(*, data: bytes) -> str:

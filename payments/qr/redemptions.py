@@ -47,7 +47,7 @@ class RedemptionRequest:
 
 def authorization_timeout_seconds() -> int:
     """Seconds a dealer has to capture before the ledger's expiry task voids the authorization (default 7 days)."""
-    return int(getattr(settings, "PAYMENTS_QR_AUTHORIZATION_TIMEOUT_SECONDS", 7 * 24 * 3600))
+    return settings.PAYMENTS_QR_AUTHORIZATION_TIMEOUT_SECONDS
 
 
 def _dealer_organisation(*, user: User) -> DealerOrganisation:

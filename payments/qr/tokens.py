@@ -66,7 +66,7 @@ def _signing_key(seed_setting: str, secret_key: str) -> Ed25519PrivateKey:
 
 def qr_signing_key() -> Ed25519PrivateKey:
     """The portal's Ed25519 key for QR code tokens (see the module docstring for where it comes from)."""
-    return _signing_key(getattr(settings, "PAYMENTS_QR_SIGNING_KEY", ""), settings.SECRET_KEY)
+    return _signing_key(settings.PAYMENTS_QR_SIGNING_KEY, settings.SECRET_KEY)
 
 
 def qr_verification_key() -> Ed25519PublicKey:
