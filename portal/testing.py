@@ -27,6 +27,49 @@ def test_database_url() -> str:
     return f"postgres://{user}{password}@{host}:{port}/{database['NAME']}"
 
 
+PRODUCTION_SECRETS = {
+    "PORTAL_HOST": "portal.finlab.example",
+    "PAYMENTS_QR_SIGNING_KEY": "bW9ja19xcl9zaWduaW5nX2tleV8zMl9ieXRlc19fXyE",
+    "PAYMENTS_SANDBOX_WEBHOOK_SECRET": "webhook-secret-of-the-acquirer-0123456789",
+}
+
+
+def production_environment(*, without: tuple[str, ...] = ()) -> dict[str, str]:
+    """A production-like environment for `manage.py` under `portal.settings.production`, minus ``without``."""
+    environment = {key: value for key, value in os.environ.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"} | {
+        "DJANGO_SETTINGS_MODULE": "portal.settings.production",
+        "DJANGO_SECRET_KEY": "p" * 20 + "-production-like-secret-with-enough-entropy-0123456789abcdef",
+        "DJANGO_ALLOWED_HOSTS": "portal.finlab.example",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/finlab",
+        "REDIS_URL": "redis://127.0.0.1:6379/14",
+        "PORTAL_BASE_URL": "https://portal.finlab.example",
+        **PRODUCTION_SECRETS,
+    }
+    for name in without:
+        environment.pop(name, None)
+    return environment
+
+
+def production_manage(*arguments: str, without: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    """Runs `manage.py <arguments>` under production settings in its own process."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=BASE_DIR,
+        env=production_environment(without=without),
+        capture_output=True,
+        text=True,
+    )
+
+
+def production_setting(name: str) -> str:
+    """What `settings.<name>` is under production settings when the environment does not set it."""
+    result = production_manage(
+        "shell", "-c", f"from django.conf import settings; print(settings.{name})", without=(name,)
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
 def broker_flush() -> None:
     """Drops messages a previous run left on the test broker."""
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()

@@ -3,11 +3,6 @@ any customer a credit credential that passes dealer credit checks."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from accounts.roles import Role
@@ -15,9 +10,9 @@ from conftest import login_client
 from identity.credentials.dids import did_key_from_public_key
 from identity.credentials.keys import generate_private_key, public_key_bytes
 from identity.models import CredentialRecord, TrustedIssuer
+from portal.testing import production_setting
 
 pytestmark = pytest.mark.django_db
-BASE_DIR = Path(__file__).resolve().parents[3]
 
 
 def _holder_did() -> str:
@@ -62,20 +57,4 @@ def test_switched_on_the_wallet_api_issues(settings, make_user):
 
 
 def test_production_settings_switch_the_demo_issuers_off():
-    environment = os.environ | {
-        "DJANGO_SETTINGS_MODULE": "portal.settings.production",
-        "DJANGO_SECRET_KEY": "p" * 20 + "-production-like-secret-with-enough-entropy-0123456789abcdef",
-        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/finlab",
-        "REDIS_URL": "redis://127.0.0.1:6379/14",
-        "PORTAL_BASE_URL": "https://portal.finlab.example",
-        "PORTAL_HOST": "portal.finlab.example",
-        "PAYMENTS_QR_SIGNING_KEY": "bW9ja19xcl9zaWduaW5nX2tleV8zMl9ieXRlc19fXyE",
-        "PAYMENTS_SANDBOX_WEBHOOK_SECRET": "webhook-secret-of-the-acquirer-0123456789",
-    }
-    environment.pop("IDENTITY_DEMO_ISSUERS", None)
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", "from django.conf import settings; print(settings.IDENTITY_DEMO_ISSUERS)"],
-        cwd=BASE_DIR, env=environment, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-
-    assert result.stdout.strip().splitlines()[-1] == "False"
+    assert production_setting("IDENTITY_DEMO_ISSUERS") == "False"

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from conftest import login_client
@@ -14,9 +9,9 @@ from payments.checkout.services import checkout_order_create
 from payments.models import CheckoutOrder, CheckoutProvider
 from payments.tests.qr.factories import product_create
 from portal.errors import ValidationFailed
+from portal.testing import production_setting
 
 pytestmark = pytest.mark.django_db
-BASE_DIR = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -58,25 +53,4 @@ def test_switched_off_the_acquirer_pages_and_webhook_are_gone(sandbox_off, custo
 
 
 def test_production_settings_switch_the_sandbox_acquirer_off():
-    environment = os.environ | {
-        "DJANGO_SETTINGS_MODULE": "portal.settings.production",
-        "DJANGO_SECRET_KEY": "p" * 20 + "-production-like-secret-with-enough-entropy-0123456789abcdef",
-        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/finlab",
-        "REDIS_URL": "redis://127.0.0.1:6379/14",
-        "PORTAL_BASE_URL": "https://portal.finlab.example",
-        "PORTAL_HOST": "portal.finlab.example",
-        "PAYMENTS_QR_SIGNING_KEY": "bW9ja19xcl9zaWduaW5nX2tleV8zMl9ieXRlc19fXyE",
-        "PAYMENTS_SANDBOX_WEBHOOK_SECRET": "webhook-secret-of-the-acquirer-0123456789",
-    }
-    environment.pop("PAYMENTS_SANDBOX_ACQUIRER", None)
-    script = "from django.conf import settings; print(settings.PAYMENTS_SANDBOX_ACQUIRER)"
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", script],
-        cwd=BASE_DIR,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-
-    assert result.stdout.strip().splitlines()[-1] == "False"
+    assert production_setting("PAYMENTS_SANDBOX_ACQUIRER") == "False"
