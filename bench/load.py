@@ -560,15 +560,16 @@ def prepare_database() -> dict[str, str]:
 
     django.setup()
     call_command("migrate", interactive=False, verbosity=0)
-    subprocess_flush_redis()
+    _redis_flush(environment["REDIS_URL"], environment["CELERY_BROKER_URL"])
     return environment
 
 
-def subprocess_flush_redis() -> None:
+def _redis_flush(*urls: str) -> None:
+    """Empties the run's cache and broker databases, so no earlier run's message or counter is left."""
     import redis
 
-    for db in (10, 11):
-        redis.Redis.from_url(f"redis://127.0.0.1:6379/{db}").flushdb()
+    for url in urls:
+        redis.Redis.from_url(url).flushdb()
 
 
 def run_load(*, seconds: float, faults: bool) -> RunResult:

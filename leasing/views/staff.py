@@ -133,46 +133,39 @@ def application_verdict(request: HttpRequest, application_id: int) -> HttpRespon
     )
 
 
+def _application_decision(request: HttpRequest, application_id: int, *, decision: str) -> HttpResponse:
+    """Approve or decline with a reason: the form of that name on the application page, then its service."""
+    application = selectors.application_get_for_user(user=request.user, application_id=application_id)
+    form = ReasonForm(request.POST, prefix=decision)
+    if not form.is_valid():
+        return application_page_refused(request, application, **{f"{decision}_form": form})
+    reason = form.cleaned_data["reason"]
+    if decision == "approve":
+        error = _run(
+            lambda: applications.application_approve(
+                application_id=application.pk, approved_by=request.user, reason=reason
+            )
+        )
+    else:
+        error = _run(
+            lambda: applications.application_decline(
+                application_id=application.pk, declined_by=request.user, reason=reason
+            )
+        )
+    ok = "Approval recorded." if decision == "approve" else "Application declined."
+    return _after(request, ok=ok, error=error, target="leasing:application-detail", application_id=application.pk)
+
+
 @require_http_methods(["POST"])
 @back_office
 def application_approve(request: HttpRequest, application_id: int) -> HttpResponse:
-    application = selectors.application_get_for_user(user=request.user, application_id=application_id)
-    form = ReasonForm(request.POST, prefix="approve")
-    if not form.is_valid():
-        return application_page_refused(request, application, approve_form=form)
-    error = _run(
-        lambda: applications.application_approve(
-            application_id=application.pk, approved_by=request.user, reason=form.cleaned_data["reason"]
-        )
-    )
-    return _after(
-        request,
-        ok="Approval recorded.",
-        error=error,
-        target="leasing:application-detail",
-        application_id=application.pk,
-    )
+    return _application_decision(request, application_id, decision="approve")
 
 
 @require_http_methods(["POST"])
 @back_office
 def application_decline(request: HttpRequest, application_id: int) -> HttpResponse:
-    application = selectors.application_get_for_user(user=request.user, application_id=application_id)
-    form = ReasonForm(request.POST, prefix="decline")
-    if not form.is_valid():
-        return application_page_refused(request, application, decline_form=form)
-    error = _run(
-        lambda: applications.application_decline(
-            application_id=application.pk, declined_by=request.user, reason=form.cleaned_data["reason"]
-        )
-    )
-    return _after(
-        request,
-        ok="Application declined.",
-        error=error,
-        target="leasing:application-detail",
-        application_id=application.pk,
-    )
+    return _application_decision(request, application_id, decision="decline")
 
 
 @require_http_methods(["POST"])
