@@ -18,6 +18,12 @@ PORTAL_HOST = env.str("PORTAL_HOST")
 # printed QR code, and a leaked secret key must not forge acquirer webhooks.
 PAYMENTS_QR_SIGNING_KEY = env.str("PAYMENTS_QR_SIGNING_KEY")
 PAYMENTS_SANDBOX_WEBHOOK_SECRET = env.str("PAYMENTS_SANDBOX_WEBHOOK_SECRET")
+# The bank accounts money really moves through; the development defaults are the SEPA scheme's test identifiers.
+PAYMENTS_SEPA_IBAN = env.str("PAYMENTS_SEPA_IBAN")
+PAYMENTS_SEPA_BIC = env.str("PAYMENTS_SEPA_BIC")
+LEASING_SEPA_CREDITOR_IBAN = env.str("LEASING_SEPA_CREDITOR_IBAN")
+LEASING_SEPA_CREDITOR_BIC = env.str("LEASING_SEPA_CREDITOR_BIC")
+LEASING_SEPA_CREDITOR_ID = env.str("LEASING_SEPA_CREDITOR_ID")
 # The sandbox acquirer approves published test cards: real codes for no money. SEPA transfer stays on.
 PAYMENTS_SANDBOX_ACQUIRER = env.bool("PAYMENTS_SANDBOX_ACQUIRER", default=False)
 # The demo issuers would give any customer a credit credential that passes dealer credit checks.
