@@ -45,11 +45,9 @@ class QrRedemptionOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-def _redemption_response(redemption: QrRedemption, *, created: bool = False) -> Response:
+def _redemption_response(redemption: QrRedemption) -> Response:
     redemption = QrRedemption.objects.select_related("code").get(pk=redemption.pk)
-    return Response(
-        QrRedemptionOutputSerializer(redemption).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    )
+    return Response(QrRedemptionOutputSerializer(redemption).data)
 
 
 class QrRedemptionCreateApi(APIView):
@@ -82,7 +80,11 @@ class QrRedemptionCreateApi(APIView):
         redemption, created = qr_redemption_authorize(
             user=request.user, request=RedemptionRequest(idempotency_key=key, **serializer.validated_data)
         )
-        return _redemption_response(redemption, created=created)
+        # The redemption as committed (a new one holds its code already; a replay loads it), not read again.
+        return Response(
+            QrRedemptionOutputSerializer(redemption).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
 
 class QrRedemptionDetailApi(APIView):

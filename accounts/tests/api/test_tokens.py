@@ -44,3 +44,25 @@ def test_another_users_token_is_not_found(client_for, dealer, back_office):
 
     assert response.status_code == 404
     assert ApiToken.objects.get().revoked_at is None
+
+
+def test_last_use_is_recorded_at_most_once_a_minute(dealer):
+    import datetime as dt
+
+    from django.test import Client
+
+    from accounts.services import api_token_create
+
+    token, raw = api_token_create(user=dealer, name="DMS")
+    client = Client(headers={"Authorization": f"Bearer {raw}"})
+
+    assert client.get("/api/accounts/me").status_code == 200
+    first_use = ApiToken.objects.get(pk=token.pk).last_used_at
+    assert first_use is not None
+
+    client.get("/api/accounts/me")
+    assert ApiToken.objects.get(pk=token.pk).last_used_at == first_use
+
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=first_use - dt.timedelta(seconds=61))
+    client.get("/api/accounts/me")
+    assert ApiToken.objects.get(pk=token.pk).last_used_at > first_use
