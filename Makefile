@@ -44,7 +44,7 @@ format: setup
 
 bench: setup
 	$(BIN)/pip install --quiet -r requirements/bench.txt -c requirements/lock.txt
-	scripts/test-prerequisites
+	scripts/bench-prerequisites
 	$(BIN)/python -m bench
 
 # The mixed-user load alone (its section of docs/benchmarks.md is replaced; the other sections are kept).

@@ -548,7 +548,6 @@ def prepare_database() -> dict[str, str]:
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/10",
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "TANGLE_ANCHOR_INTERVAL_SECONDS": "10",
-        "DATABASE_CONN_MAX_AGE": "0",
         # Each simulated dealer opens and each simulated customer answers about one credit check a second, far above
         # what one person does; the per-user limits for people are raised so the run measures the work, not them.
         "API_THROTTLE_CREDIT_CHECK": "6000/minute",
