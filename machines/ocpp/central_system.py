@@ -38,6 +38,7 @@ STATUS_16 = {
     AuthorizationStatus.ACCEPTED: "Accepted",
     AuthorizationStatus.INVALID: "Invalid",
     AuthorizationStatus.BLOCKED: "Blocked",
+    AuthorizationStatus.TARIFF_ABOVE_CEILING: "Blocked",
     AuthorizationStatus.NO_CREDIT: "Blocked",
     AuthorizationStatus.CONCURRENT: "ConcurrentTx",
 }
@@ -45,6 +46,7 @@ STATUS_201 = {
     AuthorizationStatus.ACCEPTED: "Accepted",
     AuthorizationStatus.INVALID: "Invalid",
     AuthorizationStatus.BLOCKED: "Blocked",
+    AuthorizationStatus.TARIFF_ABOVE_CEILING: "Blocked",
     AuthorizationStatus.NO_CREDIT: "NoCredit",
     AuthorizationStatus.CONCURRENT: "ConcurrentTx",
 }
@@ -153,7 +155,7 @@ class CentralSystem16(_Refusing, ChargePoint16):
 
     @on(Action16.authorize)
     async def on_authorize(self, id_tag: str) -> Any:
-        status = await self._service(charging.id_token_authorize, id_token=id_tag)
+        status = await self._service(charging.id_token_authorize, station_id=self.id, id_token=id_tag)
         return result16.Authorize(id_tag_info={"status": STATUS_16[status]})
 
     @on(Action16.start_transaction)
@@ -244,7 +246,7 @@ class CentralSystem201(_Refusing, ChargePoint201):
 
     @on(Action201.authorize)
     async def on_authorize(self, id_token: dict[str, Any], **kwargs: Any) -> Any:
-        status = await self._service(charging.id_token_authorize, id_token=id_token["id_token"])
+        status = await self._service(charging.id_token_authorize, station_id=self.id, id_token=id_token["id_token"])
         return result201.Authorize(id_token_info={"status": STATUS_201[status]})
 
     @on(Action201.meter_values)

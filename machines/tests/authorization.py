@@ -30,7 +30,7 @@ def _station(owner) -> int:
 def _invoice(owner) -> int:
     """A settled session of the owner's vehicle at the owner's station."""
     vehicle = vehicle_make(owner=owner, balance=5_000)
-    station = station_make(owner=owner)
+    station = station_make(owner=owner, accepted_by=[vehicle])
     start = timezone.now() - dt.timedelta(hours=1)
     outcome = charging.charging_session_start(
         station_id=station.station_id,

@@ -321,6 +321,11 @@ MACHINES_IOTA_EUR_RATE = env.str("MACHINES_IOTA_EUR_RATE", default="0.15")
 # OCPP handshakes: failed Basic-auth attempts per station id before the id is refused for the lockout period.
 MACHINES_STATION_AUTH_FAILURE_LIMIT = env.int("MACHINES_STATION_AUTH_FAILURE_LIMIT", default=10)
 MACHINES_STATION_LOCKOUT_SECONDS = env.int("MACHINES_STATION_LOCKOUT_SECONDS", default=900)
+# Authorize/StartTransaction: refused answers per station and per operator before every answer to that station (or all
+# of the operator's stations) is a refusal for the lockout period; stops id-token guessing.
+MACHINES_AUTHORIZE_FAILURE_LIMIT_STATION = env.int("MACHINES_AUTHORIZE_FAILURE_LIMIT_STATION", default=10)
+MACHINES_AUTHORIZE_FAILURE_LIMIT_OPERATOR = env.int("MACHINES_AUTHORIZE_FAILURE_LIMIT_OPERATOR", default=30)
+MACHINES_AUTHORIZE_LOCKOUT_SECONDS = env.int("MACHINES_AUTHORIZE_LOCKOUT_SECONDS", default=900)
 MACHINES_REQUEST_WINDOW_SECONDS = env.int("MACHINES_REQUEST_WINDOW_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE["machines.charging_sessions_settle_due"] = {
     "task": "machines.charging_sessions_settle_due",

@@ -104,7 +104,7 @@ def _refusal_of(error: OCPPError) -> tuple[str, str]:
 
 def test_unknown_transactions_negative_and_decreasing_readings_are_refused_and_change_nothing(server_url, make_user):
     vehicle = vehicle_make(owner=make_user(Role.CUSTOMER), balance=5_000)
-    station = station_make(owner=make_user(Role.DEALER))
+    station = station_make(owner=make_user(Role.DEALER), accepted_by=[vehicle])
 
     def meter(transaction_id: int, minutes: int, value: str) -> call16.MeterValues:
         sample = energy_sample16(moment=START + dt.timedelta(minutes=minutes), energy_wh=0)
@@ -165,7 +165,7 @@ def test_unknown_transactions_negative_and_decreasing_readings_are_refused_and_c
 
 def test_a_wallet_that_cannot_cover_the_hold_is_refused_at_authorize_and_start(server_url, make_user):
     vehicle = vehicle_make(owner=make_user(Role.CUSTOMER), balance=2_999, session_limit=3_000)
-    station = station_make(owner=make_user(Role.DEALER))
+    station = station_make(owner=make_user(Role.DEALER), accepted_by=[vehicle])
 
     async def run() -> tuple[str, str, int]:
         async with station_connection(
