@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Operator(models.Model):
@@ -87,9 +88,9 @@ class StationStatus(models.TextChoices):
 
 
 class StationReview(models.TextChoices):
-    PENDING = "pending", "Waiting for review"
-    APPROVED = "approved", "Approved"
-    DECLINED = "declined", "Declined"
+    PENDING = "pending", _("Waiting for review")
+    APPROVED = "approved", _("Approved")
+    DECLINED = "declined", _("Declined")
 
 
 class ChargingStation(models.Model):
