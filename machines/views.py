@@ -212,7 +212,11 @@ def station_create(request: HttpRequest) -> HttpResponse:
         except ApplicationError as error:
             form.add_error(None, error.detail)
         else:
-            messages.success(request, f"Station {station.station_id} is registered.")
+            messages.success(
+                request,
+                _("Station %(station)s is registered. It can charge vehicles once back office has approved it.")
+                % {"station": station.station_id},
+            )
             return redirect("machines:station-detail", station_pk=station.pk)
     return render(request, "machines/station_form.html", {"form": form})
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -34,6 +35,8 @@ from machines.models import (
     VehicleOperatorApproval,
 )
 from machines.services.id_token_guard import id_token_answers_locked, id_token_refusal_record
+
+logger = logging.getLogger(__name__)
 
 FAULTED_CONNECTOR_STATES = frozenset({"Faulted"})
 CHARGING_CONNECTOR_STATES = frozenset({"Charging", "Occupied", "SuspendedEV", "SuspendedEVSE"})
@@ -164,6 +167,7 @@ def _authorization_status(
 
 def _answer_recorded(*, station: ChargingStation, status: AuthorizationStatus) -> AuthorizationStatus:
     if status is not AuthorizationStatus.ACCEPTED:
+        logger.info("station %s: id token refused (%s)", station.station_id, status.value)
         id_token_refusal_record(station_pk=station.pk, operator_pk=station.operator_id)
     return status
 
@@ -174,6 +178,7 @@ def id_token_authorize(*, station_id: str, id_token: str) -> AuthorizationStatus
     and able to cover the hold. Refused answers count towards the station's and operator's lockout."""
     station = _station_get(station_id)
     if id_token_answers_locked(station_pk=station.pk, operator_pk=station.operator_id):
+        logger.info("station %s: id token refused (locked out)", station.station_id)
         return AuthorizationStatus.INVALID
     vehicle = Vehicle.objects.filter(id_token=id_token).first()
     status = _authorization_status(
@@ -210,6 +215,7 @@ def charging_session_start(
     if existing is not None:
         return StartOutcome(AuthorizationStatus.ACCEPTED, existing.transaction_id)
     if id_token_answers_locked(station_pk=station.pk, operator_pk=station.operator_id):
+        logger.info("station %s: start refused (locked out)", station.station_id)
         return StartOutcome(AuthorizationStatus.INVALID)
     vehicle = Vehicle.objects.select_for_update().filter(id_token=id_token).first()
     tariff = station_tariff_current(station=station)
