@@ -22,6 +22,17 @@ def notices_sent(*, on: datetime.date, capture) -> None:
         pre_notifications.pre_notifications_run(on=on)
 
 
+def batch_built(*, contract: Contract) -> int:
+    """Without the test's on-commit hook: notices written today and delivered by calling the delivery service (what
+    the Celery task does), then the run on the D-1 deadline; returns the batch id of the contract's first debit."""
+    pre_notifications.pre_notifications_run(on=timezone.localdate())
+    notices = DirectDebitPreNotification.objects.filter(contract=contract)
+    for notice_id in notices.values_list("id", flat=True):
+        pre_notifications.pre_notification_deliver(pre_notification_id=notice_id)
+    collections.collections_run(on=target2.submission_deadline(notices.first().collection_date))
+    return contract.collections.order_by("id").first().batch_id
+
+
 def sepa_contract(*, customer, back_office, product, **overrides) -> Contract:
     return factories.contract_active(
         customer=customer,
