@@ -266,8 +266,9 @@ def arrears_dashboard(request: HttpRequest) -> HttpResponse:
 def direct_debits(request: HttpRequest) -> HttpResponse:
     """Batches to download, the import of the bank's reject (pain.002) and return (camt.054) files, and the debits
     given back with their reasons."""
-    form = ReturnsImportForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    is_upload = request.method == "POST"
+    form = ReturnsImportForm(request.POST if is_upload else None, request.FILES if is_upload else None)
+    if is_upload and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
             record = sepa_returns.returned_debits_import(
