@@ -15,7 +15,8 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 @shared_task(name="leasing.collections_run", autoretry_for=TRANSIENT_ERRORS, retry_backoff=5, max_retries=5)
 def collections_run() -> int:
-    """Collects every schedule row due today or earlier; beat runs it hourly, repeats collect nothing twice."""
+    """Collects portal-balance rows due today or earlier and puts notified direct debits into the batch of their
+    collection date by its D-1 deadline; beat runs it hourly, repeats collect nothing twice."""
     result = collections.collections_run(on=timezone.localdate())
     return result.collected + result.submitted
 
