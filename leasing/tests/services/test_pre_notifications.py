@@ -4,9 +4,12 @@ send time recorded; a debit whose notice did not leave in time is moved, not col
 from __future__ import annotations
 
 import datetime
+import threading
+import time
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.utils import timezone
 
 from leasing import target2
@@ -113,3 +116,52 @@ def test_a_debit_the_lessor_moved_does_not_put_the_customer_into_arrears(
     assert arrears.arrears_run(on=later) == 0
     contract.refresh_from_db()
     assert contract.status == ContractStatus.ACTIVE
+
+
+def _wait_until_another_session_waits_for_a_lock(timeout_seconds: float = 60.0) -> None:
+    """Polls PostgreSQL until some session of this database waits on a row lock (the second delivery)."""
+    deadline = time.monotonic() + timeout_seconds
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            if cursor.fetchone()[0] > 0:
+                return
+            time.sleep(0.02)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_deliveries_of_one_notice_at_the_same_time_send_one_e_mail(
+    customer, back_office, loan_product, monkeypatch
+):
+    contract = sepa_support.sepa_contract(customer=customer, back_office=back_office, product=loan_product)
+    pre_notifications.pre_notifications_run(on=timezone.localdate())
+    notice = DirectDebitPreNotification.objects.filter(contract=contract).first()
+    DirectDebitPreNotification.objects.filter(pk=notice.pk).update(sent_at=None)  # its e-mail not out yet
+    sent = []
+
+    def send_mail_while_the_other_waits(subject, body, from_email, recipients):
+        sent.append(recipients)
+        _wait_until_another_session_waits_for_a_lock()
+
+    monkeypatch.setattr(pre_notifications, "send_mail", send_mail_while_the_other_waits)
+    results = []
+
+    def deliver():
+        try:
+            results.append(pre_notifications.pre_notification_deliver(pre_notification_id=notice.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert sorted(results) == [False, True]
+    assert sent == [[customer.email]]
+    notice.refresh_from_db()
+    assert notice.sent_at is not None
