@@ -19,6 +19,9 @@ from accounts.roles import Role
 from leasing.models import (
     Application,
     ApplicationStatus,
+    Collection,
+    CollectionMethod,
+    CollectionStatus,
     Contract,
     ContractStatus,
     DirectDebitBatch,
@@ -27,6 +30,7 @@ from leasing.models import (
     ScheduleItem,
     ScheduleItemStatus,
 )
+from leasing.sepa_reasons import return_reason_text
 from leasing.services.arrears import Bucket, delinquency_buckets
 
 
@@ -91,6 +95,24 @@ def direct_debit_batch_list() -> QuerySet[DirectDebitBatch]:
 
 def direct_debit_batch_get(*, batch_id: int) -> DirectDebitBatch:
     return get_object_or_404(DirectDebitBatch, pk=batch_id)
+
+
+@dataclass(frozen=True)
+class ReturnedDebitLine:
+    """A rejected or returned debit as staff see it: the ISO reason code kept, and its words."""
+
+    collection: Collection
+    reason_text: str
+
+
+def returned_debit_list(*, limit: int = 50) -> list[ReturnedDebitLine]:
+    """The latest rejected or returned direct debits, newest first."""
+    returned = (
+        Collection.objects.filter(status=CollectionStatus.RETURNED, method=CollectionMethod.SEPA_DIRECT_DEBIT)
+        .select_related("contract", "return_import")
+        .order_by("-returned_at", "-id")[:limit]
+    )
+    return [ReturnedDebitLine(collection=item, reason_text=return_reason_text(item.return_reason)) for item in returned]
 
 
 @dataclass(frozen=True)

@@ -138,6 +138,7 @@ def contract_accept_view(request: HttpRequest, contract_id: int) -> HttpResponse
                 document_sha256=form.cleaned_data["document_sha256"],
                 collection_method=form.cleaned_data["collection_method"],
                 iban=form.cleaned_data["iban"],
+                bic=form.cleaned_data["bic"],
             )
         except ApplicationError as error:
             form_error_apply(form=form, error=error)

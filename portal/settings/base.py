@@ -350,6 +350,10 @@ LEASING_SEPA_CREDITOR_NAME = env.str("LEASING_SEPA_CREDITOR_NAME", default="FinL
 LEASING_SEPA_CREDITOR_IBAN = env.str("LEASING_SEPA_CREDITOR_IBAN", default="DE89370400440532013000")
 LEASING_SEPA_CREDITOR_BIC = env.str("LEASING_SEPA_CREDITOR_BIC", default="COBADEFFXXX")
 LEASING_SEPA_CREDITOR_ID = env.str("LEASING_SEPA_CREDITOR_ID", default="DE98ZZZ09999999999")
+CELERY_BEAT_SCHEDULE["leasing.pre_notifications_run"] = {
+    "task": "leasing.pre_notifications_run",
+    "schedule": 3600.0,
+}
 CELERY_BEAT_SCHEDULE["leasing.collections_run"] = {"task": "leasing.collections_run", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE["leasing.arrears_run"] = {"task": "leasing.arrears_run", "schedule": 6 * 3600.0}
 # The demo KYC provider and credit bureau that hand the browser wallet credentials on request. They issue a passing
