@@ -309,6 +309,13 @@ PAYMENTS_SANDBOX_ACQUIRER = env.bool("PAYMENTS_SANDBOX_ACQUIRER", default=True)
 PAYMENTS_WEBHOOK_TOLERANCE_SECONDS = env.int("PAYMENTS_WEBHOOK_TOLERANCE_SECONDS", default=300)
 PAYMENTS_QR_AUTHORIZATION_TIMEOUT_SECONDS = env.int("PAYMENTS_QR_AUTHORIZATION_TIMEOUT_SECONDS", default=7 * 24 * 3600)
 PAYMENTS_QR_UPLOAD_MAX_BYTES = env.int("PAYMENTS_QR_UPLOAD_MAX_BYTES", default=2 * 1024 * 1024)
+# Photos of QR codes (payments/qr/images.py): the stated dimensions are checked before decoding (12.6 megapixels: a
+# 12 MP phone photo or a 4K screenshot), pictures decoded at once per process (each costs up to ~65 MB), how long an
+# upload waits for a decode slot (seconds), and photos a signed-in user may upload per minute.
+PAYMENTS_QR_UPLOAD_MAX_PIXELS = env.int("PAYMENTS_QR_UPLOAD_MAX_PIXELS", default=12_600_000)
+PAYMENTS_QR_DECODE_CONCURRENCY = env.int("PAYMENTS_QR_DECODE_CONCURRENCY", default=2)
+PAYMENTS_QR_DECODE_WAIT_SECONDS = env.float("PAYMENTS_QR_DECODE_WAIT_SECONDS", default=30.0)
+PAYMENTS_QR_UPLOAD_RATE_PER_MINUTE = env.int("PAYMENTS_QR_UPLOAD_RATE_PER_MINUTE", default=10)
 PAYMENTS_SEPA_BENEFICIARY_NAME = env.str("PAYMENTS_SEPA_BENEFICIARY_NAME", default="FinLab Financial Services GmbH")
 PAYMENTS_SEPA_IBAN = env.str("PAYMENTS_SEPA_IBAN", default="DE89370400440532013000")
 PAYMENTS_SEPA_BIC = env.str("PAYMENTS_SEPA_BIC", default="COBADEFFXXX")
