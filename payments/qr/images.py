@@ -4,30 +4,32 @@ A small file can hold a huge picture (a blank 40-megapixel PNG compresses to 50 
 memory an upload may cost is bounded before anything is decoded:
 
 1. the byte cap, `PAYMENTS_QR_UPLOAD_MAX_BYTES` (2 MiB);
-2. only JPEG, PNG and WebP are opened; Pillow reads the header lazily, and the dimensions it states are checked
-   against `PAYMENTS_QR_UPLOAD_MAX_PIXELS` (12.6 megapixels: a 12 MP phone photo, a 4K screenshot) before any pixel is
-   decoded;
+2. only JPEG (what cameras write) and PNG (screenshots) are opened: a WebP decodes into two full-size buffers
+   (190 MB for 12.6 megapixels), and other formats are not what phones send. Pillow reads the header lazily; the
+   dimensions it states are checked against `PAYMENTS_QR_UPLOAD_MAX_PIXELS` (12.6 megapixels: a 12 MP phone photo,
+   a 4K screenshot) before any pixel is decoded;
 3. a JPEG is decoded already scaled down by the codec (`draft`) in greyscale; every picture is reduced to at most
    `DECODE_LONG_SIDE` pixels on its long side before zxing reads it. A QR code that fills a tenth of that width still
    has more than three pixels per module, which is what zxing needs;
-4. at most `PAYMENTS_QR_DECODE_CONCURRENCY` pictures are decoded at once in a process; the others wait up to
+4. at most `PAYMENTS_QR_DECODE_CONCURRENCY` pictures are decoded at once in a process, on as many threads of
+   their own (`_decode_pool`); the others wait up to
    `PAYMENTS_QR_DECODE_WAIT_SECONDS` for a slot. Decoding is CPU work, so more at once than cores buys nothing, and
-   the peak memory of a process is this many times that of one decode;
+   the peak memory of a process is this many times that of one decode (about 60 MB for the worst accepted picture,
+   a 12.6-megapixel RGBA PNG; bench/uploads.py measures it);
 5. each signed-in user may upload `PAYMENTS_QR_UPLOAD_RATE_PER_MINUTE` photos a minute (`qr_photo_decode_for_user`).
 
-Refusals have named codes: `image_too_large` (over the byte or the pixel cap), `image_unreadable` (not a JPEG, PNG or
-WebP Pillow can read), `qr_not_found` (no QR code in the picture), `image_decoder_busy` (no decode slot in time,
+Refusals have named codes: `image_too_large` (over the byte or the pixel cap), `image_unreadable` (not a JPEG or PNG
+Pillow can read), `qr_not_found` (no QR code in the picture), `image_decoder_busy` (no decode slot in time,
 HTTP 503), `upload_rate_exceeded` (over the per-user rate, HTTP 429).
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
 import threading
 import warnings
-from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import zxingcpp
 from django.conf import settings
@@ -37,7 +39,7 @@ from PIL import Image, UnidentifiedImageError
 from accounts.services import request_rate_exceeded
 from portal.errors import ApplicationError, ValidationFailed
 
-ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
+ACCEPTED_FORMATS = ("JPEG", "PNG")
 DECODE_LONG_SIDE = 2048
 _READ_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, TypeError)
 
@@ -56,30 +58,29 @@ class DecoderBusy(ApplicationError):
     code = "image_decoder_busy"
 
 
-_slots_lock = threading.Lock()
-_slots: dict[int, threading.BoundedSemaphore] = {}
+_pools_lock = threading.Lock()
+_pools: dict[int, tuple[threading.BoundedSemaphore, ThreadPoolExecutor]] = {}
 
 
 def upload_max_bytes() -> int:
     return settings.PAYMENTS_QR_UPLOAD_MAX_BYTES
 
 
-def _decode_slots() -> threading.BoundedSemaphore:
-    """The process-wide semaphore of decode slots (one per configured concurrency, so tests may change it)."""
+def _decode_pool() -> tuple[threading.BoundedSemaphore, ThreadPoolExecutor]:
+    """The process's decode slots and the threads that decode (one pair per configured concurrency, so tests may
+    change it). Pictures are decoded on these few threads, never on the request's own: the C allocator keeps a
+    separate heap per thread and holds on to what a large decode freed there, so decoding on every request thread
+    would leave each of them holding a decode's worth of memory."""
     concurrency = settings.PAYMENTS_QR_DECODE_CONCURRENCY
-    with _slots_lock:
-        return _slots.setdefault(concurrency, threading.BoundedSemaphore(concurrency))
+    with _pools_lock:
+        if concurrency not in _pools:
+            executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="qr-decode")
+            _pools[concurrency] = (threading.BoundedSemaphore(concurrency), executor)
+        return _pools[concurrency]
 
 
-@contextlib.contextmanager
-def _decode_slot() -> Iterator[None]:
-    slots = _decode_slots()
-    if not slots.acquire(timeout=settings.PAYMENTS_QR_DECODE_WAIT_SECONDS):
-        raise DecoderBusy(str(_("Too many pictures are being read right now. Try again in a moment.")))
-    try:
-        yield
-    finally:
-        slots.release()
+def _decode_slots() -> threading.BoundedSemaphore:
+    return _decode_pool()[0]
 
 
 def _too_large(message: str) -> ValidationFailed:
@@ -87,7 +88,7 @@ def _too_large(message: str) -> ValidationFailed:
 
 
 def _unreadable() -> ValidationFailed:
-    return ValidationFailed(str(_("The file is not a readable JPEG, PNG or WebP picture.")), code="image_unreadable")
+    return ValidationFailed(str(_("The file is not a readable JPEG or PNG picture.")), code="image_unreadable")
 
 
 def _open_checked(data: bytes) -> Image.Image:
@@ -131,16 +132,26 @@ def _greyscale_reduced(image: Image.Image) -> Image.Image:
     return grey
 
 
+def _read_code(data: bytes) -> list[zxingcpp.Barcode]:
+    grey = _greyscale_reduced(_open_checked(data))
+    try:
+        return zxingcpp.read_barcodes(grey, formats=zxingcpp.BarcodeFormat.QRCode)
+    finally:
+        grey.close()
+
+
 def qr_image_decode(*, data: bytes) -> str:
     """The text of the first QR code found in the image bytes."""
     if len(data) > upload_max_bytes():
         raise _too_large(str(_("The picture is larger than allowed.")))
-    with _decode_slot():
-        grey = _greyscale_reduced(_open_checked(data))
-        try:
-            results = zxingcpp.read_barcodes(grey, formats=zxingcpp.BarcodeFormat.QRCode)
-        finally:
-            grey.close()
+    slots, executor = _decode_pool()
+    if not slots.acquire(timeout=settings.PAYMENTS_QR_DECODE_WAIT_SECONDS):
+        raise DecoderBusy(str(_("Too many pictures are being read right now. Try again in a moment.")))
+    try:
+        # A slot is held, so a decode thread is free: the job starts at once and the wait is the decode itself.
+        results = executor.submit(_read_code, data).result()
+    finally:
+        slots.release()
     if not results:
         raise ValidationFailed(str(_("No QR code was found in the picture.")), code="qr_not_found")
     return results[0].text

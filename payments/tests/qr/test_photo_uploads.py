@@ -112,8 +112,8 @@ def test_pictures_over_the_pixel_cap_are_refused_unread(client_for, dealer, code
     assert database_snapshot() == before
 
 
-@pytest.mark.parametrize("image_format", ["BMP", "TIFF", "GIF"])
-def test_formats_other_than_jpeg_png_and_webp_are_not_opened(client_for, dealer, code, decodes, image_format):
+@pytest.mark.parametrize("image_format", ["WEBP", "BMP", "TIFF", "GIF"])
+def test_formats_other_than_jpeg_and_png_are_not_opened(client_for, dealer, code, decodes, image_format):
     buffer = io.BytesIO()
     Image.open(io.BytesIO(qr_png(text=qr_code_view(code=code).token))).convert("L").save(buffer, format=image_format)
     before = database_snapshot()
@@ -142,7 +142,7 @@ def _photo_of(text: str, *, size: tuple[int, int], code_width: int, image_format
         ((4032, 3024), "JPEG", (4032, 3024)),
         ((8000, 1500), "JPEG", (4000, 750)),
         ((4096, 3072), "PNG", (4096, 3072)),
-        ((3840, 2160), "WEBP", (3840, 2160)),
+        ((3840, 2160), "PNG", (3840, 2160)),
     ],
     ids=["12-mp-phone-photo", "wide-jpeg-decoded-at-half-size", "png-at-the-cap", "4k-screenshot"],
 )
