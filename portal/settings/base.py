@@ -281,6 +281,11 @@ LOGGING = {
     },
 }
 
+# --- Outbound HTTP to URLs users choose (dealer webhooks; portal/outbound.py) -----------------------------------------
+# https:// only; development settings allow http://. Networks allowed although internal (CIDR, comma-separated): none.
+OUTBOUND_HTTP_ALLOW_PLAIN_HTTP = False
+OUTBOUND_HTTP_ALLOWED_NETWORKS = env.list("OUTBOUND_HTTP_ALLOWED_NETWORKS", default=[])
+
 # --- Tangle ---------------------------------------------------------------------------------------------------
 TANGLE_NODE_URL = env.str("TANGLE_NODE_URL", default="")
 CSRF_FAILURE_VIEW = "portal.api.csrf_failure"

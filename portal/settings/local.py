@@ -14,3 +14,6 @@ from .base import env
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://localhost:8000")
+# A dealer's webhook receiver may run on this machine, over plain HTTP.
+OUTBOUND_HTTP_ALLOW_PLAIN_HTTP = True
+OUTBOUND_HTTP_ALLOWED_NETWORKS = env.list("OUTBOUND_HTTP_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
