@@ -242,3 +242,101 @@ def test_a_delivery_connects_to_the_address_it_checked_and_names_the_host(
 )
 def test_which_addresses_are_public(address, is_public):
     assert outbound.address_is_public(ipaddress.ip_address(address)) is is_public
+
+
+def _tls_receiver_files(folder, *, certificate_name: str) -> tuple[str, str, str]:
+    """A test certificate authority and a server certificate for `certificate_name`: (CA, certificate, key) paths."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+    authority_key = ec.generate_private_key(ec.SECP256R1())
+    authority_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Dealer test CA")])
+    authority = (
+        x509.CertificateBuilder()
+        .subject_name(authority_name)
+        .issuer_name(authority_name)
+        .public_key(authority_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(authority_key, hashes.SHA256())
+    )
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, certificate_name)]))
+        .issuer_name(authority_name)
+        .public_key(server_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(certificate_name)]), critical=False)
+        .sign(authority_key, hashes.SHA256())
+    )
+    paths = (folder / "ca.pem", folder / "server.pem", folder / "server.key")
+    paths[0].write_bytes(authority.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        server_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return tuple(str(path) for path in paths)
+
+
+@pytest.mark.parametrize(
+    ("certificate_name", "expected_status", "requests_received"),
+    [("hooks.dealer.test", 200, 1), ("other.dealer.test", 0, 0)],
+    ids=["certificate-for-the-name", "certificate-for-another-name"],
+)
+def test_https_deliveries_to_the_checked_address_send_the_name_for_sni_and_verify_the_certificate_for_it(
+    tmp_path, resolver, connections, settings, monkeypatch, certificate_name, expected_status, requests_received
+):
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    settings.OUTBOUND_HTTP_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    authority, certificate, key = _tls_receiver_files(tmp_path, certificate_name=certificate_name)
+    monkeypatch.setattr(outbound, "tls_context", lambda: ssl.create_default_context(cafile=authority))
+    server_names: list[str | None] = []
+    hosts: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            hosts.append(self.headers["Host"])
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(certificate, key)
+    server_context.sni_callback = lambda _socket, name, _context: server_names.append(name)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = server_context.wrap_socket(server.socket, server_side=True)
+    port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    resolver.answers["hooks.dealer.test"] = ["127.0.0.1"]
+    try:
+        status = outbound.outbound_post(
+            f"https://hooks.dealer.test:{port}/finlab", content=b"{}", headers={}, timeout=10, purpose="webhook"
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert status == expected_status
+    assert connections == [("127.0.0.1", port)]
+    assert server_names == ["hooks.dealer.test"]
+    assert hosts == [f"hooks.dealer.test:{port}"] * requests_received
