@@ -30,7 +30,7 @@ def _networks(proxies: tuple[str, ...]) -> tuple[_Network, ...]:
 
 
 def trusted_proxy_networks() -> tuple[_Network, ...]:
-    """`PORTAL_TRUSTED_PROXIES` parsed; a malformed entry raises at the first request (and at `check --deploy`)."""
+    """`PORTAL_TRUSTED_PROXIES` parsed (settings refuse a malformed entry at start-up)."""
     return _networks(tuple(settings.PORTAL_TRUSTED_PROXIES))
 
 

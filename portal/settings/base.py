@@ -5,13 +5,27 @@ Celery's filesystem transport, an in-memory channel layer and a database cache. 
 and Redis.
 """
 
+import ipaddress
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 env = environ.Env()
 env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+def env_networks(name: str, *, default: list[str]) -> list[str]:
+    """A comma-separated list of IP addresses or CIDR networks; a malformed entry stops the portal at start-up."""
+    values = [value.strip() for value in env.list(name, default=default) if value.strip()]
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError as error:
+            raise ImproperlyConfigured(f"{name}: {value!r} is not an IP address or network.") from error
+    return values
+
 
 VAR_DIR = Path(env.str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -23,7 +37,7 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 PORTAL_HOST = env.str("PORTAL_HOST", default="localhost")
 # Reverse proxies whose X-Forwarded-For the portal believes (addresses or networks, comma-separated; none by default):
 # the login limits, API throttles and logs take the client address from portal/client_address.py.
-PORTAL_TRUSTED_PROXIES = env.list("PORTAL_TRUSTED_PROXIES", default=[])
+PORTAL_TRUSTED_PROXIES = env_networks("PORTAL_TRUSTED_PROXIES", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -284,7 +298,7 @@ LOGGING = {
 # --- Outbound HTTP to URLs users choose (dealer webhooks; portal/outbound.py) -----------------------------------------
 # https:// only; development settings allow http://. Networks allowed although internal (CIDR, comma-separated): none.
 OUTBOUND_HTTP_ALLOW_PLAIN_HTTP = False
-OUTBOUND_HTTP_ALLOWED_NETWORKS = env.list("OUTBOUND_HTTP_ALLOWED_NETWORKS", default=[])
+OUTBOUND_HTTP_ALLOWED_NETWORKS = env_networks("OUTBOUND_HTTP_ALLOWED_NETWORKS", default=[])
 
 # --- Tangle ---------------------------------------------------------------------------------------------------
 TANGLE_NODE_URL = env.str("TANGLE_NODE_URL", default="")

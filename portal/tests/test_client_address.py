@@ -172,3 +172,24 @@ def test_every_uvicorn_the_project_starts_ignores_forwarding_headers():
     from portal.client_address import uvicorn_proxy_arguments
 
     assert uvicorn_proxy_arguments() == ["--no-proxy-headers"]
+
+
+def test_production_names_no_trusted_proxy_by_default_and_refuses_a_malformed_one():
+    import subprocess
+    import sys
+
+    from portal.testing import production_environment, production_setting
+
+    refused = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=BASE_DIR,
+        env=production_environment() | {"PORTAL_TRUSTED_PROXIES": "10.0.0.0/8,not-an-address"},
+        capture_output=True,
+        text=True,
+    )
+
+    assert production_setting("PORTAL_TRUSTED_PROXIES") == "[]"
+    assert production_setting("OUTBOUND_HTTP_ALLOWED_NETWORKS") == "[]"
+    assert production_setting("OUTBOUND_HTTP_ALLOW_PLAIN_HTTP") == "False"
+    assert refused.returncode != 0
+    assert "PORTAL_TRUSTED_PROXIES: 'not-an-address' is not an IP address or network." in refused.stderr
