@@ -33,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import zxingcpp
 from django.conf import settings
+from django.core.files import File
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
@@ -157,7 +158,7 @@ def qr_image_decode(*, data: bytes) -> str:
     return results[0].text
 
 
-def qr_photo_decode_for_user(*, user_id: int, photo: io.IOBase) -> str:
+def qr_photo_decode_for_user(*, user_id: int, photo: File) -> str:
     """A signed-in user's uploaded photo, counted against their upload rate before it is read or decoded."""
     if request_rate_exceeded(
         scope="qr-photo", client=f"user:{user_id}", limit_per_minute=settings.PAYMENTS_QR_UPLOAD_RATE_PER_MINUTE
