@@ -22,13 +22,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts import services
 from accounts.forms import LoginForm, RegistrationForm, TotpForm
 from accounts.selectors import user_has_confirmed_device, user_requires_second_factor
+from portal.client_address import client_address
 from portal.errors import ApplicationError
 
 _BLOCKED = "Too many attempts. Wait a few minutes before trying again."
-
-
-def client_address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
 def _safe_next(request: HttpRequest) -> str:

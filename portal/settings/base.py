@@ -5,13 +5,27 @@ Celery's filesystem transport, an in-memory channel layer and a database cache. 
 and Redis.
 """
 
+import ipaddress
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 env = environ.Env()
 env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+def env_networks(name: str, *, default: list[str]) -> list[str]:
+    """A comma-separated list of IP addresses or CIDR networks; a malformed entry stops the portal at start-up."""
+    values = [value.strip() for value in env.list(name, default=default) if value.strip()]
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError as error:
+            raise ImproperlyConfigured(f"{name}: {value!r} is not an IP address or network.") from error
+    return values
+
 
 VAR_DIR = Path(env.str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -21,6 +35,9 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 PORTAL_HOST = env.str("PORTAL_HOST", default="localhost")
+# Reverse proxies whose X-Forwarded-For the portal believes (addresses or networks, comma-separated; none by default):
+# the login limits, API throttles and logs take the client address from portal/client_address.py.
+PORTAL_TRUSTED_PROXIES = env_networks("PORTAL_TRUSTED_PROXIES", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -194,6 +211,9 @@ REST_FRAMEWORK = {
         "credit_check": env.str("API_THROTTLE_CREDIT_CHECK", default="120/minute"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # DRF's own get_ident trusts X-Forwarded-For unless told otherwise; the portal's throttles ask
+    # portal.client_address instead, and any stock throttle takes the peer.
+    "NUM_PROXIES": 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "FinLab portal API",
@@ -258,10 +278,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "portal.logging.RequestIdFilter"}},
     "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(client)s] %(message)s"},
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(client)s %(message)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
     },
@@ -274,6 +294,11 @@ LOGGING = {
         "celery": {"level": "INFO"},
     },
 }
+
+# --- Outbound HTTP to URLs users choose (dealer webhooks; portal/outbound.py) -----------------------------------------
+# https:// only; development settings allow http://. Networks allowed although internal (CIDR, comma-separated): none.
+OUTBOUND_HTTP_ALLOW_PLAIN_HTTP = False
+OUTBOUND_HTTP_ALLOWED_NETWORKS = env_networks("OUTBOUND_HTTP_ALLOWED_NETWORKS", default=[])
 
 # --- Tangle ---------------------------------------------------------------------------------------------------
 TANGLE_NODE_URL = env.str("TANGLE_NODE_URL", default="")
@@ -309,6 +334,13 @@ PAYMENTS_SANDBOX_ACQUIRER = env.bool("PAYMENTS_SANDBOX_ACQUIRER", default=True)
 PAYMENTS_WEBHOOK_TOLERANCE_SECONDS = env.int("PAYMENTS_WEBHOOK_TOLERANCE_SECONDS", default=300)
 PAYMENTS_QR_AUTHORIZATION_TIMEOUT_SECONDS = env.int("PAYMENTS_QR_AUTHORIZATION_TIMEOUT_SECONDS", default=7 * 24 * 3600)
 PAYMENTS_QR_UPLOAD_MAX_BYTES = env.int("PAYMENTS_QR_UPLOAD_MAX_BYTES", default=2 * 1024 * 1024)
+# Photos of QR codes (payments/qr/images.py): the stated dimensions are checked before decoding (12.6 megapixels: a
+# 12 MP phone photo or a 4K screenshot), pictures decoded at once per process (each costs up to ~65 MB), how long an
+# upload waits for a decode slot (seconds), and photos a signed-in user may upload per minute.
+PAYMENTS_QR_UPLOAD_MAX_PIXELS = env.int("PAYMENTS_QR_UPLOAD_MAX_PIXELS", default=12_600_000)
+PAYMENTS_QR_DECODE_CONCURRENCY = env.int("PAYMENTS_QR_DECODE_CONCURRENCY", default=2)
+PAYMENTS_QR_DECODE_WAIT_SECONDS = env.float("PAYMENTS_QR_DECODE_WAIT_SECONDS", default=30.0)
+PAYMENTS_QR_UPLOAD_RATE_PER_MINUTE = env.int("PAYMENTS_QR_UPLOAD_RATE_PER_MINUTE", default=10)
 PAYMENTS_SEPA_BENEFICIARY_NAME = env.str("PAYMENTS_SEPA_BENEFICIARY_NAME", default="FinLab Financial Services GmbH")
 PAYMENTS_SEPA_IBAN = env.str("PAYMENTS_SEPA_IBAN", default="DE89370400440532013000")
 PAYMENTS_SEPA_BIC = env.str("PAYMENTS_SEPA_BIC", default="COBADEFFXXX")

@@ -8,9 +8,12 @@ os.environ.setdefault("DJANGO_DEBUG", "false")
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", "Rdlz4B49r49xJtJEkPMtZGTMWrFa0hamcYDgA3ezPx0=")
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import env, env_networks
 
 # Served over plain HTTP on localhost, so cookies cannot be marked Secure here.
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://localhost:8000")
+# A dealer's webhook receiver may run on this machine, over plain HTTP.
+OUTBOUND_HTTP_ALLOW_PLAIN_HTTP = True
+OUTBOUND_HTTP_ALLOWED_NETWORKS = env_networks("OUTBOUND_HTTP_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
