@@ -277,6 +277,8 @@ LOGGING = {
 
 # --- Tangle ---------------------------------------------------------------------------------------------------
 TANGLE_NODE_URL = env.str("TANGLE_NODE_URL", default="")
+# Longest wait, in seconds, for the node while a verifier confirms an anchor; past it the check is anchor_unverifiable.
+TANGLE_VERIFY_TIMEOUT_SECONDS = env.int("TANGLE_VERIFY_TIMEOUT_SECONDS", default=5)
 CSRF_FAILURE_VIEW = "portal.api.csrf_failure"
 CELERY_BEAT_SCHEDULE["payments.pending_transfers_expire"] = {
     "task": "payments.pending_transfers_expire",
