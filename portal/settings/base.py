@@ -21,6 +21,9 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 PORTAL_HOST = env.str("PORTAL_HOST", default="localhost")
+# Address and port `manage.py portal_run` (`make run`) serves on; local settings derive PORTAL_HOST from them.
+PORTAL_BIND = env.str("PORTAL_BIND", default="127.0.0.1")
+PORTAL_PORT = env.int("PORTAL_PORT", default=8000)
 
 INSTALLED_APPS = [
     "django.contrib.auth",
