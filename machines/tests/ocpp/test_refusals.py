@@ -229,7 +229,7 @@ def test_ocpp201_unknown_transactions_negative_and_decreasing_readings_are_refus
     server_url, make_user
 ):
     vehicle = vehicle_make(owner=make_user(Role.CUSTOMER), balance=5_000)
-    station = station_make(owner=make_user(Role.DEALER))
+    station = station_make(owner=make_user(Role.DEALER), accepted_by=[vehicle])
 
     def event(event_type: str, transaction_id: str, minutes: int, energy_wh: int, seq_no: int):
         return transaction_event201(
