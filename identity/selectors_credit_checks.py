@@ -34,6 +34,7 @@ REFUSAL_TEXTS = {
     "wrong_domain": "The presentation was made for another dealer.",
     "anchor_missing": "The credential's anchor on the Tangle is missing.",
     "anchor_invalid": "The credential's anchor on the Tangle does not match.",
+    "anchor_unverifiable": "The credential's anchor on the Tangle could not be checked; try again later.",
     "presentation_replayed": "This presentation was already used once and cannot be used again.",
     "claims_missing": "The presentation does not contain the score band and affordability ceiling.",
 }

@@ -38,6 +38,9 @@ PORTAL_HOST = env.str("PORTAL_HOST", default="localhost")
 # Reverse proxies whose X-Forwarded-For the portal believes (addresses or networks, comma-separated; none by default):
 # the login limits, API throttles and logs take the client address from portal/client_address.py.
 PORTAL_TRUSTED_PROXIES = env_networks("PORTAL_TRUSTED_PROXIES", default=[])
+# Address and port `manage.py portal_run` (`make run`) serves on; local settings derive PORTAL_HOST from them.
+PORTAL_BIND = env.str("PORTAL_BIND", default="127.0.0.1")
+PORTAL_PORT = env.int("PORTAL_PORT", default=8000)
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -302,6 +305,8 @@ OUTBOUND_HTTP_ALLOWED_NETWORKS = env_networks("OUTBOUND_HTTP_ALLOWED_NETWORKS", 
 
 # --- Tangle ---------------------------------------------------------------------------------------------------
 TANGLE_NODE_URL = env.str("TANGLE_NODE_URL", default="")
+# Longest wait, in seconds, for the node while a verifier confirms an anchor; past it the check is anchor_unverifiable.
+TANGLE_VERIFY_TIMEOUT_SECONDS = env.int("TANGLE_VERIFY_TIMEOUT_SECONDS", default=5)
 CSRF_FAILURE_VIEW = "portal.api.csrf_failure"
 CELERY_BEAT_SCHEDULE["payments.pending_transfers_expire"] = {
     "task": "payments.pending_transfers_expire",
