@@ -18,11 +18,11 @@ from django.utils import timezone
 
 from accounts.models import DealerOrganisation, User
 from payments.ledger.types import ResultCode, TransferFlags, TransferSpec
-from payments.models import Account, QrCode, QrCodeStatus, QrRedemption, QrRedemptionStatus, QrRefund
+from payments.models import Account, QrCode, QrRedemption, QrRedemptionStatus, QrRefund
 from payments.qr import accounts as qr_accounts
 from payments.qr.accounts import TransferReason
 from payments.qr.ledger_calls import LedgerRefused, transfer_one, transfers_submit
-from payments.qr.services import qr_code_balance_sweep, qr_code_current, qr_transfer_id
+from payments.qr.services import qr_code_acceptance_check, qr_code_balance_sweep, qr_code_current, qr_transfer_id
 from payments.qr.tokens import QrTokenClaims, qr_token_verify
 from payments.settlement.services import settlement_request
 from portal.errors import ConflictError, ValidationFailed
@@ -127,20 +127,17 @@ def _authorize(
 
 
 def _code_for_redemption(*, claims: QrTokenClaims, organisation: DealerOrganisation, currency: str) -> QrCode:
-    """The code a verified token names, locked; refuses unknown, expired, blocked, foreign-currency, not-accepted."""
+    """The code a verified token names, locked; refuses unknown codes and stale or expired tokens here, and
+    everything else through the acceptance check every spending path shares."""
     code = QrCode.objects.select_for_update().select_related("product").filter(public_id=claims.public_id).first()
     if code is None:
         raise ValidationFailed("This payment code is unknown.", code="code_unknown")
-    if code.status == QrCodeStatus.BLOCKED or claims.version != code.version:
+    if claims.version != code.version:
         raise ValidationFailed("This payment code is blocked.", code="code_blocked")
     now = timezone.now()
-    if claims.expires_at <= now or code.expires_at <= now:
+    if claims.expires_at <= now:
         raise ValidationFailed("This payment code has expired.", code="code_expired")
-    if currency != code.currency:
-        raise ValidationFailed(f"This payment code holds {code.currency}, not {currency}.", code="currency_mismatch")
-    accepted_by = list(code.product.accepted_by.values_list("pk", flat=True))
-    if accepted_by and organisation.pk not in accepted_by:
-        raise ValidationFailed("This payment code is not accepted here.", code="code_not_accepted_here")
+    qr_code_acceptance_check(code=code, dealer_organisation_id=organisation.pk, currency=currency, now=now)
     return code
 
 
