@@ -8,6 +8,7 @@ transfer dealer payable -> the code (or the code that replaced it). Every refusa
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -17,8 +18,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import DealerOrganisation, User
+from payments.ledger.services import expiry_void_id, pending_transfer_expire
 from payments.ledger.types import ResultCode, TransferFlags, TransferSpec
-from payments.models import Account, QrCode, QrRedemption, QrRedemptionStatus, QrRefund
+from payments.models import Account, QrCode, QrRedemption, QrRedemptionStatus, QrRefund, Transfer
 from payments.qr import accounts as qr_accounts
 from payments.qr.accounts import TransferReason
 from payments.qr.ledger_calls import LedgerRefused, transfer_one, transfers_submit
@@ -152,6 +154,17 @@ def _lock_redemption(*, redemption_id: int) -> QrRedemption:
     return QrRedemption.objects.select_for_update().select_related("code").get(pk=redemption_id)
 
 
+def _refuse_unless_authorized(*, redemption: QrRedemption) -> None:
+    """Capture and void need an open authorization. An expired one answers `authorization_expired`, whether the
+    expiry already ran (status `expired`) or not yet (the ledger refuses the expired pending transfer the same way)."""
+    if redemption.status == QrRedemptionStatus.EXPIRED:
+        raise ConflictError(
+            "The authorization has expired; its amount went back to the code.", code="authorization_expired"
+        )
+    if redemption.status != QrRedemptionStatus.AUTHORIZED:
+        raise ConflictError(f"The redemption is {redemption.status}.", code=f"redemption_{redemption.status}")
+
+
 @transaction.atomic
 def qr_redemption_capture(*, redemption_id: int, amount: int) -> QrRedemption:
     """Captures `amount` minor units (at most the authorized amount; the rest is released to the code).
@@ -162,8 +175,7 @@ def qr_redemption_capture(*, redemption_id: int, amount: int) -> QrRedemption:
     redemption = _lock_redemption(redemption_id=redemption_id)
     if redemption.status == QrRedemptionStatus.CAPTURED and redemption.captured_amount == amount:
         return redemption
-    if redemption.status != QrRedemptionStatus.AUTHORIZED:
-        raise ConflictError(f"The redemption is {redemption.status}.", code=f"redemption_{redemption.status}")
+    _refuse_unless_authorized(redemption=redemption)
     if not 0 < amount <= redemption.amount:
         raise ValidationFailed("Capture between 0.01 and the authorized amount.", code="amount_exceeds_authorization")
     organisation_id = redemption.dealer_organisation_id
@@ -213,8 +225,7 @@ def qr_redemption_void(*, redemption_id: int) -> QrRedemption:
     redemption = _lock_redemption(redemption_id=redemption_id)
     if redemption.status == QrRedemptionStatus.VOIDED:
         return redemption
-    if redemption.status != QrRedemptionStatus.AUTHORIZED:
-        raise ConflictError(f"The redemption is {redemption.status}.", code=f"redemption_{redemption.status}")
+    _refuse_unless_authorized(redemption=redemption)
     void_id = qr_transfer_id(purpose=f"void:{redemption.public_id}")
     clearing = qr_accounts.dealer_clearing_account(
         dealer_organisation_id=redemption.dealer_organisation_id, currency=redemption.currency
@@ -261,3 +272,42 @@ def qr_redemption_refund(*, redemption_id: int, user: User, amount: int) -> QrRe
     return QrRefund.objects.create(
         redemption=redemption, code=target, amount=amount, transfer_id=transfer_id, created_by=user
     )
+
+
+def qr_authorizations_expire(*, now: datetime.datetime | None = None) -> int:
+    """Closes every authorization whose timeout has passed: the ledger voids its pending transfer, the redemption
+    becomes `expired`, and the released amount follows a blocked code to its replacement, all in one transaction
+    per redemption. Runs before the ledger's own expiry (same void ids), and picks up any authorization that expiry
+    voided first. Safe to run twice and concurrently (rows taken with SKIP LOCKED); returns how many it closed."""
+    now = now or timezone.now()
+    due_transfers = Transfer.objects.filter(expires_at__lte=now).values("id")
+    due = QrRedemption.objects.filter(
+        status=QrRedemptionStatus.AUTHORIZED, authorization_transfer_id__in=due_transfers
+    ).order_by("pk")
+    closed = 0
+    for redemption_id in due.values_list("pk", flat=True):
+        closed += _authorization_expire(redemption_id=redemption_id, now=now)
+    return closed
+
+
+@transaction.atomic
+def _authorization_expire(*, redemption_id: int, now: datetime.datetime) -> bool:
+    redemption = (
+        QrRedemption.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("code")
+        .filter(pk=redemption_id, status=QrRedemptionStatus.AUTHORIZED)
+        .first()
+    )
+    if redemption is None:
+        return False  # resolved meanwhile, or another run holds it
+    result = pending_transfer_expire(pending_id=redemption.authorization_transfer_id, now=now)
+    if result not in (ResultCode.OK, ResultCode.EXISTS):
+        logger.warning("authorization of redemption %s not expired: %s", redemption.public_id, result)
+        return False
+    QrRedemption.objects.filter(pk=redemption.pk).update(
+        status=QrRedemptionStatus.EXPIRED,
+        void_transfer_id=expiry_void_id(pending_id=redemption.authorization_transfer_id),
+        resolved_at=now,
+    )
+    qr_code_balance_sweep(code=redemption.code, purpose=f"release:{redemption.public_id}")
+    return True
