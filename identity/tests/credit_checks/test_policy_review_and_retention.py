@@ -152,6 +152,10 @@ def test_a_lease_application_number_is_kept_unchecked_with_its_verdict(issue_cre
             dealer_organisation_id=dealer.dealer_organisation_id,
             customer_id=customer.pk,
             decided_at=verdict.decided_at,
+            purpose="lease",
+            amount=100_00,
+            currency="EUR",
+            term_months=36,
         )
     ]
     assert credit_check_verdicts_for_lease_applications(application_ids=[7]) == []
