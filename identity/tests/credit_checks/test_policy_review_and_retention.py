@@ -187,14 +187,16 @@ def test_a_verdict_reaches_the_linked_lease_application(issue_credit, wallet, cu
     request = credit_check_request_create(
         dealer_user=dealer,
         purpose="lease",
-        amount=100_00,
+        amount=application.quote.monthly_total,  # the check covers the application's own terms
         currency="EUR",
-        term_months=36,
+        term_months=application.quote.term_months,
         lease_application_id=application.pk,
     )
     request = credit_check_claim(link_token=request.link_token, customer=customer)
     credit_check_present(
-        request=request, customer=customer, presentation=present(sd_jwt=issue_credit(), wallet=wallet, request=request)
+        request=request,
+        customer=customer,
+        presentation=present(sd_jwt=issue_credit(ceiling=5_000_00), wallet=wallet, request=request),
     )
     assert Application.objects.get(pk=application.pk).status == "credit_check_pending"
 
