@@ -151,6 +151,10 @@ class QrRedemption(models.Model):
 
     class Meta:
         ordering = ("-created_at", "-id")
+        indexes = [
+            # The expiry pass reads open authorizations every minute; they are few among all redemptions.
+            models.Index(fields=["id"], condition=Q(status="authorized"), name="qr_redemption_authorized"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["dealer_organisation", "idempotency_key"], name="qr_redemption_idempotency_key_unique"

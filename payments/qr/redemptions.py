@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import DealerOrganisation, User
@@ -280,10 +281,9 @@ def qr_authorizations_expire(*, now: datetime.datetime | None = None) -> int:
     per redemption. Runs before the ledger's own expiry (same void ids), and picks up any authorization that expiry
     voided first. Safe to run twice and concurrently (rows taken with SKIP LOCKED); returns how many it closed."""
     now = now or timezone.now()
-    due_transfers = Transfer.objects.filter(expires_at__lte=now).values("id")
-    due = QrRedemption.objects.filter(
-        status=QrRedemptionStatus.AUTHORIZED, authorization_transfer_id__in=due_transfers
-    ).order_by("pk")
+    # Open authorizations only (a partial index), each checked by its transfer's primary key.
+    is_due = Exists(Transfer.objects.filter(pk=OuterRef("authorization_transfer_id"), expires_at__lte=now))
+    due = QrRedemption.objects.filter(is_due, status=QrRedemptionStatus.AUTHORIZED).order_by("pk")
     closed = 0
     for redemption_id in due.values_list("pk", flat=True):
         closed += _authorization_expire(redemption_id=redemption_id, now=now)
