@@ -49,8 +49,12 @@ def application_detail(request: HttpRequest, application_id: int) -> HttpRespons
 
 def _application_context(request: HttpRequest, application, **forms) -> dict:
     is_back_office = request.user.role == Role.BACK_OFFICE
+    shows_refusals = request.user.role in (Role.BACK_OFFICE, Role.DEALER)
     return {
         "application": application,
+        "credit_verdict_refusals": (
+            selectors.credit_verdict_refusals_for_application(application=application) if shows_refusals else []
+        ),
         "quote": application.quote,
         "contract": getattr(application, "contract", None),
         "approvals": list(application.approvals.all()),

@@ -377,6 +377,8 @@ CELERY_BEAT_SCHEDULE["machines.request_nonces_purge"] = {
 # --- Leasing -------------------------------------------------------------------------------------------------------
 # Financed amount (minor units) above which two different back-office users must approve an application.
 LEASING_FOUR_EYES_LIMIT = env.int("LEASING_FOUR_EYES_LIMIT", default=50_000_00)
+# Days a credit-check verdict may be applied to a lease application after it was given; older ones are refused.
+LEASING_CREDIT_VERDICT_VALID_DAYS = env.int("LEASING_CREDIT_VERDICT_VALID_DAYS", default=30)
 # Delinquency buckets in days past due; level n is the n-th range ("91-" is open-ended).
 LEASING_DELINQUENCY_BUCKETS = env.str("LEASING_DELINQUENCY_BUCKETS", default="1-30,31-60,61-90,91-")
 LEASING_LATE_FEE = env.int("LEASING_LATE_FEE", default=5_00)  # minor units per overdue instalment
