@@ -113,16 +113,15 @@ def _month_end_within_a_year() -> datetime.date:
     return min(day for day in candidates if day >= today)
 
 
-@pytest.mark.parametrize(
-    "start_date",
-    [
-        None,
-        timezone.localdate() + datetime.timedelta(days=25),
-        timezone.localdate() + datetime.timedelta(days=365),
-        _month_end_within_a_year(),
-    ],
-)
-def test_a_lease_leaving_one_cent_for_two_instalments_is_refused_on_any_start_date(db, start_date):
+@pytest.mark.parametrize("start", ["today", "in 25 days", "in a year", "a 31st"])
+def test_a_lease_leaving_one_cent_for_two_instalments_is_refused_on_any_start_date(db, start):
+    today = timezone.localdate()
+    start_date = {
+        "today": None,
+        "in 25 days": today + datetime.timedelta(days=25),
+        "in a year": today + datetime.timedelta(days=365),
+        "a 31st": _month_end_within_a_year(),
+    }[start]
     # 402.42 EUR less 201.20 down is 201.22 financed against a residual of 201.21 (50 %): one cent to repay in two
     # instalments at 0 %. The level instalment rounded half-up to that cent, and the second was 0.00 EUR, which the
     # schedule table refuses; the quote refuses it now, whatever the start date (30/360 months: dates do not matter).
