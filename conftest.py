@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -10,12 +11,46 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
+from hypothesis import core as hypothesis_core
+from hypothesis import settings as hypothesis_settings
+from hypothesis.vendor import pretty as hypothesis_pretty
 
 from accounts import services
 from accounts.models import User
 from accounts.roles import Role
 from accounts.tests.factories import DealerOrganisationFactory, UserFactory
 from identity.services.anchor_confirmation import confirmed_roots
+
+# Hypothesis profiles. "dev" (a developer's machine) draws new random examples on every run and keeps the failing ones
+# in .hypothesis/ to replay them first next time. "ci" derandomizes: the examples follow from each test's source, so
+# CI runs the same examples every time and fails only when the code (or the test) changed, never at random; a failure
+# prints its `@reproduce_failure` blob as well. No deadline anywhere: a test's speed depends on the machine.
+# HYPOTHESIS_PROFILE chooses one explicitly; otherwise a set `CI` variable (the CI entry point exports CI=true)
+# selects "ci".
+hypothesis_settings.register_profile("dev", deadline=None, print_blob=True)
+hypothesis_settings.register_profile(
+    "ci", parent=hypothesis_settings.get_profile("dev"), derandomize=True, database=None
+)
+
+
+def hypothesis_profile_name(environ: dict[str, str]) -> str:
+    if environ.get("HYPOTHESIS_PROFILE"):
+        return environ["HYPOTHESIS_PROFILE"]
+    return "ci" if environ.get("CI", "").strip().lower() not in ("", "0", "false", "no") else "dev"
+
+
+hypothesis_settings.load_profile(hypothesis_profile_name(dict(os.environ)))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _hypothesis_prints_failing_examples() -> None:
+    """schemathesis swaps Hypothesis's printer for one that prints nothing (it saves time in its own fuzzing) when its
+    test builder is first imported, which its pytest plugin does as the first test is called: every failing property
+    test then reported "Falsifying example: test(case=,)" with the values missing. The builder is imported here, before
+    the first test (not while conftest loads: Hypothesis warns about work done then), and Hypothesis's printer is put
+    back. Hypothesis prints only a failing example (or in verbose mode), so this costs nothing on a passing run."""
+    importlib.import_module("schemathesis.generation.hypothesis.builder")
+    hypothesis_core.RepresentationPrinter = hypothesis_pretty.RepresentationPrinter
 
 
 @pytest.fixture(autouse=True)

@@ -31,6 +31,13 @@ class DateInvalidError(ValidationFailed):
     code = "date_invalid"
 
 
+class RepaymentTooSmallError(ValidationFailed):
+    """The down payment and the residual value leave less than one minor unit per instalment to repay over the term,
+    so a schedule of positive instalments does not exist."""
+
+    code = "repayment_too_small"
+
+
 class ServicePackageInvalidError(ValidationFailed):
     code = "service_package_invalid"
 

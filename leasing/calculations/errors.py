@@ -25,6 +25,14 @@ class ResidualValueError(CalculationError):
     code = "residual_above_financed_amount"
 
 
+class InstalmentNotPositiveError(CalculationError):
+    """An instalment of the schedule would be zero or negative: what is left to repay over the term (the financed
+    amount less the residual value, plus interest) is below one minor unit per instalment, or so close to it that
+    rounding the level instalment half-up leaves nothing (or a refund) for the last one."""
+
+    code = "instalment_not_positive"
+
+
 class PayoffDateError(CalculationError):
     code = "payoff_date_outside_term"
 

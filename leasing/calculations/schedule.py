@@ -12,6 +12,10 @@ Conventions, shared by quotes, contracts and payoff quotes:
 * The residual value is due at the end of the term (`Schedule.end_date`), on top of the last instalment. In
   advance, the balance left after the last instalment is the residual value discounted one period (rounded
   half-up); the residual payment settles that balance plus the last period's interest (`final_period_interest`).
+* Every instalment is positive. When what is left to repay over the term is below one minor unit per instalment
+  (a residual value, or a down payment, that leaves almost nothing to finance), the level instalment rounds to
+  zero, or rounds up so far that the last instalment would be zero or a refund; such terms have no schedule
+  (`schedule_instalments_check` raises `InstalmentNotPositiveError`) and are refused, never stored.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from enum import StrEnum
 
 from leasing.calculations.daycount import add_months, days_360
 from leasing.calculations.errors import (
+    InstalmentNotPositiveError,
     InvalidPrincipalError,
     InvalidRateError,
     InvalidTermError,
@@ -196,6 +201,17 @@ def schedule_build(*, terms: LoanTerms) -> Schedule:
         instalments=tuple(rows),
         final_period_interest=terms.residual - closing_balance,
     )
+
+
+def schedule_instalments_check(*, schedule: Schedule) -> None:
+    """Raises `InstalmentNotPositiveError` when an instalment of `schedule` is zero or negative (see the module's
+    conventions): a schedule that passes can be stored and collected row by row."""
+    for row in schedule.instalments:
+        if row.amount.amount <= 0:
+            raise InstalmentNotPositiveError(
+                f"instalment {row.number} of {schedule.terms.periods} would be {row.amount}: "
+                f"{schedule.terms.financed_amount - schedule.terms.residual} left to repay is too little for the term"
+            )
 
 
 def total_cost_of_credit(*, schedule: Schedule, fees: Money) -> Money:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts.models import User
 from leasing import ledger
 from leasing.calculations.daycount import add_months
-from leasing.calculations.schedule import LoanTerms, payoff_amount, schedule_build
+from leasing.calculations.schedule import LoanTerms, payoff_amount, schedule_build, schedule_instalments_check
 from leasing.errors import ContractStateError, DateInvalidError, PayoffQuoteExpiredError, TermOutsideProductError
 from leasing.models import (
     Contract,
@@ -171,9 +171,6 @@ def contract_restructure(
     paid = [row for row in schedule.instalments if row.due_date <= effective_date]
     outstanding = paid[-1].balance_after if paid else terms.financed_amount
     principal = _capitalised(principal=outstanding, rate_percent=terms.nominal_rate_percent, months=holiday_months)
-    ScheduleItem.objects.filter(
-        contract=contract, status=ScheduleItemStatus.DUE, kind__in=SCHEDULED_KINDS, due_date__gt=effective_date
-    ).update(status=ScheduleItemStatus.SUPERSEDED)
     new_terms = LoanTerms(
         financed_amount=principal,
         nominal_rate_percent=terms.nominal_rate_percent,
@@ -182,11 +179,17 @@ def contract_restructure(
         timing=terms.timing,
         residual_value=terms.residual,
     )
+    # Refused (a named error, nothing written) when the new term leaves an instalment at zero or below.
+    new_schedule = schedule_build(terms=new_terms)
+    schedule_instalments_check(schedule=new_schedule)
+    ScheduleItem.objects.filter(
+        contract=contract, status=ScheduleItemStatus.DUE, kind__in=SCHEDULED_KINDS, due_date__gt=effective_date
+    ).update(status=ScheduleItemStatus.SUPERSEDED)
     contract.schedule_version += 1
     contract.schedule_principal, contract.schedule_start_date = principal.amount, new_terms.start_date
     contract.schedule_periods = remaining_months
     contract.save()
-    schedule_items_write(contract=contract, schedule=schedule_build(terms=new_terms))
+    schedule_items_write(contract=contract, schedule=new_schedule)
     ledger.posting_book(
         event=f"restructure:{contract.pk}:{contract.schedule_version}",
         currency=contract.currency,

@@ -14,13 +14,16 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from leasing.calculations.aprc import aprc_percent, schedule_cash_flows
+from leasing.calculations.errors import InstalmentNotPositiveError
 from leasing.calculations.schedule import (
     LoanTerms,
     PaymentTiming,
     Schedule,
     schedule_build,
+    schedule_instalments_check,
     total_amount_payable,
     total_cost_of_credit,
 )
@@ -29,6 +32,7 @@ from leasing.errors import (
     DownPaymentInvalidError,
     MileageInvalidError,
     PriceInvalidError,
+    RepaymentTooSmallError,
     ResidualInvalidError,
     ServicePackageInvalidError,
     TermOutsideProductError,
@@ -165,6 +169,27 @@ def _service_packages(*, data: QuoteInput, product: LeaseProduct) -> tuple[Servi
     return tuple(sorted(packages, key=lambda package: package.code))
 
 
+def _schedule(*, terms: LoanTerms, product: LeaseProduct) -> Schedule:
+    """The schedule of `terms`, refused by name when an instalment would be zero or negative: the down payment and
+    the residual value leave too little to repay over the term (a lessor does not book a lease it cannot collect)."""
+    schedule = schedule_build(terms=terms)
+    try:
+        schedule_instalments_check(schedule=schedule)
+    except InstalmentNotPositiveError:
+        left = terms.financed_amount - terms.residual
+        detail = gettext(
+            "The down payment and the residual value leave %(amount)s to repay over %(months)s months, too little "
+            "for an instalment every month."
+        ) % {"amount": left, "months": terms.periods}
+        message = gettext("Too little is left to repay each month.")
+        if product.is_mileage_lease:
+            hint, fields = gettext("Lower the down payment or choose a higher yearly mileage."), ["down_payment"]
+        else:
+            hint, fields = gettext("Lower the down payment or the residual value."), ["down_payment", "residual_value"]
+        raise RepaymentTooSmallError(f"{detail} {hint}", fields={field: [message] for field in fields}) from None
+    return schedule
+
+
 def quote_calculate(*, data: QuoteInput) -> QuoteResult:
     """Prices `data` without storing anything; raises a named `ValidationFailed` for any input the product refuses."""
     product = _product_get(code=data.product_code)
@@ -181,7 +206,7 @@ def quote_calculate(*, data: QuoteInput) -> QuoteResult:
         timing=PaymentTiming(data.timing),
         residual_value=Money(residual, currency),
     )
-    schedule = schedule_build(terms=terms)
+    schedule = _schedule(terms=terms, product=product)
     fees = Money(product.arrangement_fee, currency)
     monthly_services = sum(package.monthly_price for package in packages)
     return QuoteResult(

@@ -6,7 +6,13 @@ import datetime
 
 from django.db.models import Max
 
-from leasing.calculations.schedule import LoanTerms, PaymentTiming, Schedule, schedule_build
+from leasing.calculations.schedule import (
+    LoanTerms,
+    PaymentTiming,
+    Schedule,
+    schedule_build,
+    schedule_instalments_check,
+)
 from leasing.models import Contract, ProductKind, ScheduleItem, ScheduleItemKind, ScheduleItemStatus
 from portal.money import Money
 
@@ -31,7 +37,12 @@ def contract_schedule(*, contract: Contract) -> Schedule:
 
 def schedule_items_write(*, contract: Contract, schedule: Schedule, first_number: int = 1) -> list[ScheduleItem]:
     """Stores the instalments of `schedule` (plus the service packages' monthly price on each) under the contract's
-    current version; a loan's balloon becomes its own row on the end date. Amounts in minor units."""
+    current version; a loan's balloon becomes its own row on the end date. Amounts in minor units.
+
+    A schedule with a zero or negative instalment is refused with `InstalmentNotPositiveError` before anything is
+    written (quotes refuse such terms already; this keeps a quote priced before that rule from reaching the table's
+    CHECK constraint as an IntegrityError)."""
+    schedule_instalments_check(schedule=schedule)
     rows = [
         ScheduleItem(
             contract=contract,

@@ -80,6 +80,25 @@ def loan_product(*, code: str = "loan-balloon", arrangement_fee: int = 250_00) -
     )
 
 
+def short_product(*, code: str = "short-0", kind: str = "mileage_lease", rate: str = "0") -> LeaseProduct:
+    """A product of 1 to 12 months from 1.00 EUR, one 5,000 km band at a 50 % residual (leases) and balloons up to
+    60 % of the price: small enough to price terms that leave only cents to repay."""
+    return products.product_save(
+        data=products.ProductData(
+            code=code,
+            name="Short",
+            kind=kind,
+            nominal_rate_percent=Decimal(rate),
+            min_term_months=1,
+            max_term_months=12,
+            min_price=1_00,
+            max_price=150_000_00,
+            max_residual_percent=Decimal("60"),
+        ),
+        yearly_km_bands=[(5_000, Decimal("50"))] if kind != "instalment_loan" else [],
+    )
+
+
 def quote_input(product: LeaseProduct, **overrides) -> QuoteInput:
     values = {
         "product_code": product.code,

@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from leasing.models import Quote
+from leasing.tests import factories
 
 pytestmark = pytest.mark.django_db
 BODY = {
@@ -50,6 +51,22 @@ def test_bad_input_gets_a_named_error_and_stores_nothing(mileage_product, change
     assert response.status_code == status
     assert response.json()["code"] == code
     assert set(response.json()) == {"code", "detail", "fields"}
+    assert Quote.objects.count() == 0
+
+
+def test_a_lease_leaving_one_cent_to_repay_is_refused_by_name_and_stores_nothing():
+    factories.short_product()
+    body = {"product_code": "short-0", "price": 402_42, "down_payment": 201_20, "term_months": 2, "yearly_km": 5_000}
+
+    response = Client().post("/api/leasing/quotes", body | {"timing": "in_advance"}, content_type="application/json")
+
+    assert response.status_code == 422
+    assert response.json() == {
+        "code": "repayment_too_small",
+        "detail": "The down payment and the residual value leave 0.01 EUR to repay over 2 months, too little for an "
+        "instalment every month. Lower the down payment or choose a higher yearly mileage.",
+        "fields": {"down_payment": ["Too little is left to repay each month."]},
+    }
     assert Quote.objects.count() == 0
 
 

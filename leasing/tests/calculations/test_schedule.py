@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from leasing.calculations.daycount import add_months, days_360
 from leasing.calculations.errors import (
+    InstalmentNotPositiveError,
     InvalidPrincipalError,
     InvalidRateError,
     InvalidTermError,
@@ -20,6 +21,7 @@ from leasing.calculations.schedule import (
     outstanding_principal,
     payoff_amount,
     schedule_build,
+    schedule_instalments_check,
     total_amount_payable,
     total_cost_of_credit,
 )
@@ -126,6 +128,60 @@ def test_zero_rate_splits_principal_evenly_and_last_takes_the_remainder():
     schedule = schedule_build(terms=fineract_terms(nominal_rate_percent=Decimal("0"), periods=3))
     assert [row.amount for row in schedule.instalments] == [eur("33.33"), eur("33.33"), eur("33.34")]
     assert schedule.total_interest == eur("0")
+
+
+@pytest.mark.parametrize("start_date", [date(2026, 12, 6), date(2027, 1, 31), date(2028, 2, 29)])
+def test_one_cent_over_two_instalments_leaves_nothing_for_the_last_and_is_refused(start_date):
+    # 201.22 financed, 201.21 residual, 0 %, in advance: the level instalment 0.005 rounds half-up to 0.01, the first
+    # instalment repays the whole cent and the second is 0.00. Months are 30/360, so the start date changes nothing.
+    schedule = schedule_build(
+        terms=LoanTerms(
+            financed_amount=eur("201.22"),
+            nominal_rate_percent=Decimal("0"),
+            periods=2,
+            start_date=start_date,
+            timing=PaymentTiming.IN_ADVANCE,
+            residual_value=eur("201.21"),
+        )
+    )
+    assert [(row.amount, row.balance_after) for row in schedule.instalments] == [
+        (eur("0.01"), eur("201.21")),
+        (eur("0.00"), eur("201.21")),
+    ]
+
+    with pytest.raises(InstalmentNotPositiveError) as error:
+        schedule_instalments_check(schedule=schedule)
+    assert error.value.code == "instalment_not_positive"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "amounts"),
+    [
+        # Six cents over twelve months: 0.005 rounds up to 0.01 eleven times, so the last is a refund of 0.05.
+        (
+            {"residual_value": eur("99.94"), "nominal_rate_percent": Decimal("0"), "periods": 12},
+            ["0.01"] * 11 + ["-0.05"],
+        ),
+        # The residual is the whole financed amount and the rate 0 %: every instalment is 0.00.
+        ({"residual_value": eur("100.00"), "nominal_rate_percent": Decimal("0"), "periods": 3}, ["0.00"] * 3),
+        # At a rate so low that a month's interest on 100.00 rounds to nothing, the same.
+        ({"residual_value": eur("100.00"), "nominal_rate_percent": Decimal("0.005"), "periods": 3}, ["0.00"] * 3),
+    ],
+)
+def test_schedules_with_a_zero_or_negative_instalment_are_refused(overrides, amounts):
+    schedule = schedule_build(terms=fineract_terms(**overrides))
+    assert [row.amount for row in schedule.instalments] == [eur(amount) for amount in amounts]
+
+    with pytest.raises(InstalmentNotPositiveError):
+        schedule_instalments_check(schedule=schedule)
+
+
+def test_an_interest_only_schedule_is_positive_and_passes():
+    # The residual is the whole financed amount at 12 %: each instalment is the month's interest, 1.00.
+    schedule = schedule_build(terms=fineract_terms(residual_value=eur("100.00"), periods=3))
+    assert [row.amount for row in schedule.instalments] == [eur("1.00")] * 3
+
+    schedule_instalments_check(schedule=schedule)
 
 
 def test_total_cost_and_amount_payable():

@@ -5,8 +5,17 @@ from __future__ import annotations
 import pytest
 
 from accounts.roles import Role
-from leasing.errors import ApplicationStateError, FourEyesError, TermOutsideProductError
-from leasing.models import Application, ApplicationStatus, Contract, CreditCheck, Quote
+from leasing.calculations.errors import InstalmentNotPositiveError
+from leasing.errors import ApplicationStateError, FourEyesError, RepaymentTooSmallError, TermOutsideProductError
+from leasing.models import (
+    Application,
+    ApplicationApproval,
+    ApplicationStatus,
+    Contract,
+    CreditCheck,
+    Quote,
+    ScheduleItem,
+)
 from leasing.services import applications
 from leasing.services.applications import CreditCheckOutcome
 from leasing.tests import factories
@@ -130,3 +139,40 @@ def test_a_refused_application_leaves_no_quote_or_application(customer, mileage_
         _apply(customer, mileage_product, term_months=99)
 
     assert (Quote.objects.count(), Application.objects.count(), CreditCheck.objects.count()) == (0, 0, 0)
+
+
+ONE_CENT_TO_REPAY = {
+    "price": 402_42,
+    "down_payment": 201_20,
+    "term_months": 2,
+    "yearly_km": 5_000,
+    "timing": "in_advance",
+}
+
+
+def test_applying_for_terms_that_leave_one_cent_to_repay_is_refused_like_the_quote(customer):
+    # The terms whose approval once wrote a 0.00 EUR instalment: refused when applying, by the quote's name.
+    product = factories.short_product()
+
+    with pytest.raises(RepaymentTooSmallError) as raised:
+        _apply(customer, product, **ONE_CENT_TO_REPAY)
+
+    assert raised.value.code == "repayment_too_small"
+    assert (Quote.objects.count(), Application.objects.count(), CreditCheck.objects.count()) == (0, 0, 0)
+
+
+def test_approving_a_quote_priced_before_the_rule_is_refused_by_name_and_writes_nothing(customer, back_office):
+    product = factories.short_product()
+    application = _apply(customer, product, **ONE_CENT_TO_REPAY | {"down_payment": 201_19})
+    applications.application_credit_verdict_record(application_id=application.pk, verdict="approved", source="x")
+    # A quote stored before quotes refused such terms: one cent to repay in two instalments.
+    Quote.objects.filter(pk=application.quote_id).update(down_payment=201_20, financed_amount=201_22)
+
+    with pytest.raises(InstalmentNotPositiveError) as raised:
+        applications.application_approve(application_id=application.pk, approved_by=back_office, reason="ok")
+
+    assert raised.value.code == "instalment_not_positive"
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.DECISION_PENDING
+    assert ApplicationApproval.objects.count() == 0
+    assert (Contract.objects.count(), ScheduleItem.objects.count()) == (0, 0)

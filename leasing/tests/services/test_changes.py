@@ -8,8 +8,9 @@ import pytest
 from django.utils import timezone
 
 from leasing import ledger
+from leasing.calculations.errors import InstalmentNotPositiveError
 from leasing.errors import ContractStateError, DateInvalidError, PayoffQuoteExpiredError
-from leasing.models import ContractStatus, PayoffQuote, ScheduleItem
+from leasing.models import ContractEvent, ContractStatus, PayoffQuote, ScheduleItem
 from leasing.services import changes, endings
 from leasing.services.collections import collections_run
 from leasing.tests import factories
@@ -93,6 +94,42 @@ def test_a_payment_holiday_writes_a_new_schedule_from_the_capitalised_balance(cu
     assert new_rows.get(kind="balloon").principal == 5_000_00
     assert ScheduleItem.objects.filter(contract=contract, schedule_version=1, status="superseded").count() == 37
     assert ledger.account_balance_get(account_id=contract.receivable_account_id) == contract.schedule_principal + 250_00
+
+
+def test_a_restructure_leaving_less_than_a_cent_a_month_is_refused_and_changes_nothing(customer, back_office):
+    # Twelve cents to repay at 0 %: one cent a month prices; spread over 12 + 36 months it would be 0.00 a month.
+    product = factories.short_product(kind="residual_value_lease")
+    product.max_term_months = 48
+    product.save(update_fields=["max_term_months"])
+    contract = _active(
+        customer,
+        back_office,
+        product,
+        price=100_00,
+        down_payment=39_88,
+        residual_value=60_00,
+        term_months=12,
+        yearly_km=5_000,
+    )
+    rows_before = list(ScheduleItem.objects.filter(contract=contract).values_list("pk", "status", "amount"))
+    assert [amount for _, _, amount in rows_before] == [1] * 12
+
+    with pytest.raises(InstalmentNotPositiveError) as raised:
+        changes.contract_restructure(
+            contract_id=contract.pk,
+            actor=back_office,
+            effective_date=timezone.localdate(),
+            holiday_months=0,
+            remaining_months=48,
+            reason="Lower instalments",
+        )
+
+    assert raised.value.code == "instalment_not_positive"
+    contract.refresh_from_db()
+    assert (contract.schedule_version, contract.schedule_periods, contract.schedule_principal) == (1, 12, 60_12)
+    assert list(ScheduleItem.objects.filter(contract=contract).values_list("pk", "status", "amount")) == rows_before
+    assert not ContractEvent.objects.filter(contract=contract, kind="restructured").exists()
+    assert ledger.account_balance_get(account_id=contract.receivable_account_id) == 60_12
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from leasing.errors import (
     DownPaymentInvalidError,
     MileageInvalidError,
     PriceInvalidError,
+    RepaymentTooSmallError,
     ResidualInvalidError,
     ServicePackageInvalidError,
     TermOutsideProductError,
@@ -103,3 +104,82 @@ def test_start_date_defaults_to_today(loan_product):
     result = quote_calculate(data=factories.quote_input(loan_product, start_date=None))
 
     assert result.terms.start_date == timezone.localdate()
+
+
+def _month_end_within_a_year() -> datetime.date:
+    """The next 31 January or 31 March, a start whose following due dates are clamped to shorter month ends."""
+    today = timezone.localdate()
+    candidates = [datetime.date(year, month, 31) for year in (today.year, today.year + 1) for month in (1, 3)]
+    return min(day for day in candidates if day >= today)
+
+
+@pytest.mark.parametrize("start", ["today", "in 25 days", "in a year", "a 31st"])
+def test_a_lease_leaving_one_cent_for_two_instalments_is_refused_on_any_start_date(db, start):
+    today = timezone.localdate()
+    start_date = {
+        "today": None,
+        "in 25 days": today + datetime.timedelta(days=25),
+        "in a year": today + datetime.timedelta(days=365),
+        "a 31st": _month_end_within_a_year(),
+    }[start]
+    # 402.42 EUR less 201.20 down is 201.22 financed against a residual of 201.21 (50 %): one cent to repay in two
+    # instalments at 0 %. The level instalment rounded half-up to that cent, and the second was 0.00 EUR, which the
+    # schedule table refuses; the quote refuses it now, whatever the start date (30/360 months: dates do not matter).
+    product = factories.short_product()
+
+    with pytest.raises(RepaymentTooSmallError) as raised:
+        quote_create(
+            data=factories.quote_input(
+                product,
+                price=402_42,
+                down_payment=201_20,
+                term_months=2,
+                yearly_km=5_000,
+                timing="in_advance",
+                start_date=start_date,
+            )
+        )
+
+    assert raised.value.code == "repayment_too_small"
+    assert raised.value.detail == (
+        "The down payment and the residual value leave 0.01 EUR to repay over 2 months, too little for an "
+        "instalment every month. Lower the down payment or choose a higher yearly mileage."
+    )
+    assert raised.value.fields == {"down_payment": ["Too little is left to repay each month."]}
+    assert Quote.objects.count() == 0
+
+
+def test_two_cents_for_two_instalments_is_the_smallest_lease_that_prices(db):
+    product = factories.short_product()
+
+    result = quote_calculate(
+        data=factories.quote_input(
+            product, price=402_42, down_payment=201_19, term_months=2, yearly_km=5_000, timing="in_advance"
+        )
+    )
+
+    assert [(row.amount.amount, row.balance_after.amount) for row in result.schedule.instalments] == [
+        (1, 201_22),
+        (1, 201_21),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "overrides", "fields"),
+    [
+        # The band's residual (50 %) is capped at the financed amount: nothing at all is left to repay.
+        ("mileage_lease", {"down_payment": 60_00, "yearly_km": 5_000}, ["down_payment"]),
+        # 6 cents over 12 months: 0.5 a month rounds up to 1, eleven times, and the last would be a refund of 5.
+        ("residual_value_lease", {"down_payment": 39_94, "residual_value": 60_00, "yearly_km": 5_000}, None),
+        ("instalment_loan", {"down_payment": 40_00, "residual_value": 60_00, "yearly_km": None}, None),
+    ],
+)
+def test_terms_leaving_less_than_a_cent_a_month_are_refused_for_every_kind(db, kind, overrides, fields):
+    product = factories.short_product(kind=kind)
+
+    with pytest.raises(RepaymentTooSmallError) as raised:
+        quote_create(data=factories.quote_input(product, price=100_00, term_months=12, **overrides))
+
+    assert raised.value.code == "repayment_too_small"
+    assert sorted(raised.value.fields) == (fields or ["down_payment", "residual_value"])
+    assert Quote.objects.count() == 0

@@ -50,6 +50,30 @@ def test_the_calculator_shows_a_refusal_next_to_the_field(client, mileage_produc
     assert Quote.objects.count() == 0
 
 
+def test_the_calculator_refuses_a_lease_leaving_one_cent_to_repay_next_to_the_down_payment(client):
+    factories.short_product()
+
+    response = client.post(
+        "/leasing/",
+        {
+            "product": "short-0",
+            "price": "402.42",
+            "down_payment": "201.20",
+            "term_months": "2",
+            "yearly_km": "5000",
+            "timing": "in_advance",
+        },
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert 'id="id_down_payment_error"' in page
+    assert "Too little is left to repay each month." in page
+    assert "leave 0.01 EUR to repay over 2 months" in page
+    assert "repayment_too_small" not in page
+    assert Quote.objects.count() == 0
+
+
 def test_a_customer_sees_their_own_contract_and_not_anothers(
     client_for, customer, make_user, back_office, loan_product
 ):
