@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import DealerOrganisation
 from accounts.permissions import role_required
 from accounts.roles import Role
+from core.idempotency import idempotency_key_parse, idempotency_scope, idempotent_run, request_fingerprint
 from payments.checkout.sepa import bank_statement_entry_resolve, bank_statement_import
 from payments.forms import (
     AmountForm,
@@ -56,6 +57,24 @@ def _organisation(request: HttpRequest) -> DealerOrganisation:
     return request.user.dealer_organisation
 
 
+def _redeem_once(request: HttpRequest, *, redemption_request: RedemptionRequest) -> str:
+    """Authorizes under the form's one-time key (core.idempotency): a resubmitted form finds the first redemption."""
+
+    def authorize() -> tuple[int, dict[str, str]]:
+        redemption = qr_redemption_authorize(user=request.user, request=redemption_request)
+        return 201, {"id": str(redemption.public_id)}
+
+    payload = [redemption_request.token, redemption_request.amount, redemption_request.reference]
+    outcome = idempotent_run(
+        scope=idempotency_scope(caller=request.user),
+        operation="payments.qr_redemption_authorize",
+        key=redemption_request.idempotency_key,
+        fingerprint=request_fingerprint(method="FORM", path=request.path, payload=payload),
+        action=authorize,
+    )
+    return outcome.body["id"]
+
+
 @role_required(Role.DEALER)
 @require_http_methods(["GET", "POST"])
 def qr_dealer_redeem_view(request: HttpRequest) -> HttpResponse:
@@ -67,16 +86,16 @@ def qr_dealer_redeem_view(request: HttpRequest) -> HttpResponse:
         try:
             photo = data.get("photo")
             token = images.qr_image_decode(data=photo.read(images.upload_max_bytes() + 1)) if photo else data["token"]
-            redemption, _ = qr_redemption_authorize(
-                user=request.user,
-                request=RedemptionRequest(
-                    token=token, amount=minor_units(data["amount"]), currency="EUR",
-                    idempotency_key=data["idempotency_key"], reference=data.get("reference") or "",
-                ),
+            redemption_request = RedemptionRequest(
+                token=token, amount=minor_units(data["amount"]), currency="EUR",
+                idempotency_key=idempotency_key_parse(raw=data["idempotency_key"]),
+                reference=data.get("reference") or "",
             )  # fmt: skip
+            redemption_id = _redeem_once(request, redemption_request=redemption_request)
         except ApplicationError as error:
             form_error(form, error, field="photo" if error.code.startswith(("image", "qr_not")) else None)
         else:
+            redemption = qr_redemption_get_for_user(user=request.user, public_id=redemption_id)
             messages.success(request, f"{Money(redemption.amount, redemption.currency)} authorized.")
             return redirect("payments:qr-dealer-redemption-detail", redemption.public_id)
     context = {"form": form, "organisation": organisation}

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "channels",
     "csp",
+    "core",
     "portal",
     "accounts",
     "identity",
@@ -287,6 +288,16 @@ CELERY_BEAT_SCHEDULE["payments.outbox_sweep"] = {
     "task": "payments.outbox_sweep",
     "schedule": 10.0,
     "options": {"expires": 10.0},
+}
+# --- Idempotency-Key of money-moving requests (core.idempotency) ------------------------------------------------------
+# How long a request waits for a concurrent one holding the same key before it answers idempotency_key_in_progress.
+IDEMPOTENCY_LOCK_TIMEOUT_MS = env.int("IDEMPOTENCY_LOCK_TIMEOUT_MS", default=10_000)
+# Stored first answers are kept this many days; a retry after that books again.
+IDEMPOTENCY_RETENTION_DAYS = env.int("IDEMPOTENCY_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["core.idempotency_records_purge"] = {
+    "task": "core.idempotency_records_purge",
+    "schedule": 3600.0,
+    "options": {"expires": 3600.0},
 }
 # --- Identity: keys at rest and Tangle anchoring ------------------------------------------------------------------
 # 32 random bytes, urlsafe base64: the key-encryption key of the signing keys stored in the database. No default.
