@@ -300,8 +300,10 @@ CELERY_BEAT_SCHEDULE["core.idempotency_records_purge"] = {
     "options": {"expires": 3600.0},
 }
 # --- Identity: keys at rest and Tangle anchoring ------------------------------------------------------------------
-# 32 random bytes, urlsafe base64: the key-encryption key of the signing keys stored in the database. No default.
-FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY")
+# Keys of every encrypted field (core.encryption): comma-separated Fernet keys (32 random bytes, URL-safe base64),
+# newest first; the first encrypts, all decrypt. FIELD_ENCRYPTION_KEY (one key) is still read when FIELD_ENCRYPTION_KEYS
+# is unset. No default: a missing key stops the portal at start-up.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or env.list("FIELD_ENCRYPTION_KEY")
 TANGLE_ANCHOR_INTERVAL_SECONDS = env.int("TANGLE_ANCHOR_INTERVAL_SECONDS", default=30)
 TANGLE_ANCHOR_BATCH_SIZE = env.int("TANGLE_ANCHOR_BATCH_SIZE", default=20_000)
 CELERY_BEAT_SCHEDULE["identity.anchor_pending_leaves"] = {
