@@ -3,9 +3,9 @@ from django.conf import settings
 from django.test import override_settings
 from django.urls import reverse
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
+from accounts.models import EncryptedTotpDevice as TOTPDevice
 from accounts.tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -72,9 +72,11 @@ def test_dealer_must_enrol_a_second_factor_before_reaching_any_page(client, deal
     TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0)
     response = client.post(reverse("accounts:mfa-setup"), {"token": _code(device)})
 
-    assert response.headers["Location"] == reverse("portal:home")
+    assert response.headers["Location"] == reverse("accounts:recovery-codes")
     device.refresh_from_db()
     assert device.confirmed is True
+    assert len(client.get(reverse("accounts:recovery-codes")).context["codes"]) == 10
+    assert client.get(reverse("accounts:recovery-codes")).context["codes"] is None  # shown once
     assert client.get(reverse("portal:home")).templates[0].name == "portal/dashboard_dealer.html"
 
 

@@ -29,6 +29,7 @@ class EncryptedColumn:
 
 def encrypted_columns() -> list[EncryptedColumn]:
     """Every encrypted column of the portal (a new one must be listed here, or rotation would miss it)."""
+    from accounts.models import EncryptedTotpDevice
     from identity.models import DealerWebhook, SigningKey
     from leasing.models import DirectDebitMandate
     from machines.models import ChargingStation, Vehicle
@@ -43,6 +44,8 @@ def encrypted_columns() -> list[EncryptedColumn]:
                         lambda row: row.did.encode()),
         EncryptedColumn("leasing.DirectDebitMandate", lambda: DirectDebitMandate, "iban_encrypted",
                         lambda row: b"mandate.iban"),
+        EncryptedColumn("accounts.EncryptedTotpDevice", lambda: EncryptedTotpDevice, "encrypted_key",
+                        lambda row: EncryptedTotpDevice.secret_context(row.user_id)),
     ]  # fmt: skip
 
 

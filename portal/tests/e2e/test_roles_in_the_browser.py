@@ -7,8 +7,8 @@ import re
 import pytest
 from django.core import mail
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.models import EncryptedTotpDevice as TOTPDevice
 from accounts.roles import Role
 from accounts.tests.factories import TEST_PASSWORD
 
@@ -63,6 +63,9 @@ def test_dealer_enrols_a_second_factor_and_reaches_the_dealer_dashboard(page, ma
     screenshot(page, "dealer-second-factor-setup")
     page.get_by_label("Code from your authenticator app").fill(_current_code(TOTPDevice.objects.get(user=dealer)))
     page.get_by_role("button", name="Confirm").click()
+    assert page.get_by_test_id("recovery-codes").locator("li").count() == 10
+    screenshot(page, "dealer-recovery-codes")
+    page.get_by_test_id("recovery-codes-done").click()
 
     assert page.get_by_test_id("dashboard-title").inner_text() == "Dealer dashboard"
     assert page.get_by_test_id("role").inner_text() == "Dealer"
