@@ -127,3 +127,20 @@ def test_totp_secrets_are_rotated_with_the_other_fields(dealer, settings):
 
     settings.FIELD_ENCRYPTION_KEYS = [newest]
     assert EncryptedTotpDevice.objects.get(pk=device.pk).bin_key == secret
+
+
+def test_demo_staff_get_one_encrypted_device_and_demo_totp_prints_a_code_that_verifies():
+    from django.core.management import call_command
+
+    from portal.demo import DEMO_LOGINS, _people_load
+
+    _people_load()
+    _people_load()
+    staff = [login for login in DEMO_LOGINS if login.role != "customer"]
+    device = EncryptedTotpDevice.objects.get(user__email=staff[0].email)
+    output = io.StringIO()
+
+    call_command("demo_totp", "--email", staff[0].email, stdout=output)
+
+    assert EncryptedTotpDevice.objects.filter(user__email__in=[login.email for login in staff]).count() == len(staff)
+    assert device.verify_token(output.getvalue().strip()) is True
