@@ -21,12 +21,15 @@ import datetime
 import hashlib
 import json
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
@@ -169,6 +172,31 @@ def idempotent_api_call(request: Request, *, operation: str, action: Callable[[]
 
 def _status_and_body(response: Response) -> tuple[int, Any]:
     return response.status_code, response.data
+
+
+class IdempotentForm(forms.Form):
+    """A form that books money: a hidden one-time key, made when the form is shown, travels with each submission, so
+    a double click or a resubmitted page books once (`idempotent_form_run`)."""
+
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=KEY_MAX_LENGTH, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        initial = kwargs.pop("initial", None) or {}
+        super().__init__(*args, initial={"idempotency_key": uuid.uuid4().hex} | initial, **kwargs)
+
+
+def idempotent_form_run(
+    request: HttpRequest, *, operation: str, key: str | None, payload: Any, action: Callable[[], Any]
+) -> IdempotentOutcome:
+    """The page form of `idempotent_run`: key from the form, scope from the signed-in user, fingerprint from the path
+    and `payload` (the cleaned fields that matter); `action` returns a JSON-serialisable summary of what it booked."""
+    return idempotent_run(
+        scope=idempotency_scope(caller=request.user),
+        operation=operation,
+        key=idempotency_key_parse(raw=key),
+        fingerprint=request_fingerprint(method="FORM", path=request.path, payload=payload),
+        action=lambda: (201, action()),
+    )
 
 
 def idempotency_records_purge(*, older_than_days: int) -> int:

@@ -264,3 +264,41 @@ def test_concurrent_retries_of_a_refund_book_once(dealer, customer):
     assert QrRefund.objects.count() == 1
     assert QrRedemption.objects.get(pk=redemption.pk).refunded_amount == 300
     assert Account.objects.get(pk=redemption.code.account_id).credits_posted == credits_before + 300
+
+
+@pytest.mark.django_db
+def test_a_resubmitted_refund_form_books_once_and_a_reused_key_is_refused(dealer, customer):
+    redemption = _captured(dealer, customer)
+    client = login_client(dealer)
+    url = f"/payments/qr/dealer/redemptions/{redemption.public_id}/refund/"
+    form = {"refund-amount": "5.00", "refund-idempotency_key": "form-key-1"}
+
+    client.post(url, form)
+    after_first = _snapshot()
+    client.post(url, form)
+    assert _snapshot() == after_first
+    refused = client.post(url, form | {"refund-amount": "6.00"}, follow=True)
+
+    assert _snapshot() == after_first
+    assert QrRedemption.objects.get(pk=redemption.pk).refunded_amount == 500
+    assert QrRefund.objects.count() == 1
+    assert "idempotency_key_reused" in [str(message) for message in refused.context["messages"]][-1]
+
+
+@pytest.mark.django_db
+def test_a_resubmitted_top_up_form_books_once_and_a_reused_key_is_refused(back_office, customer):
+    vehicle = vehicle_make(owner=customer, balance=0)
+    client = login_client(back_office)
+    url = f"/machines/vehicles/{vehicle.pk}/top-up"
+    form = {"amount": "20.00", "reference": "bank-4711", "idempotency_key": "top-up-key-1"}
+    wallet_before = account_balance(vehicle.wallet_account_id)
+
+    client.post(url, form)
+    after_first = _snapshot()
+    client.post(url, form)
+    client.post(url, form | {"reference": "bank-4712"})
+
+    assert _snapshot() == after_first
+    assert account_balance(vehicle.wallet_account_id) == (
+        wallet_before[0], wallet_before[1], wallet_before[2], wallet_before[3] + 2_000
+    )  # fmt: skip
