@@ -18,6 +18,7 @@ from django.test import Client
 from accounts.roles import Role
 from accounts.tests.factories import DealerOrganisationFactory
 from conftest import login_client
+from core.idempotency import IdempotentOutcome, idempotent_run
 from core.models import IdempotencyRecord
 from machines.identities import machine_private_key_open
 from machines.models import MachinePayment
@@ -33,6 +34,7 @@ from payments.qr.redemptions import (
 )
 from payments.qr.selectors import qr_code_view
 from payments.tests.qr.factories import account_balance, database_snapshot, paid_code_create
+from portal.errors import ConflictError
 
 REDEMPTIONS = "/api/payments/qr-redemptions"
 
@@ -302,3 +304,38 @@ def test_a_resubmitted_top_up_form_books_once_and_a_reused_key_is_refused(back_o
     assert account_balance(vehicle.wallet_account_id) == (
         wallet_before[0], wallet_before[1], wallet_before[2], wallet_before[3] + 2_000
     )  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_while_the_key_is_held_waits_then_answers_in_progress(settings):
+    """While one booking holds a key longer than IDEMPOTENCY_LOCK_TIMEOUT_MS, the second gets 409 and books nothing;
+    once the first commits, a retry gets its answer."""
+    settings.IDEMPOTENCY_LOCK_TIMEOUT_MS = 200
+    holding, release = threading.Event(), threading.Event()
+    booked: list[int] = []
+
+    def slow_booking() -> tuple[int, dict[str, int]]:
+        holding.set()
+        assert release.wait(timeout=120)
+        booked.append(1)
+        return 201, {"booked": 1}
+
+    def first() -> IdempotentOutcome:
+        try:
+            return idempotent_run(scope="user:1", operation="test.op", key="held", fingerprint="f", action=slow_booking)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(first)
+        assert holding.wait(timeout=120)
+        with pytest.raises(ConflictError) as refusal:
+            idempotent_run(scope="user:1", operation="test.op", key="held", fingerprint="f", action=slow_booking)
+        release.set()
+        outcome = future.result(timeout=120)
+
+    assert (refusal.value.status, refusal.value.code) == (409, "idempotency_key_in_progress")
+    assert (outcome.status, outcome.body, outcome.is_replay) == (201, {"booked": 1}, False)
+    replay = idempotent_run(scope="user:1", operation="test.op", key="held", fingerprint="f", action=slow_booking)
+    assert (replay.status, replay.body, replay.is_replay) == (201, {"booked": 1}, True)
+    assert booked == [1]
