@@ -339,3 +339,20 @@ def test_a_request_while_the_key_is_held_waits_then_answers_in_progress(settings
     replay = idempotent_run(scope="user:1", operation="test.op", key="held", fingerprint="f", action=slow_booking)
     assert (replay.status, replay.body, replay.is_replay) == (201, {"booked": 1}, True)
     assert booked == [1]
+
+
+@pytest.mark.django_db
+def test_stored_answers_are_purged_after_the_retention_period(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from core.tasks import idempotency_records_purge_task
+
+    settings.IDEMPOTENCY_RETENTION_DAYS = 30
+    for key in ("old", "recent"):
+        idempotent_run(scope="user:1", operation="test.op", key=key, fingerprint="f", action=lambda: (201, {}))
+    IdempotencyRecord.objects.filter(key="old").update(created_at=timezone.now() - timedelta(days=31))
+
+    assert idempotency_records_purge_task() == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["recent"]
