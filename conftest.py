@@ -15,6 +15,7 @@ from accounts import services
 from accounts.models import User
 from accounts.roles import Role
 from accounts.tests.factories import DealerOrganisationFactory, UserFactory
+from identity.services.anchor_confirmation import confirmed_roots
 
 
 @pytest.fixture(autouse=True)
@@ -24,6 +25,8 @@ def _clear_cache() -> None:
     keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
     if keys:
         client.delete(*keys)
+    # Roots the Tangle confirmed are remembered per process; each test asks its own (or in-memory) node afresh.
+    confirmed_roots.clear()
 
 
 @pytest.fixture

@@ -25,13 +25,10 @@ from accounts.models import EncryptedTotpDevice
 from accounts.permissions import role_required
 from accounts.roles import Role
 from accounts.selectors import recovery_codes_unused_count, user_has_confirmed_device, user_requires_second_factor
+from portal.client_address import client_address
 from portal.errors import ApplicationError
 
 _BLOCKED = "Too many attempts. Wait a few minutes before trying again."
-
-
-def client_address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
 def _safe_next(request: HttpRequest) -> str:

@@ -18,7 +18,15 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 DATABASE_NAME = "finlab_bench"
-MODULES = ["bench.identity", "bench.ledger", "bench.settlement", "bench.redemption", "bench.machines", "bench.load"]
+MODULES = [
+    "bench.identity",
+    "bench.ledger",
+    "bench.settlement",
+    "bench.redemption",
+    "bench.uploads",
+    "bench.machines",
+    "bench.load",
+]
 
 
 def _prepare_database() -> None:

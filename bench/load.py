@@ -178,6 +178,7 @@ def parties_create() -> Parties:
     operator = user_create(
         email="operator@load.test", password=PASSWORD, role=Role.DEALER, dealer_organisation=operator_org
     )
+    reviewer = user_create(email="reviewer@load.test", password=PASSWORD, role=Role.BACK_OFFICE)
     stations = []
     for n in range(USERS["ocpp"]):
         station = registry.station_register(
@@ -188,9 +189,10 @@ def parties_create() -> Parties:
             price_per_kwh=39,
             session_fee=50,
         )
-        vehicle = registry.vehicle_register(
-            owner=owner, name=f"Load car {n}", session_limit=2_000, daily_limit=10**9, id_token=f"LOADCAR{n:04d}"
-        )
+        # Back office approves the station and the owner approves its operator, as in production.
+        registry.station_review_decide(station=station, reviewer=reviewer, is_approved=True)
+        vehicle = registry.vehicle_register(owner=owner, name=f"Load car {n}", session_limit=2_000, daily_limit=10**9)
+        registry.vehicle_operator_approve(vehicle=vehicle, operator=station.operator)
         registry.vehicle_top_up(vehicle=vehicle, amount=10**8, reference="load run")
         stations.append((station.station_id, vehicle.id_token))
     return Parties(customers, dealer_tokens, code_tokens, stations, product.slug)

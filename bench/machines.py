@@ -36,6 +36,7 @@ def _fleet(prefix: str, count: int) -> list[tuple[str, str]]:
         email=f"{prefix}-operator@bench.test", password=PASSWORD, role=Role.DEALER, dealer_organisation=organisation
     )
     owner = user_create(email=f"{prefix}-owner@bench.test", password=PASSWORD, role=Role.CUSTOMER)
+    reviewer = user_create(email=f"{prefix}-reviewer@bench.test", password=PASSWORD, role=Role.BACK_OFFICE)
     pairs = []
     for number in range(count):
         station = registry.station_register(
@@ -46,13 +47,12 @@ def _fleet(prefix: str, count: int) -> list[tuple[str, str]]:
             price_per_kwh=39,
             session_fee=50,
         )
+        # Back office approves the station and the owner approves its operator, as in production.
+        registry.station_review_decide(station=station, reviewer=reviewer, is_approved=True)
         vehicle = registry.vehicle_register(
-            owner=owner,
-            name=f"Bench {number}",
-            session_limit=2_000,
-            daily_limit=10_000,
-            id_token=f"{prefix.upper()}{number:05d}",
+            owner=owner, name=f"Bench {number}", session_limit=2_000, daily_limit=10_000
         )
+        registry.vehicle_operator_approve(vehicle=vehicle, operator=station.operator)
         registry.vehicle_top_up(vehicle=vehicle, amount=5_000, reference="bench")
         pairs.append((station.station_id, vehicle.id_token))
     return pairs

@@ -24,6 +24,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from portal.client_address import uvicorn_proxy_arguments
+
 CLIENTS = 32
 WORKERS = 3
 SECONDS = 20
@@ -183,7 +185,7 @@ class _server:
         command = [
             sys.executable, "-m", "uvicorn", "--factory", "bench.redemption:bench_asgi_application",
             "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(WORKERS), "--no-access-log",
-            "--log-level", "warning", "--lifespan", "off",
+            "--log-level", "warning", "--lifespan", "off", *uvicorn_proxy_arguments(),
         ]  # fmt: skip
         self.log = LOG_PATH.open("ab")
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT)

@@ -18,6 +18,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from portal.client_address import uvicorn_proxy_arguments
+
 BASE_DIR = Path(__file__).resolve().parents[1]
 LOG_DIR = Path("/tmp/finlab-load")  # noqa: S108 - logs for whoever investigates a run
 REDIS_START = [
@@ -72,7 +74,7 @@ class Stack:
             "web": [
                 python, "-m", "uvicorn", "portal.asgi:application", "--host", "127.0.0.1", "--port",
                 str(self.web_port), "--workers", str(self.web_workers), "--no-access-log", "--lifespan", "off",
-                "--log-level", "warning",
+                "--log-level", "warning", *uvicorn_proxy_arguments(),
             ],
             "worker": [
                 *celery, "worker", "--loglevel", "WARNING", "--concurrency", str(self.worker_concurrency),

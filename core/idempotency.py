@@ -151,12 +151,17 @@ def _claim(*, scope: str, operation: str, key: str, fingerprint: str) -> Idempot
     return None
 
 
-def idempotent_api_call(request: Request, *, operation: str, action: Callable[[], Response]) -> Response:
+def idempotent_api_call(
+    request: Request, *, operation: str, action: Callable[[], Response], takes_body: bool = True
+) -> Response:
     """The API form of `idempotent_run`: key from the header, scope from the authenticated caller, fingerprint from
-    the method, path and parsed body; the replay carries `Idempotent-Replayed: true`."""
+    the method, path and parsed body (`takes_body=False` for an operation without input: method and path only); the
+    replay carries `Idempotent-Replayed: true`."""
     key = idempotency_key_parse(raw=request.headers.get(HEADER))
-    data = request.data
-    payload = {name: data.getlist(name) for name in data} if hasattr(data, "getlist") else data
+    payload = None
+    if takes_body:
+        data = request.data
+        payload = {name: data.getlist(name) for name in data} if hasattr(data, "getlist") else data
     outcome = idempotent_run(
         scope=idempotency_scope(caller=request.user),
         operation=operation,

@@ -34,6 +34,7 @@ REFUSAL_TEXTS = {
     "wrong_domain": "The presentation was made for another dealer.",
     "anchor_missing": "The credential's anchor on the Tangle is missing.",
     "anchor_invalid": "The credential's anchor on the Tangle does not match.",
+    "anchor_unverifiable": "The credential's anchor on the Tangle could not be checked; try again later.",
     "presentation_replayed": "This presentation was already used once and cannot be used again.",
     "claims_missing": "The presentation does not contain the score band and affordability ceiling.",
 }
@@ -194,8 +195,9 @@ def credit_check_display(*, request: CreditCheckRequest) -> CreditCheckRequest:
 @dataclass(frozen=True)
 class LeaseApplicationVerdict:
     """A recorded verdict of a request that names a lease application, with what the application's owner must match:
-    the request's dealer organisation and the customer who presented. ``application_id`` is the dealer's opaque
-    reference; identity never checks it against leasing."""
+    the request's dealer organisation and the customer who presented, and the terms the verdict was given for
+    (``purpose``, monthly ``amount`` in minor units of ``currency``, ``term_months``), which must cover the
+    application's. ``application_id`` is the dealer's opaque reference; identity never checks it against leasing."""
 
     application_id: int
     outcome: str
@@ -203,13 +205,17 @@ class LeaseApplicationVerdict:
     dealer_organisation_id: int
     customer_id: int
     decided_at: datetime
+    purpose: str
+    amount: int
+    currency: str
+    term_months: int
 
 
 def credit_check_verdicts_for_lease_applications(*, application_ids: Collection[int]) -> list[LeaseApplicationVerdict]:
     """Every recorded verdict whose request names one of ``application_ids``, oldest first.
 
     All of them, not just the latest: any dealer may type any number, so the caller picks the first one whose
-    organisation and customer match the application and ignores the rest."""
+    organisation and customer match the application and whose terms cover it."""
     if not application_ids:
         return []
     verdicts = (
@@ -229,6 +235,10 @@ def credit_check_verdicts_for_lease_applications(*, application_ids: Collection[
             dealer_organisation_id=verdict.request.dealer_organisation_id,
             customer_id=verdict.request.customer_id,
             decided_at=verdict.decided_at,
+            purpose=verdict.request.purpose,
+            amount=verdict.request.amount,
+            currency=verdict.request.currency,
+            term_months=verdict.request.term_months,
         )
         for verdict in verdicts
     ]

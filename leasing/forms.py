@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from leasing.models import (
     CollectionMethod,
@@ -77,6 +78,7 @@ class ContractAcceptForm(forms.Form):
     document_sha256 = forms.CharField(widget=forms.HiddenInput, max_length=64)
     collection_method = forms.ChoiceField(label="Pay instalments by", choices=CollectionMethod.choices)
     iban = forms.CharField(label="IBAN (for direct debit)", required=False, max_length=42)
+    bic = forms.CharField(label=_("BIC of your bank (optional)"), required=False, max_length=11)
     confirm = forms.BooleanField(label="I have read the contract document and accept it", required=True)
 
 
@@ -114,7 +116,10 @@ class RestructureForm(ReasonForm):
 
 
 class ReturnsImportForm(forms.Form):
-    file = forms.FileField(label="Returned debits (CSV: end_to_end_id,amount,reason_code)")
+    file = forms.FileField(
+        label=_("Bank file of rejected or returned debits (pain.002 or camt.054, XML)"),
+        help_text=_("The whole file is refused if any debit in it does not match; nothing is booked twice."),
+    )
 
 
 class ProductForm(forms.Form):

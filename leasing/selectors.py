@@ -13,21 +13,29 @@ from dataclasses import dataclass
 from django.db.models import Count, Min, QuerySet, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext, ngettext
 
 from accounts.models import User
 from accounts.roles import Role
 from leasing.models import (
     Application,
     ApplicationStatus,
+    Collection,
+    CollectionMethod,
+    CollectionStatus,
     Contract,
     ContractStatus,
+    CreditVerdictRefusal,
+    CreditVerdictRefusalReason,
     DirectDebitBatch,
     LeaseProduct,
     Quote,
     ScheduleItem,
     ScheduleItemStatus,
 )
+from leasing.sepa_reasons import return_reason_text
 from leasing.services.arrears import Bucket, delinquency_buckets
+from portal.money import Money
 
 
 def product_list_active() -> QuerySet[LeaseProduct]:
@@ -70,6 +78,50 @@ def application_get_for_user(*, user: User, application_id: int) -> Application:
     return application
 
 
+@dataclass(frozen=True)
+class CreditVerdictRefusalLine:
+    """A refused credit-check verdict in words, for the application page: which request, why, what it covered."""
+
+    reference: str
+    reason: str
+    explanation: str
+    refused_at: datetime.datetime
+
+
+def _months(count: int) -> str:
+    return ngettext("%(count)s month", "%(count)s months", count) % {"count": count}
+
+
+def _purpose_name(purpose: str) -> str:
+    return gettext("financing") if purpose == "financing" else gettext("a lease")
+
+
+def credit_verdict_refusals_for_application(*, application: Application) -> list[CreditVerdictRefusalLine]:
+    """The credit-check verdicts refused for ``application``, oldest first, with the terms they were given for next
+    to the application's own (money in euros, never minor units)."""
+    quote = application.quote
+    needed = gettext("The application needs %(amount)s a month over %(term)s.") % {
+        "amount": Money(quote.monthly_total, application.currency).format(),
+        "term": _months(quote.term_months),
+    }
+    lines = []
+    for refusal in CreditVerdictRefusal.objects.filter(application=application).order_by("created_at", "id"):
+        covered = gettext("It was given for %(purpose)s of %(amount)s a month over %(term)s.") % {
+            "purpose": _purpose_name(refusal.checked_purpose),
+            "amount": Money(refusal.checked_amount, refusal.checked_currency).format(),
+            "term": _months(refusal.checked_term_months),
+        }
+        lines.append(
+            CreditVerdictRefusalLine(
+                reference=refusal.external_reference,
+                reason=str(CreditVerdictRefusalReason(refusal.reason).label),
+                explanation=f"{covered} {needed}",
+                refused_at=refusal.created_at,
+            )
+        )
+    return lines
+
+
 def contract_list_for_user(*, user: User) -> QuerySet[Contract]:
     return _scope(Contract.objects.select_related("product", "application"), user=user)
 
@@ -91,6 +143,24 @@ def direct_debit_batch_list() -> QuerySet[DirectDebitBatch]:
 
 def direct_debit_batch_get(*, batch_id: int) -> DirectDebitBatch:
     return get_object_or_404(DirectDebitBatch, pk=batch_id)
+
+
+@dataclass(frozen=True)
+class ReturnedDebitLine:
+    """A rejected or returned debit as staff see it: the ISO reason code kept, and its words."""
+
+    collection: Collection
+    reason_text: str
+
+
+def returned_debit_list(*, limit: int = 50) -> list[ReturnedDebitLine]:
+    """The latest rejected or returned direct debits, newest first."""
+    returned = (
+        Collection.objects.filter(status=CollectionStatus.RETURNED, method=CollectionMethod.SEPA_DIRECT_DEBIT)
+        .select_related("contract", "return_import")
+        .order_by("-returned_at", "-id")[:limit]
+    )
+    return [ReturnedDebitLine(collection=item, reason_text=return_reason_text(item.return_reason)) for item in returned]
 
 
 @dataclass(frozen=True)

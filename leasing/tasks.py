@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import smtplib
+
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from leasing.services import arrears, collections, credit_verdicts
+from leasing.services import arrears, collections, credit_verdicts, pre_notifications
 
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 
 @shared_task(name="leasing.collections_run", autoretry_for=TRANSIENT_ERRORS, retry_backoff=5, max_retries=5)
 def collections_run() -> int:
-    """Collects every schedule row due today or earlier; beat runs it hourly, repeats collect nothing twice."""
+    """Collects portal-balance rows due today or earlier and puts notified direct debits into the batch of their
+    collection date by its D-1 deadline; beat runs it hourly, repeats collect nothing twice."""
     result = collections.collections_run(on=timezone.localdate())
     return result.collected + result.submitted
 
@@ -28,3 +31,20 @@ def arrears_run() -> int:
 def credit_verdicts_collect() -> int:
     """Pulls recorded credit-check verdicts into waiting applications; beat runs it every minute."""
     return credit_verdicts.application_credit_verdicts_collect()
+
+
+@shared_task(name="leasing.pre_notifications_run", autoretry_for=TRANSIENT_ERRORS, retry_backoff=5, max_retries=5)
+def pre_notifications_run() -> int:
+    """Writes the direct-debit notices coming due and queues the unsent ones; beat runs it before the collections."""
+    return pre_notifications.pre_notifications_run(on=timezone.localdate())
+
+
+@shared_task(
+    name="leasing.pre_notification_send",
+    autoretry_for=(*TRANSIENT_ERRORS, ConnectionError, smtplib.SMTPException),
+    retry_backoff=5,
+    max_retries=8,
+)
+def pre_notification_send(*, pre_notification_id: int) -> bool:
+    """E-mails one direct-debit notice; a second run finds it stamped and sends nothing."""
+    return pre_notifications.pre_notification_deliver(pre_notification_id=pre_notification_id)

@@ -12,13 +12,13 @@ from django.utils import timezone
 
 from accounts.models import User
 from machines import metering
-from machines.models import ChargingSession, ChargingStation, ServicePoint, Vehicle
+from machines.models import ChargingSession, ChargingStation, ServicePoint, StationReview, Vehicle
 from machines.services import charging, registry
 from machines.services.settlement import charging_session_settle
 
 DEMO_STATION_ID = "demo-station-1"
 DEMO_STATION_PASSWORD = "demo-station-password-2026"  # noqa: S105 - published demo credential of a demo station
-DEMO_ID_TOKEN = "DEMOCAR01"  # noqa: S105 - the demo car's charge-port tag, not a secret
+DEMO_VEHICLE_NAME = "Demo e-car"
 DEMO_SERVICE_POINT = "demo-car-park"
 
 
@@ -31,14 +31,18 @@ class MachinesDemo:
 
 
 def machines_demo_data_load(
-    *, customer_email: str = "customer@demo.finlab.test", dealer_email: str = "dealer@demo.finlab.test"
+    *,
+    customer_email: str = "customer@demo.finlab.test",
+    dealer_email: str = "dealer@demo.finlab.test",
+    reviewer_email: str = "backoffice@demo.finlab.test",
 ) -> MachinesDemo:
-    """The demo customer's e-car (100 EUR in its wallet), the demo dealer's station and car park, one settled
-    session so the pages show an invoice and a chart."""
+    """The demo customer's e-car (100 EUR in its wallet, its id token made by the portal), the demo dealer's station
+    (approved by the demo back office) and car park, the car's owner approving the dealer's operator after seeing its
+    tariff, and one settled session so the pages show an invoice and a chart."""
     customer = User.objects.get(email=customer_email)
     dealer = User.objects.get(email=dealer_email)
-    vehicle = Vehicle.objects.filter(id_token=DEMO_ID_TOKEN).first() or registry.vehicle_register(
-        owner=customer, name="Demo e-car", session_limit=3_000, daily_limit=10_000, id_token=DEMO_ID_TOKEN
+    vehicle = Vehicle.objects.filter(owner=customer, name=DEMO_VEHICLE_NAME).first() or registry.vehicle_register(
+        owner=customer, name=DEMO_VEHICLE_NAME, session_limit=3_000, daily_limit=10_000
     )
     registry.vehicle_top_up(vehicle=vehicle, amount=10_000, reference="demo-initial")
     station = ChargingStation.objects.filter(station_id=DEMO_STATION_ID).first() or registry.station_register(
@@ -51,11 +55,15 @@ def machines_demo_data_load(
         idle_fee_per_minute=10,
         connector_count=2,
     )
+    if station.review_status == StationReview.PENDING:
+        reviewer = User.objects.get(email=reviewer_email)
+        station = registry.station_review_decide(station=station, reviewer=reviewer, is_approved=True)
+    registry.vehicle_operator_approve(vehicle=vehicle, operator=station.operator)
     if not ServicePoint.objects.filter(slug=DEMO_SERVICE_POINT).exists():
         registry.service_point_create(owner=dealer, slug=DEMO_SERVICE_POINT, name="Demo car park", kind="parking")
     if not ChargingSession.objects.filter(station=station, start_key="demo-1").exists():
         _demo_session(station=station, vehicle=vehicle)
-    return MachinesDemo(vehicle.did, DEMO_STATION_ID, DEMO_STATION_PASSWORD, DEMO_ID_TOKEN)
+    return MachinesDemo(vehicle.did, DEMO_STATION_ID, DEMO_STATION_PASSWORD, vehicle.id_token)
 
 
 def _demo_session(*, station: ChargingStation, vehicle: Vehicle) -> None:

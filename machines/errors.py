@@ -26,3 +26,10 @@ class MachineAuthenticationFailed(ApplicationError):
 
     status = 401
     code = "machine_signature_invalid"
+
+
+class ReviewForbidden(ApplicationError):
+    """Someone other than back office tried to decide a station's registration review: HTTP 403."""
+
+    status = 403
+    code = "station_review_forbidden"

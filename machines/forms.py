@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from core.idempotency import IdempotentForm
 from machines.services.registry import STATION_PASSWORD_MAX_LENGTH, STATION_PASSWORD_MIN_LENGTH
@@ -17,12 +18,6 @@ def to_minor_units(value: Decimal) -> int:
 
 class VehicleForm(forms.Form):
     name = forms.CharField(max_length=100, label="Vehicle name")
-    id_token = forms.RegexField(
-        regex=r"^[A-Za-z0-9]{4,20}$",
-        required=False,
-        label="Charge-port id token (optional)",
-        help_text="4-20 letters or digits; leave empty to generate one.",
-    )
     session_limit = forms.DecimalField(
         min_value=Decimal("1"), max_digits=8, decimal_places=2, label="Limit per session (EUR)"
     )
@@ -67,3 +62,33 @@ class StationForm(forms.Form):
         min_value=Decimal("0"), max_digits=6, decimal_places=2, label="Idle fee per minute (EUR)"
     )
     connector_count = forms.IntegerField(min_value=1, max_value=8, initial=2, label="Connectors")
+
+
+class PriceCeilingForm(forms.Form):
+    """The most the owner accepts from any station, in EUR; a station above one of them cannot start a session."""
+
+    max_price_per_kwh = forms.DecimalField(
+        min_value=Decimal("0"), max_digits=6, decimal_places=2, label=_("Highest price per kWh (EUR)")
+    )
+    max_session_fee = forms.DecimalField(
+        min_value=Decimal("0"), max_digits=6, decimal_places=2, label=_("Highest session fee (EUR)")
+    )
+    max_idle_fee_per_minute = forms.DecimalField(
+        min_value=Decimal("0"), max_digits=6, decimal_places=2, label=_("Highest idle fee per minute (EUR)")
+    )
+
+
+class OperatorApprovalForm(forms.Form):
+    """Which operator's stations may charge the vehicle; the choices are operators with approved stations."""
+
+    operator = forms.TypedChoiceField(coerce=int, label=_("Charging operator"))
+
+    def __init__(self, *args: object, operator_choices: list[tuple[int, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["operator"].choices = [("", _("Choose an operator")), *operator_choices]
+
+
+class StationReviewForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[("approve", _("Approve")), ("decline", _("Decline"))], widget=forms.RadioSelect, label=_("Decision")
+    )

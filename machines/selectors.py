@@ -16,8 +16,13 @@ from machines.models import (
     ChargingSession,
     ChargingStation,
     MachinePayment,
+    Operator,
+    StationReview,
+    StationTariff,
     Vehicle,
+    VehicleOperatorApproval,
 )
+from machines.services.charging import tariff_exceeds_ceiling
 
 
 def _is_back_office(user: User) -> bool:
@@ -133,3 +138,84 @@ def station_live_list_for_user(*, user: User) -> list[StationLive]:
         StationLive(s.station_id, s.name, s.is_connected, s.status, s.last_seen_at, counts.get(s.pk, 0))
         for s in stations
     ]
+
+
+@dataclass(frozen=True)
+class StationOffer:
+    """An approved station of an operator with its current tariff version, as a vehicle owner sees it."""
+
+    name: str
+    tariff: StationTariff
+    is_within_ceiling: bool
+
+
+@dataclass(frozen=True)
+class OperatorOffer:
+    operator_id: int
+    name: str
+    is_approved: bool
+    stations: list[StationOffer]
+
+
+def _tariffs_current(stations: list[ChargingStation]) -> dict[int, StationTariff]:
+    current: dict[int, StationTariff] = {}
+    for tariff in StationTariff.objects.filter(station__in=stations).order_by("station_id", "-version"):
+        current.setdefault(tariff.station_id, tariff)
+    return current
+
+
+def operator_offer_list_for_vehicle(*, vehicle: Vehicle) -> list[OperatorOffer]:
+    """Operators with at least one station approved by back office, each with those stations' current tariffs, and
+    whether the vehicle's owner has approved the operator."""
+    stations = list(
+        ChargingStation.objects.select_related("operator__owner__dealer_organisation")
+        .filter(review_status=StationReview.APPROVED, is_active=True)
+        .order_by("operator_id", "name", "id")
+    )
+    tariffs = _tariffs_current(stations)
+    approved = set(
+        VehicleOperatorApproval.objects.filter(vehicle=vehicle, revoked_at__isnull=True).values_list(
+            "operator_id", flat=True
+        )
+    )
+    offers: dict[int, OperatorOffer] = {}
+    for station in stations:
+        operator = station.operator
+        offer = offers.setdefault(
+            operator.pk, OperatorOffer(operator.pk, operator.display_name, operator.pk in approved, [])
+        )
+        tariff = tariffs[station.pk]
+        offer.stations.append(
+            StationOffer(station.name, tariff, not tariff_exceeds_ceiling(vehicle=vehicle, tariff=tariff))
+        )
+    return list(offers.values())
+
+
+def operator_get_for_approval(*, operator_id: int) -> Operator:
+    """An operator a vehicle owner may approve or revoke: one with a station approved by back office; 404 otherwise."""
+    operator = (
+        Operator.objects.filter(pk=operator_id, stations__review_status=StationReview.APPROVED).distinct().first()
+    )
+    if operator is None:
+        raise Http404("No such operator.")
+    return operator
+
+
+def station_review_list() -> list[ChargingStation]:
+    """Stations waiting for back office's review, oldest first, with their current tariff on `current_tariff`."""
+    stations = list(
+        ChargingStation.objects.select_related("owner", "operator__owner__dealer_organisation")
+        .filter(review_status=StationReview.PENDING)
+        .order_by("created_at", "id")
+    )
+    tariffs = _tariffs_current(stations)
+    for station in stations:
+        station.current_tariff = tariffs.get(station.pk)  # type: ignore[attr-defined]
+    return stations
+
+
+def station_get_for_review(*, station_pk: int) -> ChargingStation:
+    station = ChargingStation.objects.filter(pk=station_pk).first()
+    if station is None:
+        raise Http404("No such station.")
+    return station

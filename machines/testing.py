@@ -27,6 +27,8 @@ from ocpp.v16 import call as call16
 from ocpp.v201 import ChargePoint as Client201
 from ocpp.v201 import call as call201
 
+from portal.client_address import uvicorn_proxy_arguments
+
 BASE_DIR = Path(__file__).resolve().parents[1]
 
 
@@ -59,6 +61,7 @@ def asgi_server(
         "--no-access-log",
         "--lifespan",
         "off",
+        *uvicorn_proxy_arguments(),
     ]
     process = subprocess.Popen(command, cwd=BASE_DIR, env=environment, stdout=log, stderr=subprocess.STDOUT)
     try:

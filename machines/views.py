@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
@@ -59,7 +60,6 @@ def vehicle_create(request: HttpRequest) -> HttpResponse:
             vehicle = registry.vehicle_register(
                 owner=_owner_for(request, data["owner_email"]),
                 name=data["name"],
-                id_token=data["id_token"],
                 session_limit=forms.to_minor_units(data["session_limit"]),
                 daily_limit=forms.to_minor_units(data["daily_limit"]),
             )
@@ -90,6 +90,69 @@ def vehicle_detail(request: HttpRequest, vehicle_id: int) -> HttpResponse:
         "top_up_form": forms.TopUpForm() if request.user.role == Role.BACK_OFFICE else None,
     }
     return render(request, "machines/vehicle_detail.html", context)
+
+
+def _operator_choices(offers: list[selectors.OperatorOffer]) -> list[tuple[int, str]]:
+    return [(offer.operator_id, offer.name) for offer in offers if not offer.is_approved]
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*OWNERS)
+def vehicle_operators(request: HttpRequest, vehicle_id: int) -> HttpResponse:
+    """The charging operators the owner may approve for the vehicle, each with its stations' tariffs in EUR."""
+    vehicle = selectors.vehicle_get_for_user(user=request.user, vehicle_id=vehicle_id)
+    offers = selectors.operator_offer_list_for_vehicle(vehicle=vehicle)
+    form = forms.OperatorApprovalForm(request.POST or None, operator_choices=_operator_choices(offers))
+    if request.method == "POST" and form.is_valid():
+        operator = selectors.operator_get_for_approval(operator_id=form.cleaned_data["operator"])
+        try:
+            registry.vehicle_operator_approve(vehicle=vehicle, operator=operator)
+        except ApplicationError:
+            form.add_error("operator", _("This operator cannot be approved."))
+        else:
+            messages.success(
+                request, _("%(operator)s may now charge this vehicle.") % {"operator": operator.display_name}
+            )
+            return redirect("machines:vehicle-operators", vehicle_id=vehicle.pk)
+    context = {"vehicle": vehicle, "offers": offers, "form": form}
+    return render(request, "machines/vehicle_operators.html", context, status=422 if form.errors else 200)
+
+
+@require_POST
+@role_required(*OWNERS)
+def vehicle_operator_revoke(request: HttpRequest, vehicle_id: int, operator_id: int) -> HttpResponse:
+    vehicle = selectors.vehicle_get_for_user(user=request.user, vehicle_id=vehicle_id)
+    operator = selectors.operator_get_for_approval(operator_id=operator_id)
+    registry.vehicle_operator_revoke(vehicle=vehicle, operator=operator)
+    messages.success(
+        request, _("%(operator)s may no longer charge this vehicle.") % {"operator": operator.display_name}
+    )
+    return redirect("machines:vehicle-operators", vehicle_id=vehicle.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*OWNERS)
+def vehicle_price_ceiling(request: HttpRequest, vehicle_id: int) -> HttpResponse:
+    """The most the owner accepts per kWh, per session and per idle minute, in EUR."""
+    vehicle = selectors.vehicle_get_for_user(user=request.user, vehicle_id=vehicle_id)
+    initial = {
+        "max_price_per_kwh": Money(vehicle.max_price_per_kwh, vehicle.currency).to_decimal(),
+        "max_session_fee": Money(vehicle.max_session_fee, vehicle.currency).to_decimal(),
+        "max_idle_fee_per_minute": Money(vehicle.max_idle_fee_per_minute, vehicle.currency).to_decimal(),
+    }
+    form = forms.PriceCeilingForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        registry.vehicle_price_ceiling_set(
+            vehicle=vehicle,
+            max_price_per_kwh=forms.to_minor_units(data["max_price_per_kwh"]),
+            max_session_fee=forms.to_minor_units(data["max_session_fee"]),
+            max_idle_fee_per_minute=forms.to_minor_units(data["max_idle_fee_per_minute"]),
+        )
+        messages.success(request, _("Price ceiling saved."))
+        return redirect("machines:vehicle-operators", vehicle_id=vehicle.pk)
+    context = {"vehicle": vehicle, "form": form}
+    return render(request, "machines/vehicle_price_ceiling.html", context, status=422 if form.errors else 200)
 
 
 @require_POST
@@ -159,9 +222,44 @@ def station_create(request: HttpRequest) -> HttpResponse:
         except ApplicationError as error:
             form.add_error(None, error.detail)
         else:
-            messages.success(request, f"Station {station.station_id} is registered.")
+            messages.success(
+                request,
+                _("Station %(station)s is registered. It can charge vehicles once back office has approved it.")
+                % {"station": station.station_id},
+            )
             return redirect("machines:station-detail", station_pk=station.pk)
     return render(request, "machines/station_form.html", {"form": form})
+
+
+@require_GET
+@role_required(Role.BACK_OFFICE)
+def station_review_list(request: HttpRequest) -> HttpResponse:
+    """Registered stations waiting for back office: owner, operator, tariff in EUR; approve or decline each."""
+    reviews = [
+        (station, forms.StationReviewForm(auto_id=f"review-{station.pk}-%s"))
+        for station in selectors.station_review_list()
+    ]
+    context = {"reviews": reviews}
+    return render(request, "machines/station_review_list.html", context)
+
+
+@require_POST
+@role_required(Role.BACK_OFFICE)
+def station_review(request: HttpRequest, station_pk: int) -> HttpResponse:
+    station = selectors.station_get_for_review(station_pk=station_pk)
+    form = forms.StationReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose approve or decline."))
+        return redirect("machines:station-review-list")
+    try:
+        registry.station_review_decide(
+            station=station, reviewer=request.user, is_approved=form.cleaned_data["decision"] == "approve"
+        )
+    except ApplicationError:
+        messages.error(request, _("Station %(station)s has already been reviewed.") % {"station": station.station_id})
+    else:
+        messages.success(request, _("Station %(station)s is reviewed.") % {"station": station.station_id})
+    return redirect("machines:station-review-list")
 
 
 @require_GET

@@ -33,10 +33,17 @@ def outbox_sweep() -> None:
 @shared_task(name="payments.pending_transfers_expire")
 def pending_transfers_expire() -> int:
     """Voids pending ledger transfers whose timeout has passed. Beat runs it every minute; running twice is harmless
-    (expiry rows are taken with SKIP LOCKED and each void has an id derived from its pending transfer)."""
-    from payments.ledger.services import pending_transfers_expire as expire
+    (expiry rows are taken with SKIP LOCKED and each void has an id derived from its pending transfer).
 
-    return expire()
+    QR authorizations go first, so each redemption is marked expired and its money follows a blocked code to the
+    replacement in the same transaction as the void; the ledger's pass then expires every other pending transfer."""
+    from django.utils import timezone
+
+    from payments.ledger.services import pending_transfers_expire as expire
+    from payments.qr.redemptions import qr_authorizations_expire
+
+    now = timezone.now()
+    return qr_authorizations_expire(now=now) + expire(now=now)
 
 
 # Checkout of QR payment codes: the sandbox acquirer's webhook delivery (defined in payments.checkout.tasks).

@@ -19,6 +19,7 @@ from accounts.authentication import ApiTokenAuthentication
 from accounts.permissions import IsAnyRole, IsBackOffice, IsCustomer
 from identity import selectors
 from identity.api.authentication import IsIssuerClient, IssuerClientAuthentication
+from identity.credentials.core import Reason
 from identity.credentials.verify import VerificationResult
 from identity.models import IssuerClient
 from identity.services import issuance, keys, wallet
@@ -36,8 +37,20 @@ class VerificationRefused(ApplicationError):
     status = 400
 
 
-def _refusal(result: VerificationResult) -> VerificationRefused:
-    return VerificationRefused("Verification failed.", code=str(result.reason), fields={"reason": [str(result.reason)]})
+class VerificationUnavailable(ApplicationError):
+    """Every check that could run passed, but the Tangle node could not confirm the anchor: HTTP 503 with the code
+    ``anchor_unverifiable``. Not a verdict on the credential; the same request may succeed later."""
+
+    status = 503
+
+
+def _refusal(result: VerificationResult) -> ApplicationError:
+    fields = {"reason": [str(result.reason)]}
+    if result.reason is Reason.ANCHOR_UNVERIFIABLE:
+        return VerificationUnavailable(
+            "The anchor could not be checked on the Tangle.", code=str(result.reason), fields=fields
+        )
+    return VerificationRefused("Verification failed.", code=str(result.reason), fields=fields)
 
 
 def _credential_summary(result: VerificationResult) -> list[dict[str, Any]]:

@@ -33,6 +33,7 @@ class Reason(enum.StrEnum):
     WRONG_DOMAIN = "wrong_domain"
     ANCHOR_MISSING = "anchor_missing"
     ANCHOR_INVALID = "anchor_invalid"
+    ANCHOR_UNVERIFIABLE = "anchor_unverifiable"
 
 
 class CredentialError(Exception):

@@ -5,7 +5,7 @@
 3. validity period (``not_yet_valid``, ``expired``)
 4. status list (``revoked``, ``suspended``)
 5. holder binding, presentation challenge and domain (``wrong_holder``, ``wrong_challenge``, ``wrong_domain``)
-6. anchor proof (``anchor_missing``, ``anchor_invalid``)
+6. anchor proof (``anchor_missing``, ``anchor_invalid``; ``anchor_unverifiable`` when the Tangle cannot be asked)
 
 Each step runs over every credential before the next step starts. Trust registry, status lists and anchors are
 reached through callables on :class:`VerificationPolicy`, so this module needs no database or network.
@@ -43,6 +43,8 @@ class AnchorStatus(enum.StrEnum):
     ANCHORED = "anchored"
     MISSING = "missing"
     INVALID = "invalid"
+    UNVERIFIABLE = "unverifiable"
+    """The proof may be right, but the Tangle node could not be asked whether the root is really there."""
 
 
 IssuerTrust = Callable[[str, tuple[str, ...]], TrustDecision]
@@ -217,6 +219,8 @@ def _check_anchors(credentials: Sequence[SecuredCredential], *, policy: Verifica
         status = policy.anchor_check(secured.anchor_bytes)
         if status is AnchorStatus.MISSING:
             raise CredentialError(Reason.ANCHOR_MISSING, "credential hash has not been anchored")
+        if status is AnchorStatus.UNVERIFIABLE:
+            raise CredentialError(Reason.ANCHOR_UNVERIFIABLE, "the Tangle node could not confirm the anchored root")
         if status is not AnchorStatus.ANCHORED:
             raise CredentialError(Reason.ANCHOR_INVALID, "credential anchor proof does not check out")
 

@@ -11,26 +11,25 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import time
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import DealerOrganisation
 from core.encryption import field_decrypt, field_encrypt
 from identity.models import CreditCheckRequest, DealerWebhook, WebhookDelivery
-from portal.errors import ValidationFailed
+from portal.outbound import OutboundRefused, outbound_post, outbound_url_check
 
 EVENT_ID_HEADER = "X-FinLab-Event-Id"
 TIMESTAMP_HEADER = "X-FinLab-Timestamp"
 SIGNATURE_HEADER = "X-FinLab-Signature"
 DELIVERY_TIMEOUT_SECONDS = 10.0
-_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+logger = logging.getLogger(__name__)
 
 
 class WebhookDeliveryFailed(Exception):
@@ -48,10 +47,9 @@ def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
 
 
 def _check_url(url: str) -> None:
-    parts = urlsplit(url)
-    is_loopback_http = parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS
-    if not parts.hostname or not (parts.scheme == "https" or is_loopback_http):
-        raise ValidationFailed("The webhook URL must use https.", code="webhook_url_invalid", fields={"url": ["https"]})
+    """https only, and no host that resolves to an internal address (portal/outbound.py); refusals are
+    `webhook_url_invalid` and `webhook_address_forbidden`."""
+    outbound_url_check(url, purpose="webhook")
 
 
 @transaction.atomic
@@ -107,12 +105,13 @@ def webhook_delivery_attempt(*, delivery_id: int) -> WebhookDelivery:
         TIMESTAMP_HEADER: str(timestamp),
         SIGNATURE_HEADER: webhook_signature(secret=_secret_of(webhook), timestamp=timestamp, body=body),
     }
-    status_code = 0
     try:
-        status_code = httpx.post(
-            webhook.url, content=body, headers=headers, timeout=DELIVERY_TIMEOUT_SECONDS
-        ).status_code
-    except httpx.HTTPError:
+        status_code = outbound_post(
+            webhook.url, content=body, headers=headers, timeout=DELIVERY_TIMEOUT_SECONDS, purpose="webhook"
+        )
+    except OutboundRefused as refusal:
+        # The host now resolves to an internal address (or the URL is no longer allowed): nothing is sent.
+        logger.warning("webhook event %s not sent: %s", delivery.event_id, refusal.code)
         status_code = 0
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         attempts=delivery.attempts + 1,

@@ -2,7 +2,7 @@
 status bits and anchor receipts."""
 
 from identity.models.anchoring import AnchorBatch, AnchorLeaf, AnchorSource
-from identity.models.credentials import CredentialRecord, StatusList
+from identity.models.credentials import CredentialRecord, StatusList, StatusListSlot
 from identity.models.credit_checks import *  # noqa: F403 - credit-check models
 from identity.models.keys import SigningKey
 from identity.models.registry import IssuerClient, IssuerKind, TrustedIssuer
@@ -16,5 +16,6 @@ __all__ = [
     "IssuerKind",
     "SigningKey",
     "StatusList",
+    "StatusListSlot",
     "TrustedIssuer",
 ]

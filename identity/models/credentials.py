@@ -17,8 +17,10 @@ class StatusList(models.Model):
     BitstringStatusListCredential signed by the portal at ``/credentials/status/<list_id>``.
 
     ``bits`` is the raw list (``size_in_bits / 8`` bytes, bit 0 is the most significant bit of byte 0). Indexes are
-    handed out in order from ``next_index``; a full list is followed by a new one. Every change increments
-    ``version``, re-signs ``published_credential`` and anchors its hash.
+    drawn at random (see :class:`StatusListSlot`), so a verifier cannot read issuance order from them. New
+    credentials go to the issuer's one ``is_open`` list per purpose; once three quarters of its bits are taken it is
+    closed and a new list opened. Every change increments ``version``, re-signs ``published_credential`` and anchors
+    its hash.
     """
 
     class Purpose(models.TextChoices):
@@ -29,7 +31,7 @@ class StatusList(models.Model):
     issuer_did = models.CharField(max_length=300)
     purpose = models.CharField(max_length=10, choices=Purpose.choices)
     size_in_bits = models.PositiveIntegerField(default=MINIMUM_BITS)
-    next_index = models.PositiveIntegerField(default=0)
+    is_open = models.BooleanField(default=True, help_text="Whether new credentials still get slots in this list.")
     bits = models.BinaryField()
     version = models.PositiveIntegerField(default=0)
     published_credential = models.JSONField(null=True, blank=True)
@@ -42,18 +44,38 @@ class StatusList(models.Model):
             models.CheckConstraint(
                 condition=Q(purpose__in=["revocation", "suspension"]), name="identity_status_list_purpose_valid"
             ),
-            models.CheckConstraint(
-                condition=Q(next_index__lte=F("size_in_bits")), name="identity_status_list_index_within_size"
-            ),
             models.CheckConstraint(condition=Q(size_in_bits__gte=MINIMUM_BITS), name="identity_status_list_min_size"),
+            models.UniqueConstraint(
+                fields=["issuer_did", "purpose"], condition=Q(is_open=True), name="identity_status_list_one_open"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.purpose} list {self.list_id}"
 
     @property
-    def is_full(self) -> bool:
-        return self.next_index >= self.size_in_bits
+    def slot_capacity(self) -> int:
+        """How many slots the list hands out before it is closed: three quarters of its bits, so a random draw
+        still finds a free index within a few tries."""
+        return self.size_in_bits * 3 // 4
+
+
+class StatusListSlot(models.Model):
+    """One index of a status list taken by a credential. The unique (list, index) pair is what makes a random draw
+    safe without locking the list: two issuers drawing the same index collide here, and the loser draws again."""
+
+    status_list = models.ForeignKey(StatusList, on_delete=models.PROTECT, related_name="slots")
+    index = models.PositiveIntegerField()
+    allocated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["status_list", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["status_list", "index"], name="identity_status_list_slot_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"slot {self.index} of list {self.status_list_id}"
 
 
 class CredentialRecord(models.Model):

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from identity.merkle import LEAF_HASH_SIZE, build_tree, verify_inclusion
 from identity.models import AnchorBatch, AnchorLeaf, AnchorSource
+from identity.services.anchor_confirmation import RootConfirmation, anchored_root_confirm
 from identity.tangle.anchor import Anchor, AnchorError, AnchorUnavailable, get_anchor
 from portal.errors import ConflictError, ValidationFailed
 
@@ -204,9 +205,15 @@ def anchor_proof_verify(
     *, leaf_hash: bytes, proof: object, root: bytes, block_id: str = "", anchor: Anchor | None = None
 ) -> bool:
     """True when ``proof`` shows ``leaf_hash`` under ``root`` (offline, RFC 9162) and, if an ``anchor`` is given,
-    the block ``block_id`` on the Tangle carries exactly ``root``. An unreachable node raises AnchorUnavailable."""
+    the block ``block_id`` on the Tangle carries exactly ``root``. An unreachable node raises AnchorUnavailable.
+
+    The Tangle is asked as the credential verifier asks it (:func:`anchored_root_confirm`), sharing its cache of
+    confirmed roots."""
     if not isinstance(proof, dict) or not verify_inclusion(leaf_hash, proof, root):
         return False
     if anchor is None:
         return True
-    return bool(block_id) and anchor.is_anchored(block_id, root)
+    confirmation = anchored_root_confirm(block_id=block_id, root=root, anchor=anchor)
+    if confirmation is RootConfirmation.UNVERIFIABLE:
+        raise AnchorUnavailable(f"the Tangle node could not confirm block {block_id}")
+    return confirmation is RootConfirmation.CONFIRMED

@@ -17,8 +17,10 @@ from django.conf import settings
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from identity.credentials.core import Reason
 from identity.credentials.types import SCORE_BANDS
 from identity.credit_checks.policy import credit_policy_apply, credit_policy_current
 from identity.credit_checks.webhooks import webhook_event_create
@@ -33,7 +35,15 @@ from identity.models import (
 )
 from identity.services import keys
 from identity.services.verification import presentation_verify
-from portal.errors import ConflictError, ValidationFailed
+from portal.errors import ApplicationError, ConflictError, ValidationFailed
+
+
+class AnchorUnverifiable(ApplicationError):
+    """The Tangle node could not confirm the credential's anchor: the request stays open for another try (HTTP 503)."""
+
+    status = 503
+    code = "anchor_unverifiable"
+
 
 REQUESTED_CLAIMS = ("scoreBand", "affordabilityCeilingPerMonth")
 CREDENTIAL_TYPE = "CreditHistoryCredential"
@@ -187,7 +197,8 @@ def credit_check_present(
     claims ends the request as ``refused`` with the reason code; nothing is then stored as a verdict.
 
     Credentials whose anchor leaf still waits for the next anchoring run are accepted (a wrong leaf never is), so a
-    customer can use a credential received minutes ago."""
+    customer can use a credential received minutes ago. When the Tangle node cannot be asked about an anchored one,
+    nothing is recorded and :class:`AnchorUnverifiable` is raised: an outage is not the customer's refusal."""
     if not presentation.strip():
         raise ValidationFailed("No presentation was sent.", code="presentation_missing")
     now = now or timezone.now()
@@ -207,6 +218,10 @@ def credit_check_present(
         allow_pending_anchor=True,
         now=now,
     )
+    if result.reason is Reason.ANCHOR_UNVERIFIABLE:
+        raise AnchorUnverifiable(
+            str(_("The credential cannot be checked right now. Please try again in a few minutes."))
+        )
     if not result.is_valid:
         return _finish(request=request, status=CreditCheckStatus.REFUSED, reason=str(result.reason), now=now)
     credential = result.credentials[0]

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from identity.credentials.data_integrity import sign_data_integrity
 from identity.credentials.status_list import StatusBitstring, build_status_list_credential, build_status_list_entry
 from identity.credentials.verify import anchor_bytes_for
-from identity.models import AnchorSource, CredentialRecord, StatusList
+from identity.models import AnchorSource, CredentialRecord, StatusList, StatusListSlot
 from identity.services import keys
 from identity.services.anchoring import anchor_leaf_add
 from portal.errors import ConflictError, ValidationFailed
@@ -27,6 +27,8 @@ from portal.errors import ConflictError, ValidationFailed
 logger = logging.getLogger(__name__)
 
 Purpose = StatusList.Purpose
+SLOT_DRAW_ATTEMPTS = 64
+"""Random draws before giving up; a list is closed at 3/4 full, so 64 taken draws in a row (0.75**64) do not happen."""
 
 
 @dataclass(frozen=True)
@@ -59,30 +61,60 @@ def status_list_url(list_id: str) -> str:
     return f"{settings.PORTAL_BASE_URL.rstrip('/')}/credentials/status/{list_id}"
 
 
-def _current_list(*, issuer_did: str, purpose: str) -> StatusList:
-    """The issuer's list with free slots for ``purpose``, locked; a new one when none has room."""
-    current = (
-        StatusList.objects.select_for_update().filter(issuer_did=issuer_did, purpose=purpose).order_by("-id").first()
-    )
-    if current is not None and not current.is_full:
-        return current
-    status_list = StatusList(list_id=secrets.token_hex(12), issuer_did=issuer_did, purpose=purpose)
-    status_list.bits = bytes(status_list.size_in_bits // 8)
-    status_list.save()
-    _publish(status_list=status_list, now=timezone.now())
-    return StatusList.objects.select_for_update().get(pk=status_list.pk)
+def _open_list(*, issuer_did: str, purpose: str) -> StatusList:
+    """The issuer's open list for ``purpose`` (not locked); a new, published one when there is none.
+
+    Two issuers opening a list at once meet at the one-open-list constraint: the second takes the first's list."""
+    for _ in range(2):
+        current = StatusList.objects.filter(issuer_did=issuer_did, purpose=purpose, is_open=True).first()
+        if current is not None:
+            return current
+        status_list = StatusList(list_id=secrets.token_hex(12), issuer_did=issuer_did, purpose=purpose)
+        status_list.bits = bytes(status_list.size_in_bits // 8)
+        try:
+            with transaction.atomic():
+                status_list.save()
+                _publish(status_list=status_list, now=timezone.now())
+        except IntegrityError:
+            continue
+        return status_list
+    raise ConflictError("No status list could be opened; try again.", code="status_list_busy")
+
+
+def _list_close_if_full(*, status_list: StatusList) -> bool:
+    """Close the list once its slots reach its capacity; True when it is (now) closed."""
+    if StatusListSlot.objects.filter(status_list=status_list).count() < status_list.slot_capacity:
+        return False
+    StatusList.objects.filter(pk=status_list.pk, is_open=True).update(is_open=False)
+    logger.info("status list %s closed at capacity", status_list.list_id)
+    return True
+
+
+def _slot_take(*, issuer_did: str, purpose: str) -> tuple[StatusList, int]:
+    """A random free index of the issuer's open list, taken by inserting its (list, index) row.
+
+    No lock on the list: a drawn index that is already taken fails the unique constraint inside a savepoint and
+    another is drawn. Only on such a collision are the list's slots counted, to close it when it is full."""
+    status_list = _open_list(issuer_did=issuer_did, purpose=purpose)
+    for _ in range(SLOT_DRAW_ATTEMPTS):
+        index = secrets.randbelow(status_list.size_in_bits)
+        try:
+            with transaction.atomic():
+                StatusListSlot.objects.create(status_list=status_list, index=index)
+        except IntegrityError:
+            if _list_close_if_full(status_list=status_list):
+                status_list = _open_list(issuer_did=issuer_did, purpose=purpose)
+            continue
+        return status_list, index
+    raise ConflictError("No free status-list slot was found; try again.", code="status_list_busy")
 
 
 def status_slots_allocate(*, issuer_did: str) -> StatusSlots:
-    """Reserve the next revocation and suspension bits of the issuer's lists; call inside the issuing transaction."""
-    slots = []
-    for purpose in (Purpose.REVOCATION, Purpose.SUSPENSION):
-        status_list = _current_list(issuer_did=issuer_did, purpose=purpose)
-        index = status_list.next_index
-        status_list.next_index = index + 1
-        status_list.save(update_fields=["next_index"])
-        slots.append((status_list, index))
-    return StatusSlots(slots[0][0], slots[0][1], slots[1][0], slots[1][1])
+    """Reserve a random revocation bit and a random suspension bit in the issuer's open lists; call inside the
+    issuing transaction (the slots are given back if it rolls back)."""
+    revocation_list, revocation_index = _slot_take(issuer_did=issuer_did, purpose=Purpose.REVOCATION)
+    suspension_list, suspension_index = _slot_take(issuer_did=issuer_did, purpose=Purpose.SUSPENSION)
+    return StatusSlots(revocation_list, revocation_index, suspension_list, suspension_index)
 
 
 def _publish(*, status_list: StatusList, now: datetime) -> None:
@@ -113,13 +145,14 @@ def _publish(*, status_list: StatusList, now: datetime) -> None:
 @transaction.atomic
 def status_list_publish(*, status_list: StatusList) -> StatusList:
     """Re-sign and publish the list now (for example after the portal's key was rotated)."""
-    locked = StatusList.objects.select_for_update().get(pk=status_list.pk)
+    locked = StatusList.objects.select_for_update(no_key=True).get(pk=status_list.pk)
     _publish(status_list=locked, now=timezone.now())
     return locked
 
 
 def _set_bit(*, status_list_id: int, index: int, is_set: bool) -> None:
-    status_list = StatusList.objects.select_for_update().get(pk=status_list_id)
+    # FOR NO KEY UPDATE: changing the bits must not wait for, or hold up, issuers taking slots of the same list.
+    status_list = StatusList.objects.select_for_update(no_key=True).get(pk=status_list_id)
     bitstring = StatusBitstring(size_in_bits=status_list.size_in_bits, bits=bytes(status_list.bits))
     if bitstring.get(index) == is_set:
         return

@@ -27,9 +27,10 @@ from identity.credentials.verify import (
     verify_credential,
     verify_presentation,
 )
+from identity.merkle import verify_inclusion
 from identity.models import AnchorBatch, AnchorLeaf, CredentialRecord, StatusList, TrustedIssuer
 from identity.services import keys
-from identity.services.anchoring import anchor_proof_verify
+from identity.services.anchor_confirmation import RootConfirmation, anchored_root_confirm
 from identity.services.registry import PORTAL_CREDENTIAL_TYPES
 from identity.services.status import status_list_url
 
@@ -93,7 +94,8 @@ def _credential_id_of(anchor_bytes: bytes) -> str | None:
 
 
 def anchor_status_for(anchor_bytes: bytes, *, allow_pending: bool = False) -> AnchorStatus:
-    """Whether the credential's salted leaf is anchored and its stored proof leads to its batch's anchored root."""
+    """Whether the credential's salted leaf is anchored: its stored proof leads to its batch's root, and the Tangle
+    node confirms the batch's block carries that root (``unverifiable`` when the node cannot be asked)."""
     credential_id = _credential_id_of(anchor_bytes)
     record = CredentialRecord.objects.filter(credential_id=credential_id).first() if credential_id else None
     if record is None:
@@ -108,10 +110,18 @@ def anchor_status_for(anchor_bytes: bytes, *, allow_pending: bool = False) -> An
         return AnchorStatus.ANCHORED if allow_pending else AnchorStatus.MISSING
     if leaf.batch.state != AnchorBatch.State.ANCHORED:
         return AnchorStatus.INVALID
-    is_proven = anchor_proof_verify(
-        leaf_hash=leaf_hash, proof=leaf.proof, root=bytes.fromhex(leaf.batch.root), block_id=leaf.batch.block_id
-    )
-    return AnchorStatus.ANCHORED if is_proven else AnchorStatus.INVALID
+    root = bytes.fromhex(leaf.batch.root)
+    if not isinstance(leaf.proof, dict) or not verify_inclusion(leaf_hash, leaf.proof, root):
+        return AnchorStatus.INVALID
+    confirmation = anchored_root_confirm(block_id=leaf.batch.block_id, root=root)
+    return _ANCHOR_STATUS[confirmation]
+
+
+_ANCHOR_STATUS = {
+    RootConfirmation.CONFIRMED: AnchorStatus.ANCHORED,
+    RootConfirmation.NOT_ON_TANGLE: AnchorStatus.INVALID,
+    RootConfirmation.UNVERIFIABLE: AnchorStatus.UNVERIFIABLE,
+}
 
 
 def verification_policy(*, allow_pending_anchor: bool = False) -> VerificationPolicy:

@@ -14,7 +14,7 @@ from django.test import Client
 from identity.credentials.dids import did_key_from_public_key
 from identity.credentials.keys import generate_private_key, public_key_bytes
 from identity.models import TrustedIssuer
-from identity.services import registry
+from identity.services import anchor_confirmation, registry
 from identity.services.anchoring import AnchorRunResult, anchor_pending_leaves_run
 from identity.tangle.anchor import AnchorReceipt, AnchorUnavailable
 from identity.tangle.block import TaggedData
@@ -66,6 +66,14 @@ def wallet() -> Wallet:
 @pytest.fixture
 def memory_tangle() -> MemoryTangle:
     return MemoryTangle()
+
+
+@pytest.fixture(autouse=True)
+def verifier_on_memory_tangle(memory_tangle: MemoryTangle, monkeypatch: pytest.MonkeyPatch) -> MemoryTangle:
+    """The portal's verifier asks the test's in-memory Tangle (the one ``anchor_now`` anchors on) for anchored roots.
+    Tests of the real node path undo this and set TANGLE_NODE_URL to a dev node instead."""
+    monkeypatch.setattr(anchor_confirmation, "verification_anchor", lambda: memory_tangle)
+    return memory_tangle
 
 
 @pytest.fixture

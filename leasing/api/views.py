@@ -7,7 +7,6 @@ from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from accounts.permissions import IsAnyRole, IsBackOffice
@@ -15,6 +14,7 @@ from leasing import selectors
 from leasing.models import CreditVerdict, PaymentTimingChoice
 from leasing.services.applications import application_credit_verdict_record
 from leasing.services.quotes import QuoteInput, quote_create
+from portal.throttling import AnonRateThrottle, UserRateThrottle
 
 
 class ProductListApi(APIView):

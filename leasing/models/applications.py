@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from leasing.models.products import LeaseProduct, PaymentTimingChoice, ServicePackage
 
@@ -17,6 +18,8 @@ __all__ = [
     "CreditCheck",
     "CreditCheckStatus",
     "CreditVerdict",
+    "CreditVerdictRefusal",
+    "CreditVerdictRefusalReason",
     "Quote",
 ]
 
@@ -163,6 +166,48 @@ class CreditCheck(models.Model):
 
     def __str__(self) -> str:
         return f"credit check of {self.application_id}: {self.status}"
+
+
+class CreditVerdictRefusalReason(models.TextChoices):
+    """Why a credit-check verdict of the application's own dealer and customer was not applied to it."""
+
+    PURPOSE_DIFFERS = "purpose_differs", _("The credit check was opened for another purpose.")
+    CURRENCY_DIFFERS = "currency_differs", _("The credit check was opened in another currency.")
+    AMOUNT_BELOW_INSTALMENT = "amount_below_instalment", _("The credit check covers less than the monthly instalment.")
+    TERM_SHORTER = "term_shorter", _("The credit check covers a shorter term than the application.")
+    VERDICT_EXPIRED = "verdict_expired", _("The credit check's verdict is too old to be used.")
+
+
+class CreditVerdictRefusal(models.Model):
+    """A credit-check verdict that named this application, came from its dealer and customer, but was given for terms
+    that do not cover it (or is too old), so it was not recorded. Kept so back office sees why the application still
+    waits for its credit check. ``external_reference`` names the credit-check request; the checked terms (monthly
+    ``checked_amount`` in minor units of ``checked_currency``, ``checked_term_months``) are copied because identity
+    deletes its requests after the retention period. One row per application and request."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="credit_verdict_refusals")
+    external_reference = models.CharField(max_length=100)
+    reason = models.CharField(max_length=30, choices=CreditVerdictRefusalReason.choices)
+    checked_purpose = models.CharField(max_length=10)
+    checked_amount = models.BigIntegerField()
+    checked_currency = models.CharField(max_length=3)
+    checked_term_months = models.PositiveIntegerField()
+    verdict_decided_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "external_reference"], name="leasing_credit_verdict_refused_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(reason__in=CreditVerdictRefusalReason.values), name="leasing_credit_verdict_refusal_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"credit verdict {self.external_reference} refused for {self.application_id}: {self.reason}"
 
 
 class ApplicationApproval(models.Model):

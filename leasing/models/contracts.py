@@ -86,6 +86,9 @@ class Contract(models.Model):
     activated_at = models.DateTimeField(null=True, blank=True)
     receivable_account_id = models.BigIntegerField(null=True, blank=True, help_text="Ledger account of what is owed.")
     dunning_paused_until = models.DateField(null=True, blank=True)
+    pre_notification_days = models.PositiveSmallIntegerField(
+        default=14, help_text="Calendar days a direct debit is announced ahead (SEPA Core: 14 unless agreed)."
+    )
     end_reason = models.CharField(max_length=20, choices=ContractEndReason.choices, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -106,6 +109,9 @@ class Contract(models.Model):
             models.CheckConstraint(
                 condition=~Q(collection_method=CollectionMethod.SEPA_DIRECT_DEBIT) | Q(mandate__isnull=False),
                 name="leasing_contract_sepa_needs_mandate",
+            ),
+            models.CheckConstraint(
+                condition=Q(pre_notification_days__gte=1), name="leasing_contract_pre_notification_days"
             ),
             models.CheckConstraint(
                 condition=Q(residual_value__gte=0, residual_value__lte=F("financed_amount"), financed_amount__gt=0),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.db.models import Min, Sum
+from django.db.models import Exists, Min, OuterRef, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -23,10 +23,13 @@ from leasing import ledger
 from leasing.documents import dunning_letter_pdf
 from leasing.errors import ContractStateError
 from leasing.models import (
+    Collection,
     Contract,
     ContractEvent,
     ContractStatus,
+    DirectDebitPreNotification,
     DunningLetter,
+    PreNotificationStatus,
     ScheduleItem,
     ScheduleItemKind,
     ScheduleItemStatus,
@@ -73,7 +76,15 @@ def bucket_for(*, days_past_due: int) -> Bucket | None:
 
 
 def _overdue(*, contract: Contract, on: datetime.date):
-    return ScheduleItem.objects.filter(contract=contract, status=ScheduleItemStatus.DUE, due_date__lt=on)
+    """Rows still due after their due date, except a direct debit the lessor itself has put off: one never collected
+    whose pre-notification moved it past the due date (the customer is not late for that)."""
+    put_off = DirectDebitPreNotification.objects.filter(
+        schedule_item=OuterRef("pk"), status=PreNotificationStatus.SCHEDULED
+    )
+    attempted = Collection.objects.filter(schedule_item=OuterRef("pk"))
+    return ScheduleItem.objects.filter(contract=contract, status=ScheduleItemStatus.DUE, due_date__lt=on).exclude(
+        Exists(put_off) & ~Exists(attempted)
+    )
 
 
 def days_past_due(*, contract: Contract, on: datetime.date) -> int:

@@ -13,6 +13,7 @@ import secrets
 
 from django.db import transaction
 from django.utils import timezone
+from stdnum import bic as bic_number
 from stdnum import iban as iban_number
 from stdnum.exceptions import ValidationError as StdnumValidationError
 
@@ -85,23 +86,35 @@ def contract_offer(*, application: Application) -> Contract:
     return contract
 
 
-def mandate_create(*, customer: User, iban: str) -> DirectDebitMandate:
-    """A SEPA Core mandate signed online today; the IBAN is validated (ISO 13616 checksum) and stored encrypted."""
+def mandate_create(*, customer: User, iban: str, bic: str = "") -> DirectDebitMandate:
+    """A SEPA Core mandate signed online today; the IBAN is validated (ISO 13616 checksum) and stored encrypted.
+    The debtor bank's BIC is optional (IBAN-only is allowed in SEPA); when given it must be a valid ISO 9362 BIC."""
     try:
         compact = iban_number.validate(iban or "")
     except StdnumValidationError:
         raise MandateInvalidError("This IBAN is not valid.", fields={"iban": ["Not a valid IBAN."]}) from None
+    try:
+        bank_code = bic_number.validate(bic) if bic.strip() else ""
+    except StdnumValidationError:
+        raise MandateInvalidError("This BIC is not valid.", fields={"bic": ["Not a valid BIC."]}) from None
     return DirectDebitMandate.objects.create(
         reference=f"FLM-{secrets.token_hex(8).upper()}",
         customer=customer,
         iban_encrypted=field_encrypt(value=compact, field="mandate.iban"),
+        bic=bank_code,
         signed_on=timezone.localdate(),
     )
 
 
 @transaction.atomic
 def contract_accept(
-    *, contract_id: int, customer: User, document_sha256: str, collection_method: str, iban: str = ""
+    *,
+    contract_id: int,
+    customer: User,
+    document_sha256: str,
+    collection_method: str,
+    iban: str = "",
+    bic: str = "",
 ) -> Contract:
     """The customer accepts the offered contract whose document has `document_sha256`; activates it.
 
@@ -116,7 +129,7 @@ def contract_accept(
     if collection_method not in CollectionMethod.values:
         raise MandateInvalidError("Choose how instalments are collected.", code="collection_method_invalid")
     if collection_method == CollectionMethod.SEPA_DIRECT_DEBIT:
-        contract.mandate = mandate_create(customer=customer, iban=iban)
+        contract.mandate = mandate_create(customer=customer, iban=iban, bic=bic)
     now = timezone.now()
     contract.collection_method = collection_method
     contract.accepted_at, contract.accepted_document_sha256 = now, document_sha256

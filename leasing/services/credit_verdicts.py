@@ -3,20 +3,29 @@
 Identity keeps a dealer's lease application number as an opaque reference and never reads leasing; leasing pulls
 the recorded verdicts and applies one only when the request came from the application's dealer organisation and was
 answered by the application's customer. A verdict for anyone else's application is ignored, so a dealer who types a
-foreign number changes nothing. Runs from beat (`leasing.credit_verdicts_collect`) and when the application page
-opens; running it twice records nothing twice.
+foreign number changes nothing.
+
+A verdict of the right dealer and customer is applied only if its terms cover the application: the purpose of the
+product (lease or financing), the same currency, a monthly amount at least the application's monthly total and a
+term at least the application's, decided no more than `LEASING_CREDIT_VERDICT_VALID_DAYS` ago. Otherwise it is
+refused with a named reason (`CreditVerdictRefusal`) that back office sees on the application, which keeps waiting.
+Runs from beat (`leasing.credit_verdicts_collect`) and when the application page opens; running it twice records
+nothing twice.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from identity.selectors_credit_checks import LeaseApplicationVerdict, credit_check_verdicts_for_lease_applications
 from leasing.errors import ApplicationStateError
-from leasing.models import Application, ApplicationStatus
+from leasing.models import Application, ApplicationStatus, CreditVerdictRefusal, CreditVerdictRefusalReason, ProductKind
 from leasing.services.applications import application_credit_verdict_record
 
 logger = logging.getLogger(__name__)
@@ -32,13 +41,65 @@ def _matches(*, application: Application, verdict: LeaseApplicationVerdict) -> b
     )
 
 
+def required_purpose(application: Application) -> str:
+    """The credit-check purpose an application's product needs: financing for a loan, lease for any lease."""
+    return "financing" if application.quote.product.kind == ProductKind.INSTALMENT_LOAN else "lease"
+
+
+def verdict_refusal_reason(
+    *, application: Application, verdict: LeaseApplicationVerdict, now: datetime
+) -> CreditVerdictRefusalReason | None:
+    """Why ``verdict`` may not be applied to ``application`` (None: its terms cover it), checked in this order:
+    purpose, currency, monthly amount against the monthly total (finance and services), term, age."""
+    quote = application.quote
+    if verdict.purpose != required_purpose(application):
+        return CreditVerdictRefusalReason.PURPOSE_DIFFERS
+    if verdict.currency != application.currency:
+        return CreditVerdictRefusalReason.CURRENCY_DIFFERS
+    if verdict.amount < quote.monthly_total:
+        return CreditVerdictRefusalReason.AMOUNT_BELOW_INSTALMENT
+    if verdict.term_months < quote.term_months:
+        return CreditVerdictRefusalReason.TERM_SHORTER
+    if verdict.decided_at + timedelta(days=settings.LEASING_CREDIT_VERDICT_VALID_DAYS) <= now:
+        return CreditVerdictRefusalReason.VERDICT_EXPIRED
+    return None
+
+
+def _refusal_record(*, application: Application, verdict: LeaseApplicationVerdict, reason: str) -> None:
+    """Keeps the refusal once per application and request (a concurrent collect run may have kept it first)."""
+    try:
+        with transaction.atomic():
+            CreditVerdictRefusal.objects.get_or_create(
+                application=application,
+                external_reference=verdict.public_id,
+                defaults={
+                    "reason": reason,
+                    "checked_purpose": verdict.purpose,
+                    "checked_amount": verdict.amount,
+                    "checked_currency": verdict.currency,
+                    "checked_term_months": verdict.term_months,
+                    "verdict_decided_at": verdict.decided_at,
+                },
+            )
+    except IntegrityError:
+        pass
+
+
 def _first_match(
     *, application: Application, verdicts: Iterable[LeaseApplicationVerdict]
 ) -> LeaseApplicationVerdict | None:
+    now = timezone.now()
     for verdict in verdicts:
-        if _matches(application=application, verdict=verdict):
+        if not _matches(application=application, verdict=verdict):
+            logger.info(
+                "credit check %s names application %s of another party; ignored", verdict.public_id, application.pk
+            )
+            continue
+        reason = verdict_refusal_reason(application=application, verdict=verdict, now=now)
+        if reason is None:
             return verdict
-        logger.info("credit check %s names application %s of another party; ignored", verdict.public_id, application.pk)
+        logger.info("credit check %s refused for application %s: %s", verdict.public_id, application.pk, reason)
+        _refusal_record(application=application, verdict=verdict, reason=reason)
     return None
 
 
@@ -59,8 +120,13 @@ def _record(*, application: Application, verdict: LeaseApplicationVerdict) -> bo
 
 def application_credit_verdicts_collect(*, application_ids: Iterable[int] | None = None) -> int:
     """Records, for each application in `credit_check_pending` (all of them, or only ``application_ids``), the oldest
-    matching credit-check verdict; returns how many applications it moved on."""
-    pending = Application.objects.filter(status=ApplicationStatus.CREDIT_CHECK_PENDING).order_by("pk")
+    matching credit-check verdict whose terms cover it, keeping a refusal for each matching one that does not;
+    returns how many applications it moved on."""
+    pending = (
+        Application.objects.filter(status=ApplicationStatus.CREDIT_CHECK_PENDING)
+        .select_related("quote__product")
+        .order_by("pk")
+    )
     if application_ids is not None:
         pending = pending.filter(pk__in=list(application_ids))
     recorded, last_pk = 0, 0

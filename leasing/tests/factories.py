@@ -124,6 +124,7 @@ def contract_active(
     product: LeaseProduct,
     method: str = "portal_balance",
     iban: str = "",
+    bic: str = "",
     dealer_organisation=None,
     **overrides,
 ) -> Contract:
@@ -141,6 +142,7 @@ def contract_active(
         document_sha256=contract.document_sha256,
         collection_method=method,
         iban=iban,
+        bic=bic,
     )
 
 

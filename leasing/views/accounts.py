@@ -49,8 +49,12 @@ def application_detail(request: HttpRequest, application_id: int) -> HttpRespons
 
 def _application_context(request: HttpRequest, application, **forms) -> dict:
     is_back_office = request.user.role == Role.BACK_OFFICE
+    shows_refusals = request.user.role in (Role.BACK_OFFICE, Role.DEALER)
     return {
         "application": application,
+        "credit_verdict_refusals": (
+            selectors.credit_verdict_refusals_for_application(application=application) if shows_refusals else []
+        ),
         "quote": application.quote,
         "contract": getattr(application, "contract", None),
         "approvals": list(application.approvals.all()),
@@ -138,6 +142,7 @@ def contract_accept_view(request: HttpRequest, contract_id: int) -> HttpResponse
                 document_sha256=form.cleaned_data["document_sha256"],
                 collection_method=form.cleaned_data["collection_method"],
                 iban=form.cleaned_data["iban"],
+                bic=form.cleaned_data["bic"],
             )
         except ApplicationError as error:
             form_error_apply(form=form, error=error)

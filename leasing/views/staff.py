@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import role_required
@@ -23,7 +24,7 @@ from leasing.forms import (
     VerdictForm,
 )
 from leasing.models import DirectDebitBatch, LeaseProduct
-from leasing.services import applications, arrears, changes, endings, products, sepa
+from leasing.services import applications, arrears, changes, endings, products, sepa, sepa_returns
 from leasing.views.accounts import application_page_refused, contract_page_refused
 from leasing.views.common import form_error_apply
 from portal.errors import ApplicationError
@@ -263,18 +264,34 @@ def arrears_dashboard(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @back_office
 def direct_debits(request: HttpRequest) -> HttpResponse:
-    """Batches to download, and the import of returned debits."""
-    form = ReturnsImportForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    """Batches to download, the import of the bank's reject (pain.002) and return (camt.054) files, and the debits
+    given back with their reasons."""
+    is_upload = request.method == "POST"
+    form = ReturnsImportForm(request.POST if is_upload else None, request.FILES if is_upload else None)
+    if is_upload and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            record = sepa.returned_debits_import(content=upload.read(), file_name=upload.name, imported_by=request.user)
+            record = sepa_returns.returned_debits_import(
+                content=upload.read(), file_name=upload.name, imported_by=request.user
+            )
         except ApplicationError as error:
             form_error_apply(form=form, error=error)
         else:
-            messages.success(request, f"{record.rows_booked} returned debits booked.")
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d rejected or returned debit booked.",
+                    "%(count)d rejected or returned debits booked.",
+                    record.rows_booked,
+                )
+                % {"count": record.rows_booked},
+            )
             return redirect("leasing:direct-debits")
-    context = {"batches": selectors.direct_debit_batch_list(), "form": form}
+    context = {
+        "batches": selectors.direct_debit_batch_list(),
+        "returns": selectors.returned_debit_list(),
+        "form": form,
+    }
     return render(request, "leasing/staff/direct_debits.html", context, status=400 if form.errors else 200)
 
 

@@ -1,9 +1,12 @@
 """The central-system side of one station connection, for OCPP 1.6J and 2.0.1, built on the `ocpp` library.
 
 Each handler turns one OCPP request into one call of `machines.services.charging` (run in a worker thread) and its
-result into the OCPP response. A refusal of the services becomes a CALLERROR `PropertyConstraintViolation` (or
-`OccurrenceConstraintViolation`) whose description is readable and whose details carry the portal's code, e.g.
-`{"code": "meter_reading_decreasing"}`. Frames that are not OCPP at all get a CALLERROR too instead of silence.
+result into the OCPP response. A refusal of the services becomes a CALLERROR `PropertyConstraintViolation` whose
+description is readable and whose details carry the portal's code, e.g. `{"code": "meter_reading_decreasing"}`.
+Frames that are not OCPP at all get a CALLERROR too instead of silence. Every CALLERROR code is spelt as the
+connection's version defines it: a payload that breaks the schema is `FormationViolation` on 1.6J and
+`FormatViolation` on 2.0.1; on 2.0.1 an unreadable frame is `RpcFrameworkError` and an unknown MessageTypeId
+`MessageTypeNotSupported`.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from channels.db import DatabaseSyncToAsync
-from ocpp.exceptions import FormatViolationError, OCPPError, PropertyConstraintViolationError, ProtocolError
+from ocpp.exceptions import OCPPError, PropertyConstraintViolationError, ProtocolError
 from ocpp.messages import CallError, MessageType, unpack
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint as ChargePoint16
@@ -38,6 +41,7 @@ STATUS_16 = {
     AuthorizationStatus.ACCEPTED: "Accepted",
     AuthorizationStatus.INVALID: "Invalid",
     AuthorizationStatus.BLOCKED: "Blocked",
+    AuthorizationStatus.TARIFF_ABOVE_CEILING: "Blocked",
     AuthorizationStatus.NO_CREDIT: "Blocked",
     AuthorizationStatus.CONCURRENT: "ConcurrentTx",
 }
@@ -45,6 +49,7 @@ STATUS_201 = {
     AuthorizationStatus.ACCEPTED: "Accepted",
     AuthorizationStatus.INVALID: "Invalid",
     AuthorizationStatus.BLOCKED: "Blocked",
+    AuthorizationStatus.TARIFF_ABOVE_CEILING: "Blocked",
     AuthorizationStatus.NO_CREDIT: "NoCredit",
     AuthorizationStatus.CONCURRENT: "ConcurrentTx",
 }
@@ -66,11 +71,33 @@ def refusal(error: ApplicationError | MeterDataError) -> OCPPError:
     )
 
 
+class _VersionedCallError(OCPPError):
+    """A CALLERROR whose code is spelt as the connection's OCPP version spells it."""
+
+    def __init__(self, code: str, description: str | None, details: dict[str, Any] | None) -> None:
+        super().__init__(description=description, details=details)
+        self.code = code
+
+
 class _Refusing:
-    """Shared by both versions: maps refusals to CALLERRORs and answers frames that cannot be parsed."""
+    """Shared by both versions: maps refusals to CALLERRORs and answers frames that cannot be parsed.
+
+    The `ocpp` library names its errors in a mix of both versions (``FormatViolation`` is 2.0.1's word, 1.6J says
+    ``FormationViolation``); every CALLERROR this gateway sends goes through `_ERROR_CODES` of the connection's
+    version, so a 1.6J station only ever sees 1.6J codes and a 2.0.1 station only 2.0.1 codes.
+    """
 
     _ocpp_version: str
-    _format_error_code: str
+    _ERROR_CODES: dict[str, str]
+    """The library's error code -> this version's spelling (codes missing here are the same in both)."""
+    _UNREADABLE_FRAME_CODE: str | None
+    """The code for a frame whose MessageId cannot be read, or None to keep the library's own."""
+    _UNKNOWN_MESSAGE_TYPE_CODE: str | None
+    """The code for a MessageTypeId other than 2, 3, 4, or None to keep the library's own."""
+
+    def _versioned(self, error: OCPPError) -> OCPPError:
+        code = self._ERROR_CODES.get(error.code, error.code)
+        return error if code == error.code else _VersionedCallError(code, error.description, error.details)
 
     async def route_message(self, raw_msg: str) -> None:
         try:
@@ -83,15 +110,35 @@ class _Refusing:
             return
         await super().route_message(raw_msg)  # type: ignore[misc]
 
+    async def _handle_call(self, msg: Any) -> Any:
+        """The library's dispatch; its refusals (schema violations above all) leave in this version's words."""
+        try:
+            return await super()._handle_call(msg)  # type: ignore[misc]
+        except OCPPError as error:
+            cause = (error.details or {}).get("cause", error.description)
+            versioned = self._versioned(error)
+            raise _VersionedCallError(versioned.code, versioned.description, {"cause": str(cause)}) from error
+
     async def _frame_refuse(self, raw_msg: str, error: OCPPError) -> None:
         unique_id = "-1"
+        message_type: object = None
         try:
             parsed = json.loads(raw_msg)
+            if isinstance(parsed, list) and parsed:
+                message_type = parsed[0]
             if isinstance(parsed, list) and len(parsed) > 1 and isinstance(parsed[1], str):
                 unique_id = parsed[1]
         except ValueError:
             pass
-        code = self._format_error_code if isinstance(error, FormatViolationError) else error.code
+        code = self._ERROR_CODES.get(error.code, error.code)
+        if message_type is not None and message_type not in (
+            MessageType.Call,
+            MessageType.CallResult,
+            MessageType.CallError,
+        ):
+            code = self._UNKNOWN_MESSAGE_TYPE_CODE or code
+        elif unique_id == "-1":
+            code = self._UNREADABLE_FRAME_CODE or code
         description = error.description or "The frame is not an OCPP-J message."
         logger.info("station %s sent a malformed frame: %s", getattr(self, "id", "?"), description)
         details = {"code": "frame_malformed", "cause": str((error.details or {}).get("cause", description))}
@@ -122,7 +169,13 @@ def _timestamp(value: str) -> dt.datetime:
 class CentralSystem16(_Refusing, ChargePoint16):
     """OCPP 1.6J: the portal assigns transaction ids (its session numbers)."""
 
-    _format_error_code = "FormationViolation"
+    # OCPP-J 1.6 §4.2.3 (with the errata's "will not be fixed" spellings); 1.6J has no code for unknown MessageTypeIds.
+    _ERROR_CODES = {
+        "FormatViolation": "FormationViolation",
+        "OccurrenceConstraintViolation": "OccurenceConstraintViolation",
+    }
+    _UNREADABLE_FRAME_CODE = None
+    _UNKNOWN_MESSAGE_TYPE_CODE = None
 
     @on(Action16.boot_notification)
     async def on_boot_notification(self, charge_point_vendor: str, charge_point_model: str, **kwargs: Any) -> Any:
@@ -153,7 +206,7 @@ class CentralSystem16(_Refusing, ChargePoint16):
 
     @on(Action16.authorize)
     async def on_authorize(self, id_tag: str) -> Any:
-        status = await self._service(charging.id_token_authorize, id_token=id_tag)
+        status = await self._service(charging.id_token_authorize, station_id=self.id, id_token=id_tag)
         return result16.Authorize(id_tag_info={"status": STATUS_16[status]})
 
     @on(Action16.start_transaction)
@@ -213,7 +266,13 @@ class CentralSystem16(_Refusing, ChargePoint16):
 class CentralSystem201(_Refusing, ChargePoint201):
     """OCPP 2.0.1: the station chooses transaction ids; one TransactionEvent message carries start, updates, end."""
 
-    _format_error_code = "FormatViolation"
+    # OCPP 2.0.1 part 4 §4.3: FormatViolation, OccurrenceConstraintViolation, and the two RPC framework codes.
+    _ERROR_CODES = {
+        "FormationViolation": "FormatViolation",
+        "OccurenceConstraintViolation": "OccurrenceConstraintViolation",
+    }
+    _UNREADABLE_FRAME_CODE = "RpcFrameworkError"
+    _UNKNOWN_MESSAGE_TYPE_CODE = "MessageTypeNotSupported"
 
     @on(Action201.boot_notification)
     async def on_boot_notification(self, charging_station: dict[str, Any], reason: str, **kwargs: Any) -> Any:
@@ -244,7 +303,7 @@ class CentralSystem201(_Refusing, ChargePoint201):
 
     @on(Action201.authorize)
     async def on_authorize(self, id_token: dict[str, Any], **kwargs: Any) -> Any:
-        status = await self._service(charging.id_token_authorize, id_token=id_token["id_token"])
+        status = await self._service(charging.id_token_authorize, station_id=self.id, id_token=id_token["id_token"])
         return result201.Authorize(id_token_info={"status": STATUS_201[status]})
 
     @on(Action201.meter_values)

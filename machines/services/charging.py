@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,20 +28,33 @@ from machines.models import (
     MachinePayment,
     MeterReading,
     SessionStatus,
+    StationReview,
     StationStatus,
+    StationTariff,
     Vehicle,
+    VehicleOperatorApproval,
 )
+from machines.services.id_token_guard import id_token_answers_locked, id_token_refusal_record
+
+logger = logging.getLogger(__name__)
 
 FAULTED_CONNECTOR_STATES = frozenset({"Faulted"})
 CHARGING_CONNECTOR_STATES = frozenset({"Charging", "Occupied", "SuspendedEV", "SuspendedEVSE"})
 
 
 class AuthorizationStatus(enum.StrEnum):
-    """Outcome of presenting an id token; the gateway maps it to each OCPP version's enumeration."""
+    """Outcome of presenting an id token; the gateway maps it to each OCPP version's enumeration.
+
+    INVALID is the one answer for a tag that is unknown, whose owner has not approved the station's operator, at a
+    station back office has not approved, or while the station or its operator is locked out for too many refusals:
+    a station cannot tell these apart. The finer answers (BLOCKED, TARIFF_ABOVE_CEILING, NO_CREDIT, CONCURRENT) go
+    only to stations of operators the owner approved.
+    """
 
     ACCEPTED = "accepted"
     INVALID = "invalid"
     BLOCKED = "blocked"
+    TARIFF_ABOVE_CEILING = "tariff_above_ceiling"
     NO_CREDIT = "no_credit"
     CONCURRENT = "concurrent"
 
@@ -111,11 +125,39 @@ def vehicle_spent_today(*, vehicle: Vehicle, now: dt.datetime) -> int:
     return (held["s"] or 0) + (charged["s"] or 0) + (paid["s"] or 0)
 
 
-def _authorization_status(*, vehicle: Vehicle | None, now: dt.datetime) -> AuthorizationStatus:
-    if vehicle is None:
+def station_tariff_current(*, station: ChargingStation) -> StationTariff:
+    """The station's tariff version in force now (the highest)."""
+    return StationTariff.objects.filter(station=station).order_by("-version").first()  # type: ignore[return-value]
+
+
+def tariff_exceeds_ceiling(*, vehicle: Vehicle, tariff: StationTariff) -> bool:
+    """True when any part of the tariff is above the owner's ceiling for it (or in another currency)."""
+    return (
+        tariff.currency != vehicle.currency
+        or tariff.price_per_kwh > vehicle.max_price_per_kwh
+        or tariff.session_fee > vehicle.max_session_fee
+        or tariff.idle_fee_per_minute > vehicle.max_idle_fee_per_minute
+    )
+
+
+def _operator_is_approved(*, vehicle: Vehicle, station: ChargingStation) -> bool:
+    return VehicleOperatorApproval.objects.filter(
+        vehicle=vehicle, operator_id=station.operator_id, revoked_at__isnull=True
+    ).exists()
+
+
+def _authorization_status(
+    *, station: ChargingStation, vehicle: Vehicle | None, tariff: StationTariff, now: dt.datetime
+) -> AuthorizationStatus:
+    """Checks in a fixed order; everything up to the operator approval answers INVALID alike."""
+    if station.review_status != StationReview.APPROVED or not station.is_active:
+        return AuthorizationStatus.INVALID
+    if vehicle is None or not _operator_is_approved(vehicle=vehicle, station=station):
         return AuthorizationStatus.INVALID
     if not vehicle.is_active:
         return AuthorizationStatus.BLOCKED
+    if tariff_exceeds_ceiling(vehicle=vehicle, tariff=tariff):
+        return AuthorizationStatus.TARIFF_ABOVE_CEILING
     if vehicle_spent_today(vehicle=vehicle, now=now) + vehicle.session_limit > vehicle.daily_limit:
         return AuthorizationStatus.NO_CREDIT
     if wallets.wallet_balance_get(account_id=vehicle.wallet_account_id).available < vehicle.session_limit:
@@ -123,10 +165,26 @@ def _authorization_status(*, vehicle: Vehicle | None, now: dt.datetime) -> Autho
     return AuthorizationStatus.ACCEPTED
 
 
-def id_token_authorize(*, id_token: str) -> AuthorizationStatus:
-    """Whether the vehicle behind `id_token` may start a session now: known, active, and able to cover the hold."""
+def _answer_recorded(*, station: ChargingStation, status: AuthorizationStatus) -> AuthorizationStatus:
+    if status is not AuthorizationStatus.ACCEPTED:
+        logger.info("station %s: id token refused (%s)", station.station_id, status.value)
+        id_token_refusal_record(station_pk=station.pk, operator_pk=station.operator_id)
+    return status
+
+
+def id_token_authorize(*, station_id: str, id_token: str) -> AuthorizationStatus:
+    """Whether the vehicle behind `id_token` may start a session at this station now: the station approved by back
+    office, its operator approved by the vehicle's owner, the tariff within the owner's ceilings, the vehicle active
+    and able to cover the hold. Refused answers count towards the station's and operator's lockout."""
+    station = _station_get(station_id)
+    if id_token_answers_locked(station_pk=station.pk, operator_pk=station.operator_id):
+        logger.info("station %s: id token refused (locked out)", station.station_id)
+        return AuthorizationStatus.INVALID
     vehicle = Vehicle.objects.filter(id_token=id_token).first()
-    return _authorization_status(vehicle=vehicle, now=timezone.now())
+    status = _authorization_status(
+        station=station, vehicle=vehicle, tariff=station_tariff_current(station=station), now=timezone.now()
+    )
+    return _answer_recorded(station=station, status=status)
 
 
 def _station_get(station_id: str) -> ChargingStation:
@@ -147,20 +205,26 @@ def charging_session_start(
 ) -> StartOutcome:
     """Opens a session and places the hold (the vehicle's session limit) on its wallet.
 
-    OCPP 1.6 lets the portal choose the transaction id (the session's number); 2.0.1 stations bring their own. A
-    repeated start (same `start_key`) returns the first outcome without a second hold. `readings` (the register
-    at the start) open the session's meter chain.
+    The same checks as `id_token_authorize` run first, so a refused start places no hold and writes no row. The
+    session is priced by the tariff version current now. OCPP 1.6 lets the portal choose the transaction id (the
+    session's number); 2.0.1 stations bring their own. A repeated start (same `start_key`) returns the first outcome
+    without a second hold. `readings` (the register at the start) open the session's meter chain.
     """
     station = _station_get(station_id)
     existing = ChargingSession.objects.filter(station=station, start_key=start_key).first()
     if existing is not None:
         return StartOutcome(AuthorizationStatus.ACCEPTED, existing.transaction_id)
+    if id_token_answers_locked(station_pk=station.pk, operator_pk=station.operator_id):
+        logger.info("station %s: start refused (locked out)", station.station_id)
+        return StartOutcome(AuthorizationStatus.INVALID)
     vehicle = Vehicle.objects.select_for_update().filter(id_token=id_token).first()
-    status = _authorization_status(vehicle=vehicle, now=timezone.now())
+    tariff = station_tariff_current(station=station)
+    status = _authorization_status(station=station, vehicle=vehicle, tariff=tariff, now=timezone.now())
+    active = ChargingSession.objects.filter(vehicle=vehicle, status=SessionStatus.ACTIVE)
+    if status is AuthorizationStatus.ACCEPTED and active.exists():
+        status = AuthorizationStatus.CONCURRENT
     if status is not AuthorizationStatus.ACCEPTED or vehicle is None:
-        return StartOutcome(status)
-    if ChargingSession.objects.filter(vehicle=vehicle, status=SessionStatus.ACTIVE).exists():
-        return StartOutcome(AuthorizationStatus.CONCURRENT)
+        return StartOutcome(_answer_recorded(station=station, status=status))
     hold_id = wallets.transfer_id_for(key=f"session:{station.pk}:{start_key}:hold")
     try:
         wallets.session_hold_place(
@@ -177,6 +241,7 @@ def charging_session_start(
     session = ChargingSession.objects.create(
         station=station,
         vehicle=vehicle,
+        tariff=tariff,
         connector_id=connector_id,
         transaction_id=transaction_id or f"p-{hold_id.hex}",
         start_key=start_key,

@@ -18,12 +18,25 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.roles import Role
 from machines import wallets
+from machines.errors import ReviewForbidden
 from machines.identities import machine_keys_generate
-from machines.models import ChargingStation, Connector, IotaRate, Operator, ServicePoint, Vehicle
+from machines.models import (
+    ChargingStation,
+    Connector,
+    IotaRate,
+    Operator,
+    ServicePoint,
+    StationReview,
+    StationTariff,
+    Vehicle,
+    VehicleOperatorApproval,
+)
 from portal.errors import ConflictError, ValidationFailed
 
-ID_TOKEN_LENGTH = 16
+# OCPP 1.6 idTag is at most 20 characters: 20 hex digits are 80 random bits, far beyond guessing at any rate.
+ID_TOKEN_LENGTH = 20
 STATION_PASSWORD_MIN_LENGTH = 16
 # OCPP 1.6 security profile 1 allows 16 to 40 characters for the Basic-auth password.
 STATION_PASSWORD_MAX_LENGTH = 40
@@ -54,17 +67,15 @@ def _limits_check(*, session_limit: int, daily_limit: int) -> None:
 
 
 @transaction.atomic
-def vehicle_register(
-    *, owner: User, name: str, session_limit: int, daily_limit: int, id_token: str = "", currency: str = "EUR"
-) -> Vehicle:
+def vehicle_register(*, owner: User, name: str, session_limit: int, daily_limit: int, currency: str = "EUR") -> Vehicle:
     """Registers a vehicle with a fresh did:key and an empty wallet; limits are minor units.
 
-    `id_token` is the OCPP idTag its charge port presents; a random one is made when empty.
+    The OCPP idTag its charge port presents is made here (`ID_TOKEN_LENGTH` random hex digits): owners do not choose
+    it, so it cannot be guessed and no answer ever says that a chosen tag is taken. The vehicle approves no operator
+    yet: no station can charge it until its owner approves one.
     """
     _limits_check(session_limit=session_limit, daily_limit=daily_limit)
-    token = id_token or secrets.token_hex(ID_TOKEN_LENGTH // 2).upper()
-    if Vehicle.objects.filter(id_token=token).exists():
-        raise ConflictError("That id token belongs to another vehicle.", code="id_token_taken")
+    token = secrets.token_hex(ID_TOKEN_LENGTH // 2).upper()
     keys = machine_keys_generate()
     vehicle = Vehicle(
         owner=owner,
@@ -92,6 +103,42 @@ def vehicle_limits_set(*, vehicle: Vehicle, session_limit: int, daily_limit: int
     Vehicle.objects.filter(pk=vehicle.pk).update(session_limit=session_limit, daily_limit=daily_limit)
     vehicle.refresh_from_db()
     return vehicle
+
+
+def vehicle_price_ceiling_set(
+    *, vehicle: Vehicle, max_price_per_kwh: int, max_session_fee: int, max_idle_fee_per_minute: int
+) -> Vehicle:
+    """The most the owner accepts per kWh, per session and per idle minute (minor units); stations above any of them
+    are refused at the next start, sessions already running keep their tariff."""
+    if min(max_price_per_kwh, max_session_fee, max_idle_fee_per_minute) < 0:
+        raise ValidationFailed("Price ceilings must not be negative.", code="price_ceiling_invalid")
+    Vehicle.objects.filter(pk=vehicle.pk).update(
+        max_price_per_kwh=max_price_per_kwh,
+        max_session_fee=max_session_fee,
+        max_idle_fee_per_minute=max_idle_fee_per_minute,
+    )
+    vehicle.refresh_from_db()
+    return vehicle
+
+
+def vehicle_operator_approve(*, vehicle: Vehicle, operator: Operator) -> VehicleOperatorApproval:
+    """The owner lets `operator`'s stations charge the vehicle; only operators with a station approved by back office
+    can be approved. Approving again after a revocation renews the approval."""
+    if not operator.stations.filter(review_status=StationReview.APPROVED, is_active=True).exists():
+        raise ValidationFailed(
+            "This operator has no approved charging station.", code="operator_not_reviewed", fields={"operator": []}
+        )
+    approval, _ = VehicleOperatorApproval.objects.update_or_create(
+        vehicle=vehicle, operator=operator, defaults={"approved_at": timezone.now(), "revoked_at": None}
+    )
+    return approval
+
+
+def vehicle_operator_revoke(*, vehicle: Vehicle, operator: Operator) -> None:
+    """The operator's stations may no longer start sessions for the vehicle; running sessions end as metered."""
+    VehicleOperatorApproval.objects.filter(vehicle=vehicle, operator=operator, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
 
 
 def vehicle_active_set(*, vehicle: Vehicle, is_active: bool) -> Vehicle:
@@ -143,7 +190,9 @@ def station_register(
 ) -> ChargingStation:
     """Registers a charging station for its owner (the operator); tariff amounts are minor units.
 
-    The password is what the station sends over Basic auth (OCPP security profile 1); only its hash is kept.
+    The password is what the station sends over Basic auth (OCPP security profile 1); only its hash is kept. The
+    station waits for back office's review (`station_review_decide`) before it may charge any vehicle; its tariff
+    becomes version 1.
     """
     _password_check(password)
     _tariff_check(price_per_kwh=price_per_kwh, session_fee=session_fee, idle_fee_per_minute=idle_fee_per_minute)
@@ -170,6 +219,38 @@ def station_register(
     Connector.objects.bulk_create(
         [Connector(station=station, connector_id=number) for number in range(1, connector_count + 1)]
     )
+    _tariff_version_add(station=station, version=1)
+    return station
+
+
+def _tariff_version_add(*, station: ChargingStation, version: int) -> StationTariff:
+    return StationTariff.objects.create(
+        station=station,
+        version=version,
+        currency=station.currency,
+        price_per_kwh=station.price_per_kwh,
+        session_fee=station.session_fee,
+        idle_fee_per_minute=station.idle_fee_per_minute,
+        idle_grace_minutes=station.idle_grace_minutes,
+        valid_from=timezone.now(),
+    )
+
+
+@transaction.atomic
+def station_review_decide(*, station: ChargingStation, reviewer: User, is_approved: bool) -> ChargingStation:
+    """Back office approves a registered station (it may then charge vehicles whose owners approved its operator) or
+    declines it (it never charges anyone). A decided review is final; a second decision is refused."""
+    if reviewer.role != Role.BACK_OFFICE:
+        raise ReviewForbidden("Only back office reviews stations.")
+    locked = ChargingStation.objects.select_for_update().get(pk=station.pk)
+    if locked.review_status != StationReview.PENDING:
+        raise ConflictError("This station has already been reviewed.", code="station_review_done")
+    ChargingStation.objects.filter(pk=station.pk).update(
+        review_status=StationReview.APPROVED if is_approved else StationReview.DECLINED,
+        reviewed_by=reviewer,
+        reviewed_at=timezone.now(),
+    )
+    station.refresh_from_db()
     return station
 
 
@@ -179,16 +260,19 @@ def station_password_set(*, station: ChargingStation, password: str) -> None:
     ChargingStation.objects.filter(pk=station.pk).update(password_hash=make_password(password))
 
 
+@transaction.atomic
 def station_tariff_set(
     *, station: ChargingStation, price_per_kwh: int, session_fee: int, idle_fee_per_minute: int
-) -> ChargingStation:
-    """New tariff (minor units) for sessions settled from now on."""
+) -> StationTariff:
+    """A new tariff version (minor units) for sessions started from now on; running sessions keep theirs."""
     _tariff_check(price_per_kwh=price_per_kwh, session_fee=session_fee, idle_fee_per_minute=idle_fee_per_minute)
+    locked = ChargingStation.objects.select_for_update().get(pk=station.pk)
+    latest = StationTariff.objects.filter(station=locked).order_by("-version").values_list("version", flat=True)
     ChargingStation.objects.filter(pk=station.pk).update(
         price_per_kwh=price_per_kwh, session_fee=session_fee, idle_fee_per_minute=idle_fee_per_minute
     )
     station.refresh_from_db()
-    return station
+    return _tariff_version_add(station=station, version=(latest.first() or 0) + 1)
 
 
 def station_password_matches(*, station: ChargingStation, password: str) -> bool:

@@ -49,17 +49,18 @@ def iota_rate_at(*, moment: dt.datetime) -> RateSnapshot:
 
 
 def _invoice_amounts(session: ChargingSession) -> tuple[metering.InvoiceAmounts, int]:
-    station = session.station
+    """Priced by the tariff version the session started under, whatever the station charges now."""
+    tariff = session.tariff
     idle_minutes = metering.idle_minutes_count(
-        last_increase_at=session.last_increase_at, ended_at=session.ended_at, grace_minutes=station.idle_grace_minutes
+        last_increase_at=session.last_increase_at, ended_at=session.ended_at, grace_minutes=tariff.idle_grace_minutes
     )
     amounts = metering.invoice_amounts(
         energy_wh=session.energy_wh,
-        price_per_kwh=station.price_per_kwh,
-        session_fee=station.session_fee,
+        price_per_kwh=tariff.price_per_kwh,
+        session_fee=tariff.session_fee,
         idle_minutes=idle_minutes,
-        idle_fee_per_minute=station.idle_fee_per_minute,
-        currency=station.currency,
+        idle_fee_per_minute=tariff.idle_fee_per_minute,
+        currency=tariff.currency,
     )
     return amounts, idle_minutes
 
@@ -71,7 +72,9 @@ def charging_session_settle(*, session_id: int) -> ChargingSession:
     # Only the session row: a FOR UPDATE over the join would also lock the station and the vehicle, and a station's
     # next StartTransaction (which locks the vehicle, then checks its foreign key to the station at commit) deadlocks.
     session = (
-        ChargingSession.objects.select_for_update(of=("self",)).select_related("station", "vehicle").get(pk=session_id)
+        ChargingSession.objects.select_for_update(of=("self",))
+        .select_related("station", "vehicle", "tariff")
+        .get(pk=session_id)
     )
     if session.status != SessionStatus.ENDED:
         return session
@@ -85,7 +88,7 @@ def charging_session_settle(*, session_id: int) -> ChargingSession:
             resolution_id=resolution_id,
             hold_amount=session.hold_amount,
             charged_amount=charged,
-            currency=station.currency,
+            currency=session.tariff.currency,
             reference=f"charging:{station.pk}:{session.transaction_id}",
         )
     except wallets.WalletError as error:
@@ -108,7 +111,7 @@ def _invoice_create(
     charged: int,
     resolution_id: object,
 ) -> ChargingInvoice:
-    station = session.station
+    tariff = session.tariff
     head, count = session.readings.order_by("-sequence").values_list("record_hash", "sequence").first()
     rate = iota_rate_at(moment=session.ended_at)
     salt = secrets.token_hex(16)
@@ -117,19 +120,19 @@ def _invoice_create(
     return ChargingInvoice.objects.create(
         session=session,
         energy_wh=session.energy_wh,
-        price_per_kwh=station.price_per_kwh,
-        session_fee=station.session_fee,
+        price_per_kwh=tariff.price_per_kwh,
+        session_fee=tariff.session_fee,
         idle_minutes=idle_minutes,
-        idle_fee_per_minute=station.idle_fee_per_minute,
+        idle_fee_per_minute=tariff.idle_fee_per_minute,
         energy_amount=amounts.energy_amount,
         idle_amount=amounts.idle_amount,
         total_amount=amounts.total_amount,
         charged_amount=charged,
-        currency=station.currency,
+        currency=tariff.currency,
         iota_rate=rate.eur_per_iota,
         iota_rate_source=rate.source,
         iota_amount_micros=metering.iota_micros(
-            amount=charged, currency=station.currency, eur_per_iota=rate.eur_per_iota
+            amount=charged, currency=tariff.currency, eur_per_iota=rate.eur_per_iota
         ),
         chain_head=head,
         reading_count=count,

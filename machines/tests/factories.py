@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 
 from accounts.models import User
+from accounts.roles import Role
+from accounts.tests.factories import UserFactory
 from machines.models import ChargingStation, Vehicle
 from machines.services import registry
 
@@ -13,20 +16,21 @@ _numbers = itertools.count(1)
 
 
 def vehicle_make(
-    *, owner: User, balance: int = 5_000, session_limit: int = 3_000, daily_limit: int = 10_000, id_token: str = ""
+    *, owner: User, balance: int = 5_000, session_limit: int = 3_000, daily_limit: int = 10_000
 ) -> Vehicle:
-    """A registered vehicle whose wallet holds `balance` minor units."""
+    """A registered vehicle whose wallet holds `balance` minor units (it approves no operator yet)."""
     number = next(_numbers)
     vehicle = registry.vehicle_register(
-        owner=owner,
-        name=f"Car {number}",
-        session_limit=session_limit,
-        daily_limit=daily_limit,
-        id_token=id_token or f"TAG{number:05d}",
+        owner=owner, name=f"Car {number}", session_limit=session_limit, daily_limit=daily_limit
     )
     if balance:
         registry.vehicle_top_up(vehicle=vehicle, amount=balance, reference="initial")
     return vehicle
+
+
+def reviewer_make() -> User:
+    """A back-office user who decides station reviews."""
+    return UserFactory(role=Role.BACK_OFFICE)
 
 
 def station_make(
@@ -37,9 +41,12 @@ def station_make(
     session_fee: int = 50,
     idle_fee_per_minute: int = 0,
     password: str = STATION_PASSWORD,
+    is_reviewed: bool = True,
+    accepted_by: Sequence[Vehicle] = (),
 ) -> ChargingStation:
-    """A registered station of `owner` with the given tariff (minor units)."""
-    return registry.station_register(
+    """A registered station of `owner` with the given tariff (minor units), approved by back office unless
+    `is_reviewed` is False, whose operator the owners of `accepted_by` have approved for those vehicles."""
+    station = registry.station_register(
         owner=owner,
         station_id=station_id or f"cs-{next(_numbers):04d}",
         name="Test station",
@@ -49,3 +56,8 @@ def station_make(
         idle_fee_per_minute=idle_fee_per_minute,
         connector_count=2,
     )
+    if is_reviewed:
+        station = registry.station_review_decide(station=station, reviewer=reviewer_make(), is_approved=True)
+    for vehicle in accepted_by:
+        registry.vehicle_operator_approve(vehicle=vehicle, operator=station.operator)
+    return station

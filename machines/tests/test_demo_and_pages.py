@@ -6,8 +6,8 @@ import pytest
 
 from accounts.roles import Role
 from machines import wallets
-from machines.demo import DEMO_ID_TOKEN, machines_demo_data_load
-from machines.models import ChargingInvoice, ChargingSession, Vehicle
+from machines.demo import DEMO_STATION_ID, DEMO_VEHICLE_NAME, machines_demo_data_load
+from machines.models import ChargingInvoice, ChargingSession, ChargingStation, StationReview, Vehicle
 
 pytestmark = pytest.mark.django_db
 
@@ -16,13 +16,19 @@ pytestmark = pytest.mark.django_db
 def demo(make_user, dealer_organisation):
     customer = make_user(Role.CUSTOMER)
     dealer = make_user(Role.DEALER, dealer_organisation=dealer_organisation)
-    machines_demo_data_load(customer_email=customer.email, dealer_email=dealer.email)
-    machines_demo_data_load(customer_email=customer.email, dealer_email=dealer.email)
+    reviewer = make_user(Role.BACK_OFFICE)
+    emails = {"customer_email": customer.email, "dealer_email": dealer.email, "reviewer_email": reviewer.email}
+    machines_demo_data_load(**emails)
+    machines_demo_data_load(**emails)
     return customer, dealer
 
 
 def test_demo_data_is_idempotent(demo):
-    vehicle = Vehicle.objects.get(id_token=DEMO_ID_TOKEN)
+    vehicle = Vehicle.objects.get(name=DEMO_VEHICLE_NAME)
+    station = ChargingStation.objects.get(station_id=DEMO_STATION_ID)
+    assert len(vehicle.id_token) == 20
+    assert station.review_status == StationReview.APPROVED
+    assert list(vehicle.operator_approvals.values_list("operator_id", "revoked_at")) == [(station.operator_id, None)]
     invoice = ChargingInvoice.objects.get()
     # 16,200 Wh x 39 cents = 631.8 -> 632, + 50 session fee + (60 - 45 - 15 grace) idle minutes x 10 = 0.
     assert (invoice.energy_wh, invoice.total_amount, invoice.idle_minutes) == (16_200, 682, 0)

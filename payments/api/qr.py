@@ -135,6 +135,7 @@ class QrRedemptionVoidApi(APIView):
             request,
             operation="payments.qr_redemption_void",
             action=lambda: _redemption_response(qr_redemption_void(redemption_id=redemption.pk)),
+            takes_body=False,
         )
 
 

@@ -20,7 +20,9 @@ from decimal import Decimal
 import segno
 from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
+from stdnum import iso11649 as stdnum_iso11649
 from stdnum.exceptions import ValidationError as StdnumValidationError
+from stdnum.iso7064 import mod_97_10
 
 from portal.errors import ValidationFailed
 from portal.money import Money
@@ -46,29 +48,32 @@ class EpcPayloadError(ValidationFailed, ValueError):
     code = "malformed_payload"
 
 
-def _mod97_digits(text: str) -> int:
-    """Letters to numbers (A = 10 ... Z = 35) as in ISO 7064 MOD 97-10, read as one integer."""
-    return int("".join(str(int(character, 36)) for character in text))
-
-
 def rf_reference_create(*, reference: str) -> str:
     """An ISO 11649 creditor reference ("RF" + two check digits + up to 21 letters/digits) for `reference`.
 
     Spaces are dropped and letters upper-cased: rf_reference_create(reference="539007547034") == "RF18539007547034".
+    The check digits are ISO 7064 MOD 97-10 over the body followed by "RF", as python-stdnum computes them.
     """
     body = reference.replace(" ", "").upper()
     if not _RF_BODY_PATTERN.fullmatch(body):
         raise EpcPayloadError("a reference is 1 to 21 letters or digits", code="invalid_creditor_reference")
-    check = 98 - _mod97_digits(body + "RF00") % 97
-    return f"RF{check:02d}{body}"
+    return f"RF{mod_97_10.calc_check_digits(body + 'RF')}{body}"
 
 
 def rf_reference_validate(reference: str) -> str:
-    """The compact form of an ISO 11649 reference if its MOD 97 check holds ("RF18 5390 0754 7034" -> compact)."""
+    """The compact form of an ISO 11649 reference if its MOD 97 check holds ("RF18 5390 0754 7034" -> compact).
+
+    python-stdnum's `iso11649` checks length, prefix and check digits; the alphabet (letters and digits only, no
+    separators other than spaces) is this portal's own, narrower rule for what goes into an EPC payload."""
     compact = reference.replace(" ", "").upper()
-    if not _RF_PATTERN.fullmatch(compact) or _mod97_digits(compact[4:] + compact[:4]) % 97 != 1:
+    if not _RF_PATTERN.fullmatch(compact):
         raise EpcPayloadError(f"{reference!r} is not a valid RF creditor reference", code="invalid_creditor_reference")
-    return compact
+    try:
+        return stdnum_iso11649.validate(compact)
+    except StdnumValidationError:
+        raise EpcPayloadError(
+            f"{reference!r} is not a valid RF creditor reference", code="invalid_creditor_reference"
+        ) from None
 
 
 def rf_reference_is_valid(reference: str) -> bool:

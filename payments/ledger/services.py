@@ -157,11 +157,29 @@ def pending_transfers_expire(*, now: datetime.datetime | None = None, batch_size
             return voided
 
 
+def expiry_void_id(*, pending_id: uuid.UUID) -> uuid.UUID:
+    """The id of the void that expires `pending_id`: the same whoever expires it (this task or its owner)."""
+    return uuid.uuid5(EXPIRY_NAMESPACE, str(pending_id))
+
+
+def pending_transfer_expire(*, pending_id: uuid.UUID, now: datetime.datetime) -> ResultCode:
+    """Voids one pending transfer whose timeout has passed, exactly as `pending_transfers_expire` would (same void
+    id), so an owner that must act on the expiry in its own transaction can do it first. Returns `ok`, or `exists`
+    when the expiry task voided it already; `pending_transfer_not_pending` when its timeout has not passed."""
+    pending = storage.transfers_fetch(transfer_ids=[pending_id]).get(pending_id)
+    if pending is None:
+        return ResultCode.PENDING_TRANSFER_NOT_FOUND
+    if pending.expires_at is None or pending.expires_at > now:
+        return ResultCode.PENDING_TRANSFER_NOT_PENDING
+    result = _transfers_apply(specs=_expiry_voids(pending_ids=[pending_id]), now=now, may_void_expired=True)[0]
+    return result.code
+
+
 def _expiry_voids(*, pending_ids: Sequence[uuid.UUID]) -> list[TransferSpec]:
     pendings = storage.transfers_fetch(transfer_ids=pending_ids)
     return [
         TransferSpec(
-            id=uuid.uuid5(EXPIRY_NAMESPACE, str(pending.id)),
+            id=expiry_void_id(pending_id=pending.id),
             debit_account_id=pending.debit_account_id,
             credit_account_id=pending.credit_account_id,
             amount=pending.amount,

@@ -115,6 +115,7 @@ class QrRedemptionStatus(models.TextChoices):
     AUTHORIZED = "authorized", "Authorized"
     CAPTURED = "captured", "Captured"
     VOIDED = "voided", "Voided"
+    EXPIRED = "expired", "Expired"
 
 
 class QrRedemption(models.Model):
@@ -123,6 +124,8 @@ class QrRedemption(models.Model):
     Capturing posts `captured_amount` (the rest is released) and requests settlement of a pending transfer from the
     dealer's clearing to its payable account, which a settlement batch posts. `idempotency_key` is unique per dealer
     organisation: a retried request returns this row. `request_fingerprint` is the SHA-256 of the request fields.
+    An authorization neither captured nor voided within its timeout is `expired`: the ledger's expiry void (its id in
+    `void_transfer_id`) returned the amount to the code, or on to the code that replaced it.
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -148,6 +151,10 @@ class QrRedemption(models.Model):
 
     class Meta:
         ordering = ("-created_at", "-id")
+        indexes = [
+            # The expiry pass reads open authorizations every minute; they are few among all redemptions.
+            models.Index(fields=["id"], condition=Q(status="authorized"), name="qr_redemption_authorized"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["dealer_organisation", "idempotency_key"], name="qr_redemption_idempotency_key_unique"
@@ -167,7 +174,13 @@ class QrRedemption(models.Model):
             models.CheckConstraint(
                 condition=Q(status=QrRedemptionStatus.AUTHORIZED, captured_amount=0, resolved_at__isnull=True)
                 | Q(status=QrRedemptionStatus.CAPTURED, captured_amount__gt=0, capture_transfer_id__isnull=False)
-                | Q(status=QrRedemptionStatus.VOIDED, captured_amount=0, void_transfer_id__isnull=False),
+                | Q(status=QrRedemptionStatus.VOIDED, captured_amount=0, void_transfer_id__isnull=False)
+                | Q(
+                    status=QrRedemptionStatus.EXPIRED,
+                    captured_amount=0,
+                    void_transfer_id__isnull=False,
+                    resolved_at__isnull=False,
+                ),
                 name="qr_redemption_state_consistent",
             ),
         ]

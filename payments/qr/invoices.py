@@ -16,11 +16,11 @@ from django.utils import timezone
 from accounts.models import DealerOrganisation, User
 from payments.codes.emv import TlvField, TlvTemplate, emv_invoice_payload, emv_payload_parse
 from payments.ledger.types import ResultCode, TransferFlags, TransferSpec
-from payments.models import Account, DealerInvoice, DealerInvoiceStatus, QrCode, QrCodeStatus
+from payments.models import Account, DealerInvoice, DealerInvoiceStatus, QrCode
 from payments.qr import accounts as qr_accounts
 from payments.qr.accounts import TransferReason
 from payments.qr.ledger_calls import LedgerRefused, transfer_one
-from payments.qr.services import qr_transfer_id
+from payments.qr.services import qr_code_acceptance_check, qr_transfer_id
 from payments.settlement.services import settlement_request
 from portal.errors import ConflictError, ValidationFailed
 from portal.money import Money
@@ -84,19 +84,18 @@ def dealer_invoice_reference_from_payload(*, payload: str) -> str:
 
 @transaction.atomic
 def dealer_invoice_pay(*, invoice_id: int, code_id: int, customer: User) -> DealerInvoice:
-    """Pays an open invoice from one of the customer's active codes; refusals change nothing."""
+    """Pays an open invoice from one of the customer's codes; the code passes the same acceptance check as a
+    dealer's redemption (active, not expired, same currency, accepted by the invoicing dealer). Refusals change
+    nothing."""
     invoice = DealerInvoice.objects.select_for_update().get(pk=invoice_id)
     if invoice.status != DealerInvoiceStatus.OPEN:
         raise ConflictError("This invoice is paid already.", code="invoice_already_paid")
-    code = QrCode.objects.select_for_update().filter(pk=code_id, owner=customer).first()
+    code = QrCode.objects.select_for_update().select_related("product").filter(pk=code_id, owner=customer).first()
     if code is None:
         raise ValidationFailed("Choose one of your codes.", code="code_unknown")
-    if code.status != QrCodeStatus.ACTIVE:
-        raise ValidationFailed("This payment code is blocked.", code="code_blocked")
-    if code.expires_at <= timezone.now():
-        raise ValidationFailed("This payment code has expired.", code="code_expired")
-    if code.currency != invoice.currency:
-        raise ValidationFailed("The code holds another currency.", code="currency_mismatch")
+    qr_code_acceptance_check(
+        code=code, dealer_organisation_id=invoice.dealer_organisation_id, currency=invoice.currency
+    )
     payable = qr_accounts.dealer_payable_account(
         dealer_organisation_id=invoice.dealer_organisation_id, currency=invoice.currency
     )

@@ -8,21 +8,24 @@ transfer dealer payable -> the code (or the code that replaced it). Every refusa
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import logging
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import DealerOrganisation, User
+from payments.ledger.services import expiry_void_id, pending_transfer_expire
 from payments.ledger.types import ResultCode, TransferFlags, TransferSpec
-from payments.models import Account, QrCode, QrCodeStatus, QrRedemption, QrRedemptionStatus, QrRefund
+from payments.models import Account, QrCode, QrRedemption, QrRedemptionStatus, QrRefund, Transfer
 from payments.qr import accounts as qr_accounts
 from payments.qr.accounts import TransferReason
 from payments.qr.ledger_calls import LedgerRefused, transfer_one, transfers_submit
-from payments.qr.services import qr_code_balance_sweep, qr_code_current, qr_transfer_id
+from payments.qr.services import qr_code_acceptance_check, qr_code_balance_sweep, qr_code_current, qr_transfer_id
 from payments.qr.tokens import QrTokenClaims, qr_token_verify
 from payments.settlement.services import settlement_request
 from portal.errors import ConflictError, ValidationFailed
@@ -110,20 +113,17 @@ def _authorize(
 
 
 def _code_for_redemption(*, claims: QrTokenClaims, organisation: DealerOrganisation, currency: str) -> QrCode:
-    """The code a verified token names, locked; refuses unknown, expired, blocked, foreign-currency, not-accepted."""
+    """The code a verified token names, locked; refuses unknown codes and stale or expired tokens here, and
+    everything else through the acceptance check every spending path shares."""
     code = QrCode.objects.select_for_update().select_related("product").filter(public_id=claims.public_id).first()
     if code is None:
         raise ValidationFailed("This payment code is unknown.", code="code_unknown")
-    if code.status == QrCodeStatus.BLOCKED or claims.version != code.version:
+    if claims.version != code.version:
         raise ValidationFailed("This payment code is blocked.", code="code_blocked")
     now = timezone.now()
-    if claims.expires_at <= now or code.expires_at <= now:
+    if claims.expires_at <= now:
         raise ValidationFailed("This payment code has expired.", code="code_expired")
-    if currency != code.currency:
-        raise ValidationFailed(f"This payment code holds {code.currency}, not {currency}.", code="currency_mismatch")
-    accepted_by = list(code.product.accepted_by.values_list("pk", flat=True))
-    if accepted_by and organisation.pk not in accepted_by:
-        raise ValidationFailed("This payment code is not accepted here.", code="code_not_accepted_here")
+    qr_code_acceptance_check(code=code, dealer_organisation_id=organisation.pk, currency=currency, now=now)
     return code
 
 
@@ -138,6 +138,17 @@ def _lock_redemption(*, redemption_id: int) -> QrRedemption:
     return QrRedemption.objects.select_for_update().select_related("code").get(pk=redemption_id)
 
 
+def _refuse_unless_authorized(*, redemption: QrRedemption) -> None:
+    """Capture and void need an open authorization. An expired one answers `authorization_expired`, whether the
+    expiry already ran (status `expired`) or not yet (the ledger refuses the expired pending transfer the same way)."""
+    if redemption.status == QrRedemptionStatus.EXPIRED:
+        raise ConflictError(
+            "The authorization has expired; its amount went back to the code.", code="authorization_expired"
+        )
+    if redemption.status != QrRedemptionStatus.AUTHORIZED:
+        raise ConflictError(f"The redemption is {redemption.status}.", code=f"redemption_{redemption.status}")
+
+
 @transaction.atomic
 def qr_redemption_capture(*, redemption_id: int, amount: int) -> QrRedemption:
     """Captures `amount` minor units (at most the authorized amount; the rest is released to the code).
@@ -148,8 +159,7 @@ def qr_redemption_capture(*, redemption_id: int, amount: int) -> QrRedemption:
     redemption = _lock_redemption(redemption_id=redemption_id)
     if redemption.status == QrRedemptionStatus.CAPTURED and redemption.captured_amount == amount:
         return redemption
-    if redemption.status != QrRedemptionStatus.AUTHORIZED:
-        raise ConflictError(f"The redemption is {redemption.status}.", code=f"redemption_{redemption.status}")
+    _refuse_unless_authorized(redemption=redemption)
     if not 0 < amount <= redemption.amount:
         raise ValidationFailed("Capture between 0.01 and the authorized amount.", code="amount_exceeds_authorization")
     organisation_id = redemption.dealer_organisation_id
@@ -199,8 +209,7 @@ def qr_redemption_void(*, redemption_id: int) -> QrRedemption:
     redemption = _lock_redemption(redemption_id=redemption_id)
     if redemption.status == QrRedemptionStatus.VOIDED:
         return redemption
-    if redemption.status != QrRedemptionStatus.AUTHORIZED:
-        raise ConflictError(f"The redemption is {redemption.status}.", code=f"redemption_{redemption.status}")
+    _refuse_unless_authorized(redemption=redemption)
     void_id = qr_transfer_id(purpose=f"void:{redemption.public_id}")
     clearing = qr_accounts.dealer_clearing_account(
         dealer_organisation_id=redemption.dealer_organisation_id, currency=redemption.currency
@@ -247,3 +256,41 @@ def qr_redemption_refund(*, redemption_id: int, user: User, amount: int) -> QrRe
     return QrRefund.objects.create(
         redemption=redemption, code=target, amount=amount, transfer_id=transfer_id, created_by=user
     )
+
+
+def qr_authorizations_expire(*, now: datetime.datetime | None = None) -> int:
+    """Closes every authorization whose timeout has passed: the ledger voids its pending transfer, the redemption
+    becomes `expired`, and the released amount follows a blocked code to its replacement, all in one transaction
+    per redemption. Runs before the ledger's own expiry (same void ids), and picks up any authorization that expiry
+    voided first. Safe to run twice and concurrently (rows taken with SKIP LOCKED); returns how many it closed."""
+    now = now or timezone.now()
+    # Open authorizations only (a partial index), each checked by its transfer's primary key.
+    is_due = Exists(Transfer.objects.filter(pk=OuterRef("authorization_transfer_id"), expires_at__lte=now))
+    due = QrRedemption.objects.filter(is_due, status=QrRedemptionStatus.AUTHORIZED).order_by("pk")
+    closed = 0
+    for redemption_id in due.values_list("pk", flat=True):
+        closed += _authorization_expire(redemption_id=redemption_id, now=now)
+    return closed
+
+
+@transaction.atomic
+def _authorization_expire(*, redemption_id: int, now: datetime.datetime) -> bool:
+    redemption = (
+        QrRedemption.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("code")
+        .filter(pk=redemption_id, status=QrRedemptionStatus.AUTHORIZED)
+        .first()
+    )
+    if redemption is None:
+        return False  # resolved meanwhile, or another run holds it
+    result = pending_transfer_expire(pending_id=redemption.authorization_transfer_id, now=now)
+    if result not in (ResultCode.OK, ResultCode.EXISTS):
+        logger.warning("authorization of redemption %s not expired: %s", redemption.public_id, result)
+        return False
+    QrRedemption.objects.filter(pk=redemption.pk).update(
+        status=QrRedemptionStatus.EXPIRED,
+        void_transfer_id=expiry_void_id(pending_id=redemption.authorization_transfer_id),
+        resolved_at=now,
+    )
+    qr_code_balance_sweep(code=redemption.code, purpose=f"release:{redemption.public_id}")
+    return True

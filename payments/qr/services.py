@@ -19,7 +19,7 @@ from payments.ledger.types import AccountFlags, ResultCode, TransferSpec
 from payments.models import Account, AccountCode, QrCode, QrCodeStatus, QrProduct
 from payments.qr.accounts import TransferReason
 from payments.qr.ledger_calls import transfer_one
-from portal.errors import ConflictError
+from portal.errors import ConflictError, ValidationFailed
 
 # Namespace of the transfer ids derived from business keys (a retried service call finds the same transfer).
 QR_NAMESPACE = uuid.UUID("3b7f0a52-9d1e-4c61-8f0e-5a2c7d9e1b34")
@@ -111,6 +111,24 @@ def qr_code_block_and_replace(*, code_id: int, owner: User) -> QrCode:
     code.refresh_from_db()
     qr_code_balance_sweep(code=code, purpose=f"block:{code.public_id}")
     return replacement
+
+
+def qr_code_acceptance_check(
+    *, code: QrCode, dealer_organisation_id: int, currency: str, now: datetime.datetime | None = None
+) -> None:
+    """The one check every way of spending a code passes (a dealer's redemption, a customer paying an invoice):
+    the code is active, not expired, holds `currency`, and its product is accepted by the dealer organisation that
+    would receive the money (`accepted_by` empty = every dealer). Raises a named refusal in that order:
+    code_blocked, code_expired, currency_mismatch, code_not_accepted_here. The caller holds the code's row lock."""
+    if code.status != QrCodeStatus.ACTIVE:
+        raise ValidationFailed("This payment code is blocked.", code="code_blocked")
+    if code.expires_at <= (now or timezone.now()):
+        raise ValidationFailed("This payment code has expired.", code="code_expired")
+    if currency != code.currency:
+        raise ValidationFailed(f"This payment code holds {code.currency}, not {currency}.", code="currency_mismatch")
+    accepted_by = list(code.product.accepted_by.values_list("pk", flat=True))
+    if accepted_by and dealer_organisation_id not in accepted_by:
+        raise ValidationFailed("This payment code is not accepted here.", code="code_not_accepted_here")
 
 
 def qr_code_current(*, code: QrCode) -> QrCode:

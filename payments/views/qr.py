@@ -31,7 +31,7 @@ from payments.qr.selectors import (
 from payments.qr.services import qr_code_block_and_replace
 from payments.qr.statements import code_history, customer_statement, statement_csv
 from payments.qr.tokens import qr_png, qr_svg
-from payments.views.qr_common import csv_response, form_error
+from payments.views.qr_common import csv_response, form_error, is_photo_error, photo_error_status, with_retry_after
 from portal.errors import ApplicationError
 from portal.money import Money
 
@@ -196,20 +196,22 @@ def qr_statement_csv_view(request: HttpRequest) -> HttpResponse:
 def qr_invoice_open_view(request: HttpRequest) -> HttpResponse:
     """The customer pastes a dealer invoice's QR text or uploads a photo of it; the portal finds the invoice."""
     form = InvoiceOpenForm(request.POST or None, request.FILES or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             photo = form.cleaned_data.get("photo")
             payload = (
-                images.qr_image_decode(data=photo.read(images.upload_max_bytes() + 1))
+                images.qr_photo_decode_for_user(user_id=request.user.pk, photo=photo)
                 if photo
                 else form.cleaned_data["payload"]
             )
             reference = dealer_invoice_reference_from_payload(payload=payload)
         except ApplicationError as error:
-            form_error(form, error)
+            form_error(form, error, field="photo" if photo and is_photo_error(error) else None)
+            status = photo_error_status(error)
         else:
             return redirect("payments:qr-invoice-pay", reference)
-    return render(request, "payments/qr/invoice_open.html", {"form": form})
+    return with_retry_after(render(request, "payments/qr/invoice_open.html", {"form": form}, status=status))
 
 
 @role_required(Role.CUSTOMER)

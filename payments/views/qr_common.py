@@ -13,6 +13,26 @@ def form_error(form: forms.Form, error: ApplicationError, *, field: str | None =
     form.add_error(field, forms.ValidationError(error.detail, code=error.code))
 
 
+def is_photo_error(error: ApplicationError) -> bool:
+    """Refusals of an uploaded photo itself (payments/qr/images.py), shown next to the photo field."""
+    return error.code.startswith(("image_", "qr_not_found", "upload_"))
+
+
+def photo_error_status(error: ApplicationError) -> int:
+    """The page's status for a refused photo: 429 over the upload rate, 503 with no decode slot, else 200 (the form
+    shows the error)."""
+    return error.status if error.status in (429, 503) else 200
+
+
+def with_retry_after(response: HttpResponse) -> HttpResponse:
+    """A 429 or 503 page tells the browser when to send again (the rate window is one minute)."""
+    if response.status_code == 429:
+        response["Retry-After"] = "60"
+    elif response.status_code == 503:
+        response["Retry-After"] = "5"
+    return response
+
+
 def csv_response(content: str, *, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -46,7 +46,7 @@ from payments.qr.statements import (
     statement_csv,
 )
 from payments.qr.tokens import qr_svg
-from payments.views.qr_common import csv_response, form_error
+from payments.views.qr_common import csv_response, form_error, is_photo_error, photo_error_status, with_retry_after
 from portal.errors import ApplicationError
 from portal.money import Money
 
@@ -75,11 +75,12 @@ def qr_dealer_redeem_view(request: HttpRequest) -> HttpResponse:
     """Read a code (pasted text, camera, or a photo decoded on the server) and authorize an amount on it."""
     organisation = _organisation(request)
     form = RedeemForm(request.POST or None, request.FILES or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             photo = data.get("photo")
-            token = images.qr_image_decode(data=photo.read(images.upload_max_bytes() + 1)) if photo else data["token"]
+            token = images.qr_photo_decode_for_user(user_id=request.user.pk, photo=photo) if photo else data["token"]
             redemption_request = RedemptionRequest(
                 token=token, amount=minor_units(data["amount"]), currency="EUR",
                 idempotency_key=data["idempotency_key"],
@@ -87,13 +88,14 @@ def qr_dealer_redeem_view(request: HttpRequest) -> HttpResponse:
             )  # fmt: skip
             redemption_id = _redeem_once(request, redemption_request=redemption_request)
         except ApplicationError as error:
-            form_error(form, error, field="photo" if error.code.startswith(("image", "qr_not")) else None)
+            form_error(form, error, field="photo" if is_photo_error(error) else None)
+            status = photo_error_status(error)
         else:
             redemption = qr_redemption_get_for_user(user=request.user, public_id=redemption_id)
             messages.success(request, f"{Money(redemption.amount, redemption.currency)} authorized.")
             return redirect("payments:qr-dealer-redemption-detail", redemption.public_id)
     context = {"form": form, "organisation": organisation}
-    return render(request, "payments/qr/dealer_redeem.html", context)
+    return with_retry_after(render(request, "payments/qr/dealer_redeem.html", context, status=status))
 
 
 @role_required(Role.DEALER)

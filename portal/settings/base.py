@@ -5,13 +5,27 @@ Celery's filesystem transport, an in-memory channel layer and a database cache. 
 and Redis.
 """
 
+import ipaddress
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 env = environ.Env()
 env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+def env_networks(name: str, *, default: list[str]) -> list[str]:
+    """A comma-separated list of IP addresses or CIDR networks; a malformed entry stops the portal at start-up."""
+    values = [value.strip() for value in env.list(name, default=default) if value.strip()]
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError as error:
+            raise ImproperlyConfigured(f"{name}: {value!r} is not an IP address or network.") from error
+    return values
+
 
 VAR_DIR = Path(env.str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -21,6 +35,12 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 PORTAL_HOST = env.str("PORTAL_HOST", default="localhost")
+# Reverse proxies whose X-Forwarded-For the portal believes (addresses or networks, comma-separated; none by default):
+# the login limits, API throttles and logs take the client address from portal/client_address.py.
+PORTAL_TRUSTED_PROXIES = env_networks("PORTAL_TRUSTED_PROXIES", default=[])
+# Address and port `manage.py portal_run` (`make run`) serves on; local settings derive PORTAL_HOST from them.
+PORTAL_BIND = env.str("PORTAL_BIND", default="127.0.0.1")
+PORTAL_PORT = env.int("PORTAL_PORT", default=8000)
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -195,6 +215,9 @@ REST_FRAMEWORK = {
         "credit_check": env.str("API_THROTTLE_CREDIT_CHECK", default="120/minute"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # DRF's own get_ident trusts X-Forwarded-For unless told otherwise; the portal's throttles ask
+    # portal.client_address instead, and any stock throttle takes the peer.
+    "NUM_PROXIES": 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "FinLab portal API",
@@ -259,10 +282,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "portal.logging.RequestIdFilter"}},
     "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(client)s] %(message)s"},
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(client)s %(message)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
     },
@@ -276,8 +299,15 @@ LOGGING = {
     },
 }
 
+# --- Outbound HTTP to URLs users choose (dealer webhooks; portal/outbound.py) -----------------------------------------
+# https:// only; development settings allow http://. Networks allowed although internal (CIDR, comma-separated): none.
+OUTBOUND_HTTP_ALLOW_PLAIN_HTTP = False
+OUTBOUND_HTTP_ALLOWED_NETWORKS = env_networks("OUTBOUND_HTTP_ALLOWED_NETWORKS", default=[])
+
 # --- Tangle ---------------------------------------------------------------------------------------------------
 TANGLE_NODE_URL = env.str("TANGLE_NODE_URL", default="")
+# Longest wait, in seconds, for the node while a verifier confirms an anchor; past it the check is anchor_unverifiable.
+TANGLE_VERIFY_TIMEOUT_SECONDS = env.int("TANGLE_VERIFY_TIMEOUT_SECONDS", default=5)
 CSRF_FAILURE_VIEW = "portal.api.csrf_failure"
 CELERY_BEAT_SCHEDULE["payments.pending_transfers_expire"] = {
     "task": "payments.pending_transfers_expire",
@@ -322,6 +352,13 @@ PAYMENTS_SANDBOX_ACQUIRER = env.bool("PAYMENTS_SANDBOX_ACQUIRER", default=True)
 PAYMENTS_WEBHOOK_TOLERANCE_SECONDS = env.int("PAYMENTS_WEBHOOK_TOLERANCE_SECONDS", default=300)
 PAYMENTS_QR_AUTHORIZATION_TIMEOUT_SECONDS = env.int("PAYMENTS_QR_AUTHORIZATION_TIMEOUT_SECONDS", default=7 * 24 * 3600)
 PAYMENTS_QR_UPLOAD_MAX_BYTES = env.int("PAYMENTS_QR_UPLOAD_MAX_BYTES", default=2 * 1024 * 1024)
+# Photos of QR codes (payments/qr/images.py): the stated dimensions are checked before decoding (12.6 megapixels: a
+# 12 MP phone photo or a 4K screenshot), pictures decoded at once per process (each costs up to ~65 MB), how long an
+# upload waits for a decode slot (seconds), and photos a signed-in user may upload per minute.
+PAYMENTS_QR_UPLOAD_MAX_PIXELS = env.int("PAYMENTS_QR_UPLOAD_MAX_PIXELS", default=12_600_000)
+PAYMENTS_QR_DECODE_CONCURRENCY = env.int("PAYMENTS_QR_DECODE_CONCURRENCY", default=2)
+PAYMENTS_QR_DECODE_WAIT_SECONDS = env.float("PAYMENTS_QR_DECODE_WAIT_SECONDS", default=30.0)
+PAYMENTS_QR_UPLOAD_RATE_PER_MINUTE = env.int("PAYMENTS_QR_UPLOAD_RATE_PER_MINUTE", default=10)
 PAYMENTS_SEPA_BENEFICIARY_NAME = env.str("PAYMENTS_SEPA_BENEFICIARY_NAME", default="FinLab Financial Services GmbH")
 PAYMENTS_SEPA_IBAN = env.str("PAYMENTS_SEPA_IBAN", default="DE89370400440532013000")
 PAYMENTS_SEPA_BIC = env.str("PAYMENTS_SEPA_BIC", default="COBADEFFXXX")
@@ -334,6 +371,11 @@ MACHINES_IOTA_EUR_RATE = env.str("MACHINES_IOTA_EUR_RATE", default="0.15")
 # OCPP handshakes: failed Basic-auth attempts per station id before the id is refused for the lockout period.
 MACHINES_STATION_AUTH_FAILURE_LIMIT = env.int("MACHINES_STATION_AUTH_FAILURE_LIMIT", default=10)
 MACHINES_STATION_LOCKOUT_SECONDS = env.int("MACHINES_STATION_LOCKOUT_SECONDS", default=900)
+# Authorize/StartTransaction: refused answers per station and per operator before every answer to that station (or all
+# of the operator's stations) is a refusal for the lockout period; stops id-token guessing.
+MACHINES_AUTHORIZE_FAILURE_LIMIT_STATION = env.int("MACHINES_AUTHORIZE_FAILURE_LIMIT_STATION", default=10)
+MACHINES_AUTHORIZE_FAILURE_LIMIT_OPERATOR = env.int("MACHINES_AUTHORIZE_FAILURE_LIMIT_OPERATOR", default=30)
+MACHINES_AUTHORIZE_LOCKOUT_SECONDS = env.int("MACHINES_AUTHORIZE_LOCKOUT_SECONDS", default=900)
 MACHINES_REQUEST_WINDOW_SECONDS = env.int("MACHINES_REQUEST_WINDOW_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE["machines.charging_sessions_settle_due"] = {
     "task": "machines.charging_sessions_settle_due",
@@ -348,6 +390,8 @@ CELERY_BEAT_SCHEDULE["machines.request_nonces_purge"] = {
 # --- Leasing -------------------------------------------------------------------------------------------------------
 # Financed amount (minor units) above which two different back-office users must approve an application.
 LEASING_FOUR_EYES_LIMIT = env.int("LEASING_FOUR_EYES_LIMIT", default=50_000_00)
+# Days a credit-check verdict may be applied to a lease application after it was given; older ones are refused.
+LEASING_CREDIT_VERDICT_VALID_DAYS = env.int("LEASING_CREDIT_VERDICT_VALID_DAYS", default=30)
 # Delinquency buckets in days past due; level n is the n-th range ("91-" is open-ended).
 LEASING_DELINQUENCY_BUCKETS = env.str("LEASING_DELINQUENCY_BUCKETS", default="1-30,31-60,61-90,91-")
 LEASING_LATE_FEE = env.int("LEASING_LATE_FEE", default=5_00)  # minor units per overdue instalment
@@ -358,6 +402,10 @@ LEASING_SEPA_CREDITOR_NAME = env.str("LEASING_SEPA_CREDITOR_NAME", default="FinL
 LEASING_SEPA_CREDITOR_IBAN = env.str("LEASING_SEPA_CREDITOR_IBAN", default="DE89370400440532013000")
 LEASING_SEPA_CREDITOR_BIC = env.str("LEASING_SEPA_CREDITOR_BIC", default="COBADEFFXXX")
 LEASING_SEPA_CREDITOR_ID = env.str("LEASING_SEPA_CREDITOR_ID", default="DE98ZZZ09999999999")
+CELERY_BEAT_SCHEDULE["leasing.pre_notifications_run"] = {
+    "task": "leasing.pre_notifications_run",
+    "schedule": 3600.0,
+}
 CELERY_BEAT_SCHEDULE["leasing.collections_run"] = {"task": "leasing.collections_run", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE["leasing.arrears_run"] = {"task": "leasing.arrears_run", "schedule": 6 * 3600.0}
 # The demo KYC provider and credit bureau that hand the browser wallet credentials on request. They issue a passing

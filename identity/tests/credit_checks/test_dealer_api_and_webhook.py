@@ -50,7 +50,11 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def receiver(settings) -> Iterator[Receiver]:
+    # The receiver listens on loopback over plain HTTP, which production refuses; this test allows exactly that
+    # address, as the development settings allow loopback.
+    settings.OUTBOUND_HTTP_ALLOW_PLAIN_HTTP = True
+    settings.OUTBOUND_HTTP_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     started = Receiver()
     thread = threading.Thread(target=started.server.serve_forever, daemon=True)
     thread.start()

@@ -152,6 +152,10 @@ def test_a_lease_application_number_is_kept_unchecked_with_its_verdict(issue_cre
             dealer_organisation_id=dealer.dealer_organisation_id,
             customer_id=customer.pk,
             decided_at=verdict.decided_at,
+            purpose="lease",
+            amount=100_00,
+            currency="EUR",
+            term_months=36,
         )
     ]
     assert credit_check_verdicts_for_lease_applications(application_ids=[7]) == []
@@ -183,14 +187,16 @@ def test_a_verdict_reaches_the_linked_lease_application(issue_credit, wallet, cu
     request = credit_check_request_create(
         dealer_user=dealer,
         purpose="lease",
-        amount=100_00,
+        amount=application.quote.monthly_total,  # the check covers the application's own terms
         currency="EUR",
-        term_months=36,
+        term_months=application.quote.term_months,
         lease_application_id=application.pk,
     )
     request = credit_check_claim(link_token=request.link_token, customer=customer)
     credit_check_present(
-        request=request, customer=customer, presentation=present(sd_jwt=issue_credit(), wallet=wallet, request=request)
+        request=request,
+        customer=customer,
+        presentation=present(sd_jwt=issue_credit(ceiling=5_000_00), wallet=wallet, request=request),
     )
     assert Application.objects.get(pk=application.pk).status == "credit_check_pending"
 

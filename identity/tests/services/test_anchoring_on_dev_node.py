@@ -2,7 +2,6 @@
 
 import hashlib
 import sqlite3
-import time
 
 import pytest
 
@@ -45,11 +44,8 @@ def test_ten_thousand_credential_leaves_one_block_per_batch_every_proof_verifies
     queue_credential_leaves(10_000)
     with running_dev_node(data_dir=tmp_path / "tangle") as node:
         settings.TANGLE_NODE_URL = node.url
-        started = time.monotonic()
-
         outcome = anchor_pending_leaves()
 
-        elapsed = time.monotonic() - started
         assert outcome == {"batches_anchored": 1, "leaves_anchored": 10_000, "batches_waiting": 0}
         batch = AnchorBatch.objects.get()
         assert (batch.state, batch.tree_size, batch.node_url) == ("anchored", 10_000, node.url)
@@ -64,7 +60,6 @@ def test_ten_thousand_credential_leaves_one_block_per_batch_every_proof_verifies
             fetched.data,
         )
         assert len(public["auditPath"]) <= 14
-    assert elapsed < 20
 
 
 class StopsNodeAfter:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
-from leasing.models import LeaseProduct, Quote
-from leasing.tests import factories
+from leasing.models import LeaseProduct, Quote, ReturnedDebitImport
+from leasing.tests import factories, sepa_support
 
 pytestmark = pytest.mark.django_db
 
@@ -119,22 +120,44 @@ def test_a_lease_without_mileage_bands_is_refused(client_for, back_office):
 
 
 def test_staff_download_a_valid_pain_008_file(client_for, customer, back_office, loan_product):
-    from django.utils import timezone
+    contract = sepa_support.sepa_contract(customer=customer, back_office=back_office, product=loan_product)
+    batch_id = sepa_support.batch_built(contract=contract)
 
-    from leasing.services.collections import collections_run
-
-    contract = factories.contract_active(
-        customer=customer,
-        back_office=back_office,
-        product=loan_product,
-        method="sepa_direct_debit",
-        iban="NL91ABNA0417164300",
-        timing="in_advance",
-    )
-    collections_run(on=timezone.localdate())
-    batch = contract.collections.first().batch
-
-    response = client_for(back_office).get(f"/leasing/back-office/direct-debits/{batch.pk}/pain008.xml")
+    response = client_for(back_office).get(f"/leasing/back-office/direct-debits/{batch_id}/pain008.xml")
 
     assert response.status_code == 200
     assert b"urn:iso:std:iso:20022:tech:xsd:pain.008.001.02" in response.content
+
+
+def test_staff_import_a_camt_054_and_see_the_reason_in_words(client_for, customer, back_office, loan_product):
+    contract = sepa_support.sepa_contract(customer=customer, back_office=back_office, product=loan_product)
+    sepa_support.batch_built(contract=contract)
+    instalment = contract.collections.order_by("-amount").first()
+    content = sepa_support.camt054(message_id="NTF-PAGE-1", returns=[(instalment, "MD06")])
+    client = client_for(back_office)
+
+    response = client.post(
+        "/leasing/back-office/direct-debits/", {"file": SimpleUploadedFile("camt054.xml", content, "application/xml")}
+    )
+    page = client.get("/leasing/back-office/direct-debits/").content.decode()
+
+    assert response.status_code == 302
+    instalment.refresh_from_db()
+    assert (instalment.status, instalment.return_reason) == ("returned", "MD06")
+    assert "Refund requested by the debtor (authorised debit) (MD06)" in page
+    assert instalment.end_to_end_id in page
+
+
+def test_staff_upload_of_a_bad_bank_file_is_refused_with_its_reason_and_books_nothing(
+    client_for, customer, back_office, loan_product
+):
+    contract = sepa_support.sepa_contract(customer=customer, back_office=back_office, product=loan_product)
+    sepa_support.batch_built(contract=contract)
+    csv_file = SimpleUploadedFile("returns.csv", b"end_to_end_id,amount,reason_code\nX,1.00,AM04\n", "text/csv")
+
+    response = client_for(back_office).post("/leasing/back-office/direct-debits/", {"file": csv_file})
+
+    assert response.status_code == 400
+    assert "not well-formed XML" in response.content.decode()
+    assert set(contract.collections.values_list("status", flat=True)) == {"submitted"}
+    assert ReturnedDebitImport.objects.count() == 0

@@ -22,7 +22,7 @@ MINUTE = dt.timedelta(minutes=1)
 
 def test_ocpp16_reconnect_with_repeated_and_out_of_order_messages_settles_once(server_url, make_user):
     vehicle = vehicle_make(owner=make_user(Role.CUSTOMER), balance=5_000)
-    station = station_make(owner=make_user(Role.DEALER), price_per_kwh=40, session_fee=0)
+    station = station_make(owner=make_user(Role.DEALER), price_per_kwh=40, session_fee=0, accepted_by=[vehicle])
     start = call16.StartTransaction(connector_id=1, id_tag=vehicle.id_token, meter_start=0, timestamp=iso(START))
     stop_kwargs = {"meter_stop": 10_000, "timestamp": iso(START + 40 * MINUTE), "reason": "EVDisconnected"}
 
@@ -67,7 +67,7 @@ def test_ocpp16_reconnect_with_repeated_and_out_of_order_messages_settles_once(s
 
 def test_ocpp201_reconnect_with_repeated_ended_event_settles_once(server_url, make_user):
     vehicle = vehicle_make(owner=make_user(Role.CUSTOMER), balance=5_000)
-    station = station_make(owner=make_user(Role.DEALER), price_per_kwh=50, session_fee=25)
+    station = station_make(owner=make_user(Role.DEALER), price_per_kwh=50, session_fee=25, accepted_by=[vehicle])
 
     def event(event_type: str, minutes: int, seq_no: int, energy: int) -> object:
         return transaction_event201(

@@ -27,7 +27,7 @@ def _operator_balance(station: ChargingStation) -> int:
 
 def test_ocpp16_session_debits_the_metered_amount_and_credits_the_operator(server_url, make_user):
     vehicle = vehicle_make(owner=make_user(Role.CUSTOMER), balance=5_000)
-    station = station_make(owner=make_user(Role.DEALER), price_per_kwh=39, session_fee=50)
+    station = station_make(owner=make_user(Role.DEALER), price_per_kwh=39, session_fee=50, accepted_by=[vehicle])
 
     async def run() -> tuple[int, str]:
         async with station_connection(
@@ -61,7 +61,7 @@ def test_ocpp16_session_debits_the_metered_amount_and_credits_the_operator(serve
 
 def test_ocpp201_session_debits_the_metered_amount_and_credits_the_operator(server_url, make_user):
     vehicle = vehicle_make(owner=make_user(Role.CUSTOMER), balance=5_000)
-    station = station_make(owner=make_user(Role.DEALER), price_per_kwh=45, session_fee=0)
+    station = station_make(owner=make_user(Role.DEALER), price_per_kwh=45, session_fee=0, accepted_by=[vehicle])
 
     async def run() -> str:
         async with station_connection(

@@ -22,7 +22,7 @@ START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 @pytest.fixture
 def invoice(make_user) -> ChargingInvoice:
     vehicle = vehicle_make(owner=make_user(Role.CUSTOMER), balance=5_000)
-    station = station_make(owner=make_user(Role.DEALER), price_per_kwh=40, session_fee=0)
+    station = station_make(owner=make_user(Role.DEALER), price_per_kwh=40, session_fee=0, accepted_by=[vehicle])
     outcome = charging.charging_session_start(
         station_id=station.station_id,
         connector_id=1,

@@ -48,7 +48,7 @@ def _lock_from_another_connection(sql: str, pk: int) -> str:
 
 def test_settling_a_session_leaves_its_station_and_vehicle_unlocked(make_user):
     vehicle = vehicle_make(owner=make_user(Role.CUSTOMER), balance=5_000)
-    station = station_make(owner=make_user(Role.DEALER), price_per_kwh=40, session_fee=0)
+    station = station_make(owner=make_user(Role.DEALER), price_per_kwh=40, session_fee=0, accepted_by=[vehicle])
     outcome = charging.charging_session_start(
         station_id=station.station_id, connector_id=1, id_token=vehicle.id_token, started_at=START,
         start_key="locks", ocpp_version="1.6", readings=[metering.Reading(START, 0)],

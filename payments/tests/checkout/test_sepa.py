@@ -7,13 +7,14 @@ import io
 import pytest
 import segno
 import zxingcpp
+from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from payments.checkout.camt import camt053_parse
 from payments.checkout.sepa import bank_statement_entry_resolve, bank_statement_import, sepa_order_payload
 from payments.checkout.services import checkout_order_create
 from payments.codes.epc import epc_payload_parse, rf_reference_create
-from payments.models import BankStatementEntry, CheckoutOrderStatus, CheckoutProvider, QrCode
+from payments.models import BankStatement, BankStatementEntry, CheckoutOrderStatus, CheckoutProvider, QrCode
 from payments.qr.selectors import qr_code_view
 from payments.tests.qr.factories import database_snapshot, product_create
 from portal.errors import ApplicationError
@@ -183,3 +184,59 @@ def test_unreadable_statements_are_refused(data, code):
         camt053_parse(data=data)
 
     assert refusal.value.code == code
+
+
+def test_a_camt053_entry_with_a_negative_amount_is_refused_whole_with_a_named_reason(customer, back_office, client_for):
+    """The attack: a statement whose second credit is negative used to reach the database's amount check and answer
+    500 after the first entry had issued a code. Now the whole file is refused before anything is booked."""
+    order = _sepa_order(customer, 5_000)
+    data = camt053(
+        _entry("BANK-1", "50.00", order.creditor_reference), _entry("BANK-2", "-50.00", order.creditor_reference)
+    )
+    before = database_snapshot()
+
+    response = client_for(back_office).post(
+        "/payments/qr/back-office/bank-statements/", {"statement": SimpleUploadedFile("statement.xml", data)}
+    )
+
+    assert response.status_code == 200
+    assert [error.code for error in response.context["form"].errors.as_data()["statement"]] == ["camt_amount_invalid"]
+    assert "Entry 2 has an amount that is not a positive sum in a known currency: &#x27;-50.00&#x27;." in (
+        response.content.decode()
+    )
+    assert database_snapshot() == before
+    order.refresh_from_db()
+    assert (order.status, order.code) == (CheckoutOrderStatus.AWAITING_PAYMENT, None)
+    assert BankStatement.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("entries", "code"),
+    [
+        ([("BANK-1", "0.00")], "camt_amount_invalid"),
+        ([("BANK-1", "50.001")], "camt_amount_invalid"),
+        ([("BANK-1", "5e1")], "camt_amount_invalid"),
+        ([("BANK-1", "NaN")], "camt_amount_invalid"),
+        ([("BANK-1", "99999999999999999.99")], "camt_amount_invalid"),
+        ([("B" * 65, "50.00")], "camt_reference_invalid"),
+        ([("BANK-1", "50.00"), ("BANK-1", "20.00")], "camt_duplicate_entry"),
+    ],
+    ids=["zero", "three-decimals", "exponent", "not-a-number", "twenty-digits", "long-reference", "duplicate"],
+)
+def test_a_statement_with_one_bad_entry_is_refused_whole(customer, back_office, entries, code):
+    order = _sepa_order(customer, 5_000)
+    data = camt053(*(_entry(reference, amount, order.creditor_reference) for reference, amount in entries))
+    before = database_snapshot()
+
+    with pytest.raises(ApplicationError) as refusal:
+        bank_statement_import(data=data, user=back_office)
+
+    assert refusal.value.code == code
+    assert database_snapshot() == before
+
+
+def test_an_unknown_encoding_is_refused_as_unreadable():
+    with pytest.raises(ApplicationError) as refusal:
+        camt053_parse(data=b'<?xml version="1.0" encoding="no-such-encoding"?><Document/>')
+
+    assert refusal.value.code == "camt_malformed"

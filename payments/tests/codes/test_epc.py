@@ -236,3 +236,20 @@ def transfers(draw):
 @given(transfers())
 def test_built_payloads_parse_back_to_the_same_transfer(transfer):
     assert epc_payload_parse(epc_payload_build(transfer)) == transfer
+
+
+def test_rf_references_are_checked_by_python_stdnum_not_by_a_hand_written_mod_97(monkeypatch):
+    """ISO 11649 is python-stdnum's: the portal keeps no arithmetic of its own that could drift from it."""
+    from payments.codes import epc
+
+    seen = []
+    original = iso11649.validate
+
+    def spy(number: str) -> str:
+        seen.append(number)
+        return original(number)
+
+    monkeypatch.setattr(epc.stdnum_iso11649, "validate", spy)
+    assert rf_reference_validate("RF18 5390 0754 7034") == "RF18539007547034"
+    assert seen == ["RF18539007547034"]
+    assert not hasattr(epc, "_mod97_digits")

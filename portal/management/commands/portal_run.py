@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from portal.client_address import uvicorn_proxy_arguments
 from portal.demo import demo_data_load
 
 
@@ -24,8 +25,9 @@ class Command(BaseCommand):
     help = "Runs the portal with demo data: web server (HTTP + websockets), Celery worker and beat."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--host", default=os.environ.get("PORTAL_BIND", "127.0.0.1"))
-        parser.add_argument("--port", type=int, default=int(os.environ.get("PORTAL_PORT", "8000")))
+        # Defaults from settings (PORTAL_BIND, PORTAL_PORT): the one place every process of the portal reads them.
+        parser.add_argument("--host", default=settings.PORTAL_BIND)
+        parser.add_argument("--port", type=int, default=settings.PORTAL_PORT)
         parser.add_argument("--tangle-port", type=int, default=int(os.environ.get("TANGLE_DEV_NODE_PORT", "14265")))
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -34,12 +36,7 @@ class Command(BaseCommand):
         if settings.CACHES["default"]["BACKEND"].endswith("DatabaseCache"):
             call_command("createcachetable", verbosity=0)
         logins = demo_data_load()
-        environment = os.environ | {
-            "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "portal.settings.local"),
-            "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", f"http://{host}:{port}"),
-            # The portal's did:web names host and port, so that it resolves to this server.
-            "PORTAL_HOST": os.environ.get("PORTAL_HOST", f"{host}:{port}"),
-        }
+        environment = self._child_environment(host=host, port=port)
         commands = self._process_commands(host=host, port=port)
         if not settings.TANGLE_NODE_URL:
             # No node configured: run the local dev node as its own process (iota-sdk cannot share one with it).
@@ -69,6 +66,28 @@ class Command(BaseCommand):
         if not stopping:
             sys.exit(1)
 
+    def _child_environment(self, *, host: str, port: int) -> dict[str, str]:
+        """The environment of the web server, worker and beat: the portal's did:web names the host and port served.
+
+        With the defaults (or PORTAL_BIND / PORTAL_PORT set in the environment or `.env`) the children name the same
+        did:web as any other `manage.py` command; `--host` / `--port` flags differing from them reach only the
+        children, so other commands must be given the same PORTAL_BIND / PORTAL_PORT."""
+        environment = os.environ | {
+            "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "portal.settings.local"),
+            "PORTAL_BIND": host,
+            "PORTAL_PORT": str(port),
+        }
+        if (host, port) == (settings.PORTAL_BIND, settings.PORTAL_PORT):
+            environment |= {"PORTAL_HOST": settings.PORTAL_HOST, "PORTAL_BASE_URL": settings.PORTAL_BASE_URL}
+        else:
+            self.stderr.write(
+                f"Serving on {host}:{port}, which PORTAL_BIND/PORTAL_PORT do not say: set them to the same values for "
+                "other manage.py commands (issue_credential), or their did:web will not be this portal's."
+            )
+            environment.setdefault("PORTAL_HOST", f"{host}:{port}")
+            environment.setdefault("PORTAL_BASE_URL", f"http://{environment['PORTAL_HOST']}")
+        return environment
+
     def _process_commands(self, *, host: str, port: int) -> dict[str, list[str]]:
         python = sys.executable
         celery = [python, "-m", "celery", "-A", "portal"]
@@ -85,6 +104,7 @@ class Command(BaseCommand):
                 "--no-access-log",
                 "--lifespan",
                 "off",
+                *uvicorn_proxy_arguments(),
             ],
             "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "--hostname", "portal@%h"],
             "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
