@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import authenticate, password_validation
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 
@@ -74,4 +75,14 @@ class TotpForm(forms.Form):
         max_length=6,
         error_messages={"invalid": "Enter the 6-digit code."},
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class RecoveryCodeForm(forms.Form):
+    recovery_code = forms.RegexField(
+        label=_("Recovery code"),
+        regex=r"^\s*[A-Za-z0-9]{4}-?[A-Za-z0-9]{4}-?[A-Za-z0-9]{4}\s*$",
+        max_length=20,
+        error_messages={"invalid": _("Enter one of your recovery codes, e.g. abcd-efgh-jkmn.")},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}),
     )

@@ -8,8 +8,11 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.roles import ROLE_PERMISSIONS, Role
+from core.encryption import field_decrypt
 
 
 class UserManager(BaseUserManager["User"]):
@@ -103,3 +106,55 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class EncryptedTotpDevice(TimestampMixin, ThrottlingMixin, Device):
+    """A TOTP authenticator (RFC 6238) whose shared secret is stored only encrypted.
+
+    django-otp's own TOTPDevice keeps the secret in clear hex; this device keeps it in `encrypted_key`
+    (core.encryption under FIELD_ENCRYPTION_KEYS, context `totp-device:<user id>`, rotated by `field_keys_rotate`)
+    and otherwise verifies exactly like it: `step` seconds per code, `digits` digits, `tolerance` steps either side,
+    `last_t` the step of the last accepted code (a code is accepted once), throttled after failures.
+    """
+
+    encrypted_key = models.BinaryField()
+    step = models.PositiveSmallIntegerField(default=30)
+    t0 = models.BigIntegerField(default=0)
+    digits = models.PositiveSmallIntegerField(choices=[(6, 6), (8, 8)], default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    drift = models.SmallIntegerField(default=0)
+    last_t = models.BigIntegerField(default=-1)
+
+    class Meta(Device.Meta):
+        verbose_name = "TOTP device"
+
+    @staticmethod
+    def secret_context(user_id: int) -> bytes:
+        return f"totp-device:{user_id}".encode()
+
+    @property
+    def bin_key(self) -> bytes:
+        """The shared secret, decrypted for one verification (never stored in clear)."""
+        return field_decrypt(blob=self.encrypted_key, context=self.secret_context(self.user_id))
+
+    # The verification, throttling and provisioning URL of django-otp's TOTP device, unchanged: they read `bin_key`.
+    verify_token = TOTPDevice.verify_token
+    get_throttle_factor = TOTPDevice.get_throttle_factor
+    config_url = TOTPDevice.config_url
+    _read_str_from_settings = TOTPDevice._read_str_from_settings
+
+
+class RecoveryCode(models.Model):
+    """A one-time code that stands in for the authenticator app once (phone lost); staff get 10 at enrolment.
+
+    Only the SHA-256 of the code is stored (the code is 60 random bits, shown once); `used_at` is set when it is
+    spent, and a spent code never works again. Regenerating deletes the user's earlier codes.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"recovery code {self.pk} of user {self.user_id}"

@@ -27,6 +27,12 @@ def user_requires_second_factor(*, user: User) -> bool:
 
 
 def user_has_confirmed_device(*, user: User) -> bool:
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from accounts.models import EncryptedTotpDevice
 
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return EncryptedTotpDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def recovery_codes_unused_count(*, user: User) -> int:
+    from accounts.models import RecoveryCode
+
+    return RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()

@@ -16,10 +16,10 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import ApiToken, DealerOrganisation, User
+from accounts.models import ApiToken, DealerOrganisation, EncryptedTotpDevice, RecoveryCode, User
 from accounts.roles import ROLE_PERMISSIONS, Role
+from core.encryption import field_encrypt
 from portal.errors import ApplicationError, ConflictError, ValidationFailed
 from portal.throttling import CACHE_ERRORS
 
@@ -190,28 +190,75 @@ def request_rate_exceeded(*, scope: str, client: str, limit_per_minute: int) -> 
 # --- Second factor -------------------------------------------------------------------------------------------------
 
 
-def totp_device_get_or_create_unconfirmed(*, user: User) -> TOTPDevice:
+def _totp_device_create(*, user: User, confirmed: bool, secret: bytes | None = None) -> EncryptedTotpDevice:
+    secret = secret or secrets.token_bytes(20)
+    encrypted = field_encrypt(plaintext=secret, context=EncryptedTotpDevice.secret_context(user.pk))
+    return EncryptedTotpDevice.objects.create(
+        user=user, name="Authenticator app", confirmed=confirmed, encrypted_key=encrypted
+    )
+
+
+def totp_device_get_or_create_unconfirmed(*, user: User) -> EncryptedTotpDevice:
     """The device a user is enrolling: reused until confirmed, so reloading the setup page keeps the same secret."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+    device = EncryptedTotpDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+        device = _totp_device_create(user=user, confirmed=False)
     return device
 
 
-def totp_device_confirm(*, device: TOTPDevice, token: str) -> bool:
-    """Confirms enrolment when the first code from the app matches; returns False and changes nothing otherwise."""
+@transaction.atomic
+def totp_device_confirm(*, device: EncryptedTotpDevice, token: str) -> list[str] | None:
+    """Confirms enrolment when the first code from the app matches and returns the user's new recovery codes (to be
+    shown once); returns None and changes nothing otherwise."""
     if not device.verify_token(token):
-        return False
-    TOTPDevice.objects.filter(user=device.user, confirmed=True).delete()
+        return None
+    EncryptedTotpDevice.objects.filter(user=device.user, confirmed=True).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
+    return recovery_codes_regenerate(user=device.user)
+
+
+def totp_device_create_confirmed(*, user: User, key_hex: str | None = None) -> EncryptedTotpDevice:
+    """An enrolled device with a given secret (hex): for demo data and provisioning scripts."""
+    return _totp_device_create(user=user, confirmed=True, secret=bytes.fromhex(key_hex) if key_hex else None)
+
+
+RECOVERY_CODE_COUNT = 10
+_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+def recovery_code_hash(code: str) -> str:
+    """SHA-256 of the code without separators or case: what is stored and looked up."""
+    normalised = "".join(character for character in code.lower() if character.isalnum())
+    return hashlib.sha256(f"finlab-recovery-code:{normalised}".encode()).hexdigest()
+
+
+@transaction.atomic
+def recovery_codes_regenerate(*, user: User) -> list[str]:
+    """Replaces the user's recovery codes with RECOVERY_CODE_COUNT new ones (12 characters, ~59 bits each); returns
+    them in clear for showing once: only their hashes are stored."""
+    RecoveryCode.objects.filter(user=user).delete()
+    codes = []
+    for _ in range(RECOVERY_CODE_COUNT):
+        raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(12))
+        codes.append(f"{raw[:4]}-{raw[4:8]}-{raw[8:]}")
+    RecoveryCode.objects.bulk_create(RecoveryCode(user=user, code_hash=recovery_code_hash(code)) for code in codes)
+    return codes
+
+
+@transaction.atomic
+def recovery_code_use(*, user: User, code: str) -> bool:
+    """Spends one unused recovery code of `user`; False (and nothing changes) when it is unknown or already used."""
+    recovery_code = (
+        RecoveryCode.objects.select_for_update()
+        .filter(user=user, code_hash=recovery_code_hash(code), used_at__isnull=True)
+        .first()
+    )
+    if recovery_code is None:
+        return False
+    recovery_code.used_at = timezone.now()
+    recovery_code.save(update_fields=["used_at"])
     return True
-
-
-def totp_device_create_confirmed(*, user: User, key_hex: str | None = None) -> TOTPDevice:
-    """An enrolled device with a given secret: for demo data and provisioning scripts."""
-    key = key_hex or secrets.token_hex(20)
-    return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True, key=key)
 
 
 # --- API tokens ------------------------------------------------------------------------------------------------

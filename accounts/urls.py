@@ -12,6 +12,7 @@ urlpatterns = [
     path("confirm/<str:token>/", views.email_confirm_view, name="email-confirm"),
     path("mfa/setup/", views.mfa_setup_view, name="mfa-setup"),
     path("mfa/verify/", views.mfa_verify_view, name="mfa-verify"),
+    path("security/recovery-codes/", views.recovery_codes_view, name="recovery-codes"),
     path(
         "password-reset/",
         views.PasswordResetView.as_view(),

@@ -15,13 +15,16 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
-from accounts.forms import LoginForm, RegistrationForm, TotpForm
-from accounts.selectors import user_has_confirmed_device, user_requires_second_factor
+from accounts.forms import LoginForm, RecoveryCodeForm, RegistrationForm, TotpForm
+from accounts.models import EncryptedTotpDevice
+from accounts.permissions import role_required
+from accounts.roles import Role
+from accounts.selectors import recovery_codes_unused_count, user_has_confirmed_device, user_requires_second_factor
 from portal.client_address import client_address
 from portal.errors import ApplicationError
 
@@ -118,10 +121,12 @@ def mfa_setup_view(request: HttpRequest) -> HttpResponse:
     device = services.totp_device_get_or_create_unconfirmed(user=request.user)
     form = TotpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        if services.totp_device_confirm(device=device, token=form.cleaned_data["token"]):
+        recovery_codes = services.totp_device_confirm(device=device, token=form.cleaned_data["token"])
+        if recovery_codes is not None:
             otp_login(request, device)
             messages.success(request, "Two-factor authentication is set up.")
-            return redirect("portal:home")
+            request.session[_RECOVERY_CODES_SESSION_KEY] = recovery_codes
+            return redirect("accounts:recovery-codes")
         form.add_error("token", "This code does not match. Check the time on your phone and try again.")
     secret = base64.b32encode(device.bin_key).decode().rstrip("=")
     context = {"form": form, "qr_data_uri": _qr_data_uri(device.config_url), "secret": secret}
@@ -133,20 +138,54 @@ def mfa_setup_view(request: HttpRequest) -> HttpResponse:
 def mfa_verify_view(request: HttpRequest) -> HttpResponse:
     if not user_has_confirmed_device(user=request.user):
         return redirect("accounts:mfa-setup")
-    form = TotpForm(request.POST if request.method == "POST" else None)
+    using_recovery_code = "recovery_code" in request.POST
+    form = TotpForm(request.POST if request.method == "POST" and not using_recovery_code else None)
+    recovery_form = RecoveryCodeForm(request.POST if using_recovery_code else None)
+    context = {"form": form, "recovery_form": recovery_form}
     if request.method == "POST":
         if services.login_is_locked(email=request.user.email, client_address=client_address(request)):
-            context = {"form": TotpForm(), "blocked_message": _BLOCKED}
+            context = {"form": TotpForm(), "recovery_form": RecoveryCodeForm(), "blocked_message": _BLOCKED}
             return render(request, "accounts/mfa_verify.html", context, status=429)
-        if form.is_valid():
-            device = TOTPDevice.objects.filter(user=request.user, confirmed=True).first()
+        device = EncryptedTotpDevice.objects.filter(user=request.user, confirmed=True).first()
+        if using_recovery_code and recovery_form.is_valid():
+            if device is not None and services.recovery_code_use(
+                user=request.user, code=recovery_form.cleaned_data["recovery_code"]
+            ):
+                otp_login(request, device)
+                messages.warning(request, _RECOVERY_CODE_SPENT)
+                return redirect("accounts:recovery-codes")
+            recovery_form.add_error("recovery_code", _("This recovery code is not valid or was already used."))
+            services.login_failure_record(email=request.user.email, client_address=client_address(request))
+        elif not using_recovery_code and form.is_valid():
             if device is not None and device.verify_token(form.cleaned_data["token"]):
                 otp_login(request, device)
                 return redirect("portal:home")
             form.add_error("token", "This code is not valid. Enter the current code from your app.")
             services.login_failure_record(email=request.user.email, client_address=client_address(request))
-        return render(request, "accounts/mfa_verify.html", {"form": form}, status=400)
-    return render(request, "accounts/mfa_verify.html", {"form": form})
+        return render(request, "accounts/mfa_verify.html", context, status=400)
+    return render(request, "accounts/mfa_verify.html", context)
+
+
+_RECOVERY_CODES_SESSION_KEY = "accounts.recovery_codes_to_show"
+_RECOVERY_CODE_SPENT = _(
+    "You signed in with a recovery code; it cannot be used again. Set up your authenticator app again or make new "
+    "codes if few are left."
+)
+
+
+@role_required(Role.DEALER, Role.BACK_OFFICE)
+@require_http_methods(["GET", "POST"])
+def recovery_codes_view(request: HttpRequest) -> HttpResponse:
+    """Shows new recovery codes once (after enrolment or regeneration) and how many unused ones are left; a POST
+    replaces every earlier code with new ones."""
+    if request.method == "POST":
+        codes = services.recovery_codes_regenerate(user=request.user)
+    else:
+        codes = request.session.pop(_RECOVERY_CODES_SESSION_KEY, None)
+    context = {"codes": codes, "unused_count": recovery_codes_unused_count(user=request.user)}
+    response = render(request, "accounts/recovery_codes.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 class PasswordResetView(auth_views.PasswordResetView):

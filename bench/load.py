@@ -278,6 +278,7 @@ def redeem(
             label="POST /api/payments/qr-redemptions/<id>/capture",
             expect=(200,),
             json={"amount": 100},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
         )
         if captured.status_code == 200:
             books.add("captured_redemptions", redemption_id)

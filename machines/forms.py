@@ -7,6 +7,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.idempotency import IdempotentForm
 from machines.services.registry import STATION_PASSWORD_MAX_LENGTH, STATION_PASSWORD_MIN_LENGTH
 from portal.money import Money
 
@@ -35,7 +36,7 @@ class LimitsForm(forms.Form):
     )
 
 
-class TopUpForm(forms.Form):
+class TopUpForm(IdempotentForm):
     amount = forms.DecimalField(
         min_value=Decimal("0.01"), max_digits=8, decimal_places=2, label="Amount received (EUR)"
     )

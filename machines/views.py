@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from accounts.permissions import role_required
 from accounts.roles import Role
+from core.idempotency import idempotent_form_run
 from machines import charts, forms, selectors
 from machines.services import registry
 from machines.services.settlement import charging_invoice_check
@@ -181,12 +182,21 @@ def vehicle_top_up(request: HttpRequest, vehicle_id: int) -> HttpResponse:
     vehicle = selectors.vehicle_get_for_user(user=request.user, vehicle_id=vehicle_id)
     form = forms.TopUpForm(request.POST)
     if form.is_valid():
-        registry.vehicle_top_up(
-            vehicle=vehicle,
-            amount=forms.to_minor_units(form.cleaned_data["amount"]),
-            reference=form.cleaned_data["reference"],
-        )
-        messages.success(request, "Top-up booked.")
+        amount = forms.to_minor_units(form.cleaned_data["amount"])
+        reference = form.cleaned_data["reference"]
+        try:
+            idempotent_form_run(
+                request,
+                operation="machines.vehicle_top_up",
+                key=form.cleaned_data["idempotency_key"],
+                payload={"amount": amount, "reference": reference},
+                action=lambda: registry.vehicle_top_up(vehicle=vehicle, amount=amount, reference=reference)
+                or {"amount": amount, "reference": reference},
+            )
+        except ApplicationError as error:
+            messages.error(request, error.detail)
+        else:
+            messages.success(request, "Top-up booked.")
     else:
         messages.error(request, "Enter an amount and the payment's reference.")
     return redirect("machines:vehicle-detail", vehicle_id=vehicle.pk)

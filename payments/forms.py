@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 
 from django import forms
 
+from core.idempotency import IdempotentForm
 from payments.checkout.providers import payment_provider_is_offered
 from payments.models import CheckoutProvider, QrProduct
 from portal.money import Money
@@ -66,18 +66,13 @@ class ChallengeForm(forms.Form):
     one_time_code = forms.CharField(label="One-time code", max_length=8)
 
 
-class RedeemForm(forms.Form):
+class RedeemForm(IdempotentForm):
     """A dealer reads a code by pasting its text or uploading a photo (or the camera fills the text field)."""
 
     token = forms.CharField(label="Code text", required=False, max_length=400, widget=forms.Textarea(attrs={"rows": 2}))
     photo = forms.FileField(label="Or a photo of the code", required=False)
     amount = forms.DecimalField(label="Amount in EUR", **_AMOUNT)
     reference = forms.CharField(label="Your reference (optional)", required=False, max_length=64)
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        kwargs.setdefault("initial", {"idempotency_key": uuid.uuid4().hex})
-        super().__init__(*args, **kwargs)
 
     def clean(self) -> dict[str, object]:
         cleaned = super().clean()
@@ -86,7 +81,7 @@ class RedeemForm(forms.Form):
         return cleaned
 
 
-class AmountForm(forms.Form):
+class AmountForm(IdempotentForm):
     amount = forms.DecimalField(label="Amount in EUR", **_AMOUNT)
 
 

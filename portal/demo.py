@@ -9,6 +9,7 @@ from django.db import transaction
 from accounts import services as account_services
 from accounts.models import DealerOrganisation, User
 from accounts.roles import Role
+from accounts.selectors import user_has_confirmed_device
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,6 @@ def _people_load() -> list[DemoLogin]:
                 role=login.role,
                 dealer_organisation=organisation if login.role == Role.DEALER else None,
             )
-        if login.role != Role.CUSTOMER and not user.totpdevice_set.filter(confirmed=True).exists():
+        if login.role != Role.CUSTOMER and not user_has_confirmed_device(user=user):
             account_services.totp_device_create_confirmed(user=user)
     return list(DEMO_LOGINS)

@@ -49,6 +49,20 @@ MATRIX = [
         {"anonymous": 302, "customer": 302, "dealer": 200, "back_office": 200},
         route="accounts/mfa/verify/",
     ),
+    Case(
+        "recovery codes",
+        "GET",
+        "/accounts/security/recovery-codes/",
+        {"anonymous": 302, "customer": 403, "dealer": 200, "back_office": 200},
+        route="accounts/security/recovery-codes/",
+    ),
+    Case(
+        "recovery codes regenerate",
+        "POST",
+        "/accounts/security/recovery-codes/",
+        {"anonymous": 302, "customer": 403, "dealer": 200, "back_office": 200},
+        route="accounts/security/recovery-codes/",
+    ),
     Case("password reset", "GET", "/accounts/password-reset/", ALL_200, route="accounts/password-reset/"),
     Case(
         "password reset sent", "GET", "/accounts/password-reset/sent/", ALL_200, route="accounts/password-reset/sent/"

@@ -21,9 +21,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import DealerOrganisation
-from identity.credentials.keys import decrypt_private_key, encrypt_private_key
+from core.encryption import field_decrypt, field_encrypt
 from identity.models import CreditCheckRequest, DealerWebhook, WebhookDelivery
-from identity.services.keys import key_encryption_key
 from portal.outbound import OutboundRefused, outbound_post, outbound_url_check
 
 EVENT_ID_HEADER = "X-FinLab-Event-Id"
@@ -58,11 +57,7 @@ def dealer_webhook_configure(*, dealer_organisation: DealerOrganisation, url: st
     """Set the organisation's webhook URL with a new signing secret, returned once (it replaces any earlier one)."""
     _check_url(url)
     raw_secret = "whsec_" + secrets.token_urlsafe(32)
-    encrypted = encrypt_private_key(
-        raw_private_key=raw_secret.encode(),
-        key_encryption_key=key_encryption_key(),
-        associated_data=_associated_data(dealer_organisation.pk),
-    )
+    encrypted = field_encrypt(plaintext=raw_secret.encode(), context=_associated_data(dealer_organisation.pk))
     webhook, _created = DealerWebhook.objects.update_or_create(
         dealer_organisation=dealer_organisation, defaults={"url": url, "encrypted_secret": encrypted}
     )
@@ -70,10 +65,8 @@ def dealer_webhook_configure(*, dealer_organisation: DealerOrganisation, url: st
 
 
 def _secret_of(webhook: DealerWebhook) -> str:
-    return decrypt_private_key(
-        encrypted_private_key=bytes(webhook.encrypted_secret),
-        key_encryption_key=key_encryption_key(),
-        associated_data=_associated_data(webhook.dealer_organisation_id),
+    return field_decrypt(
+        blob=webhook.encrypted_secret, context=_associated_data(webhook.dealer_organisation_id)
     ).decode()
 
 

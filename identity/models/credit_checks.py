@@ -255,13 +255,13 @@ class CreditCheckContest(models.Model):
 
 class DealerWebhook(models.Model):
     """Where a dealer organisation's systems receive credit-check events. The signing secret is stored encrypted
-    (AES-256-GCM under FIELD_ENCRYPTION_KEY) because the portal must sign with it; it is shown once on creation."""
+    (core.encryption under the field keys) because the portal must sign with it; it is shown once on creation."""
 
     dealer_organisation = models.OneToOneField(
         "accounts.DealerOrganisation", on_delete=models.CASCADE, related_name="credit_check_webhook"
     )
     url = models.URLField(max_length=500)
-    encrypted_secret = models.BinaryField(max_length=128)
+    encrypted_secret = models.BinaryField(max_length=256)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 
 class SigningKey(models.Model):
-    """One Ed25519 key of a controller, its private half encrypted at rest (AES-256-GCM under FIELD_ENCRYPTION_KEY,
-    bound to ``controller#key_id`` as associated data so a blob copied to another row does not open).
+    """One Ed25519 key of a controller, its private half encrypted at rest (core.encryption under the field keys,
+    bound to ``controller#key_id`` as its context so a blob copied to another row does not open).
 
     ``controller`` names who owns the key: ``portal``, ``dealer:<slug>`` or ``issuer:<trusted issuer id>``. Exactly one
     key per controller is ``active`` (it signs); rotation moves the old one to ``retired``, which keeps it in the DID
@@ -25,7 +25,7 @@ class SigningKey(models.Model):
     controller = models.CharField(max_length=120)
     key_id = models.CharField(max_length=64, help_text="DID URL fragment, e.g. key-20260301-1a2b3c")
     public_key = models.BinaryField(max_length=32)
-    encrypted_private_key = models.BinaryField(max_length=80)
+    encrypted_private_key = models.BinaryField(max_length=256)
     state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
     created_at = models.DateTimeField(default=timezone.now)
     retired_at = models.DateTimeField(null=True, blank=True)

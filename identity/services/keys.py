@@ -1,14 +1,11 @@
 """Signing keys and DID documents of the portal, its dealers and the issuers whose keys it hosts.
 
-Private keys are stored only encrypted (AES-256-GCM, key from the FIELD_ENCRYPTION_KEY setting, associated data
-``controller#key_id``). Rotation retires the active key instead of deleting it, so the ``did:web`` document keeps
+Private keys are stored only encrypted (core.encryption under FIELD_ENCRYPTION_KEYS, context ``controller#key_id``). Rotation retires the active key instead of deleting it, so the ``did:web`` document keeps
 listing it and credentials it signed keep verifying.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,10 +13,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.encryption import field_decrypt, field_encrypt
 from identity.credentials.dids import (
     DidWebKey,
     build_did_web_document,
@@ -30,9 +27,6 @@ from identity.credentials.dids import (
     multikey_method_id,
 )
 from identity.credentials.keys import (
-    KEY_ENCRYPTION_KEY_LENGTH,
-    decrypt_private_key,
-    encrypt_private_key,
     generate_private_key,
     private_key_from_bytes,
     private_key_to_bytes,
@@ -52,18 +46,6 @@ class Signer:
     private_key: Ed25519PrivateKey
     jwk_method: str
     multikey_method: str
-
-
-def key_encryption_key() -> bytes:
-    """The 32-byte AES key from FIELD_ENCRYPTION_KEY (urlsafe base64); a missing or short value is a setup error."""
-    value = getattr(settings, "FIELD_ENCRYPTION_KEY", "")
-    try:
-        key = base64.urlsafe_b64decode(value.encode("ascii") + b"=" * (-len(value) % 4))
-    except (binascii.Error, ValueError, UnicodeError) as error:
-        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY must be urlsafe base64") from error
-    if len(key) != KEY_ENCRYPTION_KEY_LENGTH:
-        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY must decode to 32 bytes")
-    return key
 
 
 def portal_host() -> str:
@@ -97,11 +79,7 @@ def _key_create(*, controller: str, private_key: Ed25519PrivateKey, key_id: str 
     """Insert a new active key for ``controller``; the caller has retired the previous one."""
     now = timezone.now()
     key_id = key_id or f"key-{now:%Y%m%d}-{secrets.token_hex(3)}"
-    encrypted = encrypt_private_key(
-        raw_private_key=private_key_to_bytes(private_key),
-        key_encryption_key=key_encryption_key(),
-        associated_data=_associated_data(controller, key_id),
-    )
+    encrypted = field_encrypt(plaintext=private_key_to_bytes(private_key), context=_associated_data(controller, key_id))
     return SigningKey.objects.create(
         controller=controller,
         key_id=key_id,
@@ -164,11 +142,7 @@ def signing_key_withdraw(*, key: SigningKey) -> SigningKey:
 def signer_for(*, controller: str, did: str) -> Signer:
     """Decrypt the controller's active key for one signing operation."""
     key = signing_key_active_get_or_create(controller=controller)
-    raw = decrypt_private_key(
-        encrypted_private_key=bytes(key.encrypted_private_key),
-        key_encryption_key=key_encryption_key(),
-        associated_data=_associated_data(controller, key.key_id),
-    )
+    raw = field_decrypt(blob=key.encrypted_private_key, context=_associated_data(controller, key.key_id))
     private_key = private_key_from_bytes(raw)
     if did.startswith("did:key:"):
         method = f"{did}#{did.removeprefix('did:key:')}"

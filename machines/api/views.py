@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.idempotency import HEADER as IDEMPOTENCY_HEADER_NAME
+from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent_api_call
 from machines import selectors
 from machines.api.authentication import IsMachine, MachineSignatureAuthentication
 from machines.services.machine_api import machine_payment_create
@@ -93,17 +95,21 @@ class MachinePaymentCreateApi(_MachineApi):
     @extend_schema(
         request=InputSerializer,
         responses={201: OutputSerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", location=OpenApiParameter.HEADER, required=True)],
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        description="A retry with the same Idempotency-Key answers the first response again, with the same status.",
         operation_id="machines_me_payments_create",
     )
     def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        payment = machine_payment_create(
-            vehicle=request.auth,
-            service_point_slug=serializer.validated_data["service_point"],
-            amount=serializer.validated_data["amount"],
-            reference=serializer.validated_data["reference"],
-            idempotency_key=request.headers.get("Idempotency-Key", ""),
-        )
-        return Response(self.OutputSerializer(payment).data, status=status.HTTP_201_CREATED)
+        def pay() -> Response:
+            serializer = self.InputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            payment = machine_payment_create(
+                vehicle=request.auth,
+                service_point_slug=serializer.validated_data["service_point"],
+                amount=serializer.validated_data["amount"],
+                reference=serializer.validated_data["reference"],
+                idempotency_key=request.headers[IDEMPOTENCY_HEADER_NAME],
+            )
+            return Response(self.OutputSerializer(payment).data, status=status.HTTP_201_CREATED)
+
+        return idempotent_api_call(request, operation="machines.machine_payment_create", action=pay)

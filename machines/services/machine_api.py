@@ -26,11 +26,10 @@ from machines import wallets
 from machines.errors import MachineAuthenticationFailed
 from machines.models import MachinePayment, MachineRequestNonce, ServicePoint, Vehicle
 from machines.services.charging import vehicle_spent_today
-from portal.errors import ConflictError, ValidationFailed
+from portal.errors import ValidationFailed
 
 SIGNATURE_VERSION = "finlab-machine-request-v1"
 _NONCE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
 def request_signing_input(*, method: str, path: str, timestamp: str, nonce: str, body: bytes) -> bytes:
@@ -118,23 +117,15 @@ def machine_payment_create(
 ) -> MachinePayment:
     """Pays `amount` minor units from the vehicle's wallet to a service point's operator, within the daily limit.
 
-    The same idempotency key returns the first payment; with a different amount or payee it is a conflict.
+    Callers run it under `core.idempotency`, which answers a retry with the first payment; `idempotency_key` is
+    stored on the payment (unique per vehicle in the database) and names its ledger transfer.
     """
-    if not _KEY_PATTERN.match(idempotency_key):
-        raise ValidationFailed(
-            "An Idempotency-Key header (1-64 characters) is required.", code="idempotency_key_invalid"
-        )
     if amount <= 0:
         raise ValidationFailed("The amount must be positive.", code="amount_invalid", fields={"amount": []})
     service_point = ServicePoint.objects.select_related("operator").filter(slug=service_point_slug).first()
     if service_point is None:
         raise ValidationFailed("Unknown service point.", code="service_point_unknown", fields={"service_point": []})
     vehicle = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
-    existing = MachinePayment.objects.filter(vehicle=vehicle, idempotency_key=idempotency_key).first()
-    if existing is not None:
-        if existing.amount != amount or existing.service_point_id != service_point.pk:
-            raise ConflictError("This idempotency key was used for another payment.", code="idempotency_key_reused")
-        return existing
     if vehicle_spent_today(vehicle=vehicle, now=timezone.now()) + amount > vehicle.daily_limit:
         raise ValidationFailed("The payment exceeds the vehicle's daily limit.", code="daily_limit_exceeded")
     transfer_id = wallets.transfer_id_for(key=f"machine-payment:{vehicle.pk}:{idempotency_key}")

@@ -1,5 +1,5 @@
-"""API of QR payment codes: dealer redemptions (authorize with an Idempotency-Key, capture, void, refund) and the
-sandbox acquirer's webhook."""
+"""API of QR payment codes: dealer redemptions (authorize, capture, void, refund: each under an Idempotency-Key, see
+core.idempotency) and the sandbox acquirer's webhook."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsDealer
+from core.idempotency import HEADER as IDEMPOTENCY_HEADER_NAME
+from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent_api_call
 from payments.checkout.providers import payment_provider_is_offered
 from payments.checkout.webhooks import SIGNATURE_HEADER, sandbox_webhook_receive
 from payments.models import CheckoutProvider, QrRedemption
@@ -23,14 +25,7 @@ from payments.qr.redemptions import (
     qr_redemption_void,
 )
 from payments.qr.selectors import qr_redemption_get_for_user
-from portal.errors import ValidationFailed
 from portal.throttling import ScopedRateThrottle
-
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=True,
-    description="A unique key per redemption (up to 100 characters); a retry with the same key returns the first "
-    "result.",
-)  # fmt: skip
 
 
 class QrRedemptionOutputSerializer(serializers.Serializer):
@@ -50,6 +45,9 @@ def _redemption_response(redemption: QrRedemption) -> Response:
     return Response(QrRedemptionOutputSerializer(redemption).data)
 
 
+_REPLAYED = "A retry with the same Idempotency-Key answers the first response again, with the same status."
+
+
 class QrRedemptionCreateApi(APIView):
     """Authorizes an amount on a customer's code (a pending ledger transfer to the dealer). Needs `Idempotency-Key`."""
 
@@ -65,26 +63,23 @@ class QrRedemptionCreateApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        parameters=[IDEMPOTENCY_HEADER],
-        responses={201: QrRedemptionOutputSerializer, 200: QrRedemptionOutputSerializer},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: QrRedemptionOutputSerializer},
+        description=_REPLAYED,
         operation_id="payments_qr_redemptions_create",
     )
     def post(self, request: Request) -> Response:
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if not key or len(key) > 100:
-            raise ValidationFailed(
-                "Send an Idempotency-Key header (1 to 100 characters).", code="idempotency_key_missing"
+        def authorize() -> Response:
+            serializer = self.InputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            key = request.headers[IDEMPOTENCY_HEADER_NAME]
+            redemption = qr_redemption_authorize(
+                user=request.user, request=RedemptionRequest(idempotency_key=key, **serializer.validated_data)
             )
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        redemption, created = qr_redemption_authorize(
-            user=request.user, request=RedemptionRequest(idempotency_key=key, **serializer.validated_data)
-        )
-        # The redemption as committed (a new one holds its code already; a replay loads it), not read again.
-        return Response(
-            QrRedemptionOutputSerializer(redemption).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+            # The redemption as committed (it holds its code already), not read again.
+            return Response(QrRedemptionOutputSerializer(redemption).data, status=status.HTTP_201_CREATED)
+
+        return idempotent_api_call(request, operation="payments.qr_redemption_authorize", action=authorize)
 
 
 class QrRedemptionDetailApi(APIView):
@@ -105,14 +100,22 @@ class QrRedemptionCaptureApi(APIView):
     class InputSerializer(serializers.Serializer):
         amount = serializers.IntegerField(min_value=1, max_value=10**11, help_text="Minor units to capture.")
 
-    @extend_schema(request=InputSerializer, responses=QrRedemptionOutputSerializer)
+    @extend_schema(
+        request=InputSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses=QrRedemptionOutputSerializer,
+        description=_REPLAYED,
+    )
     def post(self, request: Request, redemption_id: str) -> Response:
         redemption = qr_redemption_get_for_user(user=request.user, public_id=redemption_id)
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return _redemption_response(
-            qr_redemption_capture(redemption_id=redemption.pk, amount=serializer.validated_data["amount"])
-        )
+
+        def capture() -> Response:
+            serializer = self.InputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            amount = serializer.validated_data["amount"]
+            return _redemption_response(qr_redemption_capture(redemption_id=redemption.pk, amount=amount))
+
+        return idempotent_api_call(request, operation="payments.qr_redemption_capture", action=capture)
 
 
 class QrRedemptionVoidApi(APIView):
@@ -120,10 +123,20 @@ class QrRedemptionVoidApi(APIView):
 
     permission_classes = [IsDealer]
 
-    @extend_schema(request=None, responses=QrRedemptionOutputSerializer)
+    @extend_schema(
+        request=None,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses=QrRedemptionOutputSerializer,
+        description=_REPLAYED,
+    )
     def post(self, request: Request, redemption_id: str) -> Response:
         redemption = qr_redemption_get_for_user(user=request.user, public_id=redemption_id)
-        return _redemption_response(qr_redemption_void(redemption_id=redemption.pk))
+        return idempotent_api_call(
+            request,
+            operation="payments.qr_redemption_void",
+            action=lambda: _redemption_response(qr_redemption_void(redemption_id=redemption.pk)),
+            takes_body=False,
+        )
 
 
 class QrRedemptionRefundApi(APIView):
@@ -134,13 +147,23 @@ class QrRedemptionRefundApi(APIView):
     class InputSerializer(serializers.Serializer):
         amount = serializers.IntegerField(min_value=1, max_value=10**11, help_text="Minor units to refund.")
 
-    @extend_schema(request=InputSerializer, responses=QrRedemptionOutputSerializer)
+    @extend_schema(
+        request=InputSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses=QrRedemptionOutputSerializer,
+        description=_REPLAYED,
+    )
     def post(self, request: Request, redemption_id: str) -> Response:
         redemption = qr_redemption_get_for_user(user=request.user, public_id=redemption_id)
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        qr_redemption_refund(redemption_id=redemption.pk, user=request.user, amount=serializer.validated_data["amount"])
-        return _redemption_response(redemption)
+
+        def refund() -> Response:
+            serializer = self.InputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            amount = serializer.validated_data["amount"]
+            qr_redemption_refund(redemption_id=redemption.pk, user=request.user, amount=amount)
+            return _redemption_response(redemption)
+
+        return idempotent_api_call(request, operation="payments.qr_redemption_refund", action=refund)
 
 
 class SandboxWebhookReceiveApi(APIView):

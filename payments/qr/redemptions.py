@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -59,35 +59,18 @@ def _dealer_organisation(*, user: User) -> DealerOrganisation:
     return user.dealer_organisation
 
 
-def _replayed(*, organisation: DealerOrganisation, request: RedemptionRequest) -> QrRedemption | None:
-    existing = QrRedemption.objects.filter(
-        dealer_organisation=organisation, idempotency_key=request.idempotency_key
-    ).first()
-    if existing is not None and existing.request_fingerprint != request.fingerprint():
-        raise ConflictError("This Idempotency-Key was used for a different request.", code="idempotency_key_reused")
-    return existing
+def qr_redemption_authorize(*, user: User, request: RedemptionRequest) -> QrRedemption:
+    """Authorizes `request.amount` on a code for the dealer's organisation.
 
-
-def qr_redemption_authorize(*, user: User, request: RedemptionRequest) -> tuple[QrRedemption, bool]:
-    """Authorizes `request.amount` on a code for the dealer's organisation; returns (redemption, created).
-
-    A second call with the same Idempotency-Key and the same fields returns the first result with created=False.
+    Callers run it under `core.idempotency` with `request.idempotency_key`: a retry with the same key gets the first
+    answer from there and never reaches this function. The key is also stored on the redemption, whose unique
+    constraint per organisation stands behind that rule in the database.
     Refusals (named codes): token_malformed, token_signature_invalid, code_unknown, code_expired, code_blocked,
-    currency_mismatch, code_not_accepted_here, code_exhausted, insufficient_balance, idempotency_key_reused.
+    currency_mismatch, code_not_accepted_here, code_exhausted, insufficient_balance.
     """
     organisation = _dealer_organisation(user=user)
-    existing = _replayed(organisation=organisation, request=request)
-    if existing is not None:
-        return existing, False
     claims = qr_token_verify(token=request.token)
-    try:
-        return _authorize(user=user, organisation=organisation, request=request, claims=claims), True
-    except IntegrityError:
-        # A concurrent request with the same key committed first: answer with its result.
-        existing = _replayed(organisation=organisation, request=request)
-        if existing is None:
-            raise
-        return existing, False
+    return _authorize(user=user, organisation=organisation, request=request, claims=claims)
 
 
 @transaction.atomic

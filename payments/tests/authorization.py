@@ -164,7 +164,7 @@ def _qr_redemption(owner) -> str:
     request = RedemptionRequest(
         token=qr_code_view(code=code).token, amount=1_000, currency="EUR", idempotency_key=uuid.uuid4().hex
     )
-    return str(qr_redemption_authorize(user=_qr_dealer(owner), request=request)[0].public_id)
+    return str(qr_redemption_authorize(user=_qr_dealer(owner), request=request).public_id)
 
 
 def _qr_invoice(owner):
@@ -257,11 +257,12 @@ MATRIX += [
     Case("redemption detail", "GET", API_REDEMPTION, DEALER_API, make_object=_qr_redemption,
          route="api/payments/qr-redemptions/<uuid:redemption_id>"),
     Case("redemption capture", "POST", API_REDEMPTION + "/capture", DEALER_API, body={"amount": 500},
-         make_object=_qr_redemption, route="api/payments/qr-redemptions/<uuid:redemption_id>/capture"),
+         make_object=_qr_redemption, headers={"Idempotency-Key": "matrix-capture"},
+         route="api/payments/qr-redemptions/<uuid:redemption_id>/capture"),
     Case("redemption void", "POST", API_REDEMPTION + "/void", DEALER_API, make_object=_qr_redemption,
-         route="api/payments/qr-redemptions/<uuid:redemption_id>/void"),
+         headers={"Idempotency-Key": "matrix-void"}, route="api/payments/qr-redemptions/<uuid:redemption_id>/void"),
     Case("redemption refund", "POST", API_REDEMPTION + "/refund", DEALER_API | {"dealer": 409},
-         body={"amount": 500}, make_object=_qr_redemption,
+         body={"amount": 500}, make_object=_qr_redemption, headers={"Idempotency-Key": "matrix-refund"},
          route="api/payments/qr-redemptions/<uuid:redemption_id>/refund"),
     Case("sandbox webhook", "POST", "/api/payments/checkout/webhooks/sandbox",
          {"anonymous": 400, "customer": 400, "dealer": 400, "back_office": 400}, body={"id": "evt"},

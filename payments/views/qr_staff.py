@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import DealerOrganisation
 from accounts.permissions import role_required
 from accounts.roles import Role
+from core.idempotency import idempotent_form_run
 from payments.checkout.sepa import bank_statement_entry_resolve, bank_statement_import
 from payments.forms import (
     AmountForm,
@@ -56,6 +57,18 @@ def _organisation(request: HttpRequest) -> DealerOrganisation:
     return request.user.dealer_organisation
 
 
+def _redeem_once(request: HttpRequest, *, redemption_request: RedemptionRequest) -> str:
+    """Authorizes under the form's one-time key (core.idempotency): a resubmitted form finds the first redemption."""
+    outcome = idempotent_form_run(
+        request,
+        operation="payments.qr_redemption_authorize",
+        key=redemption_request.idempotency_key,
+        payload=[redemption_request.token, redemption_request.amount, redemption_request.reference],
+        action=lambda: {"id": str(qr_redemption_authorize(user=request.user, request=redemption_request).public_id)},
+    )
+    return outcome.body["id"]
+
+
 @role_required(Role.DEALER)
 @require_http_methods(["GET", "POST"])
 def qr_dealer_redeem_view(request: HttpRequest) -> HttpResponse:
@@ -68,17 +81,17 @@ def qr_dealer_redeem_view(request: HttpRequest) -> HttpResponse:
         try:
             photo = data.get("photo")
             token = images.qr_photo_decode_for_user(user_id=request.user.pk, photo=photo) if photo else data["token"]
-            redemption, _ = qr_redemption_authorize(
-                user=request.user,
-                request=RedemptionRequest(
-                    token=token, amount=minor_units(data["amount"]), currency="EUR",
-                    idempotency_key=data["idempotency_key"], reference=data.get("reference") or "",
-                ),
+            redemption_request = RedemptionRequest(
+                token=token, amount=minor_units(data["amount"]), currency="EUR",
+                idempotency_key=data["idempotency_key"],
+                reference=data.get("reference") or "",
             )  # fmt: skip
+            redemption_id = _redeem_once(request, redemption_request=redemption_request)
         except ApplicationError as error:
             form_error(form, error, field="photo" if is_photo_error(error) else None)
             status = photo_error_status(error)
         else:
+            redemption = qr_redemption_get_for_user(user=request.user, public_id=redemption_id)
             messages.success(request, f"{Money(redemption.amount, redemption.currency)} authorized.")
             return redirect("payments:qr-dealer-redemption-detail", redemption.public_id)
     context = {"form": form, "organisation": organisation}
@@ -104,6 +117,7 @@ def qr_dealer_redemption_detail_view(request: HttpRequest, redemption_id: str) -
             initial={"amount": Money(redemption.amount, redemption.currency).to_decimal()}, prefix="capture"
         ),
         "refund_form": AmountForm(prefix="refund"),
+        "void_form": AmountForm(prefix="void"),
         "is_authorized": redemption.status == QrRedemptionStatus.AUTHORIZED,
         "is_captured": redemption.status == QrRedemptionStatus.CAPTURED,
     }
@@ -111,24 +125,30 @@ def qr_dealer_redemption_detail_view(request: HttpRequest, redemption_id: str) -
 
 
 def _redemption_action(request: HttpRequest, redemption_id: str, action: str) -> HttpResponse:
+    """Capture, void or refund from the detail page, each under the form's one-time key (a resubmission books once)."""
     redemption = qr_redemption_get_for_user(user=request.user, public_id=redemption_id)
     form = AmountForm(request.POST, prefix=action)
+    if action != "void" and not form.is_valid():
+        messages.error(request, "Enter an amount.")
+        return redirect("payments:qr-dealer-redemption-detail", redemption.public_id)
+    amount = minor_units(form.cleaned_data["amount"]) if action != "void" else 0
+    books = {
+        "capture": lambda: qr_redemption_capture(redemption_id=redemption.pk, amount=amount),
+        "void": lambda: qr_redemption_void(redemption_id=redemption.pk),
+        "refund": lambda: qr_redemption_refund(redemption_id=redemption.pk, user=request.user, amount=amount),
+    }
     try:
-        if action == "void":
-            qr_redemption_void(redemption_id=redemption.pk)
-        elif not form.is_valid():
-            messages.error(request, "Enter an amount.")
-        elif action == "capture":
-            qr_redemption_capture(redemption_id=redemption.pk, amount=minor_units(form.cleaned_data["amount"]))
-        else:
-            qr_redemption_refund(
-                redemption_id=redemption.pk, user=request.user, amount=minor_units(form.cleaned_data["amount"])
-            )
+        idempotent_form_run(
+            request,
+            operation=f"payments.qr_redemption_{action}",
+            key=request.POST.get(f"{action}-idempotency_key"),
+            payload={"amount": amount},
+            action=lambda: {"amount": amount} if books[action]() else {},
+        )
     except ApplicationError as error:
         messages.error(request, f"{error.detail} ({error.code})")
     else:
-        if action == "void" or form.is_valid():
-            messages.success(request, {"capture": "Captured.", "void": "Voided.", "refund": "Refunded."}[action])
+        messages.success(request, {"capture": "Captured.", "void": "Voided.", "refund": "Refunded."}[action])
     return redirect("payments:qr-dealer-redemption-detail", redemption.public_id)
 
 

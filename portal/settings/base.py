@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "channels",
     "csp",
+    "core",
     "portal",
     "accounts",
     "identity",
@@ -318,9 +319,21 @@ CELERY_BEAT_SCHEDULE["payments.outbox_sweep"] = {
     "schedule": 10.0,
     "options": {"expires": 10.0},
 }
+# --- Idempotency-Key of money-moving requests (core.idempotency) ------------------------------------------------------
+# How long a request waits for a concurrent one holding the same key before it answers idempotency_key_in_progress.
+IDEMPOTENCY_LOCK_TIMEOUT_MS = env.int("IDEMPOTENCY_LOCK_TIMEOUT_MS", default=10_000)
+# Stored first answers are kept this many days; a retry after that books again.
+IDEMPOTENCY_RETENTION_DAYS = env.int("IDEMPOTENCY_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["core.idempotency_records_purge"] = {
+    "task": "core.idempotency_records_purge",
+    "schedule": 3600.0,
+    "options": {"expires": 3600.0},
+}
 # --- Identity: keys at rest and Tangle anchoring ------------------------------------------------------------------
-# 32 random bytes, urlsafe base64: the key-encryption key of the signing keys stored in the database. No default.
-FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY")
+# Keys of every encrypted field (core.encryption): comma-separated Fernet keys (32 random bytes, URL-safe base64),
+# newest first; the first encrypts, all decrypt. FIELD_ENCRYPTION_KEY (one key) is still read when FIELD_ENCRYPTION_KEYS
+# is unset. No default: a missing key stops the portal at start-up.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or env.list("FIELD_ENCRYPTION_KEY")
 TANGLE_ANCHOR_INTERVAL_SECONDS = env.int("TANGLE_ANCHOR_INTERVAL_SECONDS", default=30)
 TANGLE_ANCHOR_BATCH_SIZE = env.int("TANGLE_ANCHOR_BATCH_SIZE", default=20_000)
 CELERY_BEAT_SCHEDULE["identity.anchor_pending_leaves"] = {

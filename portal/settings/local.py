@@ -5,7 +5,7 @@ import os
 # A development-only key; production has no default (see production.py).
 os.environ.setdefault("DJANGO_SECRET_KEY", "local-development-key-not-for-production-use-7f3b9c1e5d2a")
 os.environ.setdefault("DJANGO_DEBUG", "false")
-os.environ.setdefault("FIELD_ENCRYPTION_KEY", "Rdlz4B49r49xJtJEkPMtZGTMWrFa0hamcYDgA3ezPx0=")
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "Rdlz4B49r49xJtJEkPMtZGTMWrFa0hamcYDgA3ezPx0=")
 
 from .base import *  # noqa: F403
 from .base import PORTAL_BIND, PORTAL_PORT, env, env_networks

@@ -7,7 +7,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/finlab
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/13")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
-os.environ.setdefault("FIELD_ENCRYPTION_KEY", "Xlym4Gw87vUw8HvyvrgXSbGiXaNaVr9id6zI-UMEvQ0=")
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "Xlym4Gw87vUw8HvyvrgXSbGiXaNaVr9id6zI-UMEvQ0=")
 # Concurrency tests run up to 50 threads at once, each with its own connection: the pool must not queue them.
 os.environ.setdefault("DATABASE_POOL_MAX_SIZE", "60")
 

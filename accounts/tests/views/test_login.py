@@ -3,15 +3,15 @@ from django.conf import settings
 from django.test import override_settings
 from django.urls import reverse
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
+from accounts.models import EncryptedTotpDevice
 from accounts.tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
 
 
-def _code(device: TOTPDevice) -> str:
+def _code(device: EncryptedTotpDevice) -> str:
     return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
 
 
@@ -59,7 +59,7 @@ def test_dealer_must_enrol_a_second_factor_before_reaching_any_page(client, deal
     assert client.get("/api/accounts/me").json()["code"] == "second_factor_required"
 
     client.get(reverse("accounts:mfa-setup"))
-    device = TOTPDevice.objects.get(user=dealer)
+    device = EncryptedTotpDevice.objects.get(user=dealer)
     assert (
         client.post(
             reverse("accounts:mfa-setup"), {"token": "000000" if _code(device) != "000000" else "111111"}
@@ -69,12 +69,14 @@ def test_dealer_must_enrol_a_second_factor_before_reaching_any_page(client, deal
     device.refresh_from_db()
     assert device.confirmed is False and device.throttling_failure_count == 1
     # django-otp makes the user wait after a wrong code; a person would wait, the test resets the throttle.
-    TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0)
+    EncryptedTotpDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0)
     response = client.post(reverse("accounts:mfa-setup"), {"token": _code(device)})
 
-    assert response.headers["Location"] == reverse("portal:home")
+    assert response.headers["Location"] == reverse("accounts:recovery-codes")
     device.refresh_from_db()
     assert device.confirmed is True
+    assert len(client.get(reverse("accounts:recovery-codes")).context["codes"]) == 10
+    assert client.get(reverse("accounts:recovery-codes")).context["codes"] is None  # shown once
     assert client.get(reverse("portal:home")).templates[0].name == "portal/dashboard_dealer.html"
 
 

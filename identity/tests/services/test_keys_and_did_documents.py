@@ -1,7 +1,8 @@
 import pytest
 
+from core import encryption
 from identity.credentials.dids import public_key_for_method
-from identity.credentials.keys import PrivateKeyDecryptionError, decrypt_private_key, private_key_to_bytes
+from identity.credentials.keys import private_key_to_bytes
 from identity.models import SigningKey
 from identity.services import keys
 from identity.services.verification import credential_verify
@@ -17,13 +18,11 @@ def test_private_keys_are_stored_encrypted_and_bound_to_their_row():
     raw = private_key_to_bytes(signer.private_key)
 
     assert raw not in bytes(stored.encrypted_private_key)
-    assert len(bytes(stored.encrypted_private_key)) == 1 + 12 + 32 + 16
-    with pytest.raises(PrivateKeyDecryptionError):
-        decrypt_private_key(
-            encrypted_private_key=bytes(stored.encrypted_private_key),
-            key_encryption_key=keys.key_encryption_key(),
-            associated_data=b"dealer:other#" + stored.key_id.encode(),
-        )
+    assert bytes(stored.encrypted_private_key)[:1] == encryption.VERSION
+    context = b"portal#" + stored.key_id.encode()
+    assert encryption.field_decrypt(blob=stored.encrypted_private_key, context=context) == raw
+    with pytest.raises(encryption.DecryptionFailed):
+        encryption.field_decrypt(blob=stored.encrypted_private_key, context=b"dealer:other#" + stored.key_id.encode())
 
 
 def test_portal_did_document_is_served_at_the_well_known_path(client, settings):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -9,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection, connections
 
+from conftest import login_client
 from payments.models import Account, QrRedemption, Transfer
 from payments.qr.redemptions import RedemptionRequest, qr_redemption_authorize
 from payments.qr.selectors import qr_code_view
@@ -54,20 +56,25 @@ def test_fifty_concurrent_redemptions_of_a_code_that_covers_one(customer, dealer
 
 def test_concurrent_retries_with_one_idempotency_key_make_one_redemption(customer, dealer):
     code = paid_code_create(owner=customer, amount=5_000)
-    request = RedemptionRequest(
-        token=qr_code_view(code=code).token, amount=1_000, currency="EUR", idempotency_key=uuid.uuid4().hex
-    )
-    start = threading.Barrier(10)
+    body = json.dumps({"token": qr_code_view(code=code).token, "amount": 1_000, "currency": "EUR"})
+    key = uuid.uuid4().hex
+    clients = [login_client(dealer) for _ in range(10)]
+    start = threading.Barrier(len(clients))
 
-    def redeem(_: int) -> int:
+    def redeem(client) -> tuple[int, dict[str, object]]:
         try:
-            start.wait()
-            return qr_redemption_authorize(user=dealer, request=request)[0].pk
+            start.wait(timeout=60)
+            response = client.post(
+                "/api/payments/qr-redemptions", body, content_type="application/json", headers={"Idempotency-Key": key}
+            )
+            return response.status_code, response.json()
         finally:
             connections.close_all()
 
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        ids = set(pool.map(redeem, range(10)))
+    with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+        answers = list(pool.map(redeem, clients))
 
-    assert ids == {QrRedemption.objects.get().pk}
+    redemption = QrRedemption.objects.get()
+    assert {body["id"] for status, body in answers if status == 201} == {str(redemption.public_id)}
+    assert all(body["code"] == "idempotency_key_in_progress" for status, body in answers if status != 201)
     assert account_balance(code.account_id) == (1_000, 0, 0, 5_000)

@@ -96,7 +96,10 @@ def test_an_expired_authorization_on_a_blocked_code_returns_its_money_to_the_rep
     before = database_snapshot()
     for action, body in (("capture", {"amount": 3_000}), ("void", {})):
         response = dealer_client.post(
-            f"{API}/{redemption['id']}/{action}", data=json.dumps(body), content_type="application/json"
+            f"{API}/{redemption['id']}/{action}",
+            data=json.dumps(body),
+            content_type="application/json",
+            headers={"Idempotency-Key": uuid.uuid4().hex},
         )
         assert (response.status_code, response.json()["code"]) == (409, "authorization_expired")
     _beat_runs_expiry(_after_the_timeout())
@@ -109,7 +112,7 @@ def test_a_void_after_the_block_sends_the_authorized_amount_to_the_replacement(c
     redemption = _authorize(dealer_client, code, 3_000)
     replacement = _block(client_for(customer), code)
 
-    response = dealer_client.post(f"{API}/{redemption['id']}/void")
+    response = dealer_client.post(f"{API}/{redemption['id']}/void", headers={"Idempotency-Key": uuid.uuid4().hex})
 
     assert (response.status_code, response.json()["status"]) == (200, "voided")
     assert account_balance(replacement.account_id) == (0, 0, 0, 4_000)
@@ -125,7 +128,10 @@ def test_a_capture_after_the_block_is_honoured_and_the_rest_goes_to_the_replacem
     replacement = _block(client_for(customer), code)
 
     response = dealer_client.post(
-        f"{API}/{redemption['id']}/capture", data=json.dumps({"amount": 2_500}), content_type="application/json"
+        f"{API}/{redemption['id']}/capture",
+        data=json.dumps({"amount": 2_500}),
+        content_type="application/json",
+        headers={"Idempotency-Key": uuid.uuid4().hex},
     )
 
     assert (response.status_code, response.json()["status"]) == (200, "captured")
@@ -140,7 +146,7 @@ def test_an_authorization_the_ledger_expired_first_is_still_closed_and_its_money
     """If the ledger's generic expiry voided a QR authorization before the QR pass saw it (an older worker, a
     failed run), the next QR pass marks it expired and moves the money; the void is the same transfer."""
     code = paid_code_create(owner=customer, amount=4_000)
-    redemption, _ = qr_redemption_authorize(
+    redemption = qr_redemption_authorize(
         user=dealer,
         request=RedemptionRequest(
             token=qr_code_view(code=code).token, amount=3_000, currency="EUR", idempotency_key="k"

@@ -35,37 +35,18 @@ def _authorize(dealer, code, amount: int, key: str = "key-1"):
 
 
 def test_authorization_reserves_the_amount_on_the_code(dealer, code):
-    redemption, created = _authorize(dealer, code, 2_000)
+    redemption = _authorize(dealer, code, 2_000)
 
-    assert created is True
     assert redemption.status == QrRedemptionStatus.AUTHORIZED
     assert account_balance(code.account_id) == (2_000, 0, 0, 5_000)
     view = qr_code_view(code=code)
     assert (view.balance, view.available) == (Money(5_000, "EUR"), Money(3_000, "EUR"))
 
 
-def test_same_idempotency_key_returns_the_first_result(dealer, code):
-    first, _ = _authorize(dealer, code, 2_000)
-
-    second, created = _authorize(dealer, code, 2_000)
-
-    assert (second.pk, created) == (first.pk, False)
-    assert account_balance(code.account_id) == (2_000, 0, 0, 5_000)
-
-
-def test_same_idempotency_key_with_other_fields_is_a_conflict(dealer, code):
-    _authorize(dealer, code, 2_000)
-
-    with pytest.raises(ApplicationError) as refusal:
-        _authorize(dealer, code, 2_500)
-
-    assert (refusal.value.code, refusal.value.status) == ("idempotency_key_reused", 409)
-
-
 def test_partial_capture_releases_the_rest_and_settlement_pays_the_dealer(
     dealer, code, django_capture_on_commit_callbacks
 ):
-    redemption, _ = _authorize(dealer, code, 3_000)
+    redemption = _authorize(dealer, code, 3_000)
 
     with django_capture_on_commit_callbacks(execute=True):
         captured = qr_redemption_capture(redemption_id=redemption.pk, amount=2_000)
@@ -82,7 +63,7 @@ def test_partial_capture_releases_the_rest_and_settlement_pays_the_dealer(
 
 
 def test_capture_twice_with_the_same_amount_changes_nothing(dealer, code, django_capture_on_commit_callbacks):
-    redemption, _ = _authorize(dealer, code, 3_000)
+    redemption = _authorize(dealer, code, 3_000)
     with django_capture_on_commit_callbacks(execute=True):
         qr_redemption_capture(redemption_id=redemption.pk, amount=3_000)
 
@@ -93,7 +74,7 @@ def test_capture_twice_with_the_same_amount_changes_nothing(dealer, code, django
 
 
 def test_capture_above_the_authorization_is_refused(dealer, code):
-    redemption, _ = _authorize(dealer, code, 3_000)
+    redemption = _authorize(dealer, code, 3_000)
 
     with pytest.raises(ApplicationError) as refusal:
         qr_redemption_capture(redemption_id=redemption.pk, amount=3_001)
@@ -103,7 +84,7 @@ def test_capture_above_the_authorization_is_refused(dealer, code):
 
 
 def test_void_returns_the_reservation_and_a_later_capture_is_refused(dealer, code):
-    redemption, _ = _authorize(dealer, code, 3_000)
+    redemption = _authorize(dealer, code, 3_000)
 
     voided = qr_redemption_void(redemption_id=redemption.pk)
 
@@ -115,7 +96,7 @@ def test_void_returns_the_reservation_and_a_later_capture_is_refused(dealer, cod
 
 
 def test_refund_after_capture_is_a_new_transfer_back_to_the_code(dealer, code, django_capture_on_commit_callbacks):
-    redemption, _ = _authorize(dealer, code, 2_000)
+    redemption = _authorize(dealer, code, 2_000)
     with django_capture_on_commit_callbacks(execute=True):
         qr_redemption_capture(redemption_id=redemption.pk, amount=2_000)
 
@@ -129,7 +110,7 @@ def test_refund_after_capture_is_a_new_transfer_back_to_the_code(dealer, code, d
 
 
 def test_blocking_moves_the_available_balance_and_a_void_follows_to_the_new_code(dealer, customer, code):
-    redemption, _ = _authorize(dealer, code, 1_000)
+    redemption = _authorize(dealer, code, 1_000)
 
     replacement = qr_code_block_and_replace(code_id=code.pk, owner=customer)
 
@@ -144,7 +125,7 @@ def test_blocking_moves_the_available_balance_and_a_void_follows_to_the_new_code
 def test_statements_show_purchase_spending_redemption_and_payout(
     dealer, customer, code, django_capture_on_commit_callbacks
 ):
-    redemption, _ = _authorize(dealer, code, 2_000)
+    redemption = _authorize(dealer, code, 2_000)
     with django_capture_on_commit_callbacks(execute=True):
         qr_redemption_capture(redemption_id=redemption.pk, amount=2_000)
 

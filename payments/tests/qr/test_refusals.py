@@ -92,7 +92,12 @@ def test_an_exhausted_code_is_refused(client_for, dealer, customer):
     client = client_for(dealer)
     redemption = _redeem(client, qr_code_view(code=code).token, amount=1_000).json()
     assert (
-        client.post(f"{URL}/{redemption['id']}/capture", {"amount": 1_000}, content_type="application/json").status_code
+        client.post(
+            f"{URL}/{redemption['id']}/capture",
+            {"amount": 1_000},
+            content_type="application/json",
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        ).status_code
         == 200
     )
 

@@ -3,8 +3,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.models import EncryptedTotpDevice
 from portal.demo import DEMO_LOGINS
 
 
@@ -16,7 +16,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         emails = [login.email for login in DEMO_LOGINS]
-        devices = TOTPDevice.objects.filter(user__email__in=emails, confirmed=True).select_related("user")
+        devices = EncryptedTotpDevice.objects.filter(user__email__in=emails, confirmed=True).select_related("user")
         for device in devices:
             code = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
             if options["email"]:

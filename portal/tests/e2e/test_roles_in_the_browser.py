@@ -7,15 +7,15 @@ import re
 import pytest
 from django.core import mail
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.models import EncryptedTotpDevice
 from accounts.roles import Role
 from accounts.tests.factories import TEST_PASSWORD
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 
-def _current_code(device: TOTPDevice) -> str:
+def _current_code(device: EncryptedTotpDevice) -> str:
     return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
 
 
@@ -61,8 +61,13 @@ def test_dealer_enrols_a_second_factor_and_reaches_the_dealer_dashboard(page, ma
     secret = page.get_by_test_id("totp-secret").inner_text()
     assert re.fullmatch(r"[A-Z2-7]{32}", secret)
     screenshot(page, "dealer-second-factor-setup")
-    page.get_by_label("Code from your authenticator app").fill(_current_code(TOTPDevice.objects.get(user=dealer)))
+    page.get_by_label("Code from your authenticator app").fill(
+        _current_code(EncryptedTotpDevice.objects.get(user=dealer))
+    )
     page.get_by_role("button", name="Confirm").click()
+    assert page.get_by_test_id("recovery-codes").locator("li").count() == 10
+    screenshot(page, "dealer-recovery-codes")
+    page.get_by_test_id("recovery-codes-done").click()
 
     assert page.get_by_test_id("dashboard-title").inner_text() == "Dealer dashboard"
     assert page.get_by_test_id("role").inner_text() == "Dealer"
@@ -82,7 +87,9 @@ def test_back_office_passes_the_second_factor_and_reaches_the_back_office(page, 
     )
     page.get_by_role("button", name="Verify").click()
     assert page.locator("#id_token_error").is_visible()
-    TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0)  # a person would wait out the throttle
+    EncryptedTotpDevice.objects.filter(pk=device.pk).update(
+        throttling_failure_count=0
+    )  # a person would wait out the throttle
     page.get_by_label("Code from your authenticator app").fill(_current_code(device))
     page.get_by_role("button", name="Verify").click()
 

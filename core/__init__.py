@@ -1,0 +1,1 @@
+"""The shared kernel below every app: pieces each app needs in exactly one form (idempotency, field encryption)."""
