@@ -15,9 +15,9 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from core.outbox import outbox_sweep
 from payments.models import OutboxMessage, OutboxState, SettlementBatch, SettlementBatchState, SettlementItem
 from payments.models import SettlementItemState as ItemState
-from payments.settlement.outbox import outbox_sweep
 from payments.tests.settlement.helpers import (
     assert_posted_exactly_once,
     expected_total,
