@@ -20,7 +20,6 @@ times without being done is marked `dead`; the back office sees the count (settl
 
 from __future__ import annotations
 
-import functools
 import importlib
 import logging
 from collections.abc import Callable, Sequence
@@ -127,7 +126,11 @@ def outbox_write(*, topic: str, key: str, payload: dict[str, Any] | None = None)
     outbox_task(topic=topic)
     message, created = OutboxMessage.objects.get_or_create(topic=topic, key=key, defaults={"payload": payload or {}})
     if created:
-        transaction.on_commit(functools.partial(outbox_relay, message_ids=[message.pk]), robust=True)
+
+        def outbox_relay_after_commit() -> None:  # a named function: robust on_commit logs failures by name
+            outbox_relay(message_ids=[message.pk])
+
+        transaction.on_commit(outbox_relay_after_commit, robust=True)
     return message
 
 
