@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import uuid
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -20,6 +21,7 @@ from django.utils import timezone
 from accounts.models import ApiToken, DealerOrganisation, EncryptedTotpDevice, RecoveryCode, User
 from accounts.roles import ROLE_PERMISSIONS, Role
 from core.encryption import field_encrypt
+from core.outbox import outbox_write
 from portal.errors import ApplicationError, ConflictError, ValidationFailed
 from portal.throttling import CACHE_ERRORS
 
@@ -70,11 +72,11 @@ def role_group_get(*, role: Role) -> Group:
 
 def customer_register(*, email: str, password: str) -> User:
     """Self-registration: an inactive customer until the e-mail link is followed. The e-mail is sent after commit."""
-    from accounts.tasks import email_confirmation_send
+    from accounts.tasks import EMAIL_CONFIRMATION_TOPIC
 
     with transaction.atomic():
         user = user_create(email=email, password=password, role=Role.CUSTOMER, is_active=False)
-        email_confirmation_send.delay_on_commit(user_id=user.pk)
+        outbox_write(topic=EMAIL_CONFIRMATION_TOPIC, key=f"user:{user.pk}", payload={"user_id": user.pk})
     logger.info("customer registered", extra={"user_id": user.pk})
     return user
 
@@ -83,12 +85,15 @@ def registration_attempt_notify(*, email: str) -> None:
     """Someone registered with an address that has an account: the owner gets an e-mail (log in or reset the
     password), the visitor the same page as for a new address. The password is hashed anyway, so the answer takes
     as long as a real registration."""
-    from accounts.tasks import registration_attempt_mail_send
+    from accounts.tasks import REGISTRATION_ATTEMPT_TOPIC
 
     make_password(secrets.token_urlsafe(16))
     user = User.objects.filter(email__iexact=email).first()
     if user is not None:
-        transaction.on_commit(lambda: registration_attempt_mail_send.delay(user_id=user.pk))
+        with transaction.atomic():
+            outbox_write(
+                topic=REGISTRATION_ATTEMPT_TOPIC, key=f"user:{user.pk}:{uuid.uuid4()}", payload={"user_id": user.pk}
+            )
 
 
 def registration_attempt_mail_deliver(*, user_id: int) -> None:

@@ -1,15 +1,17 @@
-"""Celery tasks of accounts: thin wrappers that load ids and call one service."""
-
-from celery import shared_task
+"""Effects of accounts after commit, delivered through the kernel's outbox: thin handlers that call one service."""
 
 from accounts import services
+from core.outbox import outbox_handler
+
+EMAIL_CONFIRMATION_TOPIC = "accounts.email_confirmation_send"
+REGISTRATION_ATTEMPT_TOPIC = "accounts.registration_attempt_mail_send"
 
 
-@shared_task(name="accounts.email_confirmation_send", autoretry_for=(ConnectionError,), retry_backoff=True)
+@outbox_handler(EMAIL_CONFIRMATION_TOPIC)
 def email_confirmation_send(*, user_id: int) -> None:
     services.email_confirmation_deliver(user_id=user_id)
 
 
-@shared_task(name="accounts.registration_attempt_mail_send", autoretry_for=(ConnectionError,), retry_backoff=True)
+@outbox_handler(REGISTRATION_ATTEMPT_TOPIC)
 def registration_attempt_mail_send(*, user_id: int) -> None:
     services.registration_attempt_mail_deliver(user_id=user_id)

@@ -610,9 +610,10 @@ def run_load(*, seconds: float, faults: bool) -> RunResult:
 
 
 def _backlog() -> dict[str, int]:
+    from core.models import OutboxMessage
     from identity.models import AnchorLeaf
     from machines.models import ChargingSession
-    from payments.models import OutboxMessage, SettlementItem
+    from payments.models import SettlementItem
 
     return {
         "outbox not done": OutboxMessage.objects.exclude(state="done").count(),
@@ -636,11 +637,12 @@ def reconcile(*, books: Ledger, tangle_url: str) -> list[tuple[str, bool, str]]:
     """Each check: (what, passed, figures)."""
     from django.db.models import Count, Sum
 
+    from core.models import OutboxMessage
     from identity.models import AnchorBatch, AnchorLeaf
     from identity.tangle.anchor import get_anchor
     from machines.models import ChargingInvoice, ChargingSession
     from payments.ledger.selectors import account_get, reconciliation_report
-    from payments.models import CheckoutOrder, OutboxMessage, QrRedemption, SettlementItem, Transfer
+    from payments.models import CheckoutOrder, QrRedemption, SettlementItem, Transfer
 
     checks: list[tuple[str, bool, str]] = []
     totals = reconciliation_report()

@@ -84,7 +84,8 @@ def _noop_measure() -> float:
 
 def _settlement_measure() -> tuple[float, float]:
     """Creates the pending transfers with their requests while the worker settles; returns (creation s, total s)."""
-    from payments.models import OutboxMessage, OutboxState, SettlementItem, SettlementItemState
+    from core.models import OutboxMessage, OutboxState
+    from payments.models import SettlementItem, SettlementItemState
     from portal.testing import wait_for
 
     accounts = _accounts_create()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from rest_framework.utils.encoders import JSONEncoder
 
 
@@ -37,3 +39,57 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.operation} {self.key}"
+
+
+class OutboxState(models.TextChoices):
+    PENDING = "pending", "Pending"  # committed, not yet handed to the broker
+    ENQUEUED = "enqueued", "Enqueued"  # handed to the broker at least once, not yet acknowledged by its handler
+    DONE = "done", "Done"  # the handler finished its work
+    DEAD = "dead", "Dead"  # handed over OUTBOX_MAX_ATTEMPTS times without success: left for the back office
+
+
+class OutboxMessage(models.Model):
+    """One effect after commit (a settlement run, a webhook, an e-mail), recorded in the business transaction.
+
+    `topic` names the effect: a handler registered with `core.outbox.outbox_handler` (run with `payload` as keyword
+    arguments) or a Celery task that takes `outbox_message_id` and acknowledges the message itself (settlement).
+    `key` is the business key, unique per topic, so the same effect is never queued twice. The relay hands the message
+    to the broker after commit; the sweep hands it over again when it was not acknowledged (`done`) in time, backing
+    off with every attempt, and marks it `dead` after OUTBOX_MAX_ATTEMPTS hand-overs. `last_error` is the handler's
+    last failure, for the back office.
+    """
+
+    topic = models.CharField(max_length=100)
+    key = models.CharField(max_length=200)
+    payload = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=10, choices=OutboxState.choices, default=OutboxState.PENDING)
+    attempts = models.PositiveIntegerField(default=0, help_text="How many times the message was handed to the broker.")
+    created_at = models.DateTimeField(default=timezone.now)
+    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="Last time the message was handed over.")
+    done_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["topic", "key"], name="core_outbox_topic_key_unique"),
+            models.CheckConstraint(condition=Q(state__in=OutboxState.values), name="core_outbox_state_valid"),
+            models.CheckConstraint(
+                condition=~Q(state=OutboxState.DONE) | Q(done_at__isnull=False), name="core_outbox_done_has_time"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state__in=[OutboxState.ENQUEUED, OutboxState.DEAD])
+                | Q(enqueued_at__isnull=False, attempts__gte=1),
+                name="core_outbox_enqueued_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["state", "created_at"],
+                name="core_outbox_backlog",
+                condition=Q(state__in=[OutboxState.PENDING, OutboxState.ENQUEUED]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"outbox {self.pk} {self.topic}:{self.key} ({self.state})"

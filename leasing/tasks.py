@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import smtplib
-
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
+from core.outbox import outbox_handler
 from leasing.services import arrears, collections, credit_verdicts, pre_notifications
 
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+PRE_NOTIFICATION_TOPIC = "leasing.pre_notification_send"
+DUNNING_LETTER_TOPIC = "leasing.dunning_letter_send"
 
 
 @shared_task(name="leasing.collections_run", autoretry_for=TRANSIENT_ERRORS, retry_backoff=5, max_retries=5)
@@ -39,12 +40,13 @@ def pre_notifications_run() -> int:
     return pre_notifications.pre_notifications_run(on=timezone.localdate())
 
 
-@shared_task(
-    name="leasing.pre_notification_send",
-    autoretry_for=(*TRANSIENT_ERRORS, ConnectionError, smtplib.SMTPException),
-    retry_backoff=5,
-    max_retries=8,
-)
+@outbox_handler(PRE_NOTIFICATION_TOPIC)
 def pre_notification_send(*, pre_notification_id: int) -> bool:
-    """E-mails one direct-debit notice; a second run finds it stamped and sends nothing."""
+    """E-mails one direct-debit notice (queued through the outbox); a second run finds it stamped and sends nothing."""
     return pre_notifications.pre_notification_deliver(pre_notification_id=pre_notification_id)
+
+
+@outbox_handler(DUNNING_LETTER_TOPIC)
+def dunning_letter_send(*, letter_id: int) -> bool:
+    """E-mails one recorded dunning letter (queued through the outbox); a second run finds it stamped."""
+    return arrears.dunning_letter_email(letter_id=letter_id)

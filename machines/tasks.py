@@ -3,31 +3,24 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
+from core.outbox import outbox_handler
 from machines.services import machine_api, settlement
 
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
+SETTLE_TOPIC = "machines.charging_session_settle"
 
 
-@shared_task(
-    name="machines.charging_session_settle",
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=1,
-    retry_backoff_max=30,
-    max_retries=8,
-)
-def charging_session_settle(session_id: int) -> None:
-    """Settles one ended charging session; a second run finds it settled and does nothing."""
+@outbox_handler(SETTLE_TOPIC)
+def charging_session_settle(*, session_id: int) -> None:
+    """Settles one ended charging session (queued through the outbox); a second run finds it settled."""
     settlement.charging_session_settle(session_id=session_id)
 
 
-@shared_task(name="machines.charging_sessions_settle_due")
-def charging_sessions_settle_due() -> int:
-    """Beat, every minute: settles ended sessions whose task was lost, and hands over leaves not yet anchored."""
-    settled = settlement.charging_sessions_settle_due()
-    settlement.charging_invoices_anchor_missing()
-    return settled
+@shared_task(name="machines.charging_invoices_anchor_missing")
+def charging_invoices_anchor_missing() -> int:
+    """Beat, every minute: hands invoices' leaves to anchoring when it was unavailable at settlement. (A lost
+    settlement is the outbox sweep's business.)"""
+    return settlement.charging_invoices_anchor_missing()
 
 
 @shared_task(name="machines.request_nonces_purge")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from payments.settlement import outbox, services
+from core import outbox
+from payments.settlement import services
 
 # Failures worth a retry: the database or the broker was briefly unreachable, a deadlock or serialization victim.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, *outbox.BROKER_ERRORS)
@@ -21,13 +22,6 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, Interface
 def settlement_batch_run(*, outbox_message_id: int) -> None:
     """Settles every due item in batches and acknowledges the outbox message that asked for it."""
     services.settlement_batch_run(outbox_message_id=outbox_message_id)
-
-
-@shared_task(name="payments.outbox_sweep")
-def outbox_sweep() -> None:
-    """Hands overdue outbox messages to the broker again. Beat runs it every few seconds; a failed run is not retried,
-    the next tick does the same work."""
-    outbox.outbox_sweep()
 
 
 @shared_task(name="payments.pending_transfers_expire")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -95,9 +96,16 @@ def child_environment(**extra: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def celery_worker_process(
-    *, concurrency: int = 1, pool: str = "prefork", log_path: Path | None = None, extra_args: tuple[str, ...] = ()
+    *,
+    concurrency: int = 1,
+    pool: str = "prefork",
+    log_path: Path | None = None,
+    extra_args: tuple[str, ...] = (),
+    environment: dict[str, str] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Starts `celery worker` as its own process on the test broker and database; stops it on exit."""
+    """Starts `celery worker` as its own process on the test broker and database; stops it on exit.
+
+    `environment` adds variables (a private broker's CELERY_BROKER_URL, TEST_EMAIL_FILE_PATH)."""
     log = open(log_path or os.devnull, "ab")  # noqa: SIM115 - closed in the finally below
     command = [
         sys.executable,
@@ -119,7 +127,9 @@ def celery_worker_process(
         f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
         *extra_args,
     ]
-    process = subprocess.Popen(command, cwd=BASE_DIR, env=child_environment(), stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        command, cwd=BASE_DIR, env=child_environment(**(environment or {})), stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         yield process
     finally:
@@ -159,3 +169,87 @@ def tasks_sent_to_broker() -> Iterator[None]:
         yield
     finally:
         app.conf["CELERY_TASK_ALWAYS_EAGER"] = True
+
+
+class PrivateRedis:
+    """A `redis-server` of the test's own on a free loopback port, without persistence: stopping it loses everything
+    it held, as a restarted production Redis without persistence would. Other test runs never see it."""
+
+    def __init__(self, *, directory: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.directory = directory
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def answers(self) -> bool:
+        try:
+            return bool(redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1).ping())
+        except redis.exceptions.ConnectionError:
+            return False
+
+    def start(self) -> None:
+        log = open(self.directory / "redis.log", "ab")  # noqa: SIM115 - the server process keeps it
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+                "--maxmemory-policy",
+                "noeviction",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        wait_for(self.answers, timeout=30, message=f"redis on port {self.port} to answer")
+
+    def stop(self) -> None:
+        """Stops the server without saving (what it held is gone)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+        self.process = None
+        wait_for(lambda: not self.answers(), timeout=30, message=f"redis on port {self.port} to stop")
+
+
+@contextlib.contextmanager
+def private_redis(*, directory: Path) -> Iterator[PrivateRedis]:
+    """Starts a private Redis and points this process's Celery producer at it (tasks are sent, not run in place);
+    restores the test broker and stops the server on exit."""
+    from portal.celery import app
+
+    server = PrivateRedis(directory=directory)
+    server.start()
+    previous = {key: app.conf[key] for key in ("CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER")}
+    previous_environment = os.environ.get("CELERY_BROKER_URL")
+
+    def producer_reset() -> None:
+        app._pool = None  # the next send opens connections to the broker now configured
+        app.amqp._producer_pool = None
+
+    app.conf["CELERY_BROKER_URL"] = server.url
+    os.environ["CELERY_BROKER_URL"] = server.url  # Celery's `broker_url` reads the environment variable first
+    app.conf["CELERY_TASK_ALWAYS_EAGER"] = False
+    producer_reset()
+    assert app.conf.broker_url == server.url and app.conf.task_always_eager is False
+    try:
+        yield server
+    finally:
+        for key, value in previous.items():
+            app.conf[key] = value
+        if previous_environment is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = previous_environment
+        producer_reset()
+        server.stop()

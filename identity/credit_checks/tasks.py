@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from core.outbox import outbox_handler
 from identity.credit_checks.webhooks import WebhookDeliveryFailed, webhook_delivery_attempt
+
+WEBHOOK_TOPIC = "identity.credit_check_webhook"
+
+
+@outbox_handler(WEBHOOK_TOPIC)
+def credit_check_webhook_outbox_deliver(*, delivery_id: int) -> None:
+    """The outbox's delivery of a recorded event (queued after commit by `webhook_event_create`); a failure is
+    retried by the outbox sweep with backoff, a delivered event is not sent again."""
+    webhook_delivery_attempt(delivery_id=delivery_id)
 
 
 @shared_task(
@@ -16,7 +26,7 @@ from identity.credit_checks.webhooks import WebhookDeliveryFailed, webhook_deliv
     max_retries=10,
 )
 def credit_check_webhook_deliver(delivery_id: int) -> str:
-    """Send one webhook event; a failed attempt is retried after 5, 10, 20, ... seconds (at most an hour apart, ten
+    """Send one webhook event now (a manual redelivery; events are queued through the outbox); a failed attempt is retried after 5, 10, 20, ... seconds (at most an hour apart, ten
     times). Every attempt carries the same event id, so a receiver that saw it already ignores it."""
     return str(webhook_delivery_attempt(delivery_id=delivery_id).event_id)
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.models import DealerOrganisation
 from core.encryption import field_decrypt, field_encrypt
+from core.outbox import outbox_write
 from identity.models import CreditCheckRequest, DealerWebhook, WebhookDelivery
 from portal.outbound import OutboundRefused, outbound_post, outbound_url_check
 
@@ -85,9 +86,9 @@ def webhook_event_create(*, request: CreditCheckRequest) -> WebhookDelivery | No
     delivery = WebhookDelivery.objects.create(
         event_id=uuid.uuid4(), request=request, payload=webhook_event_payload(request=request)
     )
-    from identity.credit_checks.tasks import credit_check_webhook_deliver
+    from identity.credit_checks.tasks import WEBHOOK_TOPIC
 
-    transaction.on_commit(lambda: credit_check_webhook_deliver.delay(delivery.pk))
+    outbox_write(topic=WEBHOOK_TOPIC, key=f"event:{delivery.event_id}", payload={"delivery_id": delivery.pk})
     return delivery
 
 

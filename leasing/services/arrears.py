@@ -19,6 +19,7 @@ from django.db.models import Exists, Min, OuterRef, Sum
 from django.utils import timezone
 
 from accounts.models import User
+from core.outbox import outbox_write
 from leasing import ledger
 from leasing.documents import dunning_letter_pdf
 from leasing.errors import ContractStateError
@@ -182,19 +183,34 @@ def _dunning_letter_send(*, contract: Contract, on: datetime.date, dpd: int) -> 
         amount_overdue=amount.amount,
         pdf=pdf,
     )
+    from leasing.tasks import DUNNING_LETTER_TOPIC
+
+    outbox_write(topic=DUNNING_LETTER_TOPIC, key=f"dunning_letter:{letter.pk}", payload={"letter_id": letter.pk})
+
+
+def dunning_letter_email(*, letter_id: int) -> bool:
+    """E-mails a recorded dunning letter with its PDF and stamps `emailed_at`; False when it was e-mailed already.
+    The outbox runs it after the letter's commit; the row lock makes a concurrent second run find the stamp."""
+    letter = (
+        DunningLetter.objects.select_for_update(of=("self",))
+        .select_related("contract__customer")
+        .filter(pk=letter_id, emailed_at__isnull=True)
+        .first()
+    )
+    if letter is None:
+        return False
+    contract = letter.contract
+    amount = Money(letter.amount_overdue, contract.currency)
     message = EmailMessage(
         subject=f"Payment reminder for contract {contract.number}",
-        body=f"{amount.format()} is overdue on your contract {contract.number} for {dpd} days. "
+        body=f"{amount.format()} is overdue on your contract {contract.number} for {letter.days_past_due} days. "
         "The reminder is attached; you can also see it in the portal.",
         to=[contract.customer.email],
     )
-    message.attach(f"reminder-{contract.number}-{bucket.level}.pdf", pdf, "application/pdf")
-    transaction.on_commit(lambda: _send_and_mark(message=message, letter_id=letter.pk))
-
-
-def _send_and_mark(*, message: EmailMessage, letter_id: int) -> None:
+    message.attach(f"reminder-{contract.number}-{letter.level}.pdf", bytes(letter.pdf), "application/pdf")
     message.send()
-    DunningLetter.objects.filter(pk=letter_id).update(emailed_at=timezone.now())
+    DunningLetter.objects.filter(pk=letter.pk).update(emailed_at=timezone.now())
+    return True
 
 
 @transaction.atomic

@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from core.outbox import outbox_write
 from leasing import target2
 from leasing.models import (
     Collection,
@@ -72,9 +73,15 @@ def pre_notifications_run(*, on: datetime.date) -> int:
 
 
 def _send_after_commit(*, pre_notification_id: int) -> None:
-    from leasing.tasks import pre_notification_send
+    """Queues the notice's e-mail through the outbox (once per notice, whatever calls it again)."""
+    from leasing.tasks import PRE_NOTIFICATION_TOPIC
 
-    pre_notification_send.delay_on_commit(pre_notification_id=pre_notification_id)
+    with transaction.atomic():
+        outbox_write(
+            topic=PRE_NOTIFICATION_TOPIC,
+            key=f"pre_notification:{pre_notification_id}",
+            payload={"pre_notification_id": pre_notification_id},
+        )
 
 
 @transaction.atomic

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from core.outbox import outbox_write
 from machines import metering, wallets
 from machines.errors import ChargingRefused, TransactionConflict, TransactionUnknown
 from machines.identities import machine_private_key_open
@@ -393,6 +394,6 @@ def charging_session_end(
     ChargingSession.objects.filter(pk=session.pk).update(
         status=SessionStatus.ENDED, ended_at=ended_at, stop_reason=reason[:40]
     )
-    transaction.on_commit(lambda: tasks.charging_session_settle.delay(session.pk), robust=True)
+    outbox_write(topic=tasks.SETTLE_TOPIC, key=f"charging_session:{session.pk}", payload={"session_id": session.pk})
     session.refresh_from_db()
     return session

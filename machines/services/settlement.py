@@ -14,14 +14,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from identity.services.anchoring import anchor_proof_verify
 from identity.tangle.anchor import Anchor
 from machines import anchoring, metering, wallets
 from machines.models import ChargingInvoice, ChargingSession, IotaRate, SessionStatus
 
-SETTLE_DELAY_SECONDS = 30
 SWEEP_BATCH_SIZE = 500
 
 
@@ -141,20 +139,6 @@ def _invoice_create(
         anchor_reference=reference,
         settlement_transfer_id=resolution_id,
     )
-
-
-def charging_sessions_settle_due(*, older_than_seconds: int = SETTLE_DELAY_SECONDS) -> int:
-    """Settles ended sessions whose task never ran (a lost message); returns how many were settled now."""
-    cutoff = timezone.now() - dt.timedelta(seconds=older_than_seconds)
-    due = list(
-        ChargingSession.objects.filter(status=SessionStatus.ENDED, ended_at__lte=cutoff)
-        .order_by("ended_at")
-        .values_list("pk", flat=True)[:SWEEP_BATCH_SIZE]
-    )
-    settled = 0
-    for session_id in due:
-        settled += charging_session_settle(session_id=session_id).status == SessionStatus.SETTLED
-    return settled
 
 
 def charging_invoices_anchor_missing() -> int:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 
+from core.outbox import outbox_message_mark_done
 from payments.checkout.sandbox import sandbox_webhook_body, webhook_signature_header
 from payments.checkout.webhooks import WebhookRefused, sandbox_webhook_receive, sandbox_webhook_secret
 from payments.models import OutboxMessage, OutboxState, SandboxCardPayment
-from payments.settlement.outbox import outbox_message_mark_done
 
 logger = logging.getLogger(__name__)
 

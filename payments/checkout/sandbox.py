@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from core.outbox import outbox_write
 from payments.models import CheckoutOrder, CheckoutOrderStatus, SandboxCardPayment, SandboxCardPaymentStatus
-from payments.settlement.outbox import outbox_write
 from portal.errors import ConflictError, ValidationFailed
 
 WEBHOOK_TOPIC = "payments.sandbox_webhook_deliver"

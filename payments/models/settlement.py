@@ -1,4 +1,4 @@
-"""Settlement models: the transactional outbox, settlement requests and settlement batches.
+"""Settlement models: settlement requests and settlement batches, driven by the kernel's outbox (core.models).
 
 Celery delivers at least once and Redis may lose what it holds; these rows are the durable record of work to do.
 An outbox message is written in the same transaction as the business change, so it exists exactly when the change
@@ -12,6 +12,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.models import OutboxMessage, OutboxState
+
+# The outbox lives in the kernel (core.models); settlement batches point at the message that asked for them.
 __all__ = [
     "OutboxMessage",
     "OutboxState",
@@ -20,53 +23,6 @@ __all__ = [
     "SettlementItem",
     "SettlementItemState",
 ]
-
-
-class OutboxState(models.TextChoices):
-    PENDING = "pending", "Pending"  # committed, not yet handed to the broker
-    ENQUEUED = "enqueued", "Enqueued"  # handed to the broker at least once, not yet acknowledged by its task
-    DONE = "done", "Done"  # the task finished its work
-
-
-class OutboxMessage(models.Model):
-    """A unit of Celery work recorded in the business transaction that caused it.
-
-    `topic` is the name of the Celery task that handles it; `key` is the business key, unique per topic, so writing the
-    same message twice is a no-op. The relay hands it to the broker after commit; the sweep hands it again when it was
-    not acknowledged (`done`) in time, which covers a broker that lost its messages or a worker that died.
-    """
-
-    topic = models.CharField(max_length=100)
-    key = models.CharField(max_length=200)
-    payload = models.JSONField(default=dict, blank=True)
-    state = models.CharField(max_length=10, choices=OutboxState.choices, default=OutboxState.PENDING)
-    attempts = models.PositiveIntegerField(default=0, help_text="How many times the message was handed to the broker.")
-    created_at = models.DateTimeField(default=timezone.now)
-    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="Last time the message was handed over.")
-    done_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["id"]
-        constraints = [
-            models.UniqueConstraint(fields=["topic", "key"], name="payments_outbox_topic_key_unique"),
-            models.CheckConstraint(condition=Q(state__in=OutboxState.values), name="payments_outbox_state_valid"),
-            models.CheckConstraint(
-                condition=~Q(state=OutboxState.DONE) | Q(done_at__isnull=False),
-                name="payments_outbox_done_has_time",
-            ),
-            models.CheckConstraint(
-                condition=~Q(state=OutboxState.ENQUEUED) | Q(enqueued_at__isnull=False, attempts__gte=1),
-                name="payments_outbox_enqueued_has_time",
-            ),
-        ]
-        indexes = [
-            models.Index(
-                fields=["state", "created_at"], name="payments_outbox_backlog", condition=~Q(state=OutboxState.DONE)
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"outbox {self.pk} {self.topic}:{self.key} ({self.state})"
 
 
 class SettlementItemState(models.TextChoices):

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.outbox import outbox_message_mark_done, outbox_write
 from identity.services import anchor_leaf_add
 from payments.ledger.services import transfers_create
 from payments.ledger.types import MAX_BATCH_SIZE, ResultCode, TransferFlags, TransferSpec
@@ -33,7 +34,6 @@ from payments.models import (
     SettlementItemState,
     Transfer,
 )
-from payments.settlement.outbox import outbox_message_mark_done, outbox_write
 from portal.errors import ValidationFailed
 
 logger = logging.getLogger(__name__)

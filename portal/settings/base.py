@@ -313,9 +313,15 @@ CELERY_BEAT_SCHEDULE["payments.pending_transfers_expire"] = {
     "task": "payments.pending_transfers_expire",
     "schedule": 60.0,
 }
-# Settlement: hand overdue outbox messages to the broker again (a lost Redis message, a worker killed mid-task).
-CELERY_BEAT_SCHEDULE["payments.outbox_sweep"] = {
-    "task": "payments.outbox_sweep",
+# The outbox (core.outbox): every effect after commit. The one sweep hands overdue messages to the broker again (a lost
+# Redis message, a worker killed mid-task), waiting OUTBOX_ACK_TIMEOUT_SECONDS after the first hand-over and twice as
+# long after each further one (at most OUTBOX_BACKOFF_MAX_SECONDS); after OUTBOX_MAX_ATTEMPTS a message is dead.
+OUTBOX_PENDING_GRACE_SECONDS = env.float("OUTBOX_PENDING_GRACE_SECONDS", default=10.0)
+OUTBOX_ACK_TIMEOUT_SECONDS = env.float("OUTBOX_ACK_TIMEOUT_SECONDS", default=120.0)
+OUTBOX_BACKOFF_MAX_SECONDS = env.float("OUTBOX_BACKOFF_MAX_SECONDS", default=3600.0)
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
+CELERY_BEAT_SCHEDULE["core.outbox_sweep"] = {
+    "task": "core.outbox_sweep",
     "schedule": 10.0,
     "options": {"expires": 10.0},
 }
@@ -377,8 +383,8 @@ MACHINES_AUTHORIZE_FAILURE_LIMIT_STATION = env.int("MACHINES_AUTHORIZE_FAILURE_L
 MACHINES_AUTHORIZE_FAILURE_LIMIT_OPERATOR = env.int("MACHINES_AUTHORIZE_FAILURE_LIMIT_OPERATOR", default=30)
 MACHINES_AUTHORIZE_LOCKOUT_SECONDS = env.int("MACHINES_AUTHORIZE_LOCKOUT_SECONDS", default=900)
 MACHINES_REQUEST_WINDOW_SECONDS = env.int("MACHINES_REQUEST_WINDOW_SECONDS", default=300)
-CELERY_BEAT_SCHEDULE["machines.charging_sessions_settle_due"] = {
-    "task": "machines.charging_sessions_settle_due",
+CELERY_BEAT_SCHEDULE["machines.charging_invoices_anchor_missing"] = {
+    "task": "machines.charging_invoices_anchor_missing",
     "schedule": 60.0,
     "options": {"expires": 60.0},
 }

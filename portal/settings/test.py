@@ -16,6 +16,11 @@ from .base import REST_FRAMEWORK, env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# A worker process a test starts writes its e-mails to files the test counts, and may post to a loopback receiver.
+if os.environ.get("TEST_EMAIL_FILE_PATH"):
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = os.environ["TEST_EMAIL_FILE_PATH"]
+OUTBOUND_HTTP_ALLOW_PLAIN_HTTP = os.environ.get("TEST_OUTBOUND_HTTP_ALLOW_PLAIN_HTTP") == "true"
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://testserver")

@@ -28,7 +28,7 @@ def test_task_enqueued_after_commit_is_run_by_a_worker_process(real_broker, tmp_
         )
 
     log = (tmp_path / "worker.log").read_text()
-    assert "Task accounts.email_confirmation_send[" in log and "succeeded" in log
+    assert "Task core.outbox_deliver[" in log and "succeeded" in log
 
 
 def test_nothing_is_enqueued_for_a_rolled_back_registration(real_broker):

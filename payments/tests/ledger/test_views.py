@@ -100,3 +100,20 @@ def test_reconciliation_page_shows_the_outbox_and_settlement_backlog(client_for,
     assert response.context["backlog"].items_due == 1
     assert 'data-testid="items-due">1<' in html
     assert 'Due in EUR (minor units)</th><td class="amount">2,500<' in html
+
+
+def test_reconciliation_page_counts_dead_outbox_messages(client_for, back_office):
+    from django.utils import timezone
+
+    from core.models import OutboxMessage, OutboxState
+
+    now = timezone.now()
+    OutboxMessage.objects.create(
+        topic="identity.credit_check_webhook", key="event:1", state=OutboxState.DEAD, attempts=10, enqueued_at=now
+    )
+    OutboxMessage.objects.create(topic="identity.credit_check_webhook", key="event:2", state=OutboxState.PENDING)
+
+    html = client_for(back_office).get("/payments/ledger/reconciliation/").content.decode()
+
+    assert 'data-testid="outbox-dead">1<' in html
+    assert 'data-testid="outbox-pending">1<' in html

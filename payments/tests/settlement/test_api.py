@@ -110,7 +110,7 @@ def test_backlog_reports_the_outbox_and_the_items_due(batches, client_for, back_
     body = client_for(back_office).get(reverse("payments-api:settlement-backlog")).json()
 
     oldest_message = OutboxMessage.objects.get(payload={"items": 1})
-    assert body["outbox_by_state"] == {"pending": 1, "enqueued": 0, "done": 1}
+    assert body["outbox_by_state"] == {"pending": 1, "enqueued": 0, "done": 1, "dead": 0}
     assert (body["outbox_unfinished"], body["outbox_resent"]) == (1, 0)
     assert body["outbox_oldest_unfinished_at"] == _iso(oldest_message.created_at)
     assert body["outbox_oldest_unfinished_age_seconds"] >= 0

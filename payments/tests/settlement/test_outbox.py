@@ -10,8 +10,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core import outbox
 from payments.models import OutboxMessage, OutboxState, SettlementItem, Transfer
-from payments.settlement import outbox
 from payments.settlement.services import SETTLEMENT_TOPIC
 from payments.tests.settlement.helpers import redemptions_create, settlement_ledger_create
 from portal.celery import app

@@ -13,11 +13,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-import redis
 
+from core.outbox import outbox_sweep
 from payments.models import OutboxMessage, OutboxState, SettlementBatch, SettlementBatchState, SettlementItem
 from payments.models import SettlementItemState as ItemState
-from payments.settlement.outbox import outbox_sweep
 from payments.tests.settlement.helpers import (
     assert_posted_exactly_once,
     expected_total,
@@ -25,30 +24,9 @@ from payments.tests.settlement.helpers import (
     settlement_ledger_create,
 )
 from portal.celery import app
-from portal.testing import broker_flush, celery_worker_process, wait_for
+from portal.testing import broker_flush, celery_worker_process, private_redis, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-REDIS_START = [
-    "redis-server",
-    "--daemonize",
-    "yes",
-    "--bind",
-    "127.0.0.1",
-    "-::1",
-    "--port",
-    "6379",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-    "--dir",
-    "/var/lib/redis",
-    "--logfile",
-    "/var/log/redis/ci.log",
-    "--maxmemory-policy",
-    "noeviction",
-]
 
 
 @pytest.fixture
@@ -71,13 +49,6 @@ def _settled() -> int:
 
 def _unfinished_messages() -> int:
     return OutboxMessage.objects.exclude(state=OutboxState.DONE).count()
-
-
-def _redis_answers() -> bool:
-    try:
-        return bool(redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=0.5).ping())
-    except redis.exceptions.ConnectionError:
-        return False
 
 
 def test_a_worker_settles_every_request_exactly_once(real_broker, tmp_path):
@@ -137,30 +108,27 @@ def test_a_worker_killed_in_the_middle_of_a_batch_loses_and_duplicates_nothing(r
     assert OutboxMessage.objects.get().attempts >= 2
 
 
-def test_nothing_is_lost_when_redis_restarts_mid_run(real_broker, tmp_path):
+def test_nothing_is_lost_when_redis_restarts_mid_run(tmp_path):
+    """On a private Redis of the test's own (no persistence): stopping it loses what it held, and no other run's
+    broker is touched."""
     ledger = settlement_ledger_create(customers=20)
-    try:
-        with celery_worker_process(concurrency=1, log_path=tmp_path / "worker.log"):
+    with private_redis(directory=tmp_path) as broker:
+        environment = {"CELERY_BROKER_URL": broker.url}
+        with celery_worker_process(concurrency=1, log_path=tmp_path / "worker.log", environment=environment):
             first = redemptions_create(ledger=ledger, count=6000, per_transaction=500)
             wait_for(lambda: SettlementBatch.objects.exists(), timeout=60, interval=0.01, message="a first batch")
-            subprocess.run(["redis-cli", "-p", "6379", "shutdown", "nosave"], check=False, timeout=30)
-            wait_for(lambda: not _redis_answers(), timeout=30, message="redis to stop")
+            broker.stop()
             # Written while the broker is down: the business change commits, the relay leaves the message pending.
             second = redemptions_create(ledger=ledger, count=1000, per_transaction=500, start=6000)
             stranded = OutboxMessage.objects.order_by("-id")[:2]
             assert [(message.state, message.attempts) for message in stranded] == [("pending", 0), ("pending", 0)]
-            subprocess.run(REDIS_START, check=True, timeout=30)
-            wait_for(_redis_answers, timeout=30, message="redis to answer")
+            broker.start()
 
             def swept_until_settled() -> bool:
                 outbox_sweep(pending_grace_seconds=0, ack_timeout_seconds=5)
                 return _settled() == 7000 and _unfinished_messages() == 0
 
             wait_for(swept_until_settled, timeout=150, interval=1.0, message="settlement after the restart")
-    finally:
-        if not _redis_answers():
-            subprocess.run(REDIS_START, check=True, timeout=30)
-            wait_for(_redis_answers, timeout=30, message="redis to answer")
 
     assert_posted_exactly_once(ledger=ledger, pending_ids=first + second, total=expected_total(start=0, count=7000))
     assert not SettlementBatch.objects.filter(state=SettlementBatchState.OPEN).exists()

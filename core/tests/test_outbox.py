@@ -1,0 +1,93 @@
+"""The kernel's outbox: handlers run once, failures back off, hopeless messages die, and no app bypasses it."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from core import outbox
+from core.models import OutboxMessage, OutboxState
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+APPS = ("accounts", "core", "identity", "leasing", "machines", "payments", "portal")
+TOPIC = "core.tests.effect"
+calls: list[int] = []
+
+
+@outbox.outbox_handler(TOPIC)
+def _effect(*, n: int) -> None:
+    if n < 0:
+        raise ConnectionError("receiver down")
+    calls.append(n)
+
+
+def _write(capture, *, key: str, n: int) -> OutboxMessage:
+    """Writes a message in a business transaction and runs its relay as the commit would (tasks run in place)."""
+    with capture(execute=True), transaction.atomic():
+        return outbox.outbox_write(topic=TOPIC, key=key, payload={"n": n})
+
+
+@pytest.fixture(autouse=True)
+def _no_calls():
+    calls.clear()
+
+
+@pytest.mark.django_db
+def test_a_handler_runs_once_however_often_its_message_is_delivered(django_capture_on_commit_callbacks):
+    message = _write(django_capture_on_commit_callbacks, key="a", n=7)  # eager: the relay ran the handler after commit
+    assert outbox.outbox_message_deliver(message_id=message.pk) == "skipped"
+    message.refresh_from_db()
+    assert (calls, message.state, message.attempts, message.last_error) == ([7], OutboxState.DONE, 1, "")
+    assert (
+        _write(django_capture_on_commit_callbacks, key="a", n=8).pk == message.pk
+    )  # the same business key queues nothing
+    assert calls == [7]
+
+
+@pytest.mark.django_db
+def test_a_failing_handler_is_retried_with_doubling_waits_then_dead(settings, django_capture_on_commit_callbacks):
+    settings.OUTBOX_MAX_ATTEMPTS = 3
+    message = _write(django_capture_on_commit_callbacks, key="b", n=-1)
+    message.refresh_from_db()
+    assert (message.state, message.attempts, message.last_error) == (
+        OutboxState.ENQUEUED,
+        1,
+        "ConnectionError: receiver down",
+    )
+    now = timezone.now()
+    # Waits of 100 s, 200 s, then dead: one second short of each wait, the sweep leaves the message alone.
+    for attempts, wait in ((1, 100), (2, 200)):
+        OutboxMessage.objects.filter(pk=message.pk).update(enqueued_at=now - timedelta(seconds=wait - 1))
+        assert outbox.outbox_sweep(ack_timeout_seconds=100) == 0
+        OutboxMessage.objects.filter(pk=message.pk).update(enqueued_at=now - timedelta(seconds=wait + 1))
+        assert outbox.outbox_sweep(ack_timeout_seconds=100) == 1
+        message.refresh_from_db()
+        assert (message.state, message.attempts) == (OutboxState.ENQUEUED, attempts + 1)
+    OutboxMessage.objects.filter(pk=message.pk).update(enqueued_at=now - timedelta(seconds=401))
+    assert outbox.outbox_sweep(ack_timeout_seconds=100) == 0
+    message.refresh_from_db()
+    assert (message.state, message.attempts, calls) == (OutboxState.DEAD, 3, [])
+    assert outbox.outbox_message_deliver(message_id=message.pk) == "skipped"  # dead messages are not run again
+
+
+# Ways an app could hand work to the broker after commit without the outbox.
+_BYPASS = re.compile(r"\bdelay_on_commit\(|\bon_commit\(|\.delay\(|\.apply_async\(")
+_ALLOWED = {Path("core/outbox.py")}  # the relay itself
+
+
+def test_no_app_enqueues_after_commit_work_except_through_the_outbox():
+    offenders = []
+    for app in APPS:
+        for path in (REPOSITORY / app).rglob("*.py"):
+            relative = path.relative_to(REPOSITORY)
+            if "tests" in relative.parts or "migrations" in relative.parts or relative in _ALLOWED:
+                continue
+            for number, line in enumerate(path.read_text().splitlines(), start=1):
+                if _BYPASS.search(line) and not line.lstrip().startswith("#"):
+                    offenders.append(f"{relative}:{number}: {line.strip()}")
+    assert offenders == []
