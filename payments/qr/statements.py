@@ -17,18 +17,18 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from accounts.models import DealerOrganisation, User
+from payments.ledger.registry import QR_RANGE, OwnerKind, Purpose, TransferCode
 from payments.ledger.types import TransferFlags
-from payments.models import Account, AccountCode, QrCode, QrRedemption, Transfer
-from payments.qr.accounts import TransferReason, dealer_reference
+from payments.models import Account, QrCode, QrRedemption, Transfer
 from portal.money import Money
 
 _REASON_LABELS = {
-    TransferReason.QR_PURCHASE: "Purchase",
-    TransferReason.QR_REDEMPTION: "Payment at a dealer",
-    TransferReason.QR_SETTLEMENT: "Payout of a redemption",
-    TransferReason.QR_REFUND: "Refund",
-    TransferReason.QR_BALANCE_MOVE: "Balance moved to a new code",
-    TransferReason.QR_INVOICE: "Invoice paid",
+    TransferCode.QR_PURCHASE: "Purchase",
+    TransferCode.QR_REDEMPTION: "Payment at a dealer",
+    TransferCode.QR_SETTLEMENT: "Payout of a redemption",
+    TransferCode.QR_REFUND: "Refund",
+    TransferCode.QR_BALANCE_MOVE: "Balance moved to a new code",
+    TransferCode.QR_INVOICE: "Invoice paid",
 }
 
 
@@ -117,23 +117,27 @@ def code_history(*, code: QrCode) -> list[StatementLine]:
     return _lines_for_accounts(account_ids={code.account_id})
 
 
+def dealer_account_ids(*, organisation_id: int, purposes: Iterable[Purpose]) -> set[int]:
+    """Ids of the dealer's accounts of `purposes` (every currency): a statement shows one product's money only."""
+    return set(
+        Account.objects.filter(
+            owner_kind=OwnerKind.DEALER, owner_id=str(organisation_id), purpose__in=list(purposes)
+        ).values_list("id", flat=True)
+    )
+
+
 def dealer_statement(*, organisation: DealerOrganisation) -> Statement:
     """Captured redemptions (into clearing, listed for information) and payouts settled to the dealer's payable
     account, minus refunds; the total is what the dealer has been paid out."""
-    account_ids = set(
-        Account.objects.filter(
-            owner_reference=dealer_reference(dealer_organisation_id=organisation.pk),
-            code__in=[AccountCode.CLEARING, AccountCode.MERCHANT_PAYABLE],
-        ).values_list("id", flat=True)
+    account_ids = dealer_account_ids(
+        organisation_id=organisation.pk, purposes=(Purpose.QR_DEALER_CLEARING, Purpose.QR_DEALER_PAYABLE)
     )
-    payable_ids = set(
-        Account.objects.filter(pk__in=account_ids, code=AccountCode.MERCHANT_PAYABLE).values_list("id", flat=True)
-    )
+    payable_ids = dealer_account_ids(organisation_id=organisation.pk, purposes=(Purpose.QR_DEALER_PAYABLE,))
     labels = {
-        TransferReason.QR_REDEMPTION: "Redemption captured",
-        TransferReason.QR_SETTLEMENT: "Payout settled",
-        TransferReason.QR_INVOICE: "Invoice payout settled",
-        TransferReason.QR_REFUND: "Refund to a customer",
+        TransferCode.QR_REDEMPTION: "Redemption captured",
+        TransferCode.QR_SETTLEMENT: "Payout settled",
+        TransferCode.QR_INVOICE: "Invoice payout settled",
+        TransferCode.QR_REFUND: "Refund to a customer",
     }
     # Clearing -> payable settlements are internal to the dealer: show them from the payable side only.
     lines = _lines_for_accounts(account_ids=payable_ids, labels=labels)
@@ -165,7 +169,7 @@ class LedgerLine:
 def back_office_statement(*, limit: int = 5000) -> list[LedgerLine]:
     """Every QR transfer (purchases, authorizations, captures, voids, payouts, refunds, moves), newest first."""
     transfers = (
-        Transfer.objects.filter(code__in=[reason.value for reason in TransferReason])
+        Transfer.objects.filter(code__gte=QR_RANGE.first, code__lte=QR_RANGE.last)
         .select_related("debit_account", "credit_account")
         .order_by("-created_at", "-id")[:limit]
     )

@@ -9,10 +9,11 @@ import pytest
 from django.utils import timezone
 
 from leasing import ledger
-from leasing.errors import LedgerRefusedError
 from leasing.models import Collection, ScheduleItem
 from leasing.services import collections
 from leasing.tests import factories
+from payments.ledger.client import LedgerRefused
+from payments.ledger.registry import TransferCode
 from payments.models import Transfer
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +37,7 @@ def test_running_twice_on_the_same_day_collects_each_row_once(customer, back_off
     fee, instalment = ScheduleItem.objects.filter(contract=contract, number__in=[0, 1]).order_by("number")
     assert [fee.status, instalment.status] == ["paid", "paid"]
     assert ledger.customer_balance_get(user_id=customer.pk, currency="EUR") == 5_000_00 - 250_00 - instalment.amount
-    receivable = ledger.account_balance_get(account_id=contract.receivable_account_id)
+    receivable = ledger.receivable_balance_get(account_id=contract.receivable_account_id)
     assert receivable == 27_000_00 - instalment.principal
 
 
@@ -63,7 +64,7 @@ def test_a_crash_mid_run_leaves_the_rest_for_the_next_run(customer, back_office,
     rows = ScheduleItem.objects.filter(contract=contract, due_date__lte=on)
     assert set(rows.values_list("status", flat=True)) == {"paid"}
     assert Collection.objects.count() == rows.count() == 4
-    payment_transfers = Transfer.objects.filter(code=ledger.LeaseTransferCode.INSTALMENT_PAYMENT)
+    payment_transfers = Transfer.objects.filter(code=TransferCode.LEASE_INSTALMENT_PAYMENT)
     assert payment_transfers.count() == 4
 
 
@@ -95,7 +96,7 @@ def test_the_ledger_refusal_names_its_code(customer, back_office, loan_product):
     contract = _contract(customer, back_office, loan_product, timing="in_advance")
     row = ScheduleItem.objects.get(contract=contract, number=1)
 
-    with pytest.raises(LedgerRefusedError) as raised:
+    with pytest.raises(LedgerRefused) as raised:
         collections.schedule_item_collect(schedule_item_id=row.pk, on=timezone.localdate())
 
-    assert raised.value.code == "ledger_exceeds_credits"
+    assert raised.value.code == "exceeds_credits"
