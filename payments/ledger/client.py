@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from django.db import IntegrityError, transaction
 
+from payments.ledger import storage
 from payments.ledger.registry import HOUSE_ACCOUNTS, PURPOSES, Owner, Purpose, TransferCode
 from payments.ledger.services import account_create, transfers_create
 from payments.ledger.types import ResultCode, TransferFlags, TransferSpec
@@ -138,14 +139,20 @@ def transfer_post(*, spec: TransferSpec, accept_exists: bool = False) -> ResultC
 def transfers_post_linked(*, specs: Sequence[TransferSpec], context: str = "") -> list[ResultCode]:
     """Submits `specs` as one linked chain (all or nothing): the LINKED flag is set on every transfer but the last.
 
-    A retried chain returns `exists` codes and books nothing. Raises `LedgerRefused` with the code of the transfer
-    that broke the chain, or `linked_event_failed` when none names one; nothing of the chain was booked then.
+    A retried chain returns `exists` for every transfer and books nothing (the ledger itself refuses a chain at its
+    first `exists`, as TigerBeetle does; every id of the chain being stored already is what a retry means). Raises
+    `LedgerRefused` with the code of the transfer that broke the chain, or `linked_event_failed` when none names
+    one; nothing of the chain was booked then.
     """
     chain = [
         replace(_declared(spec), flags=spec.flags | TransferFlags.LINKED if index < len(specs) - 1 else spec.flags)
         for index, spec in enumerate(specs)
     ]
     codes = [result.code for result in transfers_create(transfers=chain)]
+    if ResultCode.EXISTS in codes and len(storage.transfers_fetch(transfer_ids=[spec.id for spec in chain])) == len(
+        chain
+    ):
+        return [ResultCode.EXISTS] * len(chain)
     refused = [code for code in codes if code not in _BOOKED and code is not ResultCode.LINKED_EVENT_FAILED]
     if refused:
         raise LedgerRefused(ledger_code=refused[0], context=context)
