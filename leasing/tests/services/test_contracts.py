@@ -13,7 +13,7 @@ from leasing.services.contracts import contract_accept
 from leasing.tests import factories
 from payments.ledger.client import account_find
 from payments.ledger.registry import Owner, Purpose
-from payments.models import Transfer
+from payments.ledger.selectors import transfer_search
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def test_accepting_another_document_is_refused_and_changes_nothing(customer, bac
         )
 
     contract.refresh_from_db()
-    assert (contract.status, contract.accepted_at, Transfer.objects.count()) == (ContractStatus.OFFERED, None, 0)
+    assert (contract.status, contract.accepted_at, transfer_search().count()) == (ContractStatus.OFFERED, None, 0)
 
 
 def test_acceptance_activates_and_pays_out_the_dealer(customer, back_office, dealer_organisation, loan_product):
@@ -90,4 +90,4 @@ def test_a_bad_iban_is_refused_and_the_contract_stays_offered(customer, back_off
         )
 
     contract.refresh_from_db()
-    assert (contract.status, DirectDebitMandate.objects.count(), Transfer.objects.count()) == ("offered", 0, 0)
+    assert (contract.status, DirectDebitMandate.objects.count(), transfer_search().count()) == ("offered", 0, 0)

@@ -16,7 +16,7 @@ from leasing.models import Collection, ContractStatus, DirectDebitBatch, Returne
 from leasing.services import arrears, collections, sepa_returns
 from leasing.tests import sepa_support
 from payments.ledger.registry import Purpose
-from payments.models import Account
+from payments.ledger.selectors import account_get
 
 pytestmark = pytest.mark.django_db
 SCHEMAS = pathlib.Path(sepa_returns.__file__).resolve().parent.parent / "schemas"
@@ -33,7 +33,7 @@ def debits(customer, back_office, loan_product, django_capture_on_commit_callbac
 
 def _state(contract):
     clearing = ledger.book_account_id(purpose=Purpose.LEASE_SEPA_CLEARING, currency="EUR")
-    account = Account.objects.get(pk=clearing)
+    account = account_get(account_id=clearing)
     return (
         list(Collection.objects.order_by("id").values_list("status", "return_reason", "return_source")),
         ReturnedDebitImport.objects.count(),
@@ -93,7 +93,7 @@ def test_a_returned_debit_from_a_camt_054_is_booked_and_moves_the_lease_into_arr
     contract.refresh_from_db()
     assert contract.status == ContractStatus.IN_ARREARS
     assert ledger.receivable_balance_get(account_id=contract.receivable_account_id) == receivable_before + item.amount
-    clearing = Account.objects.get(pk=ledger.book_account_id(purpose=Purpose.LEASE_SEPA_CLEARING, currency="EUR"))
+    clearing = account_get(account_id=ledger.book_account_id(purpose=Purpose.LEASE_SEPA_CLEARING, currency="EUR"))
     assert clearing.debits_posted - clearing.credits_posted == 250_00
     assert arrears.days_past_due(contract=contract, on=item.due_date + datetime.timedelta(days=3)) == 3
 
