@@ -25,18 +25,6 @@ from payments.ledger.types import ResultCode, TransferFlags, TransferSpec
 from payments.models import Account
 from portal.errors import ApplicationError
 
-__all__ = [
-    "AccountBalance",
-    "LedgerRefused",
-    "account_balance_get",
-    "account_find",
-    "account_get_or_open",
-    "house_account_get_or_open",
-    "transfer_id_derive",
-    "transfer_post",
-    "transfers_post_linked",
-]
-
 # The one namespace of deterministic transfer ids; the context ("qr:authorize", "leasing:collection:41:1") names
 # the event inside it.
 TRANSFER_NAMESPACE = uuid.UUID("0f6c3a8e-7d21-4b9a-9e34-2a51c8d0b7f3")

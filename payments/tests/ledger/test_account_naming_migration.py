@@ -24,6 +24,7 @@ def _migrate(targets: list[tuple[str, str]]) -> MigrationExecutor:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
 def test_existing_accounts_get_purpose_and_owner_from_their_current_naming() -> None:
     state = _migrate(BEFORE).loader.project_state(BEFORE).apps
     legacy = state.get_model("payments", "Account")

@@ -34,6 +34,11 @@ def _funded_code(amount: int) -> tuple[Account, Account]:
     return bank, code
 
 
+def _funded_code_and_payable(amount: int) -> tuple[Account, Account]:
+    _bank, code = _funded_code(amount)
+    return code, account_get_or_open(ledger="EUR", purpose=Purpose.QR_DEALER_PAYABLE, owner=Owner.dealer(1))
+
+
 @pytest.mark.django_db
 def test_an_account_is_opened_once_per_name_with_its_purposes_chart_code_and_flags() -> None:
     first = account_get_or_open(ledger="EUR", purpose=Purpose.QR_DEALER_CLEARING, owner=Owner.dealer(3))
@@ -169,8 +174,7 @@ def test_the_loser_of_a_race_reads_the_winners_account() -> None:
 
 @pytest.mark.django_db
 def test_a_refused_transfer_raises_the_ledgers_named_code_and_books_nothing() -> None:
-    _bank, code = _funded_code(500)
-    payable = account_get_or_open(ledger="EUR", purpose=Purpose.QR_DEALER_PAYABLE, owner=Owner.dealer(1))
+    code, payable = _funded_code_and_payable(500)
     transfers_before = Transfer.objects.count()
 
     with pytest.raises(LedgerRefused) as raised:
@@ -187,8 +191,7 @@ def test_a_refused_transfer_raises_the_ledgers_named_code_and_books_nothing() ->
 
 @pytest.mark.django_db
 def test_a_retry_is_exists_only_when_the_caller_accepts_it() -> None:
-    _bank, code = _funded_code(500)
-    payable = account_get_or_open(ledger="EUR", purpose=Purpose.QR_DEALER_PAYABLE, owner=Owner.dealer(1))
+    code, payable = _funded_code_and_payable(500)
     spec = TransferSpec(uuid.uuid4(), code.pk, payable.pk, 200, "EUR", TransferCode.QR_INVOICE)
 
     assert transfer_post(spec=spec) is ResultCode.OK
@@ -202,8 +205,7 @@ def test_a_retry_is_exists_only_when_the_caller_accepts_it() -> None:
 
 @pytest.mark.django_db
 def test_a_linked_chain_is_all_or_nothing_and_a_retry_books_nothing() -> None:
-    _bank, code = _funded_code(500)
-    payable = account_get_or_open(ledger="EUR", purpose=Purpose.QR_DEALER_PAYABLE, owner=Owner.dealer(1))
+    code, payable = _funded_code_and_payable(500)
     good = TransferSpec(uuid.uuid4(), code.pk, payable.pk, 300, "EUR", TransferCode.QR_INVOICE)
     too_much = TransferSpec(uuid.uuid4(), code.pk, payable.pk, 300, "EUR", TransferCode.QR_INVOICE)
     transfers_before = Transfer.objects.count()
