@@ -110,8 +110,11 @@ def account_balance_get(*, account_id: int) -> AccountBalance:
 
 
 def _declared(spec: TransferSpec) -> TransferSpec:
-    if spec.code not in TransferCode._value2member_map_:
-        raise ValueError(f"transfer code {spec.code} is not declared in payments.ledger.registry")
+    """`spec` unchanged when its code is declared in the registry; a product never books an undeclared code."""
+    try:
+        TransferCode(spec.code)
+    except ValueError:
+        raise ValueError(f"transfer code {spec.code} is not declared in payments.ledger.registry") from None
     return spec
 
 
