@@ -14,6 +14,7 @@ from importlib.metadata import version
 
 from django.db import connection, transaction
 
+from payments.ledger.registry import TransferCode
 from payments.ledger.services import account_create, transfers_create
 from payments.ledger.types import MAX_BATCH_SIZE, AccountFlags, TransferFlags, TransferSpec
 from payments.models import AccountCode
@@ -58,18 +59,18 @@ def run() -> str:
 def _ours_measure() -> tuple[float, float, int]:
     """Returns (transfers per second, seconds, refused count) over OURS_TRANSFERS specs in full batches."""
     rng = random.Random(20251122)
-    bank = account_create(ledger="EUR", code=AccountCode.BANK, owner_reference="bank:1")
+    bank = account_create(ledger="EUR", code=AccountCode.BANK, owner_reference="bench:bank")
     customers = [
         account_create(
             ledger="EUR",
             code=AccountCode.CUSTOMER_PREPAID,
-            owner_reference=f"user:{index}",
+            owner_reference=f"bench:customer{index}",
             flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
         ).pk
         for index in range(CUSTOMERS)
     ]
     merchants = [
-        account_create(ledger="EUR", code=AccountCode.MERCHANT_PAYABLE, owner_reference=f"dealer:{index}").pk
+        account_create(ledger="EUR", code=AccountCode.MERCHANT_PAYABLE, owner_reference=f"bench:merchant{index}").pk
         for index in range(MERCHANTS)
     ]
     funding = [_spec(debit=bank.pk, credit=customer, amount=1_000_000) for customer in customers]
@@ -118,7 +119,7 @@ def _spec(*, debit: int, credit: int, amount: int, flags: TransferFlags = Transf
         credit_account_id=credit,
         amount=amount,
         ledger="EUR",
-        code=1,
+        code=TransferCode.QR_PURCHASE,
         flags=flags,
     )
 

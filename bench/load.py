@@ -150,8 +150,9 @@ def parties_create() -> Parties:
     from leasing.demo import leasing_demo_data_load
     from machines.services import registry
     from payments.checkout.services import checkout_order_create, checkout_order_pay
+    from payments.ledger.client import house_account_get_or_open
+    from payments.ledger.registry import Purpose
     from payments.models import CheckoutProvider
-    from payments.qr.accounts import card_acquirer_account
     from payments.qr.selectors import qr_code_view
     from payments.qr.services import qr_product_create
 
@@ -172,7 +173,10 @@ def parties_create() -> Parties:
         order, _ = checkout_order_create(
             customer=owner, product=product, amount=500_00, provider=CheckoutProvider.CARD_SANDBOX
         )
-        order = checkout_order_pay(order_id=order.pk, funding_account=card_acquirer_account(currency="EUR"))
+        order = checkout_order_pay(
+            order_id=order.pk,
+            funding_account=house_account_get_or_open(ledger="EUR", purpose=Purpose.QR_CARD_ACQUIRER_CLEARING),
+        )
         code_tokens.append(qr_code_view(code=order.code).token)
     operator_org = dealer_organisation_create(name="Charge Load GmbH", slug="load-operator")
     operator = user_create(

@@ -104,25 +104,25 @@ def _settlement_measure() -> tuple[float, float]:
 
 def _accounts_create() -> tuple[int, list[int]]:
     """A merchant payable account and CUSTOMERS funded prepaid accounts (EUR); returns (merchant id, customer ids)."""
-    from payments.ledger.services import account_create, transfers_create
-    from payments.ledger.types import AccountFlags, ResultCode, TransferSpec
-    from payments.models import AccountCode
+    from payments.ledger import Owner, OwnerKind, Purpose, TransferCode, account_get_or_open, house_account_get_or_open
+    from payments.ledger.services import transfers_create
+    from payments.ledger.types import ResultCode, TransferSpec
 
-    bank = account_create(ledger="EUR", code=AccountCode.BANK, owner_reference="bank:bench", flags=AccountFlags.NONE)
-    merchant = account_create(ledger="EUR", code=AccountCode.MERCHANT_PAYABLE, owner_reference="dealer:bench")
+    bank = house_account_get_or_open(ledger="EUR", purpose=Purpose.QR_SEPA_BANK)
+    merchant = account_get_or_open(
+        ledger="EUR", purpose=Purpose.QR_DEALER_PAYABLE, owner=Owner(OwnerKind.DEALER, f"bench-{uuid.uuid4().hex}")
+    )
     customers = [
-        account_create(
-            ledger="EUR",
-            code=AccountCode.CUSTOMER_PREPAID,
-            owner_reference=f"user:bench{n}",
-            flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
-        ).pk
-        for n in range(CUSTOMERS)
+        account_get_or_open(ledger="EUR", purpose=Purpose.QR_CODE_BALANCE, owner=Owner.qr_code(uuid.uuid4().hex)).pk
+        for _ in range(CUSTOMERS)
     ]
     funding = [
-        TransferSpec(id=uuid.uuid4(), debit_account_id=bank.pk, credit_account_id=c, amount=10**9, ledger="EUR", code=9)
+        TransferSpec(
+            id=uuid.uuid4(), debit_account_id=bank.pk, credit_account_id=c, amount=10**9, ledger="EUR",
+            code=TransferCode.QR_PURCHASE,
+        )
         for c in customers
-    ]
+    ]  # fmt: skip
     if {result.code for result in transfers_create(transfers=funding)} != {ResultCode.OK}:
         raise RuntimeError("funding the benchmark customers failed")
     return merchant.pk, customers
@@ -132,6 +132,7 @@ def _redemptions_create(*, accounts: tuple[int, list[int]], first: int, count: i
     """One business transaction: `count` pending redemptions and their settlement requests (one outbox message)."""
     from django.db import transaction
 
+    from payments.ledger import TransferCode
     from payments.ledger.services import transfers_create
     from payments.ledger.types import ResultCode, TransferFlags, TransferSpec
     from payments.settlement.services import settlement_request_many
@@ -144,7 +145,7 @@ def _redemptions_create(*, accounts: tuple[int, list[int]], first: int, count: i
             credit_account_id=merchant,
             amount=100 + index % 997,
             ledger="EUR",
-            code=2,
+            code=TransferCode.QR_REDEMPTION,
             flags=TransferFlags.PENDING,
             user_data=f"qr-redemption:{index}",
         )

@@ -74,13 +74,6 @@ class ReturnFileInvalidError(ValidationFailed):
     code = "return_file_invalid"
 
 
-class LedgerRefusedError(ApplicationError):
-    """The ledger refused a transfer the lease book needed; nothing was booked."""
-
-    status = 409
-    code = "ledger_refused"
-
-
 class EncryptionKeyMissingError(ApplicationError):
     status = 500
     code = "encryption_key_missing"

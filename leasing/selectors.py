@@ -35,6 +35,8 @@ from leasing.models import (
 )
 from leasing.sepa_reasons import return_reason_text
 from leasing.services.arrears import Bucket, delinquency_buckets
+from payments.ledger.registry import Purpose, TransferCode
+from payments.statements import Statement, dealer_purpose_statement
 from portal.money import Money
 
 
@@ -222,3 +224,14 @@ def back_office_queue_counts() -> dict[str, int]:
         status: counts.get(status, 0)
         for status in (ApplicationStatus.CREDIT_CHECK_PENDING, ApplicationStatus.DECISION_PENDING)
     }
+
+
+def dealer_lease_payout_statement(*, organisation_id: int) -> Statement:
+    """The lease book's payouts to a dealer organisation (vehicles it originated), read from its lease payable
+    account only: its QR money has a statement of its own (`payments.qr.statements.dealer_statement`)."""
+    return dealer_purpose_statement(
+        organisation_id=organisation_id,
+        purpose=Purpose.LEASE_DEALER_PAYABLE,
+        title=gettext("Lease payouts"),
+        labels={TransferCode.LEASE_DEALER_PAYOUT: gettext("Payout for a leased vehicle")},
+    )

@@ -17,6 +17,7 @@ urlpatterns = [
     path("contracts/<int:contract_id>/accept/", accounts.contract_accept_view, name="contract-accept"),
     path("contracts/<int:contract_id>/payoff/", accounts.payoff_quote_create_view, name="payoff-quote-create"),
     path("contracts/<int:contract_id>/letters/<int:letter_id>.pdf", accounts.dunning_letter, name="dunning-letter"),
+    path("dealer/payouts/", accounts.dealer_lease_payouts, name="dealer-lease-payouts"),
     path("back-office/products/", staff.product_list, name="product-list"),
     path("back-office/products/new/", staff.product_edit, name="product-create"),
     path("back-office/products/<int:product_id>/", staff.product_edit, name="product-edit"),

@@ -431,13 +431,3 @@ class MachineRequestNonce(models.Model):
 
     def __str__(self) -> str:
         return f"{self.did}:{self.nonce}"
-
-
-class SystemAccount(models.Model):
-    """A ledger account the machines app opens for itself (the cash-at-bank side of wallet top-ups)."""
-
-    name = models.CharField(max_length=40, unique=True)
-    account_id = models.BigIntegerField(unique=True)
-
-    def __str__(self) -> str:
-        return self.name

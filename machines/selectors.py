@@ -23,6 +23,7 @@ from machines.models import (
     VehicleOperatorApproval,
 )
 from machines.services.charging import tariff_exceeds_ceiling
+from payments.ledger.client import AccountBalance
 
 
 def _is_back_office(user: User) -> bool:
@@ -87,7 +88,7 @@ def payment_list_for_vehicle(*, vehicle: Vehicle, limit: int = 50) -> list[Machi
     return list(MachinePayment.objects.select_related("service_point").filter(vehicle=vehicle)[:limit])
 
 
-def vehicle_balance_get(*, vehicle: Vehicle) -> wallets.WalletBalance:
+def vehicle_balance_get(*, vehicle: Vehicle) -> AccountBalance:
     return wallets.wallet_balance_get(account_id=vehicle.wallet_account_id)
 
 

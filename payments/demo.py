@@ -11,8 +11,9 @@ from django.db import transaction
 from accounts.models import DealerOrganisation, User
 from accounts.roles import Role
 from payments.checkout.services import checkout_order_create, checkout_order_pay
+from payments.ledger.client import house_account_get_or_open
+from payments.ledger.registry import Purpose
 from payments.models import CheckoutProvider, QrCode, QrProduct
-from payments.qr.accounts import card_acquirer_account
 from payments.qr.services import qr_product_create
 from portal.demo import DEMO_DEALER_SLUG, DEMO_LOGINS
 
@@ -51,5 +52,8 @@ def payments_demo_data_load() -> list[QrProduct]:
         order, _ = checkout_order_create(
             customer=customer, product=products[0], amount=DEMO_CODE_AMOUNT, provider=CheckoutProvider.CARD_SANDBOX
         )
-        checkout_order_pay(order_id=order.pk, funding_account=card_acquirer_account(currency="EUR"))
+        checkout_order_pay(
+            order_id=order.pk,
+            funding_account=house_account_get_or_open(ledger="EUR", purpose=Purpose.QR_CARD_ACQUIRER_CLEARING),
+        )
     return products

@@ -25,8 +25,8 @@ from machines.models import MachinePayment
 from machines.services.machine_api import request_sign
 from machines.services.registry import service_point_create
 from machines.tests.factories import vehicle_make
+from payments.ledger import Owner, Purpose, account_get_or_open
 from payments.models import Account, QrRedemption, QrRefund
-from payments.qr import accounts as qr_accounts
 from payments.qr.redemptions import (
     RedemptionRequest,
     qr_redemption_authorize,
@@ -147,7 +147,9 @@ def test_a_retried_refund_books_once_and_answers_the_first_response(dealer, cust
     redemption = _captured(dealer, customer)
     client = login_client(dealer)
     url = f"{REDEMPTIONS}/{redemption.public_id}/refund"
-    payable = qr_accounts.dealer_payable_account(dealer_organisation_id=dealer.dealer_organisation_id, currency="EUR")
+    payable = account_get_or_open(
+        ledger="EUR", purpose=Purpose.QR_DEALER_PAYABLE, owner=Owner.dealer(dealer.dealer_organisation_id)
+    )
     payable_before = account_balance(payable.pk)
     code_before = account_balance(redemption.code.account_id)
 

@@ -17,7 +17,6 @@ __all__ = [
     "DirectDebitMandate",
     "DirectDebitPreNotification",
     "DunningLetter",
-    "LeaseLedgerAccount",
     "PreNotificationStatus",
     "ReturnSource",
     "ReturnedDebitImport",
@@ -246,22 +245,3 @@ class DunningLetter(models.Model):
 
     def __str__(self) -> str:
         return f"dunning level {self.level} for {self.contract_id}"
-
-
-class LeaseLedgerAccount(models.Model):
-    """Which ledger account plays which role for leasing (`purpose` per owner and currency), opened once."""
-
-    purpose = models.CharField(max_length=24)
-    owner_reference = models.CharField(max_length=64)
-    currency = models.CharField(max_length=3)
-    account_id = models.BigIntegerField(unique=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["purpose", "owner_reference", "currency"], name="leasing_ledger_account_unique"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.purpose} {self.owner_reference} {self.currency}"

@@ -36,6 +36,7 @@ from leasing.models import (
     ScheduleItemStatus,
 )
 from leasing.services.schedules import schedule_item_add
+from payments.ledger.registry import Purpose, TransferCode
 from portal.errors import ValidationFailed
 from portal.money import Money
 
@@ -155,9 +156,9 @@ def fee_charge_post(*, contract: Contract, item: ScheduleItem) -> None:
             ledger.Leg(
                 "fee",
                 contract.receivable_account_id,
-                ledger.book_account_id(purpose=ledger.Purpose.FEE_REVENUE, currency=contract.currency),
+                ledger.book_account_id(purpose=Purpose.LEASE_FEE_REVENUE, currency=contract.currency),
                 item.fee,
-                ledger.LeaseTransferCode.FEE_CHARGE,
+                TransferCode.LEASE_FEE_CHARGE,
             )
         ],
     )

@@ -33,6 +33,7 @@ from leasing.models import (
     ScheduleItemStatus,
 )
 from leasing.services.schedules import contract_schedule, contract_terms, schedule_item_add, schedule_items_write
+from payments.ledger.registry import Purpose, TransferCode
 from portal.money import Money
 
 RUNNING = (ContractStatus.ACTIVE, ContractStatus.IN_ARREARS)
@@ -197,9 +198,9 @@ def contract_restructure(
             ledger.Leg(
                 "holiday_interest",
                 contract.receivable_account_id,
-                ledger.book_account_id(purpose=ledger.Purpose.INTEREST_REVENUE, currency=contract.currency),
+                ledger.book_account_id(purpose=Purpose.LEASE_INTEREST_REVENUE, currency=contract.currency),
                 (principal - outstanding).amount,
-                ledger.LeaseTransferCode.INTEREST_ACCRUAL,
+                TransferCode.LEASE_INTEREST_ACCRUAL,
             )
         ],
     )

@@ -27,7 +27,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from leasing import ledger, target2
-from leasing.errors import LedgerRefusedError
 from leasing.models import (
     Collection,
     CollectionMethod,
@@ -43,6 +42,8 @@ from leasing.models import (
     SequenceType,
 )
 from leasing.services import pre_notifications
+from payments.ledger.client import LedgerRefused
+from payments.ledger.registry import Purpose, TransferCode
 
 logger = logging.getLogger(__name__)
 COLLECTIBLE_CONTRACT_STATES = pre_notifications.COLLECTIBLE_CONTRACT_STATES
@@ -82,7 +83,7 @@ def collections_run(*, on: datetime.date) -> CollectionRunResult:
     for job, arguments in jobs:
         try:
             outcomes.append(job(**arguments, on=on))
-        except LedgerRefusedError as error:
+        except LedgerRefused as error:
             logger.info("collection %s refused: %s", arguments, error.code)
             outcomes.append("refused")
     return CollectionRunResult(
@@ -233,7 +234,7 @@ def _open_batch(*, collection_date: datetime.date, currency: str) -> DirectDebit
 
 def _payer_account_id(*, contract: Contract) -> int:
     if contract.collection_method == CollectionMethod.SEPA_DIRECT_DEBIT:
-        return ledger.book_account_id(purpose=ledger.Purpose.SEPA_CLEARING, currency=contract.currency)
+        return ledger.book_account_id(purpose=Purpose.LEASE_SEPA_CLEARING, currency=contract.currency)
     return ledger.customer_balance_account_id(user_id=contract.customer_id, currency=contract.currency)
 
 
@@ -248,9 +249,9 @@ def interest_accrue(*, item: ScheduleItem) -> None:
             ledger.Leg(
                 "interest",
                 contract.receivable_account_id,
-                ledger.book_account_id(purpose=ledger.Purpose.INTEREST_REVENUE, currency=currency),
+                ledger.book_account_id(purpose=Purpose.LEASE_INTEREST_REVENUE, currency=currency),
                 item.interest,
-                ledger.LeaseTransferCode.INTEREST_ACCRUAL,
+                TransferCode.LEASE_INTEREST_ACCRUAL,
             )
         ],
     )
@@ -270,14 +271,14 @@ def _collection_post(*, collection: Collection, item: ScheduleItem) -> None:
                 payer,
                 contract.receivable_account_id,
                 item.amount - item.services,
-                ledger.LeaseTransferCode.INSTALMENT_PAYMENT,
+                TransferCode.LEASE_INSTALMENT_PAYMENT,
             ),
             ledger.Leg(
                 "services",
                 payer,
-                ledger.book_account_id(purpose=ledger.Purpose.SERVICE_REVENUE, currency=currency),
+                ledger.book_account_id(purpose=Purpose.LEASE_SERVICE_REVENUE, currency=currency),
                 item.services,
-                ledger.LeaseTransferCode.SERVICE_CHARGE,
+                TransferCode.LEASE_SERVICE_CHARGE,
             ),
         ],
     )

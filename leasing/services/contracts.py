@@ -34,6 +34,8 @@ from leasing.models import (
 from leasing.rendering import contract_pdf_render
 from leasing.services.quotes import quote_terms
 from leasing.services.schedules import contract_schedule, schedule_items_write
+from payments.ledger.client import account_get_or_open
+from payments.ledger.registry import Owner, Purpose, TransferCode
 
 
 def _contract_number() -> str:
@@ -134,9 +136,9 @@ def contract_accept(
     contract.collection_method = collection_method
     contract.accepted_at, contract.accepted_document_sha256 = now, document_sha256
     contract.status, contract.activated_at = ContractStatus.ACTIVE, now
-    contract.receivable_account_id = ledger.lease_account_id(
-        purpose=ledger.Purpose.RECEIVABLE, owner_reference=f"lease:{contract.pk}", currency=contract.currency
-    )
+    contract.receivable_account_id = account_get_or_open(
+        ledger=contract.currency, purpose=Purpose.LEASE_RECEIVABLE, owner=Owner.lease(contract.pk)
+    ).pk
     contract.save()
     _activation_post(contract=contract)
     application = contract.application
@@ -152,25 +154,23 @@ def _activation_post(*, contract: Contract) -> None:
     """Pays the financed amount out to the dealer (or the supplier) and charges the arrangement fee."""
     currency = contract.currency
     if contract.dealer_organisation_id:
-        payee = ledger.lease_account_id(
-            purpose=ledger.Purpose.DEALER_PAYABLE,
-            owner_reference=f"dealer:{contract.dealer_organisation_id}",
-            currency=currency,
-        )
+        payee = account_get_or_open(
+            ledger=currency, purpose=Purpose.LEASE_DEALER_PAYABLE, owner=Owner.dealer(contract.dealer_organisation_id)
+        ).pk
     else:
-        payee = ledger.book_account_id(purpose=ledger.Purpose.SUPPLIER_BANK, currency=currency)
+        payee = ledger.book_account_id(purpose=Purpose.LEASE_SUPPLIER_BANK, currency=currency)
     receivable = contract.receivable_account_id
     ledger.posting_book(
         event=f"activation:{contract.pk}",
         currency=currency,
         legs=[
-            ledger.Leg("payout", receivable, payee, contract.financed_amount, ledger.LeaseTransferCode.DEALER_PAYOUT),
+            ledger.Leg("payout", receivable, payee, contract.financed_amount, TransferCode.LEASE_DEALER_PAYOUT),
             ledger.Leg(
                 "fee",
                 receivable,
-                ledger.book_account_id(purpose=ledger.Purpose.FEE_REVENUE, currency=currency),
+                ledger.book_account_id(purpose=Purpose.LEASE_FEE_REVENUE, currency=currency),
                 contract.arrangement_fee,
-                ledger.LeaseTransferCode.FEE_CHARGE,
+                TransferCode.LEASE_FEE_CHARGE,
             ),
         ],
     )

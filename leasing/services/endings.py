@@ -31,6 +31,7 @@ from leasing.models import (
 )
 from leasing.services.arrears import fee_charge_post
 from leasing.services.schedules import contract_schedule, schedule_item_add
+from payments.ledger.registry import Purpose, TransferCode
 from portal.errors import ValidationFailed
 
 
@@ -103,7 +104,7 @@ def _settlement_compute(
 def _vehicle_post(*, contract: Contract, settlement: EndOfTermSettlement, purchase: bool) -> None:
     """The vehicle's value against the receivable (returned or sold), and refunds to the customer's balance."""
     currency = contract.currency
-    bank = ledger.book_account_id(purpose=ledger.Purpose.SUPPLIER_BANK, currency=currency)
+    bank = ledger.book_account_id(purpose=Purpose.LEASE_SUPPLIER_BANK, currency=currency)
     customer = ledger.customer_balance_account_id(user_id=contract.customer_id, currency=currency)
     vehicle_value = (
         0
@@ -117,7 +118,7 @@ def _vehicle_post(*, contract: Contract, settlement: EndOfTermSettlement, purcha
         if contract.kind == ProductKind.INSTALMENT_LOAN
         else (contract_schedule(contract=contract).final_period_interest.amount)
     )
-    revenue = ledger.book_account_id(purpose=ledger.Purpose.INTEREST_REVENUE, currency=currency)
+    revenue = ledger.book_account_id(purpose=Purpose.LEASE_INTEREST_REVENUE, currency=currency)
     ledger.posting_book(
         event=f"end_of_term:{contract.pk}",
         currency=currency,
@@ -127,16 +128,16 @@ def _vehicle_post(*, contract: Contract, settlement: EndOfTermSettlement, purcha
                 contract.receivable_account_id,
                 revenue,
                 final_interest,
-                ledger.LeaseTransferCode.INTEREST_ACCRUAL,
+                TransferCode.LEASE_INTEREST_ACCRUAL,
             ),
             ledger.Leg(
                 "vehicle",
                 bank,
                 contract.receivable_account_id,
                 vehicle_value,
-                ledger.LeaseTransferCode.SETTLEMENT_CREDIT,
+                TransferCode.LEASE_SETTLEMENT_CREDIT,
             ),
-            ledger.Leg("refund", bank, customer, refund_total, ledger.LeaseTransferCode.SETTLEMENT_CREDIT),
+            ledger.Leg("refund", bank, customer, refund_total, TransferCode.LEASE_SETTLEMENT_CREDIT),
         ],
     )
 

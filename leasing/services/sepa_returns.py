@@ -41,6 +41,7 @@ from leasing.models import (
     ScheduleItem,
     ScheduleItemStatus,
 )
+from payments.ledger.registry import Purpose, TransferCode
 from portal.money import Money
 
 SCHEMA_DIR = pathlib.Path(__file__).resolve().parent.parent / "schemas"
@@ -275,7 +276,7 @@ def collection_return_book(*, collection_id: int, reason: str, source: str, reco
         return False
     contract, item = collection.contract, collection.schedule_item
     currency = contract.currency
-    clearing = ledger.book_account_id(purpose=ledger.Purpose.SEPA_CLEARING, currency=currency)
+    clearing = ledger.book_account_id(purpose=Purpose.LEASE_SEPA_CLEARING, currency=currency)
     ledger.posting_book(
         event=f"return:{collection.pk}",
         currency=currency,
@@ -285,14 +286,14 @@ def collection_return_book(*, collection_id: int, reason: str, source: str, reco
                 contract.receivable_account_id,
                 clearing,
                 item.amount - item.services,
-                ledger.LeaseTransferCode.DIRECT_DEBIT_RETURN,
+                TransferCode.LEASE_DIRECT_DEBIT_RETURN,
             ),
             ledger.Leg(
                 "services",
-                ledger.book_account_id(purpose=ledger.Purpose.SERVICE_REVENUE, currency=currency),
+                ledger.book_account_id(purpose=Purpose.LEASE_SERVICE_REVENUE, currency=currency),
                 clearing,
                 item.services,
-                ledger.LeaseTransferCode.DIRECT_DEBIT_RETURN,
+                TransferCode.LEASE_DIRECT_DEBIT_RETURN,
             ),
         ],
     )

@@ -21,6 +21,7 @@ from portal.authorization import Case
 ALL_200 = {"anonymous": 200, "customer": 200, "dealer": 200, "back_office": 200}
 PAGE_ANY_ROLE = {"anonymous": 302, "customer": 200, "dealer": 200, "back_office": 200}
 PAGE_PARTIES = {"anonymous": 302, "customer": 404, "dealer": 200, "back_office": 200, "other_owner": 404}
+DEALER_PAGE = {"anonymous": 302, "customer": 403, "dealer": 200, "back_office": 403}
 BACK_OFFICE_GET = {"anonymous": 302, "customer": 403, "dealer": 403, "back_office": 200, "other_owner": 403}
 BACK_OFFICE_POST = {"anonymous": 302, "customer": 403, "dealer": 403, "back_office": 400, "other_owner": 403}
 
@@ -108,6 +109,7 @@ MATRIX = [
         route="leasing/quotes/<uuid:public_id>/apply/",
     ),
     Case("application list", "GET", "/leasing/applications/", PAGE_ANY_ROLE, route="leasing/applications/"),
+    Case("dealer lease payouts", "GET", "/leasing/dealer/payouts/", DEALER_PAGE, route="leasing/dealer/payouts/"),
     Case(
         "application page",
         "GET",

@@ -11,9 +11,9 @@ from django.utils import timezone
 from leasing.models import Application, Contract, LeaseProduct
 from leasing.services import applications, contracts, products
 from leasing.services.quotes import QuoteInput
+from payments.ledger.registry import AccountCode
 from payments.ledger.services import account_create, transfers_create
 from payments.ledger.types import ResultCode, TransferSpec
-from payments.models import AccountCode
 
 
 def mileage_lease_product(*, code: str = "mileage-36", arrangement_fee: int = 0, rate: str = "3.9") -> LeaseProduct:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -169,3 +170,12 @@ def payoff_quote_create_view(request: HttpRequest, contract_id: int) -> HttpResp
             return redirect("leasing:contract-detail", contract_id=contract.pk)
     context = _contract_context(request, contract, payoff_form=form)
     return render(request, "leasing/contract_detail.html", context, status=400)
+
+
+@role_required(Role.DEALER)
+def dealer_lease_payouts(request: HttpRequest) -> HttpResponse:
+    """What the lease book paid the dealer's organisation; QR money is on the QR statement."""
+    if request.user.dealer_organisation_id is None:
+        raise PermissionDenied
+    statement = selectors.dealer_lease_payout_statement(organisation_id=request.user.dealer_organisation_id)
+    return render(request, "leasing/dealer_payouts.html", {"statement": statement})

@@ -36,6 +36,7 @@ from machines.models import (
     VehicleOperatorApproval,
 )
 from machines.services.id_token_guard import id_token_answers_locked, id_token_refusal_record
+from payments.ledger.client import LedgerRefused
 
 logger = logging.getLogger(__name__)
 
@@ -237,7 +238,7 @@ def charging_session_start(
             timeout_seconds=settings.MACHINES_SESSION_HOLD_SECONDS,
             reference=f"charging-hold:{station.pk}:{vehicle.pk}",
         )
-    except wallets.WalletError:
+    except LedgerRefused:
         return StartOutcome(AuthorizationStatus.NO_CREDIT)
     session = ChargingSession.objects.create(
         station=station,

@@ -26,6 +26,7 @@ from machines import wallets
 from machines.errors import MachineAuthenticationFailed
 from machines.models import MachinePayment, MachineRequestNonce, ServicePoint, Vehicle
 from machines.services.charging import vehicle_spent_today
+from payments.ledger.client import LedgerRefused
 from portal.errors import ValidationFailed
 
 SIGNATURE_VERSION = "finlab-machine-request-v1"
@@ -138,7 +139,7 @@ def machine_payment_create(
             currency=vehicle.currency,
             reference=f"machine-payment:{service_point.slug}",
         )
-    except wallets.WalletError as error:
+    except LedgerRefused as error:
         raise ValidationFailed(
             "The wallet cannot cover this payment.", code="insufficient_funds", fields={"ledger": [str(error.code)]}
         ) from error

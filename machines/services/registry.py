@@ -49,7 +49,7 @@ def operator_get_or_create(*, owner: User, currency: str = "EUR") -> Operator:
         return existing
     try:
         with transaction.atomic():
-            account_id = wallets.operator_account_open(operator_reference=f"user:{owner.pk}", currency=currency)
+            account_id = wallets.operator_account_open(owner_user_id=owner.pk, currency=currency)
             return Operator.objects.create(owner=owner, account_id=account_id, currency=currency)
     except IntegrityError:
         return Operator.objects.get(owner=owner)
@@ -89,9 +89,7 @@ def vehicle_register(*, owner: User, name: str, session_limit: int, daily_limit:
         currency=currency,
         wallet_account_id=0,
     )
-    vehicle.wallet_account_id = wallets.wallet_account_open(
-        vehicle_reference=f"vehicle:{keys.did[-24:]}", currency=currency
-    )
+    vehicle.wallet_account_id = wallets.wallet_account_open(did=keys.did, currency=currency)
     vehicle.save()
     return vehicle
 

@@ -19,6 +19,7 @@ from identity.services.anchoring import anchor_proof_verify
 from identity.tangle.anchor import Anchor
 from machines import anchoring, metering, wallets
 from machines.models import ChargingInvoice, ChargingSession, IotaRate, SessionStatus
+from payments.ledger.client import LedgerRefused
 
 SWEEP_BATCH_SIZE = 500
 
@@ -89,8 +90,8 @@ def charging_session_settle(*, session_id: int) -> ChargingSession:
             currency=session.tariff.currency,
             reference=f"charging:{station.pk}:{session.transaction_id}",
         )
-    except wallets.WalletError as error:
-        ChargingSession.objects.filter(pk=session.pk).update(status=SessionStatus.FAILED, failure_code=str(error.code))
+    except LedgerRefused as error:
+        ChargingSession.objects.filter(pk=session.pk).update(status=SessionStatus.FAILED, failure_code=error.code)
         session.refresh_from_db()
         return session
     _invoice_create(

@@ -19,6 +19,8 @@ from accounts.models import User
 from payments.checkout.camt import CamtEntry, camt053_parse
 from payments.checkout.services import checkout_order_pay
 from payments.codes.epc import CreditTransfer, epc_payload_build
+from payments.ledger.client import house_account_get_or_open
+from payments.ledger.registry import Purpose
 from payments.models import (
     BankStatement,
     BankStatementEntry,
@@ -28,7 +30,6 @@ from payments.models import (
     CheckoutProvider,
 )
 from payments.models.checkout import REVIEW_STATUSES
-from payments.qr.accounts import sepa_bank_account
 from portal.errors import ConflictError
 from portal.money import Money
 
@@ -98,7 +99,10 @@ def _entry_book(*, statement: BankStatement, entry: CamtEntry) -> str:
         order=order,
     )
     if status == BankStatementEntryStatus.MATCHED:
-        checkout_order_pay(order_id=order.pk, funding_account=sepa_bank_account(currency=order.currency))
+        checkout_order_pay(
+            order_id=order.pk,
+            funding_account=house_account_get_or_open(ledger=order.currency, purpose=Purpose.QR_SEPA_BANK),
+        )
     return status
 
 

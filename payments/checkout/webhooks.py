@@ -19,8 +19,9 @@ from django.utils.crypto import salted_hmac
 
 from payments.checkout.sandbox import webhook_signature
 from payments.checkout.services import checkout_order_decline, checkout_order_pay
+from payments.ledger.client import house_account_get_or_open
+from payments.ledger.registry import Purpose
 from payments.models import CheckoutOrder, CheckoutProvider, WebhookEvent
-from payments.qr.accounts import card_acquirer_account
 from portal.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -105,7 +106,10 @@ def _apply(*, event_id: str, event_type: str, order_public_id: str, amount: int,
         provider=CheckoutProvider.CARD_SANDBOX, event_id=event_id, event_type=event_type, order=order
     )
     if event_type == "payment.approved":
-        order = checkout_order_pay(order_id=order.pk, funding_account=card_acquirer_account(currency=currency))
+        order = checkout_order_pay(
+            order_id=order.pk,
+            funding_account=house_account_get_or_open(ledger=currency, purpose=Purpose.QR_CARD_ACQUIRER_CLEARING),
+        )
     elif event_type == "payment.declined":
         order = checkout_order_decline(order_id=order.pk)
     else:

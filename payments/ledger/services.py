@@ -40,11 +40,20 @@ _ATTEMPTS = 3
 
 
 def account_create(
-    *, ledger: str, code: AccountCode, owner_reference: str, flags: AccountFlags = AccountFlags.NONE
+    *,
+    ledger: str,
+    code: AccountCode,
+    owner_reference: str,
+    flags: AccountFlags = AccountFlags.NONE,
+    purpose: str = "",
+    owner_kind: str = "",
+    owner_id: str = "",
 ) -> Account:
     """Opens an account in `ledger` (ISO 4217 code) with zero balances.
 
     `owner_reference` is an opaque "kind:id" string ("user:12", "dealer:3") and must not carry personal data.
+    Products do not call this: they name accounts by purpose and owner through `payments.ledger.client`, which
+    passes `purpose`, `owner_kind` and `owner_id`; blank ones are accounts opened by hand (the ledger API).
     """
     if not _LEDGER_PATTERN.match(ledger):
         raise ValidationFailed("The ledger must be an ISO 4217 code such as EUR.", code="ledger_invalid")
@@ -61,6 +70,9 @@ def account_create(
         ledger=ledger,
         code=code,
         owner_reference=owner_reference,
+        purpose=purpose,
+        owner_kind=owner_kind,
+        owner_id=owner_id,
         debits_must_not_exceed_credits=bool(flags & AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS),
         credits_must_not_exceed_debits=bool(flags & AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS),
         is_closed=bool(flags & AccountFlags.CLOSED),

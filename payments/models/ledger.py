@@ -42,11 +42,21 @@ class Account(models.Model):
     PostgreSQL). The flags are enforced by CHECK constraints: with `debits_must_not_exceed_credits` the account can
     never be overdrawn (debits_pending + debits_posted <= credits_posted), and symmetrically.
     `owner_reference` is an opaque reference such as "user:12" or "dealer:3" and never holds personal data.
+    Accounts of the product chart are named by (ledger, purpose, owner kind, owner id) and opened only through
+    `payments.ledger.client.account_get_or_open`; the unique constraint makes that name one account.
     """
 
     ledger = models.CharField(max_length=3, help_text="ISO 4217 currency code, e.g. EUR.")
     code = models.PositiveSmallIntegerField(choices=AccountCode.choices)
     owner_reference = models.CharField(max_length=64, blank=True, db_index=True)
+    purpose = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="What the account is for (payments.ledger.registry.Purpose); blank for "
+        "accounts opened by hand through the ledger API.",
+    )
+    owner_kind = models.CharField(max_length=16, blank=True, help_text="payments.ledger.registry.OwnerKind")
+    owner_id = models.CharField(max_length=56, blank=True)
     debits_must_not_exceed_credits = models.BooleanField(default=False)
     credits_must_not_exceed_debits = models.BooleanField(default=False)
     is_closed = models.BooleanField(default=False)
@@ -80,6 +90,15 @@ class Account(models.Model):
             ),
             models.CheckConstraint(condition=Q(code__in=AccountCode.values), name="account_code_valid"),
             models.CheckConstraint(condition=~Q(ledger=""), name="account_ledger_not_empty"),
+            models.UniqueConstraint(
+                fields=["ledger", "purpose", "owner_kind", "owner_id"],
+                condition=~Q(purpose=""),
+                name="account_one_per_purpose_and_owner",
+            ),
+            models.CheckConstraint(
+                condition=Q(purpose="") | (~Q(owner_kind="") & ~Q(owner_id="")),
+                name="account_purpose_has_owner",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -15,11 +15,10 @@ from django.utils import timezone
 
 from accounts.models import DealerOrganisation, User
 from payments.codes.emv import TlvField, TlvTemplate, emv_invoice_payload, emv_payload_parse
+from payments.ledger.client import LedgerRefused, account_get_or_open, transfer_post
+from payments.ledger.registry import Owner, Purpose, TransferCode
 from payments.ledger.types import ResultCode, TransferFlags, TransferSpec
 from payments.models import Account, DealerInvoice, DealerInvoiceStatus, QrCode
-from payments.qr import accounts as qr_accounts
-from payments.qr.accounts import TransferReason
-from payments.qr.ledger_calls import LedgerRefused, transfer_one
 from payments.qr.services import qr_code_acceptance_check, qr_transfer_id
 from payments.settlement.services import settlement_request
 from portal.errors import ConflictError, ValidationFailed
@@ -96,15 +95,17 @@ def dealer_invoice_pay(*, invoice_id: int, code_id: int, customer: User) -> Deal
     qr_code_acceptance_check(
         code=code, dealer_organisation_id=invoice.dealer_organisation_id, currency=invoice.currency
     )
-    payable = qr_accounts.dealer_payable_account(
-        dealer_organisation_id=invoice.dealer_organisation_id, currency=invoice.currency
+    payable = account_get_or_open(
+        ledger=invoice.currency,
+        purpose=Purpose.QR_DEALER_PAYABLE,
+        owner=Owner.dealer(invoice.dealer_organisation_id),
     )
     transfer_id = qr_transfer_id(purpose=f"invoice:{invoice.public_id}")
     try:
-        transfer_one(
+        transfer_post(
             spec=TransferSpec(
                 id=transfer_id, debit_account_id=code.account_id, credit_account_id=payable.pk,
-                amount=invoice.amount, ledger=invoice.currency, code=TransferReason.QR_INVOICE,
+                amount=invoice.amount, ledger=invoice.currency, code=TransferCode.QR_INVOICE,
                 flags=TransferFlags.PENDING, user_data=f"qr-invoice:{invoice.reference}",
             )
         )  # fmt: skip

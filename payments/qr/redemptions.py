@@ -8,9 +8,11 @@ transfer dealer payable -> the code (or the code that replaced it). Every refusa
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -19,12 +21,11 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import DealerOrganisation, User
+from payments.ledger.client import LedgerRefused, account_get_or_open, transfer_post, transfers_post_linked
+from payments.ledger.registry import Owner, Purpose, TransferCode
 from payments.ledger.services import expiry_void_id, pending_transfer_expire
 from payments.ledger.types import ResultCode, TransferFlags, TransferSpec
 from payments.models import Account, QrCode, QrRedemption, QrRedemptionStatus, QrRefund, Transfer
-from payments.qr import accounts as qr_accounts
-from payments.qr.accounts import TransferReason
-from payments.qr.ledger_calls import LedgerRefused, transfer_one, transfers_submit
 from payments.qr.services import qr_code_acceptance_check, qr_code_balance_sweep, qr_code_current, qr_transfer_id
 from payments.qr.tokens import QrTokenClaims, qr_token_verify
 from payments.settlement.services import settlement_request
@@ -78,7 +79,9 @@ def _authorize(
     *, user: User, organisation: DealerOrganisation, request: RedemptionRequest, claims: QrTokenClaims
 ) -> QrRedemption:
     code = _code_for_redemption(claims=claims, organisation=organisation, currency=request.currency)
-    clearing = qr_accounts.dealer_clearing_account(dealer_organisation_id=organisation.pk, currency=code.currency)
+    clearing = _dealer_account(
+        purpose=Purpose.QR_DEALER_CLEARING, organisation_id=organisation.pk, currency=code.currency
+    )
     redemption = QrRedemption(
         dealer_organisation=organisation,
         created_by=user,
@@ -91,14 +94,14 @@ def _authorize(
     )
     redemption.authorization_transfer_id = qr_transfer_id(purpose=f"authorize:{redemption.public_id}")
     try:
-        transfer_one(
+        transfer_post(
             spec=TransferSpec(
                 id=redemption.authorization_transfer_id,
                 debit_account_id=code.account_id,
                 credit_account_id=clearing.pk,
                 amount=request.amount,
                 ledger=code.currency,
-                code=TransferReason.QR_REDEMPTION,
+                code=TransferCode.QR_REDEMPTION,
                 flags=TransferFlags.PENDING,
                 timeout_seconds=authorization_timeout_seconds(),
                 user_data=f"qr-redemption:{redemption.public_id.hex[:16]}",
@@ -110,6 +113,31 @@ def _authorize(
         raise
     redemption.save(force_insert=True)
     return redemption
+
+
+def _dealer_account(*, purpose: Purpose, organisation_id: int, currency: str) -> Account:
+    return account_get_or_open(ledger=currency, purpose=purpose, owner=Owner.dealer(organisation_id))
+
+
+# Ledger codes that mean "the authorization is no longer open", as the API names them.
+_AUTHORIZATION_CLOSED = {
+    ResultCode.PENDING_TRANSFER_ALREADY_POSTED: "authorization_already_captured",
+    ResultCode.PENDING_TRANSFER_ALREADY_VOIDED: "authorization_voided",
+    ResultCode.PENDING_TRANSFER_EXPIRED: "authorization_expired",
+}
+
+
+@contextlib.contextmanager
+def _authorization_must_be_open() -> Iterator[None]:
+    """Turns the ledger's refusal of a capture or void of a closed authorization into the API's conflict codes."""
+    try:
+        yield
+    except LedgerRefused as refusal:
+        if refusal.ledger_code in _AUTHORIZATION_CLOSED:
+            raise ConflictError(
+                "The authorization is no longer open.", code=_AUTHORIZATION_CLOSED[refusal.ledger_code]
+            ) from None
+        raise
 
 
 def _code_for_redemption(*, claims: QrTokenClaims, organisation: DealerOrganisation, currency: str) -> QrCode:
@@ -163,36 +191,41 @@ def qr_redemption_capture(*, redemption_id: int, amount: int) -> QrRedemption:
     if not 0 < amount <= redemption.amount:
         raise ValidationFailed("Capture between 0.01 and the authorized amount.", code="amount_exceeds_authorization")
     organisation_id = redemption.dealer_organisation_id
-    clearing = qr_accounts.dealer_clearing_account(dealer_organisation_id=organisation_id, currency=redemption.currency)
-    payable = qr_accounts.dealer_payable_account(dealer_organisation_id=organisation_id, currency=redemption.currency)
+    clearing = _dealer_account(
+        purpose=Purpose.QR_DEALER_CLEARING, organisation_id=organisation_id, currency=redemption.currency
+    )
+    payable = _dealer_account(
+        purpose=Purpose.QR_DEALER_PAYABLE, organisation_id=organisation_id, currency=redemption.currency
+    )
     capture_id = qr_transfer_id(purpose=f"capture:{redemption.public_id}")
     settlement_id = qr_transfer_id(purpose=f"settle:{redemption.public_id}")
     label = redemption.public_id.hex[:16]
-    transfers_submit(
-        specs=[
-            TransferSpec(
-                id=capture_id,
-                debit_account_id=redemption.code.account_id,
-                credit_account_id=clearing.pk,
-                amount=amount,
-                ledger=redemption.currency,
-                code=TransferReason.QR_REDEMPTION,
-                flags=TransferFlags.POST_PENDING | TransferFlags.LINKED,
-                pending_id=redemption.authorization_transfer_id,
-                user_data=f"qr-capture:{label}",
-            ),
-            TransferSpec(
-                id=settlement_id,
-                debit_account_id=clearing.pk,
-                credit_account_id=payable.pk,
-                amount=amount,
-                ledger=redemption.currency,
-                code=TransferReason.QR_SETTLEMENT,
-                flags=TransferFlags.PENDING,
-                user_data=f"qr-settlement:{label}",
-            ),
-        ]
-    )
+    with _authorization_must_be_open():
+        transfers_post_linked(
+            specs=[
+                TransferSpec(
+                    id=capture_id,
+                    debit_account_id=redemption.code.account_id,
+                    credit_account_id=clearing.pk,
+                    amount=amount,
+                    ledger=redemption.currency,
+                    code=TransferCode.QR_REDEMPTION,
+                    flags=TransferFlags.POST_PENDING,
+                    pending_id=redemption.authorization_transfer_id,
+                    user_data=f"qr-capture:{label}",
+                ),
+                TransferSpec(
+                    id=settlement_id,
+                    debit_account_id=clearing.pk,
+                    credit_account_id=payable.pk,
+                    amount=amount,
+                    ledger=redemption.currency,
+                    code=TransferCode.QR_SETTLEMENT,
+                    flags=TransferFlags.PENDING,
+                    user_data=f"qr-settlement:{label}",
+                ),
+            ]
+        )
     settlement_request(pending_transfer_id=settlement_id)
     QrRedemption.objects.filter(pk=redemption.pk).update(
         status=QrRedemptionStatus.CAPTURED, captured_amount=amount, capture_transfer_id=capture_id,
@@ -211,17 +244,20 @@ def qr_redemption_void(*, redemption_id: int) -> QrRedemption:
         return redemption
     _refuse_unless_authorized(redemption=redemption)
     void_id = qr_transfer_id(purpose=f"void:{redemption.public_id}")
-    clearing = qr_accounts.dealer_clearing_account(
-        dealer_organisation_id=redemption.dealer_organisation_id, currency=redemption.currency
+    clearing = _dealer_account(
+        purpose=Purpose.QR_DEALER_CLEARING,
+        organisation_id=redemption.dealer_organisation_id,
+        currency=redemption.currency,
     )
-    transfer_one(
-        spec=TransferSpec(
-            id=void_id, debit_account_id=redemption.code.account_id, credit_account_id=clearing.pk,
-            amount=redemption.amount,
-            ledger=redemption.currency, code=TransferReason.QR_REDEMPTION, flags=TransferFlags.VOID_PENDING,
-            pending_id=redemption.authorization_transfer_id, user_data=f"qr-void:{redemption.public_id.hex[:16]}",
-        )
-    )  # fmt: skip
+    with _authorization_must_be_open():
+        transfer_post(
+            spec=TransferSpec(
+                id=void_id, debit_account_id=redemption.code.account_id, credit_account_id=clearing.pk,
+                amount=redemption.amount, ledger=redemption.currency, code=TransferCode.QR_REDEMPTION,
+                flags=TransferFlags.VOID_PENDING, pending_id=redemption.authorization_transfer_id,
+                user_data=f"qr-void:{redemption.public_id.hex[:16]}",
+            )
+        )  # fmt: skip
     QrRedemption.objects.filter(pk=redemption.pk).update(
         status=QrRedemptionStatus.VOIDED, void_transfer_id=void_id, resolved_at=timezone.now()
     )
@@ -240,15 +276,17 @@ def qr_redemption_refund(*, redemption_id: int, user: User, amount: int) -> QrRe
     if not 0 < amount <= redemption.captured_amount - redemption.refunded_amount:
         raise ValidationFailed("The refund exceeds what is left of the capture.", code="refund_exceeds_capture")
     target = qr_code_current(code=redemption.code)
-    payable = qr_accounts.dealer_payable_account(
-        dealer_organisation_id=redemption.dealer_organisation_id, currency=redemption.currency
+    payable = _dealer_account(
+        purpose=Purpose.QR_DEALER_PAYABLE,
+        organisation_id=redemption.dealer_organisation_id,
+        currency=redemption.currency,
     )
     number = redemption.refunds.count() + 1
     transfer_id = qr_transfer_id(purpose=f"refund:{redemption.public_id}:{number}")
-    transfer_one(
+    transfer_post(
         spec=TransferSpec(
             id=transfer_id, debit_account_id=payable.pk, credit_account_id=target.account_id, amount=amount,
-            ledger=redemption.currency, code=TransferReason.QR_REFUND,
+            ledger=redemption.currency, code=TransferCode.QR_REFUND,
             user_data=f"qr-refund:{redemption.public_id.hex[:16]}:{number}",
         )
     )  # fmt: skip

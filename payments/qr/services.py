@@ -14,20 +14,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import DealerOrganisation, User
-from payments.ledger.services import account_create
-from payments.ledger.types import AccountFlags, ResultCode, TransferSpec
-from payments.models import Account, AccountCode, QrCode, QrCodeStatus, QrProduct
-from payments.qr.accounts import TransferReason
-from payments.qr.ledger_calls import transfer_one
+from payments.ledger.client import account_get_or_open, transfer_id_derive, transfer_post
+from payments.ledger.registry import Owner, Purpose, TransferCode
+from payments.ledger.types import ResultCode, TransferSpec
+from payments.models import Account, QrCode, QrCodeStatus, QrProduct
 from portal.errors import ConflictError, ValidationFailed
-
-# Namespace of the transfer ids derived from business keys (a retried service call finds the same transfer).
-QR_NAMESPACE = uuid.UUID("3b7f0a52-9d1e-4c61-8f0e-5a2c7d9e1b34")
 
 
 def qr_transfer_id(*, purpose: str) -> uuid.UUID:
     """A deterministic transfer id for a business event such as "capture:<redemption id>"."""
-    return uuid.uuid5(QR_NAMESPACE, purpose)
+    return transfer_id_derive(context="qr", key=purpose)
 
 
 @transaction.atomic
@@ -54,12 +50,7 @@ def qr_product_create(
 
 def _qr_code_create(*, owner: User, product: QrProduct, currency: str, expires_at: datetime.datetime) -> QrCode:
     public_id = uuid.uuid4()
-    account = account_create(
-        ledger=currency,
-        code=AccountCode.CUSTOMER_PREPAID,
-        owner_reference=f"qr_code:{public_id.hex}",
-        flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
-    )
+    account = account_get_or_open(ledger=currency, purpose=Purpose.QR_CODE_BALANCE, owner=Owner.qr_code(public_id.hex))
     return QrCode.objects.create(
         public_id=public_id, owner=owner, product=product, account=account, currency=currency, expires_at=expires_at
     )
@@ -75,14 +66,14 @@ def qr_code_issue(
     """
     expires_at = timezone.now() + datetime.timedelta(days=product.validity_days)
     code = _qr_code_create(owner=owner, product=product, currency=currency, expires_at=expires_at)
-    transfer_one(
+    transfer_post(
         spec=TransferSpec(
             id=transfer_id,
             debit_account_id=funding_account.pk,
             credit_account_id=code.account_id,
             amount=amount,
             ledger=currency,
-            code=TransferReason.QR_PURCHASE,
+            code=TransferCode.QR_PURCHASE,
             user_data=f"qr-purchase:{code.public_id.hex[:16]}",
         )
     )
@@ -147,14 +138,14 @@ def qr_code_balance_sweep(*, code: QrCode, purpose: str) -> int:
     if available <= 0:
         return 0
     target = qr_code_current(code=code)
-    result = transfer_one(
+    result = transfer_post(
         spec=TransferSpec(
             id=qr_transfer_id(purpose=purpose),
             debit_account_id=code.account_id,
             credit_account_id=target.account_id,
             amount=available,
             ledger=code.currency,
-            code=TransferReason.QR_BALANCE_MOVE,
+            code=TransferCode.QR_BALANCE_MOVE,
             user_data=f"qr-move:{code.public_id.hex[:16]}",
         ),
         accept_exists=True,

@@ -29,8 +29,9 @@ from payments.qr.selectors import (
     qr_product_list_active,
 )
 from payments.qr.services import qr_code_block_and_replace
-from payments.qr.statements import code_history, customer_statement, statement_csv
+from payments.qr.statements import code_history, customer_statement
 from payments.qr.tokens import qr_png, qr_svg
+from payments.statements import statement_csv
 from payments.views.qr_common import csv_response, form_error, is_photo_error, photo_error_status, with_retry_after
 from portal.errors import ApplicationError
 from portal.money import Money

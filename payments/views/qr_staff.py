@@ -39,13 +39,9 @@ from payments.qr.selectors import (
     qr_redemption_get_for_user,
     qr_redemption_list_for_dealer,
 )
-from payments.qr.statements import (
-    back_office_statement,
-    dealer_statement,
-    ledger_lines_csv,
-    statement_csv,
-)
+from payments.qr.statements import back_office_statement, dealer_statement, ledger_lines_csv
 from payments.qr.tokens import qr_svg
+from payments.statements import statement_csv
 from payments.views.qr_common import csv_response, form_error, is_photo_error, photo_error_status, with_retry_after
 from portal.errors import ApplicationError
 from portal.money import Money

@@ -47,7 +47,7 @@ def test_the_arrears_run_charges_one_late_fee_and_sends_one_letter(
 ):
     settings.LEASING_LATE_FEE, settings.LEASING_LATE_FEE_GRACE_DAYS = 7_50, 5
     on = _first_due(contract) + datetime.timedelta(days=6)
-    receivable_before = ledger.account_balance_get(account_id=contract.receivable_account_id)
+    receivable_before = ledger.receivable_balance_get(account_id=contract.receivable_account_id)
 
     with django_capture_on_commit_callbacks(execute=True):
         assert arrears.arrears_run(on=on) == 1
@@ -58,7 +58,7 @@ def test_the_arrears_run_charges_one_late_fee_and_sends_one_letter(
     assert contract.status == ContractStatus.IN_ARREARS
     fees = ScheduleItem.objects.filter(contract=contract, kind="late_fee")
     assert list(fees.values_list("fee", "origin__number")) == [(7_50, 1)]
-    assert ledger.account_balance_get(account_id=contract.receivable_account_id) == receivable_before + 7_50
+    assert ledger.receivable_balance_get(account_id=contract.receivable_account_id) == receivable_before + 7_50
     letter = DunningLetter.objects.get()
     dpd = (on - contract.start_date).days
     assert (letter.level, letter.days_past_due, letter.emailed_at is not None) == (

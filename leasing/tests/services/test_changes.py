@@ -53,7 +53,7 @@ def test_early_termination_replaces_the_schedule_by_one_settlement(customer, bac
     assert (contract.status, contract.end_reason) == (ContractStatus.ENDED, "early_termination")
     assert ScheduleItem.objects.filter(contract=contract, status="due").count() == 0
     assert ScheduleItem.objects.filter(contract=contract, status="superseded").count() == 36
-    assert ledger.account_balance_get(account_id=contract.receivable_account_id) == 0
+    assert ledger.receivable_balance_get(account_id=contract.receivable_account_id) == 0
     assert ledger.customer_balance_get(user_id=customer.pk, currency="EUR") == 40_000_00 - quote.amount
     with pytest.raises(ContractStateError):
         changes.contract_terminate_early(payoff_quote_id=quote.pk, actor=back_office)
@@ -93,7 +93,9 @@ def test_a_payment_holiday_writes_a_new_schedule_from_the_capitalised_balance(cu
     assert sum(instalments.values_list("principal", flat=True)) == contract.schedule_principal - 5_000_00
     assert new_rows.get(kind="balloon").principal == 5_000_00
     assert ScheduleItem.objects.filter(contract=contract, schedule_version=1, status="superseded").count() == 37
-    assert ledger.account_balance_get(account_id=contract.receivable_account_id) == contract.schedule_principal + 250_00
+    assert (
+        ledger.receivable_balance_get(account_id=contract.receivable_account_id) == contract.schedule_principal + 250_00
+    )
 
 
 def test_a_restructure_leaving_less_than_a_cent_a_month_is_refused_and_changes_nothing(customer, back_office):
@@ -183,4 +185,4 @@ def test_end_of_a_mileage_lease_charges_excess_km_and_clears_the_receivable(cust
     contract.refresh_from_db()
     assert (contract.status, contract.end_reason) == (ContractStatus.ENDED, "end_of_term")
     collections_run(on=timezone.localdate())
-    assert ledger.account_balance_get(account_id=contract.receivable_account_id) == 0
+    assert ledger.receivable_balance_get(account_id=contract.receivable_account_id) == 0

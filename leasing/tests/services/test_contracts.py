@@ -11,7 +11,9 @@ from leasing.errors import DocumentMismatchError, MandateInvalidError
 from leasing.models import Contract, ContractStatus, DirectDebitMandate, ScheduleItem
 from leasing.services.contracts import contract_accept
 from leasing.tests import factories
-from payments.models import Account, Transfer
+from payments.ledger.client import account_find
+from payments.ledger.registry import Owner, Purpose
+from payments.ledger.selectors import transfer_search
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +42,7 @@ def test_accepting_another_document_is_refused_and_changes_nothing(customer, bac
         )
 
     contract.refresh_from_db()
-    assert (contract.status, contract.accepted_at, Transfer.objects.count()) == (ContractStatus.OFFERED, None, 0)
+    assert (contract.status, contract.accepted_at, transfer_search().count()) == (ContractStatus.OFFERED, None, 0)
 
 
 def test_acceptance_activates_and_pays_out_the_dealer(customer, back_office, dealer_organisation, loan_product):
@@ -50,11 +52,11 @@ def test_acceptance_activates_and_pays_out_the_dealer(customer, back_office, dea
 
     assert contract.status == ContractStatus.ACTIVE
     assert contract.accepted_document_sha256 == contract.document_sha256
-    assert ledger.account_balance_get(account_id=contract.receivable_account_id) == 27_000_00 + 250_00
-    dealer_account = ledger.lease_account_id(
-        purpose=ledger.Purpose.DEALER_PAYABLE, owner_reference=f"dealer:{dealer_organisation.pk}", currency="EUR"
+    assert ledger.receivable_balance_get(account_id=contract.receivable_account_id) == 27_000_00 + 250_00
+    dealer_account = account_find(
+        ledger="EUR", purpose=Purpose.LEASE_DEALER_PAYABLE, owner=Owner.dealer(dealer_organisation.pk)
     )
-    assert Account.objects.get(pk=dealer_account).credits_posted == 27_000_00
+    assert dealer_account.credits_posted == 27_000_00
     assert contract.application.status == "contracted"
 
 
@@ -88,4 +90,4 @@ def test_a_bad_iban_is_refused_and_the_contract_stays_offered(customer, back_off
         )
 
     contract.refresh_from_db()
-    assert (contract.status, DirectDebitMandate.objects.count(), Transfer.objects.count()) == ("offered", 0, 0)
+    assert (contract.status, DirectDebitMandate.objects.count(), transfer_search().count()) == ("offered", 0, 0)

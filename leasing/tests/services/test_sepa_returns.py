@@ -15,7 +15,8 @@ from leasing.errors import ReturnFileInvalidError
 from leasing.models import Collection, ContractStatus, DirectDebitBatch, ReturnedDebitImport
 from leasing.services import arrears, collections, sepa_returns
 from leasing.tests import sepa_support
-from payments.models import Account
+from payments.ledger.registry import Purpose
+from payments.ledger.selectors import account_get
 
 pytestmark = pytest.mark.django_db
 SCHEMAS = pathlib.Path(sepa_returns.__file__).resolve().parent.parent / "schemas"
@@ -31,12 +32,12 @@ def debits(customer, back_office, loan_product, django_capture_on_commit_callbac
 
 
 def _state(contract):
-    clearing = ledger.book_account_id(purpose=ledger.Purpose.SEPA_CLEARING, currency="EUR")
-    account = Account.objects.get(pk=clearing)
+    clearing = ledger.book_account_id(purpose=Purpose.LEASE_SEPA_CLEARING, currency="EUR")
+    account = account_get(account_id=clearing)
     return (
         list(Collection.objects.order_by("id").values_list("status", "return_reason", "return_source")),
         ReturnedDebitImport.objects.count(),
-        ledger.account_balance_get(account_id=contract.receivable_account_id),
+        ledger.receivable_balance_get(account_id=contract.receivable_account_id),
         account.debits_posted - account.credits_posted,
         contract.__class__.objects.get(pk=contract.pk).status,
     )
@@ -56,7 +57,7 @@ def test_the_fixtures_are_valid_against_the_vendored_schemas(debits):
 
 def test_a_rejected_debit_from_a_pain_002_is_booked_with_its_reason(debits, back_office):
     contract, (fee, instalment) = debits
-    receivable_before = ledger.account_balance_get(account_id=contract.receivable_account_id)
+    receivable_before = ledger.receivable_balance_get(account_id=contract.receivable_account_id)
     content = sepa_support.pain002(message_id="REJ-1", batch_message_id=fee.batch.message_id, rejects=[(fee, "AC04")])
 
     record = sepa_returns.returned_debits_import(content=content, file_name="pain002.xml", imported_by=back_office)
@@ -71,14 +72,14 @@ def test_a_rejected_debit_from_a_pain_002_is_booked_with_its_reason(debits, back
         record.pk,
     )
     assert instalment.status == "submitted"
-    assert ledger.account_balance_get(account_id=contract.receivable_account_id) == receivable_before + 250_00
+    assert ledger.receivable_balance_get(account_id=contract.receivable_account_id) == receivable_before + 250_00
     fee.schedule_item.refresh_from_db()
     assert fee.schedule_item.status == "due"
 
 
 def test_a_returned_debit_from_a_camt_054_is_booked_and_moves_the_lease_into_arrears(debits, back_office):
     contract, (_fee, instalment) = debits
-    receivable_before = ledger.account_balance_get(account_id=contract.receivable_account_id)
+    receivable_before = ledger.receivable_balance_get(account_id=contract.receivable_account_id)
     content = sepa_support.camt054(message_id="NTF-1", returns=[(instalment, "AM04")])
 
     record = sepa_returns.returned_debits_import(content=content, file_name="camt054.xml", imported_by=back_office)
@@ -91,8 +92,8 @@ def test_a_returned_debit_from_a_camt_054_is_booked_and_moves_the_lease_into_arr
     assert item.status == "due"
     contract.refresh_from_db()
     assert contract.status == ContractStatus.IN_ARREARS
-    assert ledger.account_balance_get(account_id=contract.receivable_account_id) == receivable_before + item.amount
-    clearing = Account.objects.get(pk=ledger.book_account_id(purpose=ledger.Purpose.SEPA_CLEARING, currency="EUR"))
+    assert ledger.receivable_balance_get(account_id=contract.receivable_account_id) == receivable_before + item.amount
+    clearing = account_get(account_id=ledger.book_account_id(purpose=Purpose.LEASE_SEPA_CLEARING, currency="EUR"))
     assert clearing.debits_posted - clearing.credits_posted == 250_00
     assert arrears.days_past_due(contract=contract, on=item.due_date + datetime.timedelta(days=3)) == 3
 

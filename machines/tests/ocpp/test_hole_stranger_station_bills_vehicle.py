@@ -25,7 +25,7 @@ from machines.models import (
 )
 from machines.testing import iso, station_connection
 from machines.tests.factories import STATION_PASSWORD, station_make, vehicle_make
-from payments.models.ledger import Transfer
+from payments.ledger.selectors import transfer_search
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,7 +40,7 @@ def _money_state(*, vehicle: Vehicle, station: ChargingStation) -> dict[str, obj
     return {
         "wallet": (wallet.posted, wallet.held, wallet.available),
         "operator": (operator.posted, operator.held),
-        "transfers": Transfer.objects.count(),
+        "transfers": transfer_search().count(),
         "sessions": ChargingSession.objects.count(),
         "readings": MeterReading.objects.count(),
         "invoices": ChargingInvoice.objects.count(),
@@ -208,7 +208,7 @@ def test_an_unknown_tag_and_a_tag_not_approved_for_the_operator_get_identical_an
     assert answers16 == [({"status": "Invalid"}, 0, {"status": "Invalid"})] * 3
     assert answers201 == [{"status": "Invalid"}] * 3
     assert ChargingSession.objects.count() == 0
-    assert Transfer.objects.count() == 2  # the two top-ups
+    assert transfer_search().count() == 2  # the two top-ups
 
 
 def test_a_tariff_above_the_owners_ceiling_is_refused_until_the_owner_raises_it(server_url, make_user, client_for):
@@ -216,7 +216,7 @@ def test_a_tariff_above_the_owners_ceiling_is_refused_until_the_owner_raises_it(
     vehicle = vehicle_make(owner=owner, balance=5_000)
     station = station_make(owner=make_user(Role.DEALER), price_per_kwh=39, session_fee=600, accepted_by=[vehicle])
     assert (vehicle.max_price_per_kwh, vehicle.max_session_fee, vehicle.max_idle_fee_per_minute) == (100, 500, 50)
-    transfers = Transfer.objects.count()
+    transfers = transfer_search().count()
 
     async def start(minutes: int) -> tuple[str, str, int]:
         async with station_connection(
@@ -236,7 +236,7 @@ def test_a_tariff_above_the_owners_ceiling_is_refused_until_the_owner_raises_it(
     above = asyncio.run(start(0))
 
     assert above == ("Blocked", "Blocked", 0)
-    assert (ChargingSession.objects.count(), Transfer.objects.count()) == (0, transfers)
+    assert (ChargingSession.objects.count(), transfer_search().count()) == (0, transfers)
     balance = wallets.wallet_balance_get(account_id=vehicle.wallet_account_id)
     assert (balance.posted, balance.held) == (5_000, 0)
 

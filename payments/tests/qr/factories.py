@@ -7,6 +7,8 @@ from typing import Any
 
 from accounts.models import User
 from payments.checkout.services import checkout_order_create, checkout_order_pay
+from payments.ledger.client import house_account_get_or_open
+from payments.ledger.registry import Purpose
 from payments.models import (
     Account,
     BankStatementEntry,
@@ -22,7 +24,6 @@ from payments.models import (
     Transfer,
     WebhookEvent,
 )
-from payments.qr.accounts import card_acquirer_account
 from payments.qr.services import qr_product_create
 
 _numbers = itertools.count(1)
@@ -43,7 +44,10 @@ def paid_code_create(*, owner: User, amount: int = 5_000, product: QrProduct | N
     order, _ = checkout_order_create(
         customer=owner, product=product, amount=amount, provider=CheckoutProvider.CARD_SANDBOX
     )
-    order = checkout_order_pay(order_id=order.pk, funding_account=card_acquirer_account(currency=product.currency))
+    order = checkout_order_pay(
+        order_id=order.pk,
+        funding_account=house_account_get_or_open(ledger=product.currency, purpose=Purpose.QR_CARD_ACQUIRER_CLEARING),
+    )
     return order.code
 
 

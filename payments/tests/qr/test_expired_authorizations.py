@@ -17,9 +17,9 @@ from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
+from payments.ledger import Owner, Purpose, account_get_or_open
 from payments.ledger.services import pending_transfers_expire
 from payments.models import Account, QrCode, QrCodeStatus, QrRedemption, QrRedemptionStatus
-from payments.qr import accounts as qr_accounts
 from payments.qr.redemptions import RedemptionRequest, qr_authorizations_expire, qr_redemption_authorize
 from payments.qr.selectors import qr_code_view
 from payments.qr.services import qr_code_block_and_replace
@@ -83,7 +83,9 @@ def test_an_expired_authorization_on_a_blocked_code_returns_its_money_to_the_rep
     assert (detail["status"], detail["captured_amount"]) == ("expired", 0)
     assert account_balance(replacement.account_id) == (0, 0, 0, 4_000)
     assert account_balance(code.account_id) == (0, 4_000, 0, 4_000)
-    clearing = qr_accounts.dealer_clearing_account(dealer_organisation_id=dealer.dealer_organisation_id, currency="EUR")
+    clearing = account_get_or_open(
+        ledger="EUR", purpose=Purpose.QR_DEALER_CLEARING, owner=Owner.dealer(dealer.dealer_organisation_id)
+    )
     assert account_balance(clearing.pk) == (0, 0, 0, 0)
     assert _ledger_is_balanced()
     page = customer_client.get(f"/payments/qr/codes/{replacement.public_id}/").content.decode()
@@ -137,7 +139,9 @@ def test_a_capture_after_the_block_is_honoured_and_the_rest_goes_to_the_replacem
     assert (response.status_code, response.json()["status"]) == (200, "captured")
     assert account_balance(replacement.account_id) == (0, 0, 0, 1_500)
     assert account_balance(code.account_id) == (0, 4_000, 0, 4_000)
-    clearing = qr_accounts.dealer_clearing_account(dealer_organisation_id=dealer.dealer_organisation_id, currency="EUR")
+    clearing = account_get_or_open(
+        ledger="EUR", purpose=Purpose.QR_DEALER_CLEARING, owner=Owner.dealer(dealer.dealer_organisation_id)
+    )
     assert account_balance(clearing.pk) == (2_500, 0, 0, 2_500)  # settlement to the dealer is pending
     assert _ledger_is_balanced()
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from payments.ledger import Owner, Purpose, account_get_or_open
 from payments.models import (
     QrCodeStatus,
     QrRedemptionStatus,
     SettlementItem,
     SettlementItemState,
 )
-from payments.qr import accounts as qr_accounts
 from payments.qr.redemptions import (
     RedemptionRequest,
     qr_redemption_authorize,
@@ -54,8 +54,10 @@ def test_partial_capture_releases_the_rest_and_settlement_pays_the_dealer(
     assert (captured.status, captured.captured_amount) == (QrRedemptionStatus.CAPTURED, 2_000)
     assert account_balance(code.account_id) == (0, 2_000, 0, 5_000)
     organisation_id = dealer.dealer_organisation_id
-    payable = qr_accounts.dealer_payable_account(dealer_organisation_id=organisation_id, currency="EUR")
-    clearing = qr_accounts.dealer_clearing_account(dealer_organisation_id=organisation_id, currency="EUR")
+    payable = account_get_or_open(ledger="EUR", purpose=Purpose.QR_DEALER_PAYABLE, owner=Owner.dealer(organisation_id))
+    clearing = account_get_or_open(
+        ledger="EUR", purpose=Purpose.QR_DEALER_CLEARING, owner=Owner.dealer(organisation_id)
+    )
     assert account_balance(payable.pk) == (0, 0, 0, 2_000)
     assert account_balance(clearing.pk) == (0, 2_000, 0, 2_000)
     item = SettlementItem.objects.get(pending_transfer_id=captured.settlement_transfer_id)
