@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     # The registry's rows were copied onto the ledger's accounts (purpose and owner) by payments 0005.
     dependencies = [
-        ('payments', '0005_account_purpose_and_owner'),
+        ('payments', '0006_account_purpose_and_owner'),
         ('leasing', '0003_credit_verdict_refusals'),
     ]
 

@@ -1,4 +1,4 @@
-"""Migration 0005 names the accounts that exist from their old references, and the constraint holds afterwards."""
+"""Migration 0006 names the accounts that exist from their old references, and the constraint holds afterwards."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from django.db.migrations.executor import MigrationExecutor
 from payments.ledger import HouseAccount, Owner, Purpose, account_get_or_open, house_account_get_or_open
 from payments.models import Account
 
-BEFORE = [("payments", "0004_qr_redemption_expired_status"), ("leasing", "0003_credit_verdict_refusals"),
-          ("machines", "0003_session_tariff_required")]  # fmt: skip
-AFTER = [("payments", "0005_account_purpose_and_owner"), ("leasing", "0004_lease_accounts_named_in_the_ledger"),
-         ("machines", "0004_funding_account_named_in_the_ledger")]  # fmt: skip
+BEFORE = [("payments", "0005_outbox_moves_to_core"), ("leasing", "0003_credit_verdict_refusals"),
+          ("machines", "0004_ended_sessions_settle_through_the_outbox")]  # fmt: skip
+AFTER = [("payments", "0006_account_purpose_and_owner"), ("leasing", "0004_lease_accounts_named_in_the_ledger"),
+         ("machines", "0005_funding_account_named_in_the_ledger")]  # fmt: skip
 PREPAID, PAYABLE, CLEARING, REVENUE, WALLET, OPERATOR, BANK, RECEIVABLE = 1, 2, 3, 5, 6, 7, 8, 9
 
 

@@ -7,8 +7,8 @@ class Migration(migrations.Migration):
 
     # The registry's rows were copied onto the ledger's accounts (purpose and owner) by payments 0005.
     dependencies = [
-        ('payments', '0005_account_purpose_and_owner'),
-        ('machines', '0003_session_tariff_required'),
+        ('payments', '0006_account_purpose_and_owner'),
+        ('machines', '0004_ended_sessions_settle_through_the_outbox'),
     ]
 
     operations = [

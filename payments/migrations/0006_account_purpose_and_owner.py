@@ -82,9 +82,9 @@ def accounts_name(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0004_qr_redemption_expired_status'),
+        ('payments', '0005_outbox_moves_to_core'),
         ('leasing', '0003_credit_verdict_refusals'),
-        ('machines', '0003_session_tariff_required'),
+        ('machines', '0004_ended_sessions_settle_through_the_outbox'),
     ]
 
     operations = [
