@@ -119,6 +119,23 @@ def remove(namespaces: list[str], bridges: list[str]) -> None:
         sh("ip", "link", "delete", bridge, check=False)
 
 
+def stray_processes() -> list[str]:
+    """Processes that belong to a partition run whose own process is gone (they name its log directory)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            text = (proc / "cmdline").read_bytes() + (proc / "environ").read_bytes()
+        except OSError:
+            continue
+        for match in re.finditer(rb"finlab-partitions/" + PREFIX.encode() + rb"(\d+)", text):
+            if not Path(f"/proc/{match.group(1).decode()}").exists():
+                found.append(f"pid {proc.name} of run {PREFIX}{match.group(1).decode()}")
+                break
+    return found
+
+
 def clean_leftovers() -> dict[str, list[str]]:
     """Removes what an interrupted earlier run left behind (runs whose process is gone); returns what it removed."""
     found = leftovers(only_dead=True)
@@ -883,6 +900,11 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=0, help="load duration (default: that of the schedule)")
     parser.add_argument("--report", default="", help="replace the section in this Markdown file")
     parser.add_argument("--clean", action="store_true", help="only remove leftovers of interrupted runs")
+    parser.add_argument(
+        "--verify-clean",
+        action="store_true",
+        help="exit 1 if a finished or interrupted run left a namespace, bridge or process behind",
+    )
     arguments = parser.parse_args()
     if os.geteuid() != 0:
         print("the partition bed needs root (network namespaces, iptables, tc)", file=sys.stderr)
@@ -890,6 +912,14 @@ def main() -> int:
     if arguments.clean:
         print(clean_leftovers())
         return 0
+    if arguments.verify_clean:
+        found = leftovers(only_dead=True)
+        strays = stray_processes()
+        print(
+            f"namespaces: {found['namespaces'] or 'none'}; bridges: {found['bridges'] or 'none'}; "
+            f"processes: {strays or 'none'}"
+        )
+        return 1 if found["namespaces"] or found["bridges"] or strays else 0
     steps, seconds = (SHORT, SHORT_SECONDS) if arguments.short else (FULL, FULL_SECONDS)
     section = "## Last partition run (short, CI)" if arguments.short else "## Last partition run"
     tempfile.tempdir = None
