@@ -63,8 +63,9 @@ faults: setup
 
 # The portal on several hosts (each role in its own network namespace on a private bridge: HAProxy, two web hosts, two
 # worker hosts, beat, PostgreSQL, Redis, the Tangle node) under the load, with network faults cut and delayed by
-# iptables/tc inside the namespaces; everything is removed afterwards, also when interrupted. Needs root and about
-# ten minutes, so it is not part of `make test`. The report replaces its section of docs/reliability.md.
+# iptables (and an NFQUEUE delayer) inside the namespaces; everything is removed afterwards, also when interrupted.
+# Needs root and about ten minutes, so it is not part of `make test`. The report replaces its section of
+# docs/reliability.md.
 partitions: setup
 	$(AS_ROOT) scripts/partitions-prerequisites
 	$(AS_ROOT) $(BIN)/python -m bench.partitions --report docs/reliability.md

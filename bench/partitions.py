@@ -9,10 +9,10 @@ process reaches the others only through these addresses; the portal's settings a
 nothing but addresses (see docs/deployment.md).
 
 The load of bench/load.py (its users, its retries, its reconciliation) runs against the balancer's address while a
-schedule injects network faults between namespaces, with ``iptables`` and ``tc netem`` inside the namespaces (never in
-the machine's own): see `FULL` and `SHORT`. Afterwards the run reconciles the books as `make faults` does, adds the
-checks of this run (no 5xx of the portal's own, beat single across hosts) and writes its section of
-docs/reliability.md.
+schedule injects network faults between namespaces, with ``iptables`` inside the namespaces (never in the machine's
+own) and, for latency and loss, bench/netdelay.py behind an NFQUEUE rule (this kernel has no ``sch_netem``): see
+`FULL` and `SHORT`. Afterwards the run reconciles the books as `make faults` does, adds the checks of this run (no
+5xx of the portal's own, beat single across hosts) and writes its section of docs/reliability.md.
 
 Everything the run creates carries its prefix: teardown runs in ``finally`` and on SIGINT/SIGTERM, kills every process
 left in the run's namespaces, deletes them and the bridge, and checks that nothing is left; a later run first removes
@@ -380,18 +380,23 @@ backend alive
         in_ns(self.namespace(role), "iptables", "-w", "-F", "INPUT")
         in_ns(self.namespace(role), "iptables", "-w", "-F", "OUTPUT")
 
-    def degrade(self, role: str, peers: list[str], *, delay_ms: int, jitter_ms: int, loss_percent: float) -> None:
-        """netem on the packets ``role`` sends to ``peers`` only (a fourth prio band nothing else is mapped to)."""
-        namespace = self.namespace(role)
-        in_ns(namespace, "tc", "qdisc", "add", "dev", "eth0", "root", "handle", "1:", "prio", "bands", "4")
-        in_ns(namespace, "tc", "qdisc", "add", "dev", "eth0", "parent", "1:4", "handle", "40:", "netem", "delay",
-              f"{delay_ms}ms", f"{jitter_ms}ms", "distribution", "normal", "loss", f"{loss_percent}%")  # fmt: skip
-        for peer in peers:
-            in_ns(namespace, "tc", "filter", "add", "dev", "eth0", "parent", "1:", "protocol", "ip", "prio", "1",
-                  "u32", "match", "ip", "dst", f"{self.address(peer)}/32", "flowid", "1:4")  # fmt: skip
+    def degrade(self, role: str, peer: str, *, delay_ms: int, jitter_ms: int, loss_percent: float) -> None:
+        """Latency and loss on every packet between ``role`` and ``peer``, both ways (``delay_ms`` ± ``jitter_ms`` and
+        ``loss_percent`` each way). This kernel has no ``sch_netem`` (``tc qdisc add ... netem`` answers "unknown
+        qdisc"), so the packets go through NFQUEUE to bench/netdelay.py inside the namespace, which holds each one for
+        its delay; ``--queue-bypass`` lets them through untouched should it be gone."""
+        namespace, queue = self.namespace(role), 7
+        self.spawn(f"netdelay-{role}", role,
+                   [sys.executable, "-m", "bench.netdelay", "--queue", str(queue), "--delay-ms", str(delay_ms),
+                    "--jitter-ms", str(jitter_ms), "--loss-percent", str(loss_percent)])  # fmt: skip
+        time.sleep(1)  # bound to its queue before the first packet is sent there
+        for chain, direction in (("OUTPUT", "-d"), ("INPUT", "-s")):
+            in_ns(namespace, "iptables", "-w", "-I", chain, direction, self.address(peer), "-j", "NFQUEUE",
+                  "--queue-num", str(queue), "--queue-bypass")  # fmt: skip
 
     def restore(self, role: str) -> None:
-        in_ns(self.namespace(role), "tc", "qdisc", "del", "dev", "eth0", "root", check=False)
+        self.heal(role)
+        self.stop(f"netdelay-{role}")
 
     # --- lifecycle --------------------------------------------------------------------------------------------------
 
@@ -509,10 +514,12 @@ class Schedule:
 
     def __call__(self, stack: PortalHosts, *, began: float, stop: threading.Event, events: list[FaultEvent]) -> None:
         self.began, self.stop, self.events, self.stack = began, stop, events, stack
-        for step in self.steps:
-            if self.bed.closing.is_set():
-                return
-            step(self)
+        threads = [threading.Thread(target=step, args=(self,), daemon=True) for step in self.steps]  # may overlap
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive() and not self.bed.closing.is_set():
+                thread.join(timeout=0.5)
 
 
 def _served_by(schedule: Schedule, began: float, ended: float) -> dict[str, int]:
@@ -635,18 +642,18 @@ def web_postgres_degraded(start: float, seconds: float) -> Callable[[Schedule], 
         baseline = _percentiles(_latencies_since(s, counts))
         observation = Observation("200 ms ± 50 ms and 5% loss between web hosts and PostgreSQL", s.now())
         for role in ("web1", "web2"):
-            s.bed.degrade(role, ["pg"], delay_ms=100, jitter_ms=25, loss_percent=2.5)
-        s.bed.degrade("pg", ["web1", "web2"], delay_ms=100, jitter_ms=25, loss_percent=2.5)
+            s.bed.degrade(role, "pg", delay_ms=100, jitter_ms=25, loss_percent=2.5)
         s.note(
             "web ↔ PostgreSQL degraded",
-            f"tc netem for {seconds:.0f} s: 100 ± 25 ms and 2.5% loss each way (200 ± 50 ms round trip, 5% loss)",
+            f"for {seconds:.0f} s, every packet between each web host and PostgreSQL held 100 ± 25 ms and 2.5% of "
+            "them dropped, each way (a round trip of 200 ms ± 35 ms, 5% loss)",
         )
         counts = _counts(s)
         s.at(start + seconds)
         during = _percentiles(_latencies_since(s, counts))
-        for role in ("web1", "web2", "pg"):
+        for role in ("web1", "web2"):
             s.bed.restore(role)
-        s.note("web ↔ PostgreSQL restored", "netem removed")
+        s.note("web ↔ PostgreSQL restored", "delay and loss removed")
         observation.figures += [f"30 s before: {baseline}", f"during: {during}", f"balancer: {_state_text(s.bed)}"]
         observation.ended = s.now()
         s.observations.append(observation)
@@ -667,8 +674,8 @@ def tangle_unreachable(start: float, seconds: float) -> Callable[[Schedule], Non
         observation.figures.append(f"backlog when healed: {_backlog_text()}")
         s.bed.heal("tangle")
         s.note("Tangle node reachable", "rules removed")
-        s.at(start + seconds + 30)
-        observation.figures.append(f"backlog 30 s later: {_backlog_text()}")
+        s.at(start + seconds + 20)
+        observation.figures.append(f"backlog 20 s later: {_backlog_text()}")
         observation.ended = s.now()
         s.observations.append(observation)
 
@@ -710,14 +717,14 @@ def _state_text(bed: Bed) -> str:
     )
 
 
-FULL_SECONDS = 360
+FULL_SECONDS = 405
 FULL = [
     worker_cut_from_redis(10, 30),
     worker_cut_from_postgres(65, 30),
     web_isolated(125, 30),
-    web_postgres_degraded(180, 60),
-    tangle_unreachable(250, 120),
-    beat_isolated(255, 60),
+    web_postgres_degraded(190, 60),
+    tangle_unreachable(260, 120),
+    beat_isolated(265, 60),
 ]
 SHORT_SECONDS = 60
 SHORT = [web_isolated(15, 25)]
