@@ -502,6 +502,33 @@ class Schedule:
     def now(self) -> float:
         return time.monotonic() - self.began
 
+    def wall(self, seconds: float) -> float:
+        """The epoch time of ``seconds`` into the run (the hosts' logs carry wall-clock times)."""
+        return time.time() - self.now() + seconds
+
+    def log_lines(self, role: str, began: float, ended: float) -> list[tuple[float, str]]:
+        """(seconds into the run, line) of the lines of ``role``'s log stamped between ``began`` and ``ended``."""
+        path = self.bed.logs / f"{role}.log"
+        found = []
+        for line in path.read_text(errors="replace").splitlines() if path.exists() else []:
+            match = _STAMP.search(line)
+            if match:
+                at = dt.datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp() - self.wall(0)
+                if began <= at <= ended:
+                    found.append((at, line))
+        return found
+
+    def worker_activity(self, role: str, began: float, ended: float) -> str:
+        """Tasks ``role`` received between ``began`` and ``ended``, and its longest task finishing by a minute later."""
+        received = sum(1 for _, line in self.log_lines(role, began, ended) if "] received" in line)
+        longest = (0.0, "")
+        for _, line in self.log_lines(role, began, ended + 60):
+            match = re.search(r"Task (\S+)\[[^]]+\] succeeded in ([\d.]+)s", line)
+            if match and float(match.group(2)) > longest[0]:
+                longest = (float(match.group(2)), match.group(1))
+        slowest = f", its longest task `{longest[1]}` {longest[0]:.1f} s" if longest[1] else ""
+        return f"{role} received {received} tasks{slowest}"
+
     def at(self, seconds: float) -> bool:
         while self.now() < seconds:
             if self.bed.closing.is_set() or (self.stop is not None and self.stop.wait(0.2)):
@@ -567,6 +594,10 @@ def worker_cut_from_redis(start: float, seconds: float) -> Callable[[Schedule], 
         s.at(start + seconds)
         s.bed.heal("worker1")
         observation.figures.append(f"backlog when healed: {_backlog_text()}")
+        observation.figures.append(
+            "while cut off: "
+            + "; ".join(s.worker_activity(role, start + 1, start + seconds) for role in ("worker1", "worker2"))
+        )
         s.note("worker1 reconnected to Redis", "rules removed")
         s.at(start + seconds + 20)
         observation.figures.append(f"backlog 20 s later: {_backlog_text()}")
@@ -595,6 +626,10 @@ def worker_cut_from_postgres(start: float, seconds: float) -> Callable[[Schedule
         s.at(cut_at + seconds)
         s.bed.heal("worker2")
         observation.figures.append(f"backlog when healed: {_backlog_text()}")
+        observation.figures.append(
+            "while cut off: "
+            + "; ".join(s.worker_activity(role, cut_at + 1, cut_at + seconds) for role in ("worker1", "worker2"))
+        )
         s.note("worker2 reconnected to PostgreSQL", "rules removed")
         s.at(cut_at + seconds + 20)
         observation.figures.append(f"backlog 20 s later: {_backlog_text()}")
@@ -696,6 +731,16 @@ def beat_isolated(start: float, seconds: float) -> Callable[[Schedule], None]:
         s.note("beat1 reconnected", "rules removed; both beats now run")
         s.at(start + seconds + 30)
         observation.ended = s.now()
+        lines = [(at, role, line) for role in ("beat1", "beat2") for at, line in s.log_lines(role, start, s.now())]
+        for at, role, line in sorted(lines):
+            match = re.search(r"beat \S+:? (holds the lease.*|lost the lease.*|\S+ not sent.*|.*skipped)$", line)
+            if match:
+                observation.figures.append(f"{at:.0f} s {role}: {match.group(1)}")
+        after = [role for at, role, _ in beat_sends(s.bed.logs) if at.timestamp() - s.wall(0) > start + seconds]
+        observation.figures.append(
+            f"scheduled sends from beat1's return to the end of the run: beat1 {after.count('beat1')}, "
+            f"beat2 {after.count('beat2')}"
+        )
         s.observations.append(observation)
 
     return step
@@ -732,6 +777,7 @@ SHORT = [web_isolated(15, 25)]
 
 # --- beat: single across hosts --------------------------------------------------------------------------------------
 
+_STAMP = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})")
 _BEAT_LINE = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}).*beat (\S+) sends (\S+)")
 
 
