@@ -77,7 +77,7 @@ partitions-short: setup
 	$(AS_ROOT) scripts/partitions-prerequisites
 	$(AS_ROOT) $(BIN)/python -m bench.partitions --short
 	mkdir -p var
-	$(AS_ROOT) timeout --signal INT 75 $(BIN)/python -m bench.partitions --short >var/partitions-interrupted.log 2>&1; \
+	$(AS_ROOT) timeout --signal INT 55 $(BIN)/python -m bench.partitions --short >var/partitions-interrupted.log 2>&1; \
 		test $$? -ne 0 || { echo "the run meant to be interrupted finished first" >&2; exit 1; }
 	$(AS_ROOT) $(BIN)/python -m bench.partitions --verify-clean
 

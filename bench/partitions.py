@@ -414,6 +414,7 @@ backend alive
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        _shield()
         self.closing.set()
         for name in [n for n in self.processes if n not in ("postgres", "redis")]:
             self.stop(name)
@@ -460,6 +461,7 @@ class PortalHosts:
         raise RuntimeError(f"the balancer found no ready web host; see {self.bed.logs}")
 
     def __exit__(self, *exc_info: object) -> None:
+        _shield()
         self.bed.final_balancer = _state_text(self.bed)
         for role in ("lb", "web1", "web2", "beat1", "beat2", "worker1", "worker2"):
             self.bed.stop(role)
@@ -878,6 +880,13 @@ def run(*, seconds: float, steps: list[Callable[[Schedule], None]], report: str,
     if failed:
         print("FAILED: " + "; ".join(failed), file=sys.stderr)
     return 1 if failed else 0
+
+
+def _shield() -> None:
+    """A second Ctrl-C or SIGTERM must not cut the teardown short (it is bounded: each process gets 20 s)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _interrupted(signum: int, frame: object) -> None:
