@@ -416,7 +416,11 @@ async def _ocpp_sessions(*, base_url: str, stats: Stats, stop: threading.Event, 
                                 connector_id=1, id_tag=id_tag, meter_start=REGISTERS_WH[0], timestamp=iso(starting)
                             )
                         )
-                        cut, starting = (resent.transaction_id, starting), None
+                        if resent.id_tag_info["status"] != "Accepted":  # refused: nothing to stop
+                            stats.record("OCPP resent start refused", 0.0, ok=False)
+                            starting = None
+                        else:
+                            cut, starting = (resent.transaction_id, starting), None
                     if cut is not None:
                         transaction_id, start = cut
                         await client.timed_call(
