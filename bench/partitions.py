@@ -521,10 +521,10 @@ class Schedule:
         return found
 
     def worker_activity(self, role: str, began: float, ended: float) -> str:
-        """Tasks ``role`` received between ``began`` and ``ended``, and its longest task finishing by a minute later."""
+        """Tasks ``role`` received between ``began`` and ``ended``, and its longest task finishing since ``began``."""
         received = sum(1 for _, line in self.log_lines(role, began, ended) if "] received" in line)
         longest = (0.0, "")
-        for _, line in self.log_lines(role, began, ended + 60):
+        for _, line in self.log_lines(role, began, self.now()):
             match = re.search(r"Task (\S+)\[[^]]+\] succeeded in ([\d.]+)s", line)
             if match and float(match.group(2)) > longest[0]:
                 longest = (float(match.group(2)), match.group(1))
@@ -596,13 +596,13 @@ def worker_cut_from_redis(start: float, seconds: float) -> Callable[[Schedule], 
         s.at(start + seconds)
         s.bed.heal("worker1")
         observation.figures.append(f"backlog when healed: {_backlog_text()}")
+        s.note("worker1 reconnected to Redis", "rules removed")
+        s.at(start + seconds + 30)
+        observation.figures.append(f"backlog 30 s later: {_backlog_text()}")
         observation.figures.append(
             "while cut off: "
             + "; ".join(s.worker_activity(role, start + 1, start + seconds) for role in ("worker1", "worker2"))
         )
-        s.note("worker1 reconnected to Redis", "rules removed")
-        s.at(start + seconds + 20)
-        observation.figures.append(f"backlog 20 s later: {_backlog_text()}")
         observation.ended = s.now()
         s.observations.append(observation)
 
@@ -628,13 +628,13 @@ def worker_cut_from_postgres(start: float, seconds: float) -> Callable[[Schedule
         s.at(cut_at + seconds)
         s.bed.heal("worker2")
         observation.figures.append(f"backlog when healed: {_backlog_text()}")
+        s.note("worker2 reconnected to PostgreSQL", "rules removed")
+        s.at(cut_at + seconds + 30)
+        observation.figures.append(f"backlog 30 s later: {_backlog_text()}")
         observation.figures.append(
             "while cut off: "
-            + "; ".join(s.worker_activity(role, cut_at + 1, cut_at + seconds) for role in ("worker1", "worker2"))
+            + "; ".join(s.worker_activity(role, cut_at - 1, cut_at + seconds) for role in ("worker1", "worker2"))
         )
-        s.note("worker2 reconnected to PostgreSQL", "rules removed")
-        s.at(cut_at + seconds + 20)
-        observation.figures.append(f"backlog 20 s later: {_backlog_text()}")
         observation.ended = s.now()
         s.observations.append(observation)
 
