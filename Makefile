@@ -3,8 +3,10 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# The partition bed creates network namespaces: as root, or through sudo.
+AS_ROOT := $(shell [ "$$(id -u)" = 0 ] || echo sudo --preserve-env)
 
-.PHONY: setup run test lint audit format bench load faults totp clean
+.PHONY: setup run test lint audit format bench load faults partitions partitions-short totp clean
 
 $(INSTALLED): requirements/base.txt requirements/dev.txt requirements/lock.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +60,26 @@ load: setup
 faults: setup
 	scripts/test-prerequisites
 	$(BIN)/python -m bench.load --seconds 180 --faults --report docs/reliability.md
+
+# The portal on several hosts (each role in its own network namespace on a private bridge: HAProxy, two web hosts, two
+# worker hosts, beat, PostgreSQL, Redis, the Tangle node) under the load, with network faults cut and delayed by
+# iptables (and an NFQUEUE delayer) inside the namespaces; everything is removed afterwards, also when interrupted.
+# Needs root and about ten minutes, so it is not part of `make test`. The report replaces its section of
+# docs/reliability.md.
+partitions: setup
+	$(AS_ROOT) scripts/partitions-prerequisites
+	$(AS_ROOT) $(BIN)/python -m bench.partitions --report docs/reliability.md
+	$(AS_ROOT) $(BIN)/python -m bench.partitions --verify-clean
+
+# CI's version: one fault (a web host cut off) in 60 s of load, the same reconciliation; then a run interrupted on
+# purpose in the middle of its load, and a check that neither left a namespace, bridge or process behind.
+partitions-short: setup
+	$(AS_ROOT) scripts/partitions-prerequisites
+	$(AS_ROOT) $(BIN)/python -m bench.partitions --short
+	mkdir -p var
+	$(AS_ROOT) timeout --signal INT 55 $(BIN)/python -m bench.partitions --short >var/partitions-interrupted.log 2>&1; \
+		test $$? -ne 0 || { echo "the run meant to be interrupted finished first" >&2; exit 1; }
+	$(AS_ROOT) $(BIN)/python -m bench.partitions --verify-clean
 
 clean:
 	rm -rf $(VENV) var

@@ -56,6 +56,15 @@ class Stats:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     retries: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # 5xx answers written by a portal process itself: 500s and the like (own_errors) and its deliberate "unavailable,
+    # send again" 503s (unavailable). Behind a balancer, only answers carrying `origin_header` (which the balancer
+    # adds to answers of a portal process) count; its own 502/503/504 for a backend it could not reach do not.
+    own_errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    unavailable: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    origin_header: str = ""
+    # (seconds since the run began, answering portal host) per answer, when the balancer names the host.
+    served: list[tuple[float, str]] = field(default_factory=list)
+    began: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, label: str, seconds: float, *, ok: bool) -> None:
@@ -67,6 +76,18 @@ class Stats:
     def retry(self, label: str) -> None:
         with self.lock:
             self.retries[label] += 1
+
+    def answered(self, label: str, response: requests.Response) -> None:
+        origin = response.headers.get(self.origin_header, "") if self.origin_header else ""
+        with self.lock:
+            if origin:
+                self.served.append((time.monotonic() - self.began, origin))
+            if response.status_code < 500 or (self.origin_header and not origin):
+                return
+            if response.status_code == 503:
+                self.unavailable[label] += 1
+            else:
+                self.own_errors[label] += 1
 
 
 @dataclass
@@ -112,6 +133,7 @@ class Client:
                 time.sleep(min(0.2 * 2**attempt, 3.0))
                 continue
             self.stats.record(label, time.perf_counter() - began, ok=response.status_code in expect)
+            self.stats.answered(label, response)
             if response.status_code >= 500 or response.status_code == 429:
                 self.stats.retry(label)
                 time.sleep(min(0.2 * 2**attempt, 3.0))
@@ -399,7 +421,11 @@ async def _ocpp_sessions(*, base_url: str, stats: Stats, stop: threading.Event, 
                                 connector_id=1, id_tag=id_tag, meter_start=REGISTERS_WH[0], timestamp=iso(starting)
                             )
                         )
-                        cut, starting = (resent.transaction_id, starting), None
+                        if resent.id_tag_info["status"] != "Accepted":  # refused: nothing to stop
+                            stats.record("OCPP resent start refused", 0.0, ok=False)
+                            starting = None
+                        else:
+                            cut, starting = (resent.transaction_id, starting), None
                     if cut is not None:
                         transaction_id, start = cut
                         await client.timed_call(
@@ -540,19 +566,24 @@ def _users(
     return [threading.Thread(target=guarded, args=spec, daemon=True) for spec in specs]
 
 
-def prepare_database() -> dict[str, str]:
+def prepare_database(
+    *,
+    admin_url: str = "",
+    redis_url: str = "redis://127.0.0.1:6379/11",
+    broker_url: str = "redis://127.0.0.1:6379/10",
+) -> dict[str, str]:
     """A fresh database for the run; returns the environment the portal's processes share."""
     import psycopg
 
-    admin_url = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    admin_url = admin_url or os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     with psycopg.connect(admin_url.replace("postgres://", "postgresql://"), autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
     environment = {
         "DJANGO_SETTINGS_MODULE": "portal.settings.local",
         "DATABASE_URL": admin_url.rsplit("/", 1)[0] + f"/{DATABASE_NAME}",
-        "REDIS_URL": "redis://127.0.0.1:6379/11",
-        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/10",
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": broker_url,
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "TANGLE_ANCHOR_INTERVAL_SECONDS": "10",
         # Each simulated dealer opens and each simulated customer answers about one credit check a second, far above
@@ -578,27 +609,45 @@ def _redis_flush(*urls: str) -> None:
         redis.Redis.from_url(url).flushdb()
 
 
-def run_load(*, seconds: float, faults: bool) -> RunResult:
+def run_load(
+    *,
+    seconds: float,
+    faults: bool,
+    services: dict[str, str] | None = None,
+    stack_factory: Callable[[dict[str, str]], Stack] | None = None,
+    schedule: Callable[..., None] | None = None,
+    stats: Stats | None = None,
+) -> RunResult:
+    """The load, and the faults of ``schedule`` (default: `fault_schedule`) with ``faults``. ``services`` names the
+    database, cache and broker (`prepare_database`'s arguments) and ``stack_factory`` starts the portal's processes
+    from the shared environment (default: `Stack` on loopback): bench/partitions.py passes its namespaced hosts."""
     logging.getLogger("ocpp").setLevel(logging.WARNING)  # the simulated stations log every message at INFO
-    environment = prepare_database()
+    environment = prepare_database(**(services or {}))
     parties = parties_create()
-    stats, books, events = Stats(), Ledger(), []
+    stats, books, events = stats or Stats(), Ledger(), []
     stop = threading.Event()
-    with Stack(
-        environment=os.environ | environment, web_workers=WEB_WORKERS, worker_concurrency=WORKER_CONCURRENCY
-    ) as stack:
+    if stack_factory is None:
+
+        def stack_factory(shared: dict[str, str]) -> Stack:
+            return Stack(environment=shared, web_workers=WEB_WORKERS, worker_concurrency=WORKER_CONCURRENCY)
+
+    with stack_factory(os.environ | environment) as stack:
         ready = threading.Barrier(sum(USERS.values()) + 1)
         users = _users(parties, stack.base_url, stats, stop, books, ready)
         for user in users:
             user.start()
         ready.wait(timeout=120)  # every customer logged in: the measured window starts now
+        began = time.monotonic()
         with stats.lock:
             stats.latencies.clear(), stats.errors.clear(), stats.retries.clear()
-        began = time.monotonic()
+            stats.own_errors.clear(), stats.unavailable.clear(), stats.served.clear()
+            stats.began = began
         fault_thread = None
         if faults:
             fault_thread = threading.Thread(
-                target=fault_schedule, args=(stack,), kwargs={"began": began, "stop": stop, "events": events}
+                target=schedule or fault_schedule,
+                args=(stack,),
+                kwargs={"began": began, "stop": stop, "events": events},
             )
             fault_thread.start()
         stop.wait(seconds)
@@ -723,6 +772,20 @@ def reconcile(*, books: Ledger, tangle_url: str) -> list[tuple[str, bool, str]]:
     backlog = OutboxMessage.objects.exclude(state="done").count()
     checks.append(("outbox empty", backlog == 0, f"{backlog} messages not done"))
     return checks
+
+
+def own_errors_check(stats: Stats) -> tuple[str, bool, str]:
+    """No request answered with a 5xx of the portal's own; its deliberate 503s ("unavailable, send again", with a
+    code: readiness while a dependency is down, a credit check whose anchor the Tangle node cannot confirm) are
+    counted, not failed."""
+    own = sum(stats.own_errors.values())
+    unavailable = ", ".join(f"`{label}` {n}" for label, n in sorted(stats.unavailable.items())) or "none"
+    errors = ", ".join(f"`{label}` {n}" for label, n in sorted(stats.own_errors.items())) or "none"
+    return (
+        "no request answered with a 5xx of the portal's own (500, 502, 504 from a portal process)",
+        own == 0,
+        f"{own} own 5xx ({errors}); deliberate 503 answers: {unavailable}",
+    )
 
 
 # --- reports --------------------------------------------------------------------------------------------------------

@@ -220,6 +220,11 @@ def charging_session_start(
         logger.info("station %s: start refused (locked out)", station.station_id)
         return StartOutcome(AuthorizationStatus.INVALID)
     vehicle = Vehicle.objects.select_for_update().filter(id_token=id_token).first()
+    # The vehicle's lock serialises its starts: a resent start that waited here behind its first copy (committing on
+    # another web host whose answer the station never got) now sees that copy's session, and answers with it.
+    existing = ChargingSession.objects.filter(station=station, start_key=start_key).first()
+    if existing is not None:
+        return StartOutcome(AuthorizationStatus.ACCEPTED, existing.transaction_id)
     tariff = station_tariff_current(station=station)
     status = _authorization_status(station=station, vehicle=vehicle, tariff=tariff, now=timezone.now())
     active = ChargingSession.objects.filter(vehicle=vehicle, status=SessionStatus.ACTIVE)

@@ -161,6 +161,12 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat stays single across hosts (portal/beat.py): it sends only while it holds a lease in Redis, and each scheduled
+# entry at most once per interval. Without Redis (the embedded defaults) there is one beat on one machine.
+BEAT_LOCK_REDIS_URL = env.str("BEAT_LOCK_REDIS_URL", default="") or REDIS_URL
+BEAT_LEASE_SECONDS = env.float("BEAT_LEASE_SECONDS", default=30.0)
+if BEAT_LOCK_REDIS_URL:
+    CELERY_BEAT_SCHEDULER = "portal.beat:LeaderScheduler"
 CELERY_TIMEZONE = "UTC"
 
 # --- Authentication ------------------------------------------------------------------------------------------------
