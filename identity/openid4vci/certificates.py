@@ -133,3 +133,8 @@ def trust_anchors() -> list[crypto_x509.Certificate]:
     portal_issuing_ca()
     rows = X509SigningKey.objects.filter(role=X509SigningKey.Role.CA, not_after__gt=timezone.now())
     return [x509.certificate_from_der(bytes(row.certificate_der)) for row in rows]
+
+
+def certificate_pem_of_ca() -> str:
+    """The active issuing CA certificate in PEM, for relying parties to configure as a trust anchor."""
+    return x509.certificate_to_pem(x509.certificate_from_der(bytes(portal_issuing_ca().certificate_der)))
