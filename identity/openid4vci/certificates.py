@@ -138,3 +138,18 @@ def trust_anchors() -> list[crypto_x509.Certificate]:
 def certificate_pem_of_ca() -> str:
     """The active issuing CA certificate in PEM, for relying parties to configure as a trust anchor."""
     return x509.certificate_to_pem(x509.certificate_from_der(bytes(portal_issuing_ca().certificate_der)))
+
+
+X509_METHOD_FRAGMENT = "x509-issuer"
+
+
+def did_verification_method(*, did: str) -> dict[str, object]:
+    """The issuer key as a ``JsonWebKey2020`` method of the portal's did:web, its JWK carrying the ``x5c`` chain
+    (leaf, then the issuing CA), so a verifier can reach the key by either route."""
+    from identity.credentials import jose
+
+    signer_row = issuer_signing_key()
+    leaf = x509.certificate_from_der(bytes(signer_row.certificate_der))
+    ca = x509.certificate_from_der(bytes(portal_issuing_ca().certificate_der))
+    jwk = jose.public_jwk(leaf.public_key()) | {"alg": "ES256", "x5c": x509.x5c_encode([leaf, ca])}  # type: ignore[arg-type]
+    return {"id": f"{did}#{X509_METHOD_FRAGMENT}", "type": "JsonWebKey2020", "controller": did, "publicKeyJwk": jwk}
