@@ -70,7 +70,10 @@ def _ensure(role: str, create: Callable[[], None]) -> X509SigningKey:
         return row
     try:
         with transaction.atomic():
-            X509SigningKey.objects.filter(role=role, is_active=True).update(is_active=False)
+            # an expired key steps aside; a valid one made meanwhile by another request stays and wins below
+            X509SigningKey.objects.filter(role=role, is_active=True, not_after__lte=timezone.now()).update(
+                is_active=False
+            )
             create()
     except IntegrityError:
         pass  # another request made it first; the one-active-key constraint leaves exactly one

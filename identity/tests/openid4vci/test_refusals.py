@@ -292,3 +292,50 @@ def test_authorization_errors_go_back_to_the_wallet(customer, client_for, overri
 def test_the_authorization_endpoint_asks_an_anonymous_visitor_to_log_in():
     response = Client().get(reverse("openid4vci:authorize"), {"client_id": TEST_CLIENT_ID})
     assert response.status_code == 302 and "/accounts/login" in response["Location"]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "error"),
+    [
+        ("not json", "application/json", "invalid_credential_request"),
+        ("[1, 2]", "application/json", "invalid_credential_request"),
+        ('{"credential_configuration_id": "PaymentHistoryCredential"}', "application/json", "invalid_proof"),
+        (
+            '{"credential_configuration_id": "PaymentHistoryCredential", "proof": {}}',
+            "application/json",
+            "invalid_proof",
+        ),
+        (
+            '{"credential_configuration_id": "PaymentHistoryCredential", "proofs": {"jwt": [1]}}',
+            "application/json",
+            "invalid_proof",
+        ),
+        (
+            '{"credential_configuration_id": ["PaymentHistoryCredential"], "proofs": {"jwt": ["a.b.c"]}}',
+            "application/json",
+            "unknown_credential_configuration",
+        ),
+        (
+            "credential_configuration_id=PaymentHistoryCredential",
+            "application/x-www-form-urlencoded",
+            "invalid_credential_request",
+        ),
+    ],
+    ids=["not-json", "array", "no-proof", "legacy-proof", "proof-not-a-string", "id-not-a-string", "form-body"],
+)
+def test_malformed_credential_requests_get_oauth_errors(made, body, content_type, error):
+    response = Client().post(
+        reverse("openid4vci:credential"),
+        body,
+        content_type=content_type,
+        HTTP_AUTHORIZATION=f"Bearer {access_token(made)}",
+    )
+
+    assert_oauth_error(response, 400, error)
+    assert CredentialRecord.objects.count() == 0
+
+
+def test_the_oauth_endpoints_refuse_get():
+    for name in ("token", "nonce", "credential"):
+        assert Client().get(reverse(f"openid4vci:{name}")).status_code == 405
+    assert IssuanceNonce.objects.count() == 0
