@@ -143,3 +143,12 @@ def test_the_offer_names_both_grants_and_a_numeric_pin(customer):
     assert grant["tx_code"]["input_mode"] == "numeric" and grant["tx_code"]["length"] == 6
     assert made.tx_code.isdigit() and len(made.tx_code) == 6
     assert "authorization_code" in made.credential_offer["grants"]
+
+
+def test_the_wallet_page_leads_to_the_offer_page(customer):
+    client = Client()
+    client.force_login(customer)
+
+    page = client.get(reverse("identity:wallet"))
+
+    assert f'href="{reverse("identity:credential-offer")}"' in page.content.decode()
