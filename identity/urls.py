@@ -1,11 +1,13 @@
 from django.urls import path
 
 from identity import views
+from identity.openid4vci import views as openid4vci_views
 
 app_name = "identity"
 
 urlpatterns = [
     path("wallet/", views.wallet_view, name="wallet"),
+    path("wallet/credential-offer/", openid4vci_views.credential_offer_view, name="credential-offer"),
     path("issuers/", views.issuer_list_view, name="issuer-list"),
     path("issuers/<int:issuer_id>/", views.issuer_detail_view, name="issuer-detail"),
     path("keys/", views.keys_view, name="keys"),

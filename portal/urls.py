@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/payments/", include("payments.api.urls")),
     path("identity/", include("identity.urls")),
     path("", include("identity.api.urls")),
+    path("", include("identity.openid4vci.urls")),
     path("leasing/", include("leasing.urls")),
     path("api/leasing/", include("leasing.api.urls")),
     path("machines/", include("machines.urls")),

@@ -73,3 +73,45 @@ def payment_history_credential_issue(
     return issuance.credential_issue(
         party=issuance.issuing_party_portal(), credential=credential, securing_format=securing_format, now=now
     )
+
+
+def _payment_history_claims(user: User) -> dict[str, object]:
+    """The subject claims of the payment-history credential as issued over OpenID4VCI."""
+    history = payment_history_for_user(user=user)
+    return {
+        "onTimePaymentCount": history.on_time_payment_count,
+        "arrearsCount": history.arrears_count,
+        "periodStart": history.period_start.isoformat(),
+        "periodEnd": history.period_end.isoformat(),
+    }
+
+
+def payment_history_configuration_register() -> None:
+    """Offer the payment-history credential through the portal's OpenID4VCI issuer (signed ES256 with x5c)."""
+    from django.utils.translation import gettext_lazy as _
+
+    from identity.openid4vci.configurations import (
+        ClaimDisplay,
+        CredentialConfiguration,
+        SignedBy,
+        credential_configuration_register,
+    )
+
+    credential_configuration_register(
+        CredentialConfiguration(
+            configuration_id="PaymentHistoryCredential",
+            credential_type="PaymentHistoryCredential",
+            type_name="payment-history",
+            name=_("Payment history"),
+            description=_("How many of your payments over the last year were on time and how many fell into arrears."),
+            claims=(
+                ClaimDisplay("onTimePaymentCount", _("Payments on time")),
+                ClaimDisplay("arrearsCount", _("Payments in arrears")),
+                ClaimDisplay("periodStart", _("From")),
+                ClaimDisplay("periodEnd", _("To")),
+            ),
+            claims_for=_payment_history_claims,
+            signed_by=SignedBy.PORTAL_X509,
+            validity=VALIDITY,
+        )
+    )

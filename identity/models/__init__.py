@@ -5,17 +5,29 @@ from identity.models.anchoring import AnchorBatch, AnchorLeaf, AnchorSource
 from identity.models.credentials import CredentialRecord, StatusList, StatusListSlot
 from identity.models.credit_checks import *  # noqa: F403 - credit-check models
 from identity.models.keys import SigningKey
+from identity.models.openid4vci import (
+    AuthorizationCode,
+    CredentialOffer,
+    IssuanceAccessToken,
+    IssuanceNonce,
+    X509SigningKey,
+)
 from identity.models.registry import IssuerClient, IssuerKind, TrustedIssuer
 
 __all__ = [
     "AnchorBatch",
     "AnchorLeaf",
     "AnchorSource",
+    "AuthorizationCode",
+    "CredentialOffer",
     "CredentialRecord",
+    "IssuanceAccessToken",
+    "IssuanceNonce",
     "IssuerClient",
     "IssuerKind",
     "SigningKey",
     "StatusList",
     "StatusListSlot",
     "TrustedIssuer",
+    "X509SigningKey",
 ]

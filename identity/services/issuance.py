@@ -26,7 +26,7 @@ from identity.models import AnchorSource, CredentialRecord, TrustedIssuer
 from identity.services import keys
 from identity.services.anchoring import anchor_leaf_add
 from identity.services.registry import PORTAL_CREDENTIAL_TYPES
-from identity.services.status import status_slots_allocate
+from identity.services.status import StatusSlots, status_slots_allocate
 from portal.errors import ApplicationError, ConflictError, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -201,15 +201,44 @@ def credential_issue(
     prepared["credentialStatus"] = entries[0] if securing_format == "vc-jwt" else entries
     signer = keys.signer_for(controller=party.controller, did=party.did)
     secured = _secure(credential=prepared, securing_format=securing_format, signer=signer, now=now)
-    salt = secrets.token_bytes(LEAF_SALT_LENGTH)
-    leaf_hash = credential_leaf_hash(anchor_bytes_for(secured), salt)
-    CredentialRecord.objects.create(
+    issued = credential_record_add(
+        secured=secured,
         credential_id=prepared["id"],
         credential_type=credential_type,
         issuer_did=party.did,
-        format=securing_format,
+        securing_format=securing_format,
         valid_from=parse_datetime(prepared["validFrom"], field_name="validFrom"),
         valid_until=parse_datetime(prepared["validUntil"], field_name="validUntil"),
+        slots=slots,
+        now=now,
+    )
+    logger.info("credential %s (%s, %s) issued by %s", prepared["id"], credential_type, securing_format, party.did)
+    return issued
+
+
+def credential_record_add(
+    *,
+    secured: str | dict[str, Any],
+    credential_id: str,
+    credential_type: str,
+    issuer_did: str,
+    securing_format: str,
+    valid_from: datetime,
+    valid_until: datetime,
+    slots: StatusSlots,
+    now: datetime,
+) -> IssuedCredential:
+    """Record a credential just secured (inside the issuing transaction): its salted leaf hash, status slots and
+    validity, and queue the leaf for anchoring. The credential itself is returned, never stored."""
+    salt = secrets.token_bytes(LEAF_SALT_LENGTH)
+    leaf_hash = credential_leaf_hash(anchor_bytes_for(secured), salt)
+    CredentialRecord.objects.create(
+        credential_id=credential_id,
+        credential_type=credential_type,
+        issuer_did=issuer_did,
+        format=securing_format,
+        valid_from=valid_from,
+        valid_until=valid_until,
         revocation_list=slots.revocation_list,
         revocation_index=slots.revocation_index,
         suspension_list=slots.suspension_list,
@@ -218,6 +247,5 @@ def credential_issue(
         leaf_hash=leaf_hash.hex(),
         issued_at=now,
     )
-    anchor_leaf_add(leaf_hash=leaf_hash, source=AnchorSource.CREDENTIAL, reference=prepared["id"])
-    logger.info("credential %s (%s, %s) issued by %s", prepared["id"], credential_type, securing_format, party.did)
-    return IssuedCredential(secured, prepared["id"], leaf_hash.hex(), salt)
+    anchor_leaf_add(leaf_hash=leaf_hash, source=AnchorSource.CREDENTIAL, reference=credential_id)
+    return IssuedCredential(secured, credential_id, leaf_hash.hex(), salt)

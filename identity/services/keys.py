@@ -165,7 +165,14 @@ def did_web_document(*, controller: str, did: str) -> dict[str, Any]:
 
 
 def portal_did_document() -> dict[str, Any]:
-    return did_web_document(controller=PORTAL_CONTROLLER, did=portal_did())
+    """The portal's Ed25519 keys and, as ``#x509-issuer``, the ES256 key that signs OpenID4VCI credentials."""
+    from identity.openid4vci.certificates import did_verification_method
+
+    document = did_web_document(controller=PORTAL_CONTROLLER, did=portal_did())
+    method = did_verification_method(did=document["id"])
+    document["verificationMethod"].append(method)
+    document["assertionMethod"].append(method["id"])
+    return document
 
 
 def dealer_did_document(*, slug: str) -> dict[str, Any]:

@@ -308,4 +308,57 @@ MATRIX += [
         body={"kind": "payment_history", "holderDid": HOLDER_DID, "format": "sd-jwt"},
         route="api/identity/credit-checks/payment-history",
     ),
+    # OpenID4VCI: metadata and type metadata are public; the OAuth endpoints authenticate by code, PIN, bearer token
+    # or key proof, never by the portal session (a logged-in visitor without a token is refused like anyone).
+    Case(
+        "customer gets a credential offer",
+        "GET",
+        "/identity/wallet/credential-offer/",
+        {"anonymous": 302, "customer": 200, "dealer": 403, "back_office": 403},
+        route="identity/wallet/credential-offer/",
+    ),
+    Case(
+        "credential issuer metadata",
+        "GET",
+        "/.well-known/openid-credential-issuer",
+        PUBLIC,
+        route=".well-known/openid-credential-issuer",
+    ),
+    Case(
+        "authorization server metadata",
+        "GET",
+        "/.well-known/oauth-authorization-server",
+        PUBLIC,
+        route=".well-known/oauth-authorization-server",
+    ),
+    Case(
+        "authorization endpoint without a registered client",
+        "GET",
+        "/openid4vci/authorize",
+        {"anonymous": 302, "customer": 400, "dealer": 403, "back_office": 403},
+        route="openid4vci/authorize",
+    ),
+    Case(
+        "token endpoint without a grant",
+        "POST",
+        "/openid4vci/token",
+        {"anonymous": 400, "customer": 400, "dealer": 400, "back_office": 400},
+        route="openid4vci/token",
+    ),
+    Case("nonce endpoint", "POST", "/openid4vci/nonce", PUBLIC, route="openid4vci/nonce"),
+    Case(
+        "credential endpoint without an access token",
+        "POST",
+        "/openid4vci/credential",
+        {"anonymous": 401, "customer": 401, "dealer": 401, "back_office": 401},
+        body={"credential_configuration_id": "PaymentHistoryCredential"},
+        route="openid4vci/credential",
+    ),
+    Case(
+        "credential type metadata",
+        "GET",
+        "/credentials/types/payment-history",
+        PUBLIC,
+        route="credentials/types/<slug:type_name>",
+    ),
 ]

@@ -423,6 +423,18 @@ CELERY_BEAT_SCHEDULE["leasing.arrears_run"] = {"task": "leasing.arrears_run", "s
 # The demo KYC provider and credit bureau that hand the browser wallet credentials on request. They issue a passing
 # credit credential to anyone, so production turns them off (see production.py).
 IDENTITY_DEMO_ISSUERS = env.bool("IDENTITY_DEMO_ISSUERS", default=True)
+
+# OpenID4VCI issuer. The credential issuer identifier is the portal's https origin. Wallets are public clients of
+# the authorization code flow: OPENID4VCI_PUBLIC_CLIENTS maps a client_id to the redirect URIs it may use (exact
+# match), as JSON, e.g. {"my-wallet": ["https://wallet.example/callback"]}. Lifetimes are in seconds.
+OPENID4VCI_CREDENTIAL_ISSUER = env.str("OPENID4VCI_CREDENTIAL_ISSUER", default=f"https://{PORTAL_HOST}")
+OPENID4VCI_PUBLIC_CLIENTS = env.json("OPENID4VCI_PUBLIC_CLIENTS", default={})
+OPENID4VCI_PRE_AUTHORIZED_CODE_TTL = env.int("OPENID4VCI_PRE_AUTHORIZED_CODE_TTL", default=600)
+OPENID4VCI_TX_CODE_ATTEMPTS = env.int("OPENID4VCI_TX_CODE_ATTEMPTS", default=5)
+OPENID4VCI_AUTHORIZATION_CODE_TTL = env.int("OPENID4VCI_AUTHORIZATION_CODE_TTL", default=60)
+OPENID4VCI_ACCESS_TOKEN_TTL = env.int("OPENID4VCI_ACCESS_TOKEN_TTL", default=300)
+OPENID4VCI_NONCE_TTL = env.int("OPENID4VCI_NONCE_TTL", default=300)
+OPENID4VCI_PROOF_MAX_AGE = env.int("OPENID4VCI_PROOF_MAX_AGE", default=300)
 # --- Identity: credit checks -----------------------------------------------------------------------------------------
 # Days after which credit-check requests, verdicts, consent receipts, reviews and contests are deleted.
 CREDIT_CHECK_RETENTION_DAYS = env.int("CREDIT_CHECK_RETENTION_DAYS", default=90)

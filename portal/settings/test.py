@@ -47,3 +47,7 @@ PAYMENTS_QR_UPLOAD_RATE_PER_MINUTE = 10000
 DATABASES["default"]["TEST"] = {"NAME": f"test_finlab_{os.getpid()}"}
 # Likewise one cache key prefix per run: the suite clears its own keys before each test, never another run's.
 CACHES["default"]["KEY_PREFIX"] = f"test{os.getpid()}"
+
+# The independent test wallet (identity/tests/wallet) is the one public client of the authorization code flow; its
+# redirect URI is never fetched (the test reads the code from the redirect).
+OPENID4VCI_PUBLIC_CLIENTS = {"finlab-test-wallet": ["https://wallet.test/callback"]}

@@ -64,7 +64,7 @@ def test_rotation_keeps_old_credentials_verifiable_and_withdrawal_breaks_them(ba
     assert (old_key.state, new_key.state) == ("retired", "active")
     document = keys.portal_did_document()
     assert [method["id"].rsplit("#", 1)[1] for method in document["verificationMethod"]] == [
-        old_key.key_id, f"{old_key.key_id}-multikey", new_key.key_id, f"{new_key.key_id}-multikey"
+        old_key.key_id, f"{old_key.key_id}-multikey", new_key.key_id, f"{new_key.key_id}-multikey", "x509-issuer"
     ]  # fmt: skip
     assert credential_verify(credential=issued.verifiable_credential, allow_pending_anchor=True).is_valid is True
     signer = keys.signer_for(controller="portal", did=keys.portal_did())
