@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class IdentityConfig(AppConfig):
-    """Keys, DIDs, credentials, status lists, the trust registry, credit checks and Tangle anchoring."""
+    """Keys, DIDs, credentials, status lists, the trust registry and Tangle anchoring."""
 
     name = "identity"
     verbose_name = "Identity"

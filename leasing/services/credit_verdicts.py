@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from identity.selectors_credit_checks import LeaseApplicationVerdict, credit_check_verdicts_for_lease_applications
+from credit_checks.selectors import LeaseApplicationVerdict, credit_check_verdicts_for_lease_applications
 from leasing.errors import ApplicationStateError
 from leasing.models import Application, ApplicationStatus, CreditVerdictRefusal, CreditVerdictRefusalReason, ProductKind
 from leasing.services.applications import application_credit_verdict_record

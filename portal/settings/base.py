@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "identity",
     "payments",
     "leasing",
+    "credit_checks",
     "machines",
 ]
 
@@ -411,7 +412,7 @@ CELERY_BEAT_SCHEDULE["leasing.arrears_run"] = {"task": "leasing.arrears_run", "s
 # The demo KYC provider and credit bureau that hand the browser wallet credentials on request. They issue a passing
 # credit credential to anyone, so production turns them off (see production.py).
 IDENTITY_DEMO_ISSUERS = env.bool("IDENTITY_DEMO_ISSUERS", default=True)
-# --- Identity: credit checks -----------------------------------------------------------------------------------------
+# --- Credit checks --------------------------------------------------------------------------------------------------
 # Days after which credit-check requests, verdicts, consent receipts, reviews and contests are deleted.
 CREDIT_CHECK_RETENTION_DAYS = env.int("CREDIT_CHECK_RETENTION_DAYS", default=90)
 CELERY_BEAT_SCHEDULE["identity.credit_checks_purge"] = {"task": "identity.credit_checks_purge", "schedule": 3600.0}
