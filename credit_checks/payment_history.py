@@ -1,5 +1,7 @@
-"""The portal's PaymentHistoryCredential: built from the customer's own ledger accounts and issued by the portal
-into the customer's wallet. The portal keeps only the credential record (id, status slots, salted leaf hash)."""
+"""The portal's PaymentHistoryCredential: built from the customer's lease payment facts, read through leasing's
+selectors (instalments paid on time, paid late, still unpaid after their due date, direct debits the bank rejected
+or returned, and each running contract's arrears bucket), and issued by the portal into the customer's wallet. The
+portal keeps only the credential record (id, status slots, salted leaf hash)."""
 
 from __future__ import annotations
 
@@ -13,8 +15,7 @@ from accounts.models import User
 from identity.credentials.dids import DidResolutionError, public_key_from_did_key
 from identity.credentials.types import build_payment_history_credential
 from identity.services import issuance
-from payments.ledger.selectors import account_list, account_transfers
-from payments.ledger.types import TransferFlags
+from leasing import selectors as leasing_selectors
 from portal.errors import ValidationFailed
 
 PERIOD = timedelta(days=365)
@@ -23,27 +24,49 @@ VALIDITY = timedelta(days=90)
 
 @dataclass(frozen=True)
 class PaymentHistory:
-    """Counts over ``period_start``..``period_end`` (dates, inclusive)."""
+    """The customer's payment facts over ``period_start``..``period_end`` (dates, inclusive); ``current_arrears`` is
+    the state on ``period_end``. ``arrears_count`` counts the instalments not paid on time (late or missed)."""
 
     on_time_payment_count: int
-    arrears_count: int
+    late_payments: list[leasing_selectors.InstalmentPaidLate]
+    missed_payments: list[leasing_selectors.InstalmentMissed]
+    returned_direct_debits: list[leasing_selectors.ReturnedDirectDebit]
+    current_arrears: list[leasing_selectors.ContractArrears]
     period_start: date
     period_end: date
 
+    @property
+    def arrears_count(self) -> int:
+        return len(self.late_payments) + len(self.missed_payments)
+
 
 def payment_history_for_user(*, user: User, now: datetime | None = None) -> PaymentHistory:
-    """Over the last 365 days: payments that left the customer's ledger accounts and were settled (single-phase or
-    posted pending transfers) count as on time; reserved payments that were voided (not covered when due) count as
-    arrears."""
-    now = now or timezone.now()
-    start = now - PERIOD
-    flags: list[int] = []
-    for account in account_list(owner_reference=f"user:{user.pk}"):
-        outgoing = account_transfers(account=account).filter(debit_account=account, created_at__range=(start, now))
-        flags.extend(outgoing.values_list("flags", flat=True))
-    on_time = sum(1 for value in flags if not value & (TransferFlags.PENDING | TransferFlags.VOID_PENDING))
-    arrears = sum(1 for value in flags if value & TransferFlags.VOID_PENDING)
-    return PaymentHistory(on_time, arrears, start.date(), now.date())
+    """Over the last 365 days up to today (local dates): instalments due in the period paid by their due date, those
+    paid after it (with the days late), those still unpaid after it (with the days past due), direct debits returned
+    in the period with their reason codes, and the arrears of each running contract today."""
+    today = timezone.localdate(now or timezone.now())
+    start = today - PERIOD
+    customer_id = user.pk
+    return PaymentHistory(
+        on_time_payment_count=leasing_selectors.instalments_paid_on_time_count(
+            customer_id=customer_id, due_from=start, due_to=today
+        ),
+        late_payments=leasing_selectors.instalments_paid_late(customer_id=customer_id, due_from=start, due_to=today),
+        missed_payments=leasing_selectors.instalments_missed(customer_id=customer_id, due_from=start, on=today),
+        returned_direct_debits=leasing_selectors.returned_direct_debits(
+            customer_id=customer_id, returned_from=start, returned_to=today
+        ),
+        current_arrears=leasing_selectors.contract_arrears_for_customer(customer_id=customer_id, on=today),
+        period_start=start,
+        period_end=today,
+    )
+
+
+def _bucket_name(line: leasing_selectors.ContractArrears) -> str:
+    if line.bucket is None:
+        return "none"
+    first, last = line.bucket.first_day, line.bucket.last_day
+    return f"{first}+" if last is None else f"{first}-{last}"
 
 
 def payment_history_credential_issue(
@@ -69,6 +92,21 @@ def payment_history_credential_issue(
         period_end=history.period_end,
         valid_from=now,
         valid_until=now + VALIDITY,
+        late_payments=[
+            {"dueDate": line.due_date.isoformat(), "paidOn": line.paid_on.isoformat(), "daysLate": line.days_late}
+            for line in history.late_payments
+        ],
+        missed_payments=[
+            {"dueDate": line.due_date.isoformat(), "daysPastDue": line.days_past_due}
+            for line in history.missed_payments
+        ],
+        returned_direct_debits=[
+            {"returnedOn": line.returned_on.isoformat(), "reasonCode": line.reason_code}
+            for line in history.returned_direct_debits
+        ],
+        current_arrears=[
+            {"daysPastDue": line.days_past_due, "bucket": _bucket_name(line)} for line in history.current_arrears
+        ],
     )
     return issuance.credential_issue(
         party=issuance.issuing_party_portal(), credential=credential, securing_format=securing_format, now=now
