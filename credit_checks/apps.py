@@ -7,3 +7,11 @@ class CreditChecksConfig(AppConfig):
 
     name = "credit_checks"
     verbose_name = "Credit checks"
+
+    def ready(self) -> None:
+        # Leasing applies credit-check verdicts to its applications without importing this app: it asks the sources
+        # registered here (the dependency runs credit_checks -> leasing, never back).
+        from credit_checks.selectors import credit_check_verdicts_for_lease_applications
+        from leasing.services.credit_verdicts import credit_verdict_source_register
+
+        credit_verdict_source_register(credit_check_verdicts_for_lease_applications)

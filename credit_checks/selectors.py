@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
@@ -19,6 +17,7 @@ from credit_checks.models import (
     CreditCheckStatus,
     CreditCheckVerdict,
 )
+from leasing.services.credit_verdicts import LeaseApplicationVerdict
 
 REFUSAL_TEXTS = {
     "malformed": "The presentation could not be read.",
@@ -192,27 +191,9 @@ def credit_check_display(*, request: CreditCheckRequest) -> CreditCheckRequest:
     return request
 
 
-@dataclass(frozen=True)
-class LeaseApplicationVerdict:
-    """A recorded verdict of a request that names a lease application, with what the application's owner must match:
-    the request's dealer organisation and the customer who presented, and the terms the verdict was given for
-    (``purpose``, monthly ``amount`` in minor units of ``currency``, ``term_months``), which must cover the
-    application's. ``application_id`` is the dealer's opaque reference; identity never checks it against leasing."""
-
-    application_id: int
-    outcome: str
-    public_id: str
-    dealer_organisation_id: int
-    customer_id: int
-    decided_at: datetime
-    purpose: str
-    amount: int
-    currency: str
-    term_months: int
-
-
 def credit_check_verdicts_for_lease_applications(*, application_ids: Collection[int]) -> list[LeaseApplicationVerdict]:
-    """Every recorded verdict whose request names one of ``application_ids``, oldest first.
+    """Every recorded verdict whose request names one of ``application_ids``, oldest first: leasing's
+    `CreditVerdictSource`, registered at start-up (leasing never imports this app).
 
     All of them, not just the latest: any dealer may type any number, so the caller picks the first one whose
     organisation and customer match the application and whose terms cover it."""

@@ -416,7 +416,8 @@ IDENTITY_DEMO_ISSUERS = env.bool("IDENTITY_DEMO_ISSUERS", default=True)
 # Days after which credit-check requests, verdicts, consent receipts, reviews and contests are deleted.
 CREDIT_CHECK_RETENTION_DAYS = env.int("CREDIT_CHECK_RETENTION_DAYS", default=90)
 CELERY_BEAT_SCHEDULE["identity.credit_checks_purge"] = {"task": "identity.credit_checks_purge", "schedule": 3600.0}
-# Leasing pulls recorded credit-check verdicts into applications waiting for them (identity never calls leasing).
+# Leasing pulls recorded credit-check verdicts into applications waiting for them, from the source the credit-check
+# app registers at start-up (leasing never imports credit_checks).
 CELERY_BEAT_SCHEDULE["leasing.credit_verdicts_collect"] = {
     "task": "leasing.credit_verdicts_collect",
     "schedule": 60.0,
