@@ -59,6 +59,21 @@ def test_lower_apps_do_not_import_leasing_or_machines(app, forbidden):
     assert offenders == {}
 
 
+PRODUCTION_APPS = ("core", "portal", "accounts", "identity", "credit_checks", "payments", "leasing", "machines")
+
+
+def test_benchmark_code_lives_under_bench_only():
+    """Production packages neither hold benchmark modules nor import the bench package."""
+    modules = [path for app in PRODUCTION_APPS for path in production_modules(app)]
+    benchmark_modules = [
+        str(path.relative_to(ROOT)) for path in modules if path.stem.startswith(("bench", "benchmark"))
+    ]
+    importing_bench = [str(path.relative_to(ROOT)) for path in modules if "bench" in imported_apps(path.read_text())]
+
+    assert len(modules) > 100
+    assert (benchmark_modules, importing_bench) == ([], [])
+
+
 def test_the_guard_sees_lazy_and_dynamic_imports():
     source = (
         "import json\n"

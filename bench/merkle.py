@@ -1,6 +1,6 @@
 """Throughput benchmark for building Merkle trees with all inclusion proofs (the anchoring batch step).
 
-Run: ``python -m identity.tangle.bench --leaves 100000``; prints one JSON object. The target for 100,000 leaves on a
+Run: ``python -m bench.merkle --leaves 100000``; prints one JSON object. The target for 100,000 leaves on a
 2-core machine is at least 50,000 leaves per second with proofs of at most 17 hashes.
 """
 
