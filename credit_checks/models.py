@@ -96,7 +96,7 @@ class CreditCheckRequest(models.Model):
     customer reaches it through ``link_token``. The first customer who opens the link becomes ``customer``; nobody
     else can see it. ``presentation_hash`` (SHA-256 hex of the presentation received) is unique across all
     requests, so one presentation is never accepted twice. ``lease_application_id`` is the dealer's opaque
-    reference to a leasing application: no foreign key and never checked here (identity does not depend on leasing);
+    reference to a leasing application: no foreign key (the tables live in different apps) and never checked here;
     leasing collects the verdict and applies it only to an application of the same organisation and customer.
     """
 

@@ -90,7 +90,7 @@ def credit_check_request_create(
     units of ``currency``. It asks for the score band and affordability ceiling, bound to a fresh 256-bit challenge
     and the organisation's did:web, and expires after REQUEST_VALIDITY.
 
-    ``lease_application_id`` is stored as the dealer typed it, unchecked: identity does not read leasing. Leasing
+    ``lease_application_id`` is stored as the dealer typed it, unchecked here. Leasing
     collects the verdict later and applies it only to an application of this organisation and of the customer who
     presented, so a wrong or foreign number changes nothing."""
     organisation = dealer_user.dealer_organisation
