@@ -71,7 +71,9 @@ def credit_policy_version_create(
     if max_credential_age_days < 1:
         raise ValidationFailed("At least one day.", fields={"max_credential_age_days": ["At least 1."]})
     credit_policy_current(dealer_organisation=dealer_organisation, purpose=purpose)
-    DealerOrganisation.objects.select_for_update().get(pk=dealer_organisation.pk)
+    # Concurrent new versions queue on the first version's row (this app's own; version 1 always exists by now), so
+    # each reads the latest number after the one before it committed.
+    CreditPolicy.objects.select_for_update().get(dealer_organisation=dealer_organisation, purpose=purpose, version=1)
     latest = CreditPolicy.objects.filter(dealer_organisation=dealer_organisation, purpose=purpose).aggregate(
         latest=Max("version")
     )["latest"]
