@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from identity.credentials.benchmark import credentials_benchmark
-from identity.tangle.bench import merkle_benchmark
+from bench.credentials import credentials_benchmark
+from bench.merkle import merkle_benchmark
 
 VC_JWT_SHARE_TARGET = 0.25
 

@@ -17,8 +17,3 @@ def anchor_pending_leaves() -> dict[str, int]:
         "leaves_anchored": result.leaves_anchored,
         "batches_waiting": result.batches_waiting,
     }
-
-
-# The credit-check tasks live beside their services; importing them here registers them with the worker, since
-# Celery's autodiscovery imports only `<app>.tasks`.
-from identity.credit_checks import tasks as credit_check_tasks  # noqa: E402, F401

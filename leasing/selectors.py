@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Min, QuerySet, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
 from accounts.models import User
@@ -31,10 +32,11 @@ from leasing.models import (
     LeaseProduct,
     Quote,
     ScheduleItem,
+    ScheduleItemKind,
     ScheduleItemStatus,
 )
 from leasing.sepa_reasons import return_reason_text
-from leasing.services.arrears import Bucket, delinquency_buckets
+from leasing.services.arrears import Bucket, bucket_for, days_past_due, delinquency_buckets, overdue_schedule_items
 from payments.ledger.registry import Purpose, TransferCode
 from payments.statements import Statement, dealer_purpose_statement
 from portal.money import Money
@@ -175,8 +177,6 @@ class ArrearsLine:
 
 def arrears_overview(*, on: datetime.date) -> list[ArrearsLine]:
     """Every contract with rows unpaid after their due date, oldest first, with its bucket (back office only)."""
-    from leasing.services.arrears import bucket_for
-
     overdue = (
         ScheduleItem.objects.filter(status=ScheduleItemStatus.DUE, due_date__lt=on)
         .exclude(contract__status=ContractStatus.OFFERED)
@@ -235,3 +235,120 @@ def dealer_lease_payout_statement(*, organisation_id: int) -> Statement:
         title=gettext("Lease payouts"),
         labels={TransferCode.LEASE_DEALER_PAYOUT: gettext("Payout for a leased vehicle")},
     )
+
+
+# --- a customer's payment record (read by the payment-history credential) --------------------------------------------
+# Instalments are the rows a customer owes by the schedule (instalment and final balloon); fees and late fees are not.
+PAYMENT_KINDS = (ScheduleItemKind.INSTALMENT, ScheduleItemKind.BALLOON)
+RUNNING_CONTRACT_STATES = (ContractStatus.ACTIVE, ContractStatus.IN_ARREARS)
+
+
+@dataclass(frozen=True)
+class InstalmentPaidLate:
+    due_date: datetime.date
+    paid_on: datetime.date
+    days_late: int
+
+
+@dataclass(frozen=True)
+class InstalmentMissed:
+    """Still unpaid after its due date on the day asked about."""
+
+    due_date: datetime.date
+    days_past_due: int
+
+
+@dataclass(frozen=True)
+class ReturnedDirectDebit:
+    """A direct debit the bank rejected (pain.002) or returned (camt.054), with its ISO 20022 reason code."""
+
+    returned_on: datetime.date
+    reason_code: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ContractArrears:
+    """A running contract's arrears on the day asked about: days past due and the delinquency bucket (None: none)."""
+
+    contract_number: str
+    days_past_due: int
+    bucket: Bucket | None
+
+
+def _customer_instalments(*, customer_id: int, due_from: datetime.date, due_to: datetime.date):
+    return ScheduleItem.objects.filter(
+        contract__customer_id=customer_id, kind__in=PAYMENT_KINDS, due_date__range=(due_from, due_to)
+    ).exclude(contract__status=ContractStatus.OFFERED)
+
+
+def instalments_paid_on_time_count(*, customer_id: int, due_from: datetime.date, due_to: datetime.date) -> int:
+    """Instalments due in ``due_from``..``due_to`` (inclusive) and paid no later than their due date."""
+    paid = _customer_instalments(customer_id=customer_id, due_from=due_from, due_to=due_to).filter(
+        status=ScheduleItemStatus.PAID
+    )
+    return sum(1 for due, paid_at in paid.values_list("due_date", "paid_at") if timezone.localdate(paid_at) <= due)
+
+
+def instalments_paid_late(
+    *, customer_id: int, due_from: datetime.date, due_to: datetime.date
+) -> list[InstalmentPaidLate]:
+    """Instalments due in ``due_from``..``due_to`` (inclusive) paid after their due date, oldest due first."""
+    paid = (
+        _customer_instalments(customer_id=customer_id, due_from=due_from, due_to=due_to)
+        .filter(status=ScheduleItemStatus.PAID)
+        .order_by("due_date", "id")
+        .values_list("due_date", "paid_at")
+    )
+    late = []
+    for due, paid_at in paid:
+        paid_on = timezone.localdate(paid_at)
+        if paid_on > due:
+            late.append(InstalmentPaidLate(due_date=due, paid_on=paid_on, days_late=(paid_on - due).days))
+    return late
+
+
+def instalments_missed(*, customer_id: int, due_from: datetime.date, on: datetime.date) -> list[InstalmentMissed]:
+    """Instalments due from ``due_from`` and still unpaid after their due date on ``on`` (a debit the lessor put off
+    itself is not missed), oldest first."""
+    overdue = (
+        overdue_schedule_items(on=on)
+        .filter(contract__customer_id=customer_id, kind__in=PAYMENT_KINDS, due_date__gte=due_from)
+        .exclude(contract__status=ContractStatus.OFFERED)
+        .order_by("due_date", "id")
+        .values_list("due_date", flat=True)
+    )
+    return [InstalmentMissed(due_date=due, days_past_due=(on - due).days) for due in overdue]
+
+
+def returned_direct_debits(
+    *, customer_id: int, returned_from: datetime.date, returned_to: datetime.date
+) -> list[ReturnedDirectDebit]:
+    """The customer's direct debits rejected or returned in ``returned_from``..``returned_to`` (inclusive, local
+    dates), oldest first."""
+    returned = (
+        Collection.objects.filter(
+            contract__customer_id=customer_id,
+            status=CollectionStatus.RETURNED,
+            method=CollectionMethod.SEPA_DIRECT_DEBIT,
+        )
+        .order_by("returned_at", "id")
+        .values_list("returned_at", "return_reason", "return_source")
+    )
+    lines = [
+        ReturnedDirectDebit(returned_on=timezone.localdate(at), reason_code=reason, source=source)
+        for at, reason, source in returned
+    ]
+    return [line for line in lines if returned_from <= line.returned_on <= returned_to]
+
+
+def contract_arrears_for_customer(*, customer_id: int, on: datetime.date) -> list[ContractArrears]:
+    """Each running contract of the customer with its days past due and bucket on ``on``, by contract number."""
+    contracts = Contract.objects.filter(customer_id=customer_id, status__in=RUNNING_CONTRACT_STATES).order_by("number")
+    lines = []
+    for contract in contracts:
+        dpd = days_past_due(contract=contract, on=on)
+        lines.append(
+            ContractArrears(contract_number=contract.number, days_past_due=dpd, bucket=bucket_for(days_past_due=dpd))
+        )
+    return lines

@@ -78,7 +78,7 @@ def _dealer_panels(user: User) -> list[Panel]:
         Panel(
             "Credit checks",
             text="Ask a customer to present a credit credential; you see the verdict only.",
-            href=reverse("identity:credit-check-list"),
+            href=reverse("credit_checks:credit-check-list"),
             link_label="Credit checks",
         ),
         Panel("Redemptions and payouts", href=reverse("payments:qr-dealer-statement"), link_label="Statement"),
@@ -98,8 +98,8 @@ def _dealer_panels(user: User) -> list[Panel]:
 
 
 def _back_office_panels() -> list[Panel]:
+    from credit_checks.selectors import credit_check_review_queue
     from identity.selectors import anchoring_overview
-    from identity.selectors_credit_checks import credit_check_review_queue
     from leasing.selectors import arrears_bucket_counts, back_office_queue_counts
     from payments.settlement.selectors import settlement_backlog_summary
 
@@ -137,7 +137,7 @@ def _back_office_panels() -> list[Panel]:
             "Credit checks to review",
             figure=str(credit_check_review_queue().count()),
             text="Referred and contested decisions need a person.",
-            href=reverse("identity:credit-check-review-list"),
+            href=reverse("credit_checks:credit-check-review-list"),
             link_label="Review queue",
         ),
         Panel("Arrears", figure=f"{in_arrears} contracts", href=reverse("leasing:arrears"), link_label="Arrears"),

@@ -16,6 +16,8 @@ urlpatterns = [
     path("identity/", include("identity.urls")),
     path("", include("identity.api.urls")),
     path("", include("identity.openid4vci.urls")),
+    path("identity/", include("credit_checks.urls")),
+    path("", include("credit_checks.api_urls")),
     path("leasing/", include("leasing.urls")),
     path("api/leasing/", include("leasing.api.urls")),
     path("machines/", include("machines.urls")),

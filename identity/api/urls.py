@@ -19,24 +19,3 @@ urlpatterns = [
     path("dealers/<slug:slug>/did.json", views.DealerDidDocumentApi.as_view(), name="dealer-did"),
     path("api/identity/wallet/credentials", views.WalletCredentialRequestApi.as_view(), name="wallet-credential"),
 ]
-
-from identity.api import credit_checks  # noqa: E402 - dealer credit-check API
-
-urlpatterns += [
-    path("api/identity/credit-checks", credit_checks.CreditCheckCreateApi.as_view(), name="credit-check-create"),
-    path(
-        "api/identity/credit-checks/webhook",
-        credit_checks.CreditCheckWebhookSetApi.as_view(),
-        name="credit-check-webhook",
-    ),
-    path(
-        "api/identity/credit-checks/payment-history",
-        credit_checks.PaymentHistoryCredentialIssueApi.as_view(),
-        name="payment-history-credential",
-    ),
-    path(
-        "api/identity/credit-checks/<uuid:public_id>",
-        credit_checks.CreditCheckDetailApi.as_view(),
-        name="credit-check-detail",
-    ),
-]

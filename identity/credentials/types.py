@@ -94,21 +94,38 @@ def build_payment_history_credential(
     period_end: date,
     valid_from: datetime,
     valid_until: datetime,
+    late_payments: list[Mapping[str, Any]] | None = None,
+    missed_payments: list[Mapping[str, Any]] | None = None,
+    returned_direct_debits: list[Mapping[str, Any]] | None = None,
+    current_arrears: list[Mapping[str, Any]] | None = None,
     credential_status: list[Mapping[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """Payment history the portal kept for a lease: on-time instalments and arrears over a closed period."""
+    """Payment history the portal kept for a lease: on-time instalments and arrears over a closed period.
+
+    Optional detail claims (each a list, given as built by the caller, dates ISO 8601): ``latePayments`` (instalments
+    paid after their due date: ``dueDate``, ``paidOn``, ``daysLate``), ``missedPayments`` (still unpaid after their
+    due date: ``dueDate``, ``daysPastDue``), ``returnedDirectDebits`` (``returnedOn``, ISO 20022 ``reasonCode``) and
+    ``currentArrears`` (per running contract: ``daysPastDue``, ``bucket``)."""
     for count in (on_time_payment_count, arrears_count):
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise ValueError("payment counts are non-negative integers")
     if period_end < period_start:
         raise ValueError("the period ends before it starts")
-    subject = {
+    subject: dict[str, Any] = {
         "id": subject_did,
         "onTimePaymentCount": on_time_payment_count,
         "arrearsCount": arrears_count,
         "periodStart": period_start.isoformat(),
         "periodEnd": period_end.isoformat(),
     }
+    for name, lines in (
+        ("latePayments", late_payments),
+        ("missedPayments", missed_payments),
+        ("returnedDirectDebits", returned_direct_debits),
+        ("currentArrears", current_arrears),
+    ):
+        if lines is not None:
+            subject[name] = [dict(line) for line in lines]
     return _credential(
         credential_id=credential_id,
         credential_type="PaymentHistoryCredential",

@@ -3,7 +3,6 @@ status bits and anchor receipts."""
 
 from identity.models.anchoring import AnchorBatch, AnchorLeaf, AnchorSource
 from identity.models.credentials import CredentialRecord, StatusList, StatusListSlot
-from identity.models.credit_checks import *  # noqa: F403 - credit-check models
 from identity.models.keys import SigningKey
 from identity.models.openid4vci import (
     AuthorizationCode,

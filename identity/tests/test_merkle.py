@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.merkle import merkle_benchmark
 from identity.merkle import (
     InclusionProof,
     build_tree,
@@ -13,7 +14,6 @@ from identity.merkle import (
     merkle_root,
     verify_inclusion,
 )
-from identity.tangle.bench import merkle_benchmark
 
 
 def make_leaves(count: int) -> list[bytes]:

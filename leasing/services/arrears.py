@@ -77,16 +77,20 @@ def bucket_for(*, days_past_due: int) -> Bucket | None:
     )
 
 
-def _overdue(*, contract: Contract, on: datetime.date):
-    """Rows still due after their due date, except a direct debit the lessor itself has put off: one never collected
-    whose pre-notification moved it past the due date (the customer is not late for that)."""
+def overdue_schedule_items(*, on: datetime.date):
+    """Rows of every contract still due after their due date, except a direct debit the lessor itself has put off:
+    one never collected whose pre-notification moved it past the due date (the customer is not late for that)."""
     put_off = DirectDebitPreNotification.objects.filter(
         schedule_item=OuterRef("pk"), status=PreNotificationStatus.SCHEDULED
     )
     attempted = Collection.objects.filter(schedule_item=OuterRef("pk"))
-    return ScheduleItem.objects.filter(contract=contract, status=ScheduleItemStatus.DUE, due_date__lt=on).exclude(
+    return ScheduleItem.objects.filter(status=ScheduleItemStatus.DUE, due_date__lt=on).exclude(
         Exists(put_off) & ~Exists(attempted)
     )
+
+
+def _overdue(*, contract: Contract, on: datetime.date):
+    return overdue_schedule_items(on=on).filter(contract=contract)
 
 
 def days_past_due(*, contract: Contract, on: datetime.date) -> int:

@@ -1,9 +1,11 @@
-"""Collects credit-check verdicts from the dealer credit-check flow (identity) for applications still waiting.
+"""Collects credit-check verdicts for applications still waiting.
 
-Identity keeps a dealer's lease application number as an opaque reference and never reads leasing; leasing pulls
-the recorded verdicts and applies one only when the request came from the application's dealer organisation and was
-answered by the application's customer. A verdict for anyone else's application is ignored, so a dealer who types a
-foreign number changes nothing.
+Leasing does not import the credit-check app: it declares what it needs here, a `LeaseApplicationVerdict` and a
+`CreditVerdictSource` (the verdicts recorded for given application ids), and the credit-check app registers its
+source at start-up (`credit_verdict_source_register`). A dealer's lease application number is an opaque reference
+on the credit-check side; leasing applies a verdict only when the request came from the application's dealer
+organisation and was answered by the application's customer. A verdict for anyone else's application is ignored,
+so a dealer who types a foreign number changes nothing.
 
 A verdict of the right dealer and customer is applied only if its terms cover the application: the purpose of the
 product (lease or financing), the same currency, a monthly amount at least the application's monthly total and a
@@ -16,14 +18,15 @@ nothing twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from identity.selectors_credit_checks import LeaseApplicationVerdict, credit_check_verdicts_for_lease_applications
 from leasing.errors import ApplicationStateError
 from leasing.models import Application, ApplicationStatus, CreditVerdictRefusal, CreditVerdictRefusalReason, ProductKind
 from leasing.services.applications import application_credit_verdict_record
@@ -31,6 +34,46 @@ from leasing.services.applications import application_credit_verdict_record
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+
+
+@dataclass(frozen=True)
+class LeaseApplicationVerdict:
+    """A recorded credit-check verdict that names a lease application, with what the application's owner must match:
+    the request's dealer organisation and the customer who presented, and the terms the verdict was given for
+    (``purpose``, monthly ``amount`` in minor units of ``currency``, ``term_months``), which must cover the
+    application's. ``application_id`` is the dealer's opaque reference, checked here only."""
+
+    application_id: int
+    outcome: str
+    public_id: str
+    dealer_organisation_id: int
+    customer_id: int
+    decided_at: datetime
+    purpose: str
+    amount: int
+    currency: str
+    term_months: int
+
+
+class CreditVerdictSource(Protocol):
+    """Every recorded verdict whose request names one of ``application_ids``, oldest first (all of them: any dealer
+    may type any number, so the collector picks the first that matches and covers the application)."""
+
+    def __call__(self, *, application_ids: Collection[int]) -> list[LeaseApplicationVerdict]: ...
+
+
+_sources: list[CreditVerdictSource] = []
+
+
+def credit_verdict_source_register(source: CreditVerdictSource) -> None:
+    """Plugs a source of verdicts in (the credit-check app does, at start-up); registering it again changes nothing."""
+    if source not in _sources:
+        _sources.append(source)
+
+
+def _verdicts_for(*, application_ids: list[int]) -> list[LeaseApplicationVerdict]:
+    verdicts = [verdict for source in _sources for verdict in source(application_ids=application_ids)]
+    return sorted(verdicts, key=lambda verdict: verdict.decided_at) if len(_sources) > 1 else verdicts
 
 
 def _matches(*, application: Application, verdict: LeaseApplicationVerdict) -> bool:
@@ -133,7 +176,7 @@ def application_credit_verdicts_collect(*, application_ids: Iterable[int] | None
     while batch := list(pending.filter(pk__gt=last_pk)[:BATCH_SIZE]):
         last_pk = batch[-1].pk
         by_application: dict[int, list[LeaseApplicationVerdict]] = {}
-        for verdict in credit_check_verdicts_for_lease_applications(application_ids=[app.pk for app in batch]):
+        for verdict in _verdicts_for(application_ids=[app.pk for app in batch]):
             by_application.setdefault(verdict.application_id, []).append(verdict)
         for application in batch:
             match = _first_match(application=application, verdicts=by_application.get(application.pk, ()))

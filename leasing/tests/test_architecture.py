@@ -1,4 +1,5 @@
-"""Dependencies point one way: leasing and machines use identity and payments, never the reverse (tests excepted)."""
+"""Dependencies point one way: leasing and machines use identity and payments, never the reverse; credit checks use
+identity and leasing, and neither of them uses credit checks (tests excepted)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,12 @@ def production_modules(app: str) -> list[Path]:
 
 @pytest.mark.parametrize(
     ("app", "forbidden"),
-    [("identity", {"leasing", "machines"}), ("payments", {"leasing", "machines"})],
+    [
+        ("identity", {"leasing", "machines", "credit_checks", "payments"}),
+        ("payments", {"leasing", "machines", "credit_checks"}),
+        ("leasing", {"credit_checks"}),
+        ("credit_checks", {"machines"}),
+    ],
 )
 def test_lower_apps_do_not_import_leasing_or_machines(app, forbidden):
     modules = production_modules(app)
@@ -49,8 +55,23 @@ def test_lower_apps_do_not_import_leasing_or_machines(app, forbidden):
         if imported_apps(path.read_text()) & forbidden
     }
 
-    assert len(modules) > 20
+    assert len(modules) > 10
     assert offenders == {}
+
+
+PRODUCTION_APPS = ("core", "portal", "accounts", "identity", "credit_checks", "payments", "leasing", "machines")
+
+
+def test_benchmark_code_lives_under_bench_only():
+    """Production packages neither hold benchmark modules nor import the bench package."""
+    modules = [path for app in PRODUCTION_APPS for path in production_modules(app)]
+    benchmark_modules = [
+        str(path.relative_to(ROOT)) for path in modules if path.stem.startswith(("bench", "benchmark"))
+    ]
+    importing_bench = [str(path.relative_to(ROOT)) for path in modules if "bench" in imported_apps(path.read_text())]
+
+    assert len(modules) > 100
+    assert (benchmark_modules, importing_bench) == ([], [])
 
 
 def test_the_guard_sees_lazy_and_dynamic_imports():

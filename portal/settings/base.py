@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "identity",
     "payments",
     "leasing",
+    "credit_checks",
     "machines",
 ]
 
@@ -435,11 +436,12 @@ OPENID4VCI_AUTHORIZATION_CODE_TTL = env.int("OPENID4VCI_AUTHORIZATION_CODE_TTL",
 OPENID4VCI_ACCESS_TOKEN_TTL = env.int("OPENID4VCI_ACCESS_TOKEN_TTL", default=300)
 OPENID4VCI_NONCE_TTL = env.int("OPENID4VCI_NONCE_TTL", default=300)
 OPENID4VCI_PROOF_MAX_AGE = env.int("OPENID4VCI_PROOF_MAX_AGE", default=300)
-# --- Identity: credit checks -----------------------------------------------------------------------------------------
+# --- Credit checks --------------------------------------------------------------------------------------------------
 # Days after which credit-check requests, verdicts, consent receipts, reviews and contests are deleted.
 CREDIT_CHECK_RETENTION_DAYS = env.int("CREDIT_CHECK_RETENTION_DAYS", default=90)
 CELERY_BEAT_SCHEDULE["identity.credit_checks_purge"] = {"task": "identity.credit_checks_purge", "schedule": 3600.0}
-# Leasing pulls recorded credit-check verdicts into applications waiting for them (identity never calls leasing).
+# Leasing pulls recorded credit-check verdicts into applications waiting for them, from the source the credit-check
+# app registers at start-up (leasing never imports credit_checks).
 CELERY_BEAT_SCHEDULE["leasing.credit_verdicts_collect"] = {
     "task": "leasing.credit_verdicts_collect",
     "schedule": 60.0,

@@ -14,7 +14,7 @@ from accounts.roles import Role
 from conftest import login_client
 from portal.authorization import Case
 
-MATRIX_APPS = ["accounts", "identity", "payments", "leasing", "machines"]
+MATRIX_APPS = ["accounts", "identity", "credit_checks", "payments", "leasing", "machines"]
 
 
 def _all_cases() -> list[Case]:

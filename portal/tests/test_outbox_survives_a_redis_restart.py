@@ -23,10 +23,10 @@ from django.db import transaction
 from accounts import services as accounts_services
 from core.models import OutboxMessage, OutboxState
 from core.outbox import outbox_sweep, outbox_task
-from identity.credit_checks.tasks import WEBHOOK_TOPIC
-from identity.credit_checks.webhooks import dealer_webhook_configure, webhook_event_create
-from identity.models import WebhookDelivery
-from identity.services.credit_checks import credit_check_request_create
+from credit_checks.models import WebhookDelivery
+from credit_checks.services import credit_check_request_create
+from credit_checks.tasks import WEBHOOK_TOPIC
+from credit_checks.webhooks import dealer_webhook_configure, webhook_event_create
 from payments.models import SettlementItem, SettlementItemState
 from payments.tests.settlement.helpers import (
     assert_posted_exactly_once,

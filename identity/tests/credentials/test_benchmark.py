@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from identity.credentials.benchmark import credentials_benchmark
+from bench.credentials import credentials_benchmark
 
 
 def test_vc_jwt_verification_reaches_a_quarter_of_raw_ed25519():

@@ -59,7 +59,19 @@ def assert_issued_to_wallet(answer: dict, *, issuer_url: str) -> dict:
         _salt, name, value = json.loads(b64url_decode(disclosure))
         disclosed[name] = value
     assert disclosed["onTimePaymentCount"] == 0 and disclosed["arrearsCount"] == 0
-    assert set(disclosed) == {"onTimePaymentCount", "arrearsCount", "periodStart", "periodEnd"}
+    assert set(disclosed) == {
+        "onTimePaymentCount",
+        "arrearsCount",
+        "periodStart",
+        "periodEnd",
+        "latePayments",
+        "missedPayments",
+        "returnedDirectDebits",
+        "currentArrears",
+    }
+    # a customer without a lease: no late, missed or returned payments, no arrears
+    assert [disclosed[name] for name in ("latePayments", "missedPayments", "returnedDirectDebits")] == [[], [], []]
+    assert disclosed["currentArrears"] == []
     type_metadata = requests.get(payload["vct"], timeout=30).json()
     assert type_metadata["vct"] == payload["vct"]
     assert [claim["path"] for claim in type_metadata["claims"]] == [[name] for name in disclosed]

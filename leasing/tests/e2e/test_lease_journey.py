@@ -17,7 +17,7 @@ from accounts.roles import Role
 from accounts.services import totp_device_create_confirmed
 from accounts.tests.factories import TEST_PASSWORD
 from conftest import ARTIFACTS_DIR
-from identity.models import CreditCheckVerdict
+from credit_checks.models import CreditCheckVerdict
 from leasing.models import Application, Collection, Contract
 from leasing.tests import factories
 from portal.celery import app as celery_app

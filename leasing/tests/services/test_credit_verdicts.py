@@ -10,11 +10,11 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from accounts.tests.factories import DealerOrganisationFactory
-from identity.models import CreditCheckRequest, CreditCheckVerdict
+from credit_checks.models import CreditCheckRequest, CreditCheckVerdict
+from credit_checks.services import credit_check_claim, credit_check_present, credit_check_request_create
+from credit_checks.tests.conftest import credit_sd_jwt, present
 from identity.services import registry
-from identity.services.credit_checks import credit_check_claim, credit_check_present, credit_check_request_create
 from identity.tests.conftest import Wallet
-from identity.tests.credit_checks.conftest import credit_sd_jwt, present
 from leasing.models import Application, ApplicationStatus, CreditCheck, CreditVerdictRefusal, Quote
 from leasing.services import applications
 from leasing.services.credit_verdicts import application_credit_verdicts_collect

@@ -95,10 +95,6 @@ def test_only_the_ledger_opens_accounts_or_creates_transfers() -> None:
     assert {caller for caller in callers if not any(caller.startswith(prefix) for prefix in allowed)} == set()
 
 
-# Being rewritten in the credit-checks app, which reads payment history through the owning apps' selectors.
-_LEFT_FOR_THE_CREDIT_CHECKS_APP = {"identity/credit_checks/payment_history.py"}
-
-
 def test_no_module_builds_ledger_owner_references_by_hand() -> None:
     """ "user:12" and "dealer:3" as ledger owners are made by `Owner` only: no product module passes or filters an
     `owner_reference` it spelled out itself (the ledger's hand-opened accounts and benchmarks use other kinds)."""
@@ -106,7 +102,7 @@ def test_no_module_builds_ledger_owner_references_by_hand() -> None:
     offending = []
     for path in _production_modules():
         relative = str(path.relative_to(REPOSITORY))
-        if relative.startswith("payments/ledger/") or relative in _LEFT_FOR_THE_CREDIT_CHECKS_APP:
+        if relative.startswith("payments/ledger/"):
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.keyword) or not (node.arg or "").startswith("owner_reference"):

@@ -109,9 +109,9 @@ def test_reconciliation_page_counts_dead_outbox_messages(client_for, back_office
 
     now = timezone.now()
     OutboxMessage.objects.create(
-        topic="identity.credit_check_webhook", key="event:1", state=OutboxState.DEAD, attempts=10, enqueued_at=now
+        topic="credit_checks.credit_check_webhook", key="event:1", state=OutboxState.DEAD, attempts=10, enqueued_at=now
     )
-    OutboxMessage.objects.create(topic="identity.credit_check_webhook", key="event:2", state=OutboxState.PENDING)
+    OutboxMessage.objects.create(topic="credit_checks.credit_check_webhook", key="event:2", state=OutboxState.PENDING)
 
     html = client_for(back_office).get("/payments/ledger/reconciliation/").content.decode()
 

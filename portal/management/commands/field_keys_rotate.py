@@ -30,7 +30,8 @@ class EncryptedColumn:
 def encrypted_columns() -> list[EncryptedColumn]:
     """Every encrypted column of the portal (a new one must be listed here, or rotation would miss it)."""
     from accounts.models import EncryptedTotpDevice
-    from identity.models import DealerWebhook, SigningKey, X509SigningKey
+    from credit_checks.models import DealerWebhook
+    from identity.models import SigningKey, X509SigningKey
     from leasing.models import DirectDebitMandate
     from machines.models import ChargingStation, Vehicle
 
@@ -39,7 +40,7 @@ def encrypted_columns() -> list[EncryptedColumn]:
                         lambda row: f"{row.controller}#{row.key_id}".encode()),
         EncryptedColumn("identity.X509SigningKey", lambda: X509SigningKey, "encrypted_private_key",
                         lambda row: row.encryption_context()),
-        EncryptedColumn("identity.DealerWebhook", lambda: DealerWebhook, "encrypted_secret",
+        EncryptedColumn("credit_checks.DealerWebhook", lambda: DealerWebhook, "encrypted_secret",
                         lambda row: f"credit-check-webhook:{row.dealer_organisation_id}".encode()),
         EncryptedColumn("machines.Vehicle", lambda: Vehicle, "encrypted_private_key", lambda row: row.did.encode()),
         EncryptedColumn("machines.ChargingStation", lambda: ChargingStation, "encrypted_private_key",
