@@ -2,15 +2,15 @@
 
 Role checks read the role from the user's row (accounts.permissions), so any change of who holds an area permission
 must reach that column in the same transaction: a user added to or removed from a group, a user's own permissions,
-or a group's permissions. Each change recomputes the role of the users it touches (accounts.services).
+a group's permissions, or a group or permission deleted. Each change recomputes the role of the users it touches (accounts.services).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import Group
-from django.db.models.signals import m2m_changed
+from django.contrib.auth.models import Group, Permission
+from django.db.models.signals import m2m_changed, post_delete, pre_delete
 
 from accounts.models import User
 
@@ -51,6 +51,25 @@ def _role_sources_changed(sender: Any, instance: Any, action: str, reverse: bool
         instance.area_role = User.objects.filter(pk=instance.pk).values_list("area_role", flat=True).get()
 
 
+def _holders_before_delete(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """A deleted group or permission takes its membership rows with it, without an m2m signal: note its holders."""
+    if isinstance(instance, Group):
+        user_ids = set(User.objects.filter(groups=instance).values_list("pk", flat=True))
+    else:
+        user_ids = set(User.objects.filter(groups__permissions=instance).values_list("pk", flat=True))
+        user_ids |= set(User.objects.filter(user_permissions=instance).values_list("pk", flat=True))
+    setattr(instance, _PENDING, user_ids)
+
+
+def _holders_after_delete(sender: Any, instance: Any, **kwargs: Any) -> None:
+    from accounts.services import user_roles_refresh
+
+    user_roles_refresh(user_ids=instance.__dict__.pop(_PENDING, set()))
+
+
 def connect() -> None:
     for through in (User.groups.through, User.user_permissions.through, Group.permissions.through):
         m2m_changed.connect(_role_sources_changed, sender=through, dispatch_uid=f"area-role:{through._meta.label}")
+    for model in (Group, Permission):
+        pre_delete.connect(_holders_before_delete, sender=model, dispatch_uid=f"area-role-pre:{model._meta.label}")
+        post_delete.connect(_holders_after_delete, sender=model, dispatch_uid=f"area-role-post:{model._meta.label}")

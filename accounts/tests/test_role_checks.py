@@ -166,3 +166,13 @@ def test_the_migration_fills_the_role_of_existing_users_from_their_groups(custom
     assert dict(User.objects.values_list("pk", "area_role")) == {
         customer.pk: "customer", dealer.pk: "dealer", back_office.pk: "back_office",
     }  # fmt: skip
+
+
+def test_deleting_the_role_group_removes_the_role_of_its_members(dealer, customer):
+    client = _token_client(dealer)
+
+    Group.objects.get(name="dealer").delete()
+
+    response = client.get(ME)
+    assert (response.status_code, response.json()["code"]) == (403, "permission_denied")
+    assert dict(User.objects.values_list("pk", "area_role")) == {dealer.pk: "", customer.pk: "customer"}
