@@ -8,4 +8,9 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from accounts import schema  # noqa: F401 - registers the OpenAPI description of the token authentication
+        from accounts import (
+            schema,  # noqa: F401 - registers the OpenAPI description of the token authentication
+            signals,
+        )
+
+        signals.connect()

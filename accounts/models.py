@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cached_property
-
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
@@ -11,7 +9,7 @@ from django.utils import timezone
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.roles import ROLE_PERMISSIONS, Role
+from accounts.roles import Role
 from core.encryption import field_decrypt
 
 
@@ -43,7 +41,13 @@ class DealerOrganisation(models.Model):
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    """A person who logs in with an e-mail address. The role comes from the user's group (see accounts.roles)."""
+    """A person who logs in with an e-mail address. The role comes from the user's group (see accounts.roles).
+
+    `area_role` is that role stored on the row itself, so every request knows it from the one query that loads the
+    user (or the API token with its user) and role checks need no permission query. The groups stay the source:
+    `accounts.signals` recomputes `area_role` whenever a user's groups or permissions, or a group's permissions,
+    change, and `accounts.services.user_role_set` changes both in one transaction.
+    """
 
     email = models.EmailField(max_length=254, unique=True)
     is_active = models.BooleanField(default=True)
@@ -54,6 +58,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     dealer_organisation = models.ForeignKey(
         DealerOrganisation, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )
+    area_role = models.CharField(
+        max_length=16, choices=Role.choices, blank=True, default="",
+        help_text="The role the user's groups grant (highest if several); kept in step by accounts.signals.",
+    )  # fmt: skip
 
     objects = UserManager()
 
@@ -77,13 +85,17 @@ class User(AbstractBaseUser, PermissionsMixin):
         """Django's admin site is not mounted; nobody is staff in Django's sense."""
         return False
 
-    @cached_property
+    @property
     def role(self) -> Role | None:
-        """The user's role, highest first if a user was ever given several groups."""
-        for candidate in (Role.BACK_OFFICE, Role.DEALER, Role.CUSTOMER):
-            if self.has_perm(ROLE_PERMISSIONS[candidate]):
-                return candidate
-        return None
+        """The user's role, highest first if a user was ever given several groups; None for a deactivated user.
+
+        Read from the row (no query). It answers what `has_perm` on the role's area permission answered: nothing for
+        an inactive user, the back office for an active superuser."""
+        if not self.is_active:
+            return None
+        if self.is_superuser:
+            return Role.BACK_OFFICE
+        return Role(self.area_role) if self.area_role else None
 
 
 class ApiToken(models.Model):

@@ -18,3 +18,11 @@ ROLE_PERMISSIONS: dict[Role, str] = {
 
 # Roles whose users must pass a second factor (TOTP) before they reach any page or session API.
 ROLES_REQUIRING_SECOND_FACTOR = frozenset({Role.DEALER, Role.BACK_OFFICE})
+
+# Highest first: a user ever given several role groups has the first role whose permission they hold.
+ROLE_PRECEDENCE: tuple[Role, ...] = (Role.BACK_OFFICE, Role.DEALER, Role.CUSTOMER)
+
+
+def role_from_permissions(permissions: set[str]) -> Role | None:
+    """The role a set of granted permissions (app_label.codename) gives, highest first; None without an area one."""
+    return next((role for role in ROLE_PRECEDENCE if ROLE_PERMISSIONS[role] in permissions), None)

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import secrets
 import uuid
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -19,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ApiToken, DealerOrganisation, EncryptedTotpDevice, RecoveryCode, User
-from accounts.roles import ROLE_PERMISSIONS, Role
+from accounts.roles import ROLE_PERMISSIONS, Role, role_from_permissions
 from core.encryption import field_encrypt
 from core.outbox import outbox_write
 from portal.errors import ApplicationError, ConflictError, ValidationFailed
@@ -52,13 +53,59 @@ def user_create(
         raise ValidationFailed("Dealer users, and only they, belong to a dealer organisation.", code="bad_role")
     if User.objects.filter(email__iexact=email).exists():
         raise ConflictError("An account with this e-mail exists.", code="email_taken", fields={"email": ["taken"]})
-    user = User(email=email, is_active=is_active, dealer_organisation=dealer_organisation)
+    user = User(email=email, is_active=is_active, dealer_organisation=dealer_organisation, area_role=role.value)
     user.set_password(password)
     if is_active:
         user.email_confirmed_at = timezone.now()
     user.save()
     user.groups.add(role_group_get(role=role))
     return user
+
+
+@transaction.atomic
+def user_role_set(*, user: User, role: Role, dealer_organisation: DealerOrganisation | None = None) -> User:
+    """Moves a user to another role: the old role group goes, the new one comes, and `area_role` follows (through
+    accounts.signals), in one transaction. Dealers must name their organisation, other roles lose theirs. The user's
+    next request, by session or API token, is checked against the new role."""
+    if (role == Role.DEALER) != (dealer_organisation is not None):
+        raise ValidationFailed("Dealer users, and only they, belong to a dealer organisation.", code="bad_role")
+    user.groups.remove(*Group.objects.filter(name__in=[candidate.value for candidate in Role]))
+    user.groups.add(role_group_get(role=role))
+    User.objects.filter(pk=user.pk).update(dealer_organisation=dealer_organisation)
+    user.dealer_organisation = dealer_organisation
+    return user
+
+
+def user_deactivate(*, user: User) -> None:
+    """Closes an account: from its next request on, neither its session nor its API tokens let it in."""
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    user.is_active = False
+
+
+def user_roles_refresh(*, user_ids: Iterable[int]) -> None:
+    """Recomputes `User.area_role` of `user_ids` from the area permissions their groups and own permissions grant
+    (two queries and one update per role); called by accounts.signals whenever those change."""
+    user_ids = set(user_ids)
+    if not user_ids:
+        return
+    codenames = {permission.split(".")[1]: permission for permission in ROLE_PERMISSIONS.values()}
+    granted: dict[int, set[str]] = {user_id: set() for user_id in user_ids}
+    via_groups = User.groups.through.objects.filter(
+        user_id__in=user_ids,
+        group__permissions__content_type__app_label="accounts",
+        group__permissions__codename__in=codenames,
+    ).values_list("user_id", "group__permissions__codename")
+    direct = User.user_permissions.through.objects.filter(
+        user_id__in=user_ids, permission__content_type__app_label="accounts", permission__codename__in=codenames
+    ).values_list("user_id", "permission__codename")
+    for user_id, codename in [*via_groups, *direct]:
+        granted[user_id].add(codenames[codename])
+    by_role: dict[str, list[int]] = {}
+    for user_id, permissions in granted.items():
+        role = role_from_permissions(permissions)
+        by_role.setdefault(role.value if role else "", []).append(user_id)
+    for area_role, ids in by_role.items():
+        User.objects.filter(pk__in=ids).exclude(area_role=area_role).update(area_role=area_role)
 
 
 def role_group_get(*, role: Role) -> Group:

@@ -17,12 +17,15 @@ import traceback
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parents[1]
-DATABASE_NAME = "finlab_bench"
+# BENCH_DATABASE names another database, for a run beside one that uses the default.
+DATABASE_NAME = os.environ.get("BENCH_DATABASE", "finlab_bench")
 MODULES = [
     "bench.identity",
     "bench.ledger",
     "bench.settlement",
     "bench.redemption",
+    "bench.cost",
+    "bench.open_loop",
     "bench.uploads",
     "bench.machines",
     "bench.load",
@@ -38,7 +41,10 @@ def _prepare_database() -> None:
         connection.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
     os.environ["DATABASE_URL"] = admin_url.rsplit("/", 1)[0] + f"/{DATABASE_NAME}"
     has_bench_settings = (BASE_DIR / "bench" / "settings.py").exists()
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings" if has_bench_settings else "portal.settings.test"
+    # BENCH_SETTINGS: e.g. portal.settings.test for a section that needs no django-hordak (bench.cost, bench.open_loop).
+    os.environ["DJANGO_SETTINGS_MODULE"] = os.environ.get("BENCH_SETTINGS") or (
+        "bench.settings" if has_bench_settings else "portal.settings.test"
+    )
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
 
     import django

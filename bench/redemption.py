@@ -182,13 +182,14 @@ def _free_port() -> int:
 class _server:
     """uvicorn as a child process on loopback, stopped (by its own pid) on exit."""
 
-    def __init__(self, *, port: int) -> None:
+    def __init__(self, *, port: int, workers: int = WORKERS) -> None:
         self.port = port
+        self.workers = workers
 
     def __enter__(self) -> _server:
         command = [
             sys.executable, "-m", "uvicorn", "--factory", "bench.redemption:bench_asgi_application",
-            "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(WORKERS), "--no-access-log",
+            "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers), "--no-access-log",
             "--log-level", "warning", "--lifespan", "off", *uvicorn_proxy_arguments(),
         ]  # fmt: skip
         self.log = LOG_PATH.open("ab")

@@ -126,20 +126,21 @@ def idempotent_run(
 def _claim(*, scope: str, operation: str, key: str, fingerprint: str) -> IdempotencyRecord | None:
     """Inserts the record (None: this call books) or returns the committed one of an earlier call.
 
-    A concurrent holder of the key makes the insert wait on the unique index until it commits (IntegrityError: read
-    its record) or rolls back (the insert succeeds); the wait is bounded by IDEMPOTENCY_LOCK_TIMEOUT_MS.
+    A concurrent holder of the key makes the insert wait on the unique index until it commits (the key is taken: read
+    its record) or rolls back (the insert succeeds); the wait is bounded by IDEMPOTENCY_LOCK_TIMEOUT_MS, after which
+    the caller's transaction is aborted and 409 `idempotency_key_in_progress` raised. Runs inside `idempotent_run`'s
+    transaction, which it leaves only by that error.
     """
     timeout_ms = int(settings.IDEMPOTENCY_LOCK_TIMEOUT_MS)
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = '{timeout_ms}ms'")
-            IdempotencyRecord.objects.create(
-                scope=scope, operation=operation, key=key, request_fingerprint=fingerprint,
-                response_status=None, response_body=None,
-            )  # fmt: skip
-            cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
-    except IntegrityError:
-        return IdempotencyRecord.objects.get(scope=scope, operation=operation, key=key)
+        if connection.vendor == "postgresql":
+            inserted = _claim_insert_postgresql(
+                scope=scope, operation=operation, key=key, fingerprint=fingerprint, timeout_ms=timeout_ms
+            )
+        else:
+            inserted = _claim_insert_portable(
+                scope=scope, operation=operation, key=key, fingerprint=fingerprint, timeout_ms=timeout_ms
+            )
     except OperationalError as error:
         cause = error.__cause__
         if getattr(cause, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
@@ -148,7 +149,40 @@ def _claim(*, scope: str, operation: str, key: str, fingerprint: str) -> Idempot
                 code="idempotency_key_in_progress",
             ) from error
         raise
-    return None
+    if inserted:
+        return None
+    return IdempotencyRecord.objects.get(scope=scope, operation=operation, key=key)
+
+
+def _claim_insert_postgresql(*, scope: str, operation: str, key: str, fingerprint: str, timeout_ms: int) -> bool:
+    """One round trip: the bounded wait, the insert that yields to a committed key, and the wait reset, sent as one
+    simple query (psycopg binds the values on the client). True if this call inserted the record."""
+    table = connection.ops.quote_name(IdempotencyRecord._meta.db_table)
+    columns = "scope, operation, key, request_fingerprint, response_status, response_body, created_at"
+    # The table name and the integer are the portal's own; the values are bound by psycopg.
+    statement = (
+        f"SET LOCAL lock_timeout = '{timeout_ms:d}ms'; "  # noqa: S608
+        f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, NULL, NULL, %s) "
+        "ON CONFLICT (scope, operation, key) DO NOTHING RETURNING id; "
+        "SET LOCAL lock_timeout TO DEFAULT"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [scope, operation, key, fingerprint, timezone.now()])
+        cursor.nextset()  # the INSERT's result (the first is the SET's)
+        return cursor.fetchone() is not None
+
+
+def _claim_insert_portable(*, scope: str, operation: str, key: str, fingerprint: str, timeout_ms: int) -> bool:
+    """The same claim through the ORM, for a database without multi-statement queries (SQLite in development)."""
+    try:
+        with transaction.atomic():
+            IdempotencyRecord.objects.create(
+                scope=scope, operation=operation, key=key, request_fingerprint=fingerprint,
+                response_status=None, response_body=None,
+            )  # fmt: skip
+    except IntegrityError:
+        return False
+    return True
 
 
 def idempotent_api_call(

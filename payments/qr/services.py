@@ -105,20 +105,28 @@ def qr_code_block_and_replace(*, code_id: int, owner: User) -> QrCode:
 
 
 def qr_code_acceptance_check(
-    *, code: QrCode, dealer_organisation_id: int, currency: str, now: datetime.datetime | None = None
+    *,
+    code: QrCode,
+    dealer_organisation_id: int,
+    currency: str,
+    now: datetime.datetime | None = None,
+    accepted_here: bool | None = None,
 ) -> None:
     """The one check every way of spending a code passes (a dealer's redemption, a customer paying an invoice):
     the code is active, not expired, holds `currency`, and its product is accepted by the dealer organisation that
     would receive the money (`accepted_by` empty = every dealer). Raises a named refusal in that order:
-    code_blocked, code_expired, currency_mismatch, code_not_accepted_here. The caller holds the code's row lock."""
+    code_blocked, code_expired, currency_mismatch, code_not_accepted_here. The caller holds the code's row lock.
+    `accepted_here`: the acceptance already read with the code (`qr_code_accepted_here`), saving a query."""
     if code.status != QrCodeStatus.ACTIVE:
         raise ValidationFailed("This payment code is blocked.", code="code_blocked")
     if code.expires_at <= (now or timezone.now()):
         raise ValidationFailed("This payment code has expired.", code="code_expired")
     if currency != code.currency:
         raise ValidationFailed(f"This payment code holds {code.currency}, not {currency}.", code="currency_mismatch")
-    accepted_by = list(code.product.accepted_by.values_list("pk", flat=True))
-    if accepted_by and dealer_organisation_id not in accepted_by:
+    if accepted_here is None:
+        accepted_by = list(code.product.accepted_by.values_list("pk", flat=True))
+        accepted_here = not accepted_by or dealer_organisation_id in accepted_by
+    if not accepted_here:
         raise ValidationFailed("This payment code is not accepted here.", code="code_not_accepted_here")
 
 
