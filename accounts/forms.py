@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -85,4 +87,21 @@ class RecoveryCodeForm(forms.Form):
         max_length=20,
         error_messages={"invalid": _("Enter one of your recovery codes, e.g. abcd-efgh-jkmn.")},
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}),
+    )
+
+
+def _time_zone_choices() -> list[tuple[str, str]]:
+    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones()) if "/" in name]
+
+
+class PreferencesForm(forms.Form):
+    language = forms.ChoiceField(
+        label=_("Language"),
+        required=False,
+        choices=[("", _("As my browser asks"))] + [(code, name) for code, name in settings.LANGUAGES],
+    )
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        choices=_time_zone_choices,
+        help_text=_("Every time on the portal, in your wallet and in exported files is shown in this zone."),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
@@ -54,6 +55,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     dealer_organisation = models.ForeignKey(
         DealerOrganisation, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )
+    # Shown name of staff and dealers on pages ("Approved by Anna Schmidt"); optional, the e-mail stands in.
+    display_name = models.CharField(max_length=120, blank=True, default="")
+    # The page language chosen with the header switch ("" = follow the browser), applied on every request after login.
+    language = models.CharField(max_length=8, blank=True, default="", choices=settings.LANGUAGES)
+    # IANA zone every time is shown in; validated against the zone database by accounts.services.user_preferences_update.
+    time_zone = models.CharField(max_length=64, default="Europe/Berlin")
 
     objects = UserManager()
 
@@ -71,6 +78,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return f"user {self.pk}"
+
+    @property
+    def shown_name(self) -> str:
+        """How pages name this person to others: the display name, else the e-mail address."""
+        return self.display_name or self.email
 
     @property
     def is_staff(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import zoneinfo
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -277,3 +278,21 @@ def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
 
 def api_token_revoke(*, token: ApiToken) -> None:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def user_preferences_update(*, user: User, language: str | None = None, time_zone: str | None = None) -> User:
+    """Stores the user's page language ("" = follow the browser) and time zone; only the values given change."""
+    changed: list[str] = []
+    if language is not None:
+        if language and language not in dict(settings.LANGUAGES):
+            raise ValidationFailed("This language is not offered.", code="unknown_language")
+        user.language = language
+        changed.append("language")
+    if time_zone is not None:
+        if time_zone not in zoneinfo.available_timezones():
+            raise ValidationFailed("This time zone is not known.", code="unknown_time_zone")
+        user.time_zone = time_zone
+        changed.append("time_zone")
+    if changed:
+        user.save(update_fields=changed)
+    return user
