@@ -32,7 +32,9 @@ class LoginForm(forms.Form):
             user = authenticate(self.request, email=email.lower(), password=password)
             if user is None:
                 # One message for unknown e-mail, wrong password and unconfirmed account: no account discovery.
-                raise forms.ValidationError("E-mail or password is not correct, or the account is not confirmed yet.")
+                raise forms.ValidationError(
+                    _("E-mail or password is not correct, or the account is not confirmed yet.")
+                )
             self.user = user
         return cleaned
 
@@ -43,15 +45,15 @@ class RegistrationForm(forms.Form):
         max_length=128,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="At least 10 characters, not only digits, not a common password.",
+        help_text=_("At least 10 characters, not only digits, not a common password."),
     )
     password_confirm = forms.CharField(
-        label="Repeat the password",
+        label=_("Repeat the password"),
         max_length=128,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
-    accept_terms = forms.BooleanField(label="I accept the terms of use and the privacy notice")
+    accept_terms = forms.BooleanField(label=_("I accept the terms of use and the privacy notice"))
 
     def clean_email(self) -> str:
         # Whether the address already has an account is not said here: the page would tell anyone who has one.
@@ -61,7 +63,7 @@ class RegistrationForm(forms.Form):
         cleaned = super().clean()
         password, confirm = cleaned.get("password"), cleaned.get("password_confirm")
         if password and confirm and password != confirm:
-            self.add_error("password_confirm", "The two passwords differ.")
+            self.add_error("password_confirm", _("The two passwords differ."))
         if password:
             try:
                 password_validation.validate_password(password, User(email=cleaned.get("email") or ""))
@@ -72,10 +74,10 @@ class RegistrationForm(forms.Form):
 
 class TotpForm(forms.Form):
     token = forms.RegexField(
-        label="Code from your authenticator app",
+        label=_("Code from your authenticator app"),
         regex=r"^\d{6}$",
         max_length=6,
-        error_messages={"invalid": "Enter the 6-digit code."},
+        error_messages={"invalid": _("Enter the 6-digit code.")},
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
 

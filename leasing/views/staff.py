@@ -101,7 +101,7 @@ def _after(request: HttpRequest, *, ok: str, error: ApplicationError | None, tar
     if error is None:
         messages.success(request, ok)
     else:
-        messages.error(request, f"{error.detail} ({error.code})")
+        messages.error(request, error.detail)
     return redirect(target, **kwargs)
 
 

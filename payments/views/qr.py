@@ -31,7 +31,14 @@ from payments.qr.selectors import (
 from payments.qr.services import qr_code_block_and_replace
 from payments.qr.statements import code_history, customer_statement, statement_csv
 from payments.qr.tokens import qr_png, qr_svg
-from payments.views.qr_common import csv_response, form_error, is_photo_error, photo_error_status, with_retry_after
+from payments.views.qr_common import (
+    csv_response,
+    form_error,
+    is_photo_error,
+    photo_error_status,
+    statement_in_reader_zone,
+    with_retry_after,
+)
 from portal.errors import ApplicationError
 from portal.money import Money
 
@@ -188,7 +195,8 @@ def qr_statement_view(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.CUSTOMER)
 def qr_statement_csv_view(request: HttpRequest) -> HttpResponse:
-    return csv_response(statement_csv(statement=customer_statement(user=request.user)), filename="my-codes.csv")
+    statement = statement_in_reader_zone(customer_statement(user=request.user))
+    return csv_response(statement_csv(statement=statement), filename="my-codes.csv")
 
 
 @role_required(Role.CUSTOMER)

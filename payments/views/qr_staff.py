@@ -46,7 +46,15 @@ from payments.qr.statements import (
     statement_csv,
 )
 from payments.qr.tokens import qr_svg
-from payments.views.qr_common import csv_response, form_error, is_photo_error, photo_error_status, with_retry_after
+from payments.views.qr_common import (
+    csv_response,
+    form_error,
+    in_reader_zone,
+    is_photo_error,
+    photo_error_status,
+    statement_in_reader_zone,
+    with_retry_after,
+)
 from portal.errors import ApplicationError
 from portal.money import Money
 
@@ -146,7 +154,7 @@ def _redemption_action(request: HttpRequest, redemption_id: str, action: str) ->
             action=lambda: {"amount": amount} if books[action]() else {},
         )
     except ApplicationError as error:
-        messages.error(request, f"{error.detail} ({error.code})")
+        messages.error(request, error.detail)
     else:
         messages.success(request, {"capture": "Captured.", "void": "Voided.", "refund": "Refunded."}[action])
     return redirect("payments:qr-dealer-redemption-detail", redemption.public_id)
@@ -202,7 +210,7 @@ def qr_dealer_statement_view(request: HttpRequest) -> HttpResponse:
 @role_required(Role.DEALER)
 def qr_dealer_statement_csv_view(request: HttpRequest) -> HttpResponse:
     statement = dealer_statement(organisation=_organisation(request))
-    return csv_response(statement_csv(statement=statement), filename="dealer-statement.csv")
+    return csv_response(statement_csv(statement=statement_in_reader_zone(statement)), filename="dealer-statement.csv")
 
 
 @role_required(Role.BACK_OFFICE)
@@ -212,7 +220,7 @@ def qr_back_office_statement_view(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.BACK_OFFICE)
 def qr_back_office_statement_csv_view(request: HttpRequest) -> HttpResponse:
-    return csv_response(ledger_lines_csv(lines=back_office_statement()), filename="qr-ledger.csv")
+    return csv_response(ledger_lines_csv(lines=in_reader_zone(back_office_statement())), filename="qr-ledger.csv")
 
 
 @role_required(Role.BACK_OFFICE)
