@@ -8,6 +8,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from accounts.selectors import user_has_confirmed_device, user_requires_second_factor
 from portal.api import error_body
@@ -30,7 +31,7 @@ class SecondFactorRequiredMiddleware:
             and not user.is_verified()
         ):
             if request.path.startswith("/api/"):
-                body = error_body(code="second_factor_required", detail="Complete the second factor first.")
+                body = error_body(code="second_factor_required", detail=_("Complete the second factor first."))
                 return JsonResponse(body, status=403)
             name = "accounts:mfa-verify" if user_has_confirmed_device(user=user) else "accounts:mfa-setup"
             return HttpResponseRedirect(reverse(name))
