@@ -17,6 +17,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from accounts.models import ApiToken, DealerOrganisation, EncryptedTotpDevice, RecoveryCode, User
 from accounts.roles import ROLE_PERMISSIONS, Role
@@ -32,7 +33,7 @@ _CONFIRMATION_SALT = "accounts.email-confirmation"
 def dealer_organisation_create(*, name: str, slug: str) -> DealerOrganisation:
     """Registers a dealership; its slug becomes part of its `did:web` identifier, so it must stay stable."""
     if DealerOrganisation.objects.filter(slug=slug).exists():
-        raise ConflictError("A dealer organisation with this slug exists.", code="slug_taken")
+        raise ConflictError(gettext_lazy("A dealer organisation with this slug exists."), code="slug_taken")
     return DealerOrganisation.objects.create(name=name, slug=slug)
 
 
@@ -48,9 +49,13 @@ def user_create(
     """Creates a user in one role. Dealers must name their organisation; other roles must not have one."""
     email = User.objects.normalize_email(email).strip().lower()
     if (role == Role.DEALER) != (dealer_organisation is not None):
-        raise ValidationFailed("Dealer users, and only they, belong to a dealer organisation.", code="bad_role")
+        raise ValidationFailed(
+            gettext_lazy("Dealer users, and only they, belong to a dealer organisation."), code="bad_role"
+        )
     if User.objects.filter(email__iexact=email).exists():
-        raise ConflictError("An account with this e-mail exists.", code="email_taken", fields={"email": ["taken"]})
+        raise ConflictError(
+            gettext_lazy("An account with this e-mail exists."), code="email_taken", fields={"email": ["taken"]}
+        )
     user = User(email=email, is_active=is_active, dealer_organisation=dealer_organisation)
     user.set_password(password)
     if is_active:
@@ -126,12 +131,12 @@ def email_confirm(*, token: str) -> User:
     try:
         payload = signing.loads(token, salt=_CONFIRMATION_SALT, max_age=settings.EMAIL_CONFIRMATION_MAX_AGE_SECONDS)
     except signing.SignatureExpired as error:
-        raise ApplicationError("This confirmation link has expired.", code="link_expired") from error
+        raise ApplicationError(gettext_lazy("This confirmation link has expired."), code="link_expired") from error
     except signing.BadSignature as error:
-        raise ApplicationError("This confirmation link is not valid.", code="link_invalid") from error
+        raise ApplicationError(gettext_lazy("This confirmation link is not valid."), code="link_invalid") from error
     user = User.objects.filter(pk=payload.get("user_id"), email=payload.get("email")).first()
     if user is None:
-        raise ApplicationError("This confirmation link is not valid.", code="link_invalid")
+        raise ApplicationError(gettext_lazy("This confirmation link is not valid."), code="link_invalid")
     if user.email_confirmed_at is None:
         User.objects.filter(pk=user.pk).update(is_active=True, email_confirmed_at=timezone.now())
         user.refresh_from_db()
@@ -285,12 +290,12 @@ def user_preferences_update(*, user: User, language: str | None = None, time_zon
     changed: list[str] = []
     if language is not None:
         if language and language not in dict(settings.LANGUAGES):
-            raise ValidationFailed("This language is not offered.", code="unknown_language")
+            raise ValidationFailed(gettext_lazy("This language is not offered."), code="unknown_language")
         user.language = language
         changed.append("language")
     if time_zone is not None:
         if time_zone not in zoneinfo.available_timezones():
-            raise ValidationFailed("This time zone is not known.", code="unknown_time_zone")
+            raise ValidationFailed(gettext_lazy("This time zone is not known."), code="unknown_time_zone")
         user.time_zone = time_zone
         changed.append("time_zone")
     if changed:

@@ -17,6 +17,7 @@ from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, Min, OuterRef, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from leasing import ledger
@@ -201,13 +202,15 @@ def _send_and_mark(*, message: EmailMessage, letter_id: int) -> None:
 def contract_dunning_pause(*, contract_id: int, until: datetime.date | None, actor: User, reason: str) -> Contract:
     """Pauses dunning letters (not collections) until a date, or lifts the pause with `until=None`."""
     if not reason.strip():
-        raise ValidationFailed("A pause needs a reason.", code="reason_required", fields={"reason": ["Required."]})
+        raise ValidationFailed(
+            gettext_lazy("A pause needs a reason."), code="reason_required", fields={"reason": ["Required."]}
+        )
     contract = Contract.objects.select_for_update().get(pk=contract_id)
     if contract.status in (ContractStatus.OFFERED, ContractStatus.ENDED):
-        raise ContractStateError("Only a running contract can be paused.")
+        raise ContractStateError(gettext_lazy("Only a running contract can be paused."))
     if until is not None and until < timezone.localdate():
         raise ValidationFailed(
-            "The pause must end today or later.", code="date_invalid", fields={"until": ["In the past."]}
+            gettext_lazy("The pause must end today or later."), code="date_invalid", fields={"until": ["In the past."]}
         )
     contract.dunning_paused_until = until
     contract.save(update_fields=["dunning_paused_until", "updated_at"])

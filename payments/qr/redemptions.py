@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from accounts.models import DealerOrganisation, User
 from payments.ledger.services import expiry_void_id, pending_transfer_expire
@@ -55,7 +56,9 @@ def authorization_timeout_seconds() -> int:
 
 def _dealer_organisation(*, user: User) -> DealerOrganisation:
     if user.dealer_organisation_id is None:
-        raise ValidationFailed("Your account belongs to no dealer organisation.", code="dealer_organisation_missing")
+        raise ValidationFailed(
+            gettext_lazy("Your account belongs to no dealer organisation."), code="dealer_organisation_missing"
+        )
     return user.dealer_organisation
 
 
@@ -117,12 +120,12 @@ def _code_for_redemption(*, claims: QrTokenClaims, organisation: DealerOrganisat
     everything else through the acceptance check every spending path shares."""
     code = QrCode.objects.select_for_update().select_related("product").filter(public_id=claims.public_id).first()
     if code is None:
-        raise ValidationFailed("This payment code is unknown.", code="code_unknown")
+        raise ValidationFailed(gettext_lazy("This payment code is unknown."), code="code_unknown")
     if claims.version != code.version:
-        raise ValidationFailed("This payment code is blocked.", code="code_blocked")
+        raise ValidationFailed(gettext_lazy("This payment code is blocked."), code="code_blocked")
     now = timezone.now()
     if claims.expires_at <= now:
-        raise ValidationFailed("This payment code has expired.", code="code_expired")
+        raise ValidationFailed(gettext_lazy("This payment code has expired."), code="code_expired")
     qr_code_acceptance_check(code=code, dealer_organisation_id=organisation.pk, currency=currency, now=now)
     return code
 
@@ -130,8 +133,10 @@ def _code_for_redemption(*, claims: QrTokenClaims, organisation: DealerOrganisat
 def _raise_balance_refusal(*, code: QrCode) -> None:
     account = Account.objects.get(pk=code.account_id)
     if account.credits_posted - account.debits_posted <= 0:
-        raise ValidationFailed("This payment code has no balance left.", code="code_exhausted")
-    raise ValidationFailed("The code's available balance does not cover the amount.", code="insufficient_balance")
+        raise ValidationFailed(gettext_lazy("This payment code has no balance left."), code="code_exhausted")
+    raise ValidationFailed(
+        gettext_lazy("The code's available balance does not cover the amount."), code="insufficient_balance"
+    )
 
 
 def _lock_redemption(*, redemption_id: int) -> QrRedemption:
@@ -143,7 +148,8 @@ def _refuse_unless_authorized(*, redemption: QrRedemption) -> None:
     expiry already ran (status `expired`) or not yet (the ledger refuses the expired pending transfer the same way)."""
     if redemption.status == QrRedemptionStatus.EXPIRED:
         raise ConflictError(
-            "The authorization has expired; its amount went back to the code.", code="authorization_expired"
+            gettext_lazy("The authorization has expired; its amount went back to the code."),
+            code="authorization_expired",
         )
     if redemption.status != QrRedemptionStatus.AUTHORIZED:
         raise ConflictError(f"The redemption is {redemption.status}.", code=f"redemption_{redemption.status}")
@@ -161,7 +167,9 @@ def qr_redemption_capture(*, redemption_id: int, amount: int) -> QrRedemption:
         return redemption
     _refuse_unless_authorized(redemption=redemption)
     if not 0 < amount <= redemption.amount:
-        raise ValidationFailed("Capture between 0.01 and the authorized amount.", code="amount_exceeds_authorization")
+        raise ValidationFailed(
+            gettext_lazy("Capture between 0.01 and the authorized amount."), code="amount_exceeds_authorization"
+        )
     organisation_id = redemption.dealer_organisation_id
     clearing = qr_accounts.dealer_clearing_account(dealer_organisation_id=organisation_id, currency=redemption.currency)
     payable = qr_accounts.dealer_payable_account(dealer_organisation_id=organisation_id, currency=redemption.currency)
@@ -236,9 +244,11 @@ def qr_redemption_refund(*, redemption_id: int, user: User, amount: int) -> QrRe
     account to the code (or the active code that replaced it)."""
     redemption = _lock_redemption(redemption_id=redemption_id)
     if redemption.status != QrRedemptionStatus.CAPTURED:
-        raise ConflictError("Only a captured redemption can be refunded.", code="redemption_not_captured")
+        raise ConflictError(gettext_lazy("Only a captured redemption can be refunded."), code="redemption_not_captured")
     if not 0 < amount <= redemption.captured_amount - redemption.refunded_amount:
-        raise ValidationFailed("The refund exceeds what is left of the capture.", code="refund_exceeds_capture")
+        raise ValidationFailed(
+            gettext_lazy("The refund exceeds what is left of the capture."), code="refund_exceeds_capture"
+        )
     target = qr_code_current(code=redemption.code)
     payable = qr_accounts.dealer_payable_account(
         dealer_organisation_id=redemption.dealer_organisation_id, currency=redemption.currency
