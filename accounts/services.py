@@ -16,8 +16,8 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.models import ApiToken, DealerOrganisation, EncryptedTotpDevice, RecoveryCode, User
 from accounts.roles import ROLE_PERMISSIONS, Role
@@ -105,8 +105,9 @@ def registration_attempt_mail_deliver(*, user_id: int) -> None:
         "login": settings.PORTAL_BASE_URL.rstrip("/") + reverse("accounts:login"),
         "reset": settings.PORTAL_BASE_URL.rstrip("/") + reverse("accounts:password-reset"),
     }
-    body = render_to_string("accounts/email/registration_attempt.txt", links)
-    send_mail("Your FinLab account", body, None, [user.email])
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        body = render_to_string("accounts/email/registration_attempt.txt", links)
+        send_mail(gettext("Your FinLab account"), body, None, [user.email])
 
 
 def email_confirmation_token(*, user: User) -> str:
@@ -121,8 +122,9 @@ def email_confirmation_deliver(*, user_id: int) -> None:
     link = settings.PORTAL_BASE_URL.rstrip("/") + reverse(
         "accounts:email-confirm", kwargs={"token": email_confirmation_token(user=user)}
     )
-    body = render_to_string("accounts/email/confirmation.txt", {"link": link})
-    send_mail("Confirm your FinLab account", body, None, [user.email])
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        body = render_to_string("accounts/email/confirmation.txt", {"link": link})
+        send_mail(gettext("Confirm your FinLab account"), body, None, [user.email])
     User.objects.filter(pk=user.pk).update(confirmation_sent_at=timezone.now())
 
 

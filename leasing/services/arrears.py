@@ -16,8 +16,8 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, Min, OuterRef, Sum
-from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.models import User
 from leasing import ledger
@@ -172,9 +172,15 @@ def _dunning_letter_send(*, contract: Contract, on: datetime.date, dpd: int) -> 
     amount = Money(overdue.aggregate(total=Sum("amount"))["total"] or 0, contract.currency)
     if DunningLetter.objects.filter(contract=contract, level=bucket.level, oldest_due_date=oldest).exists():
         return
-    pdf = dunning_letter_pdf(
-        number=contract.number, level=bucket.level, letter_date=on, days_past_due=dpd, amount_overdue=amount
-    )
+    with translation.override(contract.customer.language or settings.LANGUAGE_CODE):
+        pdf = dunning_letter_pdf(
+            number=contract.number, level=bucket.level, letter_date=on, days_past_due=dpd, amount_overdue=amount
+        )
+        subject = gettext("Payment reminder for contract %(number)s") % {"number": contract.number}
+        body = gettext(
+            "%(amount)s is overdue on your contract %(number)s for %(days)s days. "
+            "The reminder is attached; you can also see it in the portal."
+        ) % {"amount": amount.format(), "number": contract.number, "days": dpd}
     letter = DunningLetter.objects.create(
         contract=contract,
         level=bucket.level,
@@ -184,9 +190,8 @@ def _dunning_letter_send(*, contract: Contract, on: datetime.date, dpd: int) -> 
         pdf=pdf,
     )
     message = EmailMessage(
-        subject=f"Payment reminder for contract {contract.number}",
-        body=f"{amount.format()} is overdue on your contract {contract.number} for {dpd} days. "
-        "The reminder is attached; you can also see it in the portal.",
+        subject=subject,
+        body=body,
         to=[contract.customer.email],
     )
     message.attach(f"reminder-{contract.number}-{bucket.level}.pdf", pdf, "application/pdf")
