@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language
@@ -30,7 +31,7 @@ from accounts.selectors import recovery_codes_unused_count, user_has_confirmed_d
 from portal.client_address import client_address
 from portal.errors import ApplicationError
 
-_BLOCKED = "Too many attempts. Wait a few minutes before trying again."
+_BLOCKED = _("Too many attempts. Wait a few minutes before trying again.")
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -74,7 +75,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
-    messages.info(request, "You are logged out.")
+    messages.info(request, gettext("You are logged out."))
     return redirect("portal:home")
 
 
@@ -106,7 +107,7 @@ def email_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
         services.email_confirm(token=token)
     except ApplicationError as error:
         return render(request, "accounts/email_confirm_failed.html", {"reason": error.detail}, status=400)
-    messages.success(request, "Your e-mail is confirmed. You can log in now.")
+    messages.success(request, gettext("Your e-mail is confirmed. You can log in now."))
     return redirect("accounts:login")
 
 
@@ -126,7 +127,7 @@ def mfa_setup_view(request: HttpRequest) -> HttpResponse:
         recovery_codes = services.totp_device_confirm(device=device, token=form.cleaned_data["token"])
         if recovery_codes is not None:
             otp_login(request, device)
-            messages.success(request, "Two-factor authentication is set up.")
+            messages.success(request, gettext("Two-factor authentication is set up."))
             request.session[_RECOVERY_CODES_SESSION_KEY] = recovery_codes
             return redirect("accounts:recovery-codes")
         form.add_error("token", "This code does not match. Check the time on your phone and try again.")

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import role_required
@@ -235,7 +236,7 @@ def qr_invoice_pay_view(request: HttpRequest, reference: str) -> HttpResponse:
         except ApplicationError as error:
             form_error(form, error, field="code")
         else:
-            messages.success(request, f"Invoice {invoice.reference} is paid.")
+            messages.success(request, gettext("Invoice %(reference)s is paid.") % {"reference": invoice.reference})
             return redirect("payments:qr-statement")
     context = {"invoice": invoice, "amount": Money(invoice.amount, invoice.currency), "form": form}
     return render(request, "payments/qr/invoice_pay.html", context)

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import DealerOrganisation
@@ -100,7 +101,10 @@ def qr_dealer_redeem_view(request: HttpRequest) -> HttpResponse:
             status = photo_error_status(error)
         else:
             redemption = qr_redemption_get_for_user(user=request.user, public_id=redemption_id)
-            messages.success(request, f"{Money(redemption.amount, redemption.currency)} authorized.")
+            messages.success(
+                request,
+                gettext("%(amount)s authorized.") % {"amount": Money(redemption.amount, redemption.currency).format()},
+            )
             return redirect("payments:qr-dealer-redemption-detail", redemption.public_id)
     context = {"form": form, "organisation": organisation}
     return with_retry_after(render(request, "payments/qr/dealer_redeem.html", context, status=status))
@@ -137,7 +141,7 @@ def _redemption_action(request: HttpRequest, redemption_id: str, action: str) ->
     redemption = qr_redemption_get_for_user(user=request.user, public_id=redemption_id)
     form = AmountForm(request.POST, prefix=action)
     if action != "void" and not form.is_valid():
-        messages.error(request, "Enter an amount.")
+        messages.error(request, gettext("Enter an amount."))
         return redirect("payments:qr-dealer-redemption-detail", redemption.public_id)
     amount = minor_units(form.cleaned_data["amount"]) if action != "void" else 0
     books = {
@@ -256,7 +260,7 @@ def qr_bank_review_resolve_view(request: HttpRequest, entry_id: int) -> HttpResp
     form = ReviewResolveForm(request.POST)
     if form.is_valid():
         bank_statement_entry_resolve(entry_id=entry.pk, user=request.user, note=form.cleaned_data["note"])
-        messages.success(request, f"Entry {entry.entry_reference} resolved.")
+        messages.success(request, gettext("Entry %(reference)s resolved.") % {"reference": entry.entry_reference})
     else:
-        messages.error(request, "Say what was done.")
+        messages.error(request, gettext("Say what was done."))
     return redirect("payments:qr-bank-review-queue")
