@@ -31,3 +31,14 @@ def number(value: Decimal | int | str | None, places: int = 0) -> str:
     if value is None or value == "":
         return ""
     return format_decimal(Decimal(str(value)), places=int(places))
+
+
+@register.filter
+def short_reference(value: str | None) -> str:
+    """A ledger reference as people quote it: "qr-purchase:1cff8415-9d2e-…" → "1CFF8415". The kind before the colon is
+    for the ledger and the CSV export (which keep the whole value); people compare the first characters."""
+    if not value:
+        return ""
+    identifier = str(value).rsplit(":", 1)[-1]
+    compact = identifier.replace("-", "")
+    return compact[:8].upper() if len(compact) > 12 else identifier
