@@ -19,6 +19,7 @@ from machines.models import (
     MachinePayment,
     Operator,
     StationReview,
+    StationStatus,
     StationTariff,
     Vehicle,
     VehicleOperatorApproval,
@@ -124,6 +125,11 @@ class StationLive:
     status: str
     last_seen_at: dt.datetime | None
     active_sessions: int
+
+    @property
+    def status_label(self) -> str:
+        """The status in the reader's language ("Available" / "Verfügbar"); `status` stays the OCPP value."""
+        return str(StationStatus(self.status).label) if self.status in StationStatus.values else self.status
 
 
 def station_live_list_for_user(*, user: User) -> list[StationLive]:

@@ -300,7 +300,7 @@ def station_live_data(request: HttpRequest) -> JsonResponse:
                     "status": s.status,
                     # The page shows words in the reader's language and times in their zone, before and after a
                     # refresh alike: the label comes from here, the time is formatted by the browser (live.js).
-                    "status_label": s.get_status_display(),
+                    "status_label": s.status_label,
                     "active_sessions": s.active_sessions,
                     "last_seen_at": s.last_seen_at.isoformat() if s.last_seen_at else None,
                     "last_seen_text": format_when(s.last_seen_at, seconds=True),
