@@ -86,3 +86,11 @@ def iso_with_offset(value: dt.datetime | None) -> str:
     if value is None:
         return ""
     return timezone.localtime(value).isoformat(timespec="seconds")
+
+
+def format_money_whole(amount: int, currency: str, *, language: str | None = None) -> str:
+    """Whole currency units for chart axes: 27000 EUR → "€27,000" / "27.000 €"."""
+    pattern = "#,##0\u00a0¤" if _language(language) == "de" else "¤#,##0"
+    return babel_numbers.format_currency(
+        Decimal(amount), currency, format=pattern, locale=active_locale(language), currency_digits=False
+    )
