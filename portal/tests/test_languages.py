@@ -241,3 +241,17 @@ def test_references_are_shown_short_and_without_the_ledger_prefix():
     assert short_reference("qr-purchase:1cff8415-9d2e-4b7a-a1f0-5d2c0e7b9a11") == "1CFF8415"
     assert short_reference("INV7KQ2MZX4P") == "INV7KQ2MZX4P"
     assert short_reference("") == ""
+
+
+def test_a_german_customer_sees_german_dashboard_panels_and_the_wallet_gets_language_and_zone(customer):
+    customer.language, customer.time_zone = "de", "America/New_York"
+    customer.save(update_fields=["language", "time_zone"])
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(customer)
+
+    dashboard = client.get("/").content.decode()
+    wallet = client.get("/identity/wallet/").content.decode()
+
+    assert "Meine Übersicht" in dashboard and "Code kaufen" in dashboard and "Buy a code" not in dashboard
+    assert 'data-language="de"' in wallet and 'data-time-zone="America/New_York"' in wallet
+    assert 'data-text-credit-history-credential="Bonitätsauskunft"' in wallet
