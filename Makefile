@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 # The partition bed creates network namespaces: as root, or through sudo.
 AS_ROOT := $(shell [ "$$(id -u)" = 0 ] || echo sudo --preserve-env)
 
-.PHONY: setup run test lint audit format bench load faults partitions partitions-short totp clean
+.PHONY: setup run test lint audit format bench load faults partitions partitions-short totp clean messages
 
 $(INSTALLED): requirements/base.txt requirements/dev.txt requirements/lock.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,15 @@ audit: setup
 		$$(sed -n 's/^\(--ignore-vuln [^ #]*\).*/\1/p' requirements/audit-ignore.txt) \
 		|| { echo "make audit failed: a vulnerability is listed above, or PyPI's vulnerability data could not be reached" \
 			"(a package that could not be audited is an error, never a pass)." >&2; exit 1; }
+
+# Extracts every translatable string into the German catalogue and compiles it (needs Debian's gettext). Translate the
+# new entries in locale/de/LC_MESSAGES/django.po, then run it again; both .po and .mo are committed.
+messages: setup
+	scripts/test-prerequisites
+	$(BIN)/python manage.py makemessages -l de --no-obsolete --no-wrap $(MESSAGES_IGNORE)
+	msgfmt --check -o locale/de/LC_MESSAGES/django.mo locale/de/LC_MESSAGES/django.po
+
+MESSAGES_IGNORE := --ignore=.venv/* --ignore=var/* --ignore=*/tests/* --ignore=bench/* --ignore=node_modules/*
 
 format: setup
 	$(BIN)/ruff check --fix .

@@ -1,11 +1,14 @@
-"""Keeps dealer and back-office sessions on the second-factor pages until they have passed it."""
+"""Per-request guards and settings of signed-in users: the second factor, their language and time zone."""
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from accounts.selectors import user_has_confirmed_device, user_requires_second_factor
 from portal.api import error_body
@@ -28,8 +31,34 @@ class SecondFactorRequiredMiddleware:
             and not user.is_verified()
         ):
             if request.path.startswith("/api/"):
-                body = error_body(code="second_factor_required", detail="Complete the second factor first.")
+                body = error_body(code="second_factor_required", detail=_("Complete the second factor first."))
                 return JsonResponse(body, status=403)
             name = "accounts:mfa-verify" if user_has_confirmed_device(user=user) else "accounts:mfa-setup"
             return HttpResponseRedirect(reverse(name))
         return self.get_response(request)
+
+
+class UserLocaleMiddleware:
+    """Applies the signed-in user's language and time zone to the request (after LocaleMiddleware and login).
+
+    The user's stored language wins over the cookie and the browser, so the choice made with the header switch follows
+    the person to every device and survives logging out and in. Visitors who are not signed in keep what
+    LocaleMiddleware chose (cookie, then Accept-Language) and the portal's zone (settings.TIME_ZONE).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            if user.language:
+                translation.activate(user.language)
+                request.LANGUAGE_CODE = translation.get_language()
+            timezone.activate(zoneinfo.ZoneInfo(user.time_zone))
+        else:
+            timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
@@ -62,6 +63,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         max_length=16, choices=Role.choices, blank=True, default="",
         help_text="The role the user's groups grant (highest if several); kept in step by accounts.signals.",
     )  # fmt: skip
+    # Shown name of staff and dealers on pages ("Approved by Anna Schmidt"); optional, the e-mail stands in.
+    display_name = models.CharField(max_length=120, blank=True, default="")
+    # The page language chosen with the header switch ("" = follow the browser), applied on every request after login.
+    language = models.CharField(max_length=8, blank=True, default="", choices=settings.LANGUAGES)
+    # IANA zone every time is shown in; validated against the zone database by accounts.services.user_preferences_update.
+    time_zone = models.CharField(max_length=64, default="Europe/Berlin")
 
     objects = UserManager()
 
@@ -79,6 +86,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return f"user {self.pk}"
+
+    @property
+    def shown_name(self) -> str:
+        """How pages name this person to others: the display name, else the e-mail address."""
+        return self.display_name or self.email
 
     @property
     def is_staff(self) -> bool:

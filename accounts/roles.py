@@ -1,12 +1,13 @@
 """The three roles of people in the portal. A role is a Django group that grants one area permission."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    CUSTOMER = "customer", "Customer"
-    DEALER = "dealer", "Dealer"
-    BACK_OFFICE = "back_office", "Back office"
+    CUSTOMER = "customer", _("Customer")
+    DEALER = "dealer", _("Dealer")
+    BACK_OFFICE = "back_office", _("Back office")
 
 
 # The permission (app_label.codename) each role's group carries; checked by every view through accounts.permissions.

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import secrets
 import uuid
+import zoneinfo
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -17,7 +18,8 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.models import ApiToken, DealerOrganisation, EncryptedTotpDevice, RecoveryCode, User
 from accounts.roles import ROLE_PERMISSIONS, Role, role_from_permissions
@@ -34,7 +36,7 @@ _CONFIRMATION_SALT = "accounts.email-confirmation"
 def dealer_organisation_create(*, name: str, slug: str) -> DealerOrganisation:
     """Registers a dealership; its slug becomes part of its `did:web` identifier, so it must stay stable."""
     if DealerOrganisation.objects.filter(slug=slug).exists():
-        raise ConflictError("A dealer organisation with this slug exists.", code="slug_taken")
+        raise ConflictError(gettext_lazy("A dealer organisation with this slug exists."), code="slug_taken")
     return DealerOrganisation.objects.create(name=name, slug=slug)
 
 
@@ -50,9 +52,13 @@ def user_create(
     """Creates a user in one role. Dealers must name their organisation; other roles must not have one."""
     email = User.objects.normalize_email(email).strip().lower()
     if (role == Role.DEALER) != (dealer_organisation is not None):
-        raise ValidationFailed("Dealer users, and only they, belong to a dealer organisation.", code="bad_role")
+        raise ValidationFailed(
+            gettext_lazy("Dealer users, and only they, belong to a dealer organisation."), code="bad_role"
+        )
     if User.objects.filter(email__iexact=email).exists():
-        raise ConflictError("An account with this e-mail exists.", code="email_taken", fields={"email": ["taken"]})
+        raise ConflictError(
+            gettext_lazy("An account with this e-mail exists."), code="email_taken", fields={"email": ["taken"]}
+        )
     user = User(email=email, is_active=is_active, dealer_organisation=dealer_organisation, area_role=role.value)
     user.set_password(password)
     if is_active:
@@ -151,8 +157,9 @@ def registration_attempt_mail_deliver(*, user_id: int) -> None:
         "login": settings.PORTAL_BASE_URL.rstrip("/") + reverse("accounts:login"),
         "reset": settings.PORTAL_BASE_URL.rstrip("/") + reverse("accounts:password-reset"),
     }
-    body = render_to_string("accounts/email/registration_attempt.txt", links)
-    send_mail("Your FinLab account", body, None, [user.email])
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        body = render_to_string("accounts/email/registration_attempt.txt", links)
+        send_mail(gettext("Your FinLab account"), body, None, [user.email])
 
 
 def email_confirmation_token(*, user: User) -> str:
@@ -167,8 +174,9 @@ def email_confirmation_deliver(*, user_id: int) -> None:
     link = settings.PORTAL_BASE_URL.rstrip("/") + reverse(
         "accounts:email-confirm", kwargs={"token": email_confirmation_token(user=user)}
     )
-    body = render_to_string("accounts/email/confirmation.txt", {"link": link})
-    send_mail("Confirm your FinLab account", body, None, [user.email])
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        body = render_to_string("accounts/email/confirmation.txt", {"link": link})
+        send_mail(gettext("Confirm your FinLab account"), body, None, [user.email])
     User.objects.filter(pk=user.pk).update(confirmation_sent_at=timezone.now())
 
 
@@ -177,12 +185,12 @@ def email_confirm(*, token: str) -> User:
     try:
         payload = signing.loads(token, salt=_CONFIRMATION_SALT, max_age=settings.EMAIL_CONFIRMATION_MAX_AGE_SECONDS)
     except signing.SignatureExpired as error:
-        raise ApplicationError("This confirmation link has expired.", code="link_expired") from error
+        raise ApplicationError(gettext_lazy("This confirmation link has expired."), code="link_expired") from error
     except signing.BadSignature as error:
-        raise ApplicationError("This confirmation link is not valid.", code="link_invalid") from error
+        raise ApplicationError(gettext_lazy("This confirmation link is not valid."), code="link_invalid") from error
     user = User.objects.filter(pk=payload.get("user_id"), email=payload.get("email")).first()
     if user is None:
-        raise ApplicationError("This confirmation link is not valid.", code="link_invalid")
+        raise ApplicationError(gettext_lazy("This confirmation link is not valid."), code="link_invalid")
     if user.email_confirmed_at is None:
         User.objects.filter(pk=user.pk).update(is_active=True, email_confirmed_at=timezone.now())
         user.refresh_from_db()
@@ -329,3 +337,21 @@ def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
 
 def api_token_revoke(*, token: ApiToken) -> None:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def user_preferences_update(*, user: User, language: str | None = None, time_zone: str | None = None) -> User:
+    """Stores the user's page language ("" = follow the browser) and time zone; only the values given change."""
+    changed: list[str] = []
+    if language is not None:
+        if language and language not in dict(settings.LANGUAGES):
+            raise ValidationFailed(gettext_lazy("This language is not offered."), code="unknown_language")
+        user.language = language
+        changed.append("language")
+    if time_zone is not None:
+        if time_zone not in zoneinfo.available_timezones():
+            raise ValidationFailed(gettext_lazy("This time zone is not known."), code="unknown_time_zone")
+        user.time_zone = time_zone
+        changed.append("time_zone")
+    if changed:
+        user.save(update_fields=changed)
+    return user

@@ -14,13 +14,16 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.i18n import set_language
 from django_otp import login as otp_login
 
 from accounts import services
-from accounts.forms import LoginForm, RecoveryCodeForm, RegistrationForm, TotpForm
+from accounts.forms import LoginForm, PreferencesForm, RecoveryCodeForm, RegistrationForm, TotpForm
 from accounts.models import EncryptedTotpDevice
 from accounts.permissions import role_required
 from accounts.roles import Role
@@ -28,7 +31,7 @@ from accounts.selectors import recovery_codes_unused_count, user_has_confirmed_d
 from portal.client_address import client_address
 from portal.errors import ApplicationError
 
-_BLOCKED = "Too many attempts. Wait a few minutes before trying again."
+_BLOCKED = _("Too many attempts. Wait a few minutes before trying again.")
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -72,7 +75,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
-    messages.info(request, "You are logged out.")
+    messages.info(request, gettext("You are logged out."))
     return redirect("portal:home")
 
 
@@ -104,7 +107,7 @@ def email_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
         services.email_confirm(token=token)
     except ApplicationError as error:
         return render(request, "accounts/email_confirm_failed.html", {"reason": error.detail}, status=400)
-    messages.success(request, "Your e-mail is confirmed. You can log in now.")
+    messages.success(request, gettext("Your e-mail is confirmed. You can log in now."))
     return redirect("accounts:login")
 
 
@@ -124,7 +127,7 @@ def mfa_setup_view(request: HttpRequest) -> HttpResponse:
         recovery_codes = services.totp_device_confirm(device=device, token=form.cleaned_data["token"])
         if recovery_codes is not None:
             otp_login(request, device)
-            messages.success(request, "Two-factor authentication is set up.")
+            messages.success(request, gettext("Two-factor authentication is set up."))
             request.session[_RECOVERY_CODES_SESSION_KEY] = recovery_codes
             return redirect("accounts:recovery-codes")
         form.add_error("token", "This code does not match. Check the time on your phone and try again.")
@@ -201,3 +204,40 @@ class PasswordResetView(auth_views.PasswordResetView):
             context = self.get_context_data(form=self.get_form_class()(), blocked_message=_BLOCKED)
             return self.render_to_response(context, status=429)
         return super().post(request, *args, **kwargs)
+
+
+@require_POST
+def language_switch_view(request: HttpRequest) -> HttpResponse:
+    """The header's language switch: Django's `set_language` (cookie, safe `next`), remembered on the user's account."""
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        services.user_preferences_update(user=request.user, language=language)
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def preferences_view(request: HttpRequest) -> HttpResponse:
+    """Language and time zone of the signed-in user."""
+    user = request.user
+    initial = {"language": user.language, "time_zone": user.time_zone}
+    form = PreferencesForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.user_preferences_update(
+            user=user, language=form.cleaned_data["language"], time_zone=form.cleaned_data["time_zone"]
+        )
+        response = redirect("accounts:preferences")
+        if form.cleaned_data["language"]:
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                form.cleaned_data["language"],
+                max_age=settings.LANGUAGE_COOKIE_AGE,
+                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+                httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                secure=settings.LANGUAGE_COOKIE_SECURE,
+            )
+        translation.activate(form.cleaned_data["language"] or translation.get_language())
+        messages.success(request, _("Your settings are saved."))
+        return response
+    return render(request, "accounts/preferences.html", {"form": form})

@@ -94,11 +94,12 @@ def _measure(send: Callable[[], int], *, expect: int, count: int = REQUESTS) -> 
 
 def _dealer_with_code() -> tuple[str, str]:
     """A dealer with an API token and a code funded for every redemption of the run, made through the services."""
+    from payments.qr.accounts import card_acquirer_account
+
     from accounts.roles import Role
     from accounts.services import api_token_create, dealer_organisation_create, user_create
     from payments.checkout.services import checkout_order_create, checkout_order_pay
     from payments.models import CheckoutProvider
-    from payments.qr.accounts import card_acquirer_account
     from payments.qr.selectors import qr_code_view
     from payments.qr.services import qr_product_create
 

@@ -103,11 +103,12 @@ def _endpoints() -> list[Endpoint]:
 
 
 def _dealers_with_codes(*, count: int) -> list[tuple[str, str]]:
+    from payments.qr.accounts import card_acquirer_account
+
     from accounts.roles import Role
     from accounts.services import api_token_create, dealer_organisation_create, user_create
     from payments.checkout.services import checkout_order_create, checkout_order_pay
     from payments.models import CheckoutProvider
-    from payments.qr.accounts import card_acquirer_account
     from payments.qr.selectors import qr_code_view
     from payments.qr.services import qr_product_create
 

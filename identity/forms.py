@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from identity.models import IssuerKind
 from identity.services.registry import CREDENTIAL_TYPES
@@ -17,19 +18,19 @@ class IssuerRegisterForm(forms.Form):
     name = forms.CharField(max_length=200)
     kind = forms.ChoiceField(choices=IssuerKind.choices)
     credential_types = forms.MultipleChoiceField(
-        choices=_TYPE_CHOICES, widget=forms.CheckboxSelectMultiple, label="May issue"
+        choices=_TYPE_CHOICES, widget=forms.CheckboxSelectMultiple, label=_("May issue")
     )
     did = forms.CharField(
         max_length=300,
         required=False,
-        label="DID",
-        help_text="did:key or did:web of an issuer that signs itself. Leave empty to have the portal host a key.",
+        label=_("DID"),
+        help_text=_("did:key or did:web of an issuer that signs itself. Leave empty to have the portal host a key."),
     )
     did_document = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 6}),
-        label="DID document (did:web only)",
-        help_text="The issuer's did.json, pinned so verification never depends on its web server.",
+        label=_("DID document (did:web only)"),
+        help_text=_("The issuer's did.json, pinned so verification never depends on its web server."),
     )
 
     def clean_did_document(self) -> dict[str, Any] | None:
@@ -39,20 +40,20 @@ class IssuerRegisterForm(forms.Form):
         try:
             document = json.loads(text)
         except ValueError as error:
-            raise forms.ValidationError("This is not valid JSON.") from error
+            raise forms.ValidationError(_("This is not valid JSON.")) from error
         if not isinstance(document, dict):
-            raise forms.ValidationError("A DID document is a JSON object.")
+            raise forms.ValidationError(_("A DID document is a JSON object."))
         return document
 
 
 class IssuerTypesForm(forms.Form):
     credential_types = forms.MultipleChoiceField(
-        choices=_TYPE_CHOICES, widget=forms.CheckboxSelectMultiple, label="May issue"
+        choices=_TYPE_CHOICES, widget=forms.CheckboxSelectMultiple, label=_("May issue")
     )
 
 
 class IssuerClientForm(forms.Form):
-    name = forms.CharField(max_length=100, label="Key name", help_text="Which of the issuer's systems uses it.")
+    name = forms.CharField(max_length=100, label=_("Key name"), help_text=_("Which of the issuer's systems uses it."))
 
 
 class CredentialStatusForm(forms.Form):

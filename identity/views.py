@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import role_required
@@ -43,7 +44,7 @@ def issuer_list_view(request: HttpRequest) -> HttpResponse:
         except ApplicationError as error:
             _attach(form, error)
         else:
-            messages.success(request, f"{issuer.name} is registered.")
+            messages.success(request, gettext("%(name)s is registered.") % {"name": issuer.name})
             return redirect("identity:issuer-detail", issuer_id=issuer.pk)
     context = {"form": form, "issuers": selectors.trusted_issuer_list()}
     return render(request, "identity/issuer_list.html", context, status=400 if form.errors else 200)
@@ -71,17 +72,17 @@ def issuer_detail_view(request: HttpRequest, issuer_id: int) -> HttpResponse:
     try:
         if action == "suspend":
             registry.trusted_issuer_suspend(issuer=issuer)
-            messages.success(request, "The issuer is suspended.")
+            messages.success(request, gettext("The issuer is suspended."))
         elif action == "reactivate":
             registry.trusted_issuer_reactivate(issuer=issuer)
-            messages.success(request, "The issuer is trusted again.")
+            messages.success(request, gettext("The issuer is trusted again."))
         elif action == "types":
             types_form = IssuerTypesForm(request.POST)
             if types_form.is_valid():
                 registry.trusted_issuer_types_set(
                     issuer=issuer, credential_types=types_form.cleaned_data["credential_types"]
                 )
-                messages.success(request, "Credential types saved.")
+                messages.success(request, gettext("Credential types saved."))
         elif action == "client-create":
             client_form = IssuerClientForm(request.POST)
             if client_form.is_valid():
@@ -89,7 +90,7 @@ def issuer_detail_view(request: HttpRequest, issuer_id: int) -> HttpResponse:
         elif action == "client-revoke":
             client = selectors.issuer_client_get(issuer=issuer, client_id=_int(request.POST.get("client_id")))
             registry.issuer_client_revoke(client=client)
-            messages.success(request, "The key is revoked.")
+            messages.success(request, gettext("The key is revoked."))
     except ApplicationError as error:
         messages.error(request, error.detail)
     if request.method == "POST" and new_key is None and not types_form.errors and not client_form.errors:
@@ -124,7 +125,7 @@ def keys_view(request: HttpRequest) -> HttpResponse:
                 if controller != keys.PORTAL_CONTROLLER and not controller.startswith("dealer:"):
                     raise ApplicationError("Only the portal's and dealers' keys rotate here.")
                 keys.signing_key_rotate(controller=controller)
-                messages.success(request, f"The key of {controller} is rotated.")
+                messages.success(request, gettext("The key of %(controller)s is rotated.") % {"controller": controller})
             elif request.POST.get("action") == "withdraw":
                 key = (
                     SigningKey.objects.exclude(controller__startswith="issuer:")
@@ -134,7 +135,7 @@ def keys_view(request: HttpRequest) -> HttpResponse:
                 if key is None:
                     raise ApplicationError("No such key.")
                 keys.signing_key_withdraw(key=key)
-                messages.success(request, "The key is withdrawn from the DID document.")
+                messages.success(request, gettext("The key is withdrawn from the DID document."))
         except ApplicationError as error:
             messages.error(request, error.detail)
         return redirect("identity:keys")
@@ -157,9 +158,9 @@ def credentials_view(request: HttpRequest) -> HttpResponse:
                 status.credential_revoke(record=record)
             else:
                 status.credential_suspension_set(record=record, is_suspended=form.cleaned_data["action"] == "suspend")
-            messages.success(request, "The status is updated and the list republished.")
+            messages.success(request, gettext("The status is updated and the list republished."))
         except Http404:
-            messages.error(request, "No credential with this id was issued here.")
+            messages.error(request, gettext("No credential with this id was issued here."))
         except ApplicationError as error:
             messages.error(request, error.detail)
         return redirect("identity:credentials")

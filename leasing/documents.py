@@ -11,12 +11,14 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from portal.locale_format import format_day
 from portal.money import Money
 
 _STYLES = getSampleStyleSheet()
@@ -73,11 +75,11 @@ def _schedule_table(*, lines: Sequence[ScheduleLine], currency: str) -> Table:
     def money(amount: int) -> str:
         return Money(amount, currency).format()
 
-    rows = [["#", "Due", "Amount", "Interest", "Principal", "Services", "Balance after"]]
+    rows = [["#", _("Due"), _("Amount"), _("Interest"), _("Principal"), _("Services"), _("Balance after")]]
     rows += [
         [
             str(line.number),
-            line.due_date.isoformat(),
+            format_day(line.due_date),
             money(line.amount),
             money(line.interest),
             money(line.principal),
@@ -96,15 +98,18 @@ def quote_pdf(
 ) -> bytes:
     """A printable quote: the key figures (APRC, instalment, total cost) and the full schedule."""
     flowables = [
-        Paragraph("FinLab Financial Services — Quote", _STYLES["Title"]),
-        Paragraph(f"Quote reference {reference}. This quote is not an offer of credit.", _STYLES["Normal"]),
+        Paragraph(_("FinLab Financial Services — Quote"), _STYLES["Title"]),
+        Paragraph(
+            _("Quote reference %(reference)s. This quote is not an offer of credit.") % {"reference": reference},
+            _STYLES["Normal"],
+        ),
         Spacer(1, 6 * mm),
         _facts_table(facts),
         Spacer(1, 6 * mm),
-        Paragraph("Repayment schedule", _STYLES["Heading2"]),
+        Paragraph(_("Repayment schedule"), _STYLES["Heading2"]),
         _schedule_table(lines=lines, currency=currency),
     ]
-    return _render(title=f"Quote {reference}", flowables=flowables)
+    return _render(title=_("Quote %(reference)s") % {"reference": reference}, flowables=flowables)
 
 
 def contract_pdf(
@@ -117,16 +122,16 @@ def contract_pdf(
 ) -> bytes:
     """The contract document the customer accepts: terms, clauses and the repayment schedule in exact cents."""
     flowables = [
-        Paragraph(f"FinLab Financial Services — Contract {number}", _STYLES["Title"]),
+        Paragraph(_("FinLab Financial Services — Contract %(number)s") % {"number": number}, _STYLES["Title"]),
         _facts_table(facts),
         Spacer(1, 5 * mm),
-        Paragraph("Terms", _STYLES["Heading2"]),
+        Paragraph(_("Terms"), _STYLES["Heading2"]),
         *[Paragraph(clause, _STYLES["Normal"]) for clause in clauses],
         Spacer(1, 5 * mm),
-        Paragraph("Repayment schedule", _STYLES["Heading2"]),
+        Paragraph(_("Repayment schedule"), _STYLES["Heading2"]),
         _schedule_table(lines=lines, currency=currency),
     ]
-    return _render(title=f"Contract {number}", flowables=flowables)
+    return _render(title=_("Contract %(number)s") % {"number": number}, flowables=flowables)
 
 
 def dunning_letter_pdf(
@@ -134,16 +139,23 @@ def dunning_letter_pdf(
 ) -> bytes:
     """A payment reminder: how much is overdue, for how long, and what happens next."""
     consequence = {
-        1: "Please pay within 7 days.",
-        2: "Please pay within 7 days; a late fee has been charged.",
-    }.get(level, "If the amount stays unpaid, we may terminate the contract.")
+        1: _("Please pay within 7 days."),
+        2: _("Please pay within 7 days; a late fee has been charged."),
+    }.get(level, _("If the amount stays unpaid, we may terminate the contract."))
     flowables = [
-        Paragraph(f"Payment reminder (level {level})", _STYLES["Title"]),
-        Paragraph(f"Contract {number}, {letter_date.isoformat()}", _STYLES["Normal"]),
+        Paragraph(_("Payment reminder (level %(level)s)") % {"level": level}, _STYLES["Title"]),
+        Paragraph(
+            _("Contract %(number)s, %(date)s") % {"number": number, "date": format_day(letter_date)}, _STYLES["Normal"]
+        ),
         Spacer(1, 6 * mm),
         Paragraph(
-            f"Our records show {amount_overdue.format()} overdue for {days_past_due} days. {consequence}",
+            _("Our records show %(amount)s overdue for %(days)s days.")
+            % {"amount": amount_overdue.format(), "days": days_past_due}
+            + " "
+            + consequence,
             _STYLES["Normal"],
         ),
     ]
-    return _render(title=f"Reminder {number} level {level}", flowables=flowables)
+    return _render(
+        title=_("Reminder %(number)s level %(level)s") % {"number": number, "level": level}, flowables=flowables
+    )

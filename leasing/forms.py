@@ -16,12 +16,13 @@ from leasing.models import (
     ServicePackageKind,
     ToleranceKind,
 )
+from portal.form_fields import LocalizedDecimalField
 from portal.money import Money
 
 MAX_AMOUNT = Decimal("10000000")
 
 
-class MoneyField(forms.DecimalField):
+class MoneyField(LocalizedDecimalField):
     """A money amount in major units with at most two decimals; `clean` returns integer minor units (EUR)."""
 
     def __init__(self, **kwargs) -> None:
@@ -37,22 +38,24 @@ class MoneyField(forms.DecimalField):
 
 
 class QuoteForm(forms.Form):
-    product = forms.ModelChoiceField(queryset=LeaseProduct.objects.none(), to_field_name="code", label="Product")
-    price = MoneyField(label="Vehicle price (EUR)", min_value=Decimal("0.01"))
-    down_payment = MoneyField(label="Down payment (EUR)", initial=0)
-    term_months = forms.IntegerField(label="Term (months)", min_value=1, max_value=120)
+    product = forms.ModelChoiceField(queryset=LeaseProduct.objects.none(), to_field_name="code", label=_("Product"))
+    price = MoneyField(label=_("Vehicle price (EUR)"), min_value=Decimal("0.01"))
+    down_payment = MoneyField(label=_("Down payment (EUR)"), initial=0)
+    term_months = forms.IntegerField(label=_("Term (months)"), min_value=1, max_value=120)
     yearly_km = forms.IntegerField(
-        label="Yearly mileage (km)", required=False, min_value=1, max_value=200_000, help_text="Leases only."
+        label=_("Yearly mileage (km)"), required=False, min_value=1, max_value=200_000, help_text=_("Leases only.")
     )
     residual_value = MoneyField(
-        label="Residual value / balloon (EUR)",
+        label=_("Residual value / balloon (EUR)"),
         required=False,
-        help_text="Residual-value leases and loans; a mileage lease sets it from the mileage.",
+        help_text=_("Residual-value leases and loans; a mileage lease sets it from the mileage."),
     )
-    timing = forms.ChoiceField(label="Payments", choices=PaymentTimingChoice.choices, initial="in_arrears")
-    start_date = forms.DateField(label="Start date", required=False, help_text="YYYY-MM-DD; empty for today.")
+    timing = forms.ChoiceField(label=_("Payments"), choices=PaymentTimingChoice.choices, initial="in_arrears")
+    start_date = forms.DateField(
+        label=_("Start date"), required=False, help_text=_("For example 01/01/2027; empty for today.")
+    )
     service_packages = forms.CharField(
-        label="Service packages (codes, comma separated)", required=False, max_length=200
+        label=_("Service packages (codes, comma separated)"), required=False, max_length=200
     )
 
     def __init__(self, *args, products=None, **kwargs) -> None:
@@ -67,7 +70,7 @@ class QuoteForm(forms.Form):
 
 
 class ApplyForm(forms.Form):
-    dealer_organisation = forms.ModelChoiceField(queryset=None, required=False, label="Dealer (optional)")
+    dealer_organisation = forms.ModelChoiceField(queryset=None, required=False, label=_("Dealer (optional)"))
 
     def __init__(self, *args, organisations=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -76,26 +79,26 @@ class ApplyForm(forms.Form):
 
 class ContractAcceptForm(forms.Form):
     document_sha256 = forms.CharField(widget=forms.HiddenInput, max_length=64)
-    collection_method = forms.ChoiceField(label="Pay instalments by", choices=CollectionMethod.choices)
-    iban = forms.CharField(label="IBAN (for direct debit)", required=False, max_length=42)
+    collection_method = forms.ChoiceField(label=_("Pay instalments by"), choices=CollectionMethod.choices)
+    iban = forms.CharField(label=_("IBAN (for direct debit)"), required=False, max_length=42)
     bic = forms.CharField(label=_("BIC of your bank (optional)"), required=False, max_length=11)
-    confirm = forms.BooleanField(label="I have read the contract document and accept it", required=True)
+    confirm = forms.BooleanField(label=_("I have read the contract document and accept it"), required=True)
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label="Reason", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class VerdictForm(ReasonForm):
-    verdict = forms.ChoiceField(label="Verdict", choices=CreditVerdict.choices)
+    verdict = forms.ChoiceField(label=_("Verdict"), choices=CreditVerdict.choices)
 
 
 class PayoffForm(forms.Form):
-    payoff_date = forms.DateField(label="Payoff date")
+    payoff_date = forms.DateField(label=_("Payoff date"))
 
 
 class PauseForm(ReasonForm):
-    until = forms.DateField(label="Pause dunning until", required=False, help_text="Empty lifts the pause.")
+    until = forms.DateField(label=_("Pause dunning until"), required=False, help_text=_("Empty lifts the pause."))
 
 
 class TerminateForm(forms.Form):
@@ -103,16 +106,16 @@ class TerminateForm(forms.Form):
 
 
 class EndOfTermForm(forms.Form):
-    driven_km = forms.IntegerField(label="Kilometres driven", required=False, min_value=0, max_value=2_000_000)
-    damage = MoneyField(label="Damage (EUR)", initial=0)
-    sale_proceeds = MoneyField(label="Sale proceeds (EUR)", required=False)
-    purchase = forms.BooleanField(label="The customer buys the vehicle", required=False)
+    driven_km = forms.IntegerField(label=_("Kilometres driven"), required=False, min_value=0, max_value=2_000_000)
+    damage = MoneyField(label=_("Damage (EUR)"), initial=0)
+    sale_proceeds = MoneyField(label=_("Sale proceeds (EUR)"), required=False)
+    purchase = forms.BooleanField(label=_("The customer buys the vehicle"), required=False)
 
 
 class RestructureForm(ReasonForm):
-    effective_date = forms.DateField(label="Effective date")
-    holiday_months = forms.IntegerField(label="Payment holiday (months)", min_value=0, max_value=6, initial=0)
-    remaining_months = forms.IntegerField(label="Instalments after the holiday", min_value=1, max_value=120)
+    effective_date = forms.DateField(label=_("Effective date"))
+    holiday_months = forms.IntegerField(label=_("Payment holiday (months)"), min_value=0, max_value=6, initial=0)
+    remaining_months = forms.IntegerField(label=_("Instalments after the holiday"), min_value=1, max_value=120)
 
 
 class ReturnsImportForm(forms.Form):
@@ -126,30 +129,30 @@ class ProductForm(forms.Form):
     code = forms.SlugField(max_length=40)
     name = forms.CharField(max_length=120)
     kind = forms.ChoiceField(choices=ProductKind.choices)
-    nominal_rate_percent = forms.DecimalField(
-        label="Nominal rate (% per year)", max_digits=6, decimal_places=3, min_value=0, max_value=100
+    nominal_rate_percent = LocalizedDecimalField(
+        label=_("Nominal rate (% per year)"), max_digits=6, decimal_places=3, min_value=0, max_value=100
     )
-    arrangement_fee = MoneyField(label="Arrangement fee (EUR)", initial=0)
+    arrangement_fee = MoneyField(label=_("Arrangement fee (EUR)"), initial=0)
     min_term_months = forms.IntegerField(min_value=1, max_value=120)
     max_term_months = forms.IntegerField(min_value=1, max_value=120)
-    min_price = MoneyField(label="Minimum price (EUR)", min_value=Decimal("0.01"))
-    max_price = MoneyField(label="Maximum price (EUR)", min_value=Decimal("0.01"))
-    max_residual_percent = forms.DecimalField(
-        label="Maximum residual / balloon (% of price)",
+    min_price = MoneyField(label=_("Minimum price (EUR)"), min_value=Decimal("0.01"))
+    max_price = MoneyField(label=_("Maximum price (EUR)"), min_value=Decimal("0.01"))
+    max_residual_percent = LocalizedDecimalField(
+        label=_("Maximum residual / balloon (% of price)"),
         max_digits=5,
         decimal_places=2,
         min_value=0,
         max_value=Decimal("99.99"),
         initial=0,
     )
-    excess_km_rate = forms.IntegerField(label="Excess km rate (cents per km)", min_value=0, initial=0)
-    unused_km_rate = forms.IntegerField(label="Unused km rate (cents per km)", min_value=0, initial=0)
+    excess_km_rate = forms.IntegerField(label=_("Excess km rate (cents per km)"), min_value=0, initial=0)
+    unused_km_rate = forms.IntegerField(label=_("Unused km rate (cents per km)"), min_value=0, initial=0)
     tolerance_kind = forms.ChoiceField(choices=ToleranceKind.choices)
     tolerance_km = forms.IntegerField(min_value=0, initial=0)
     mileage_bands = forms.CharField(
-        label="Mileage bands (km:residual %, comma separated)",
+        label=_("Mileage bands (km:residual %, comma separated)"),
         required=False,
-        help_text="e.g. 10000:55, 15000:50",
+        help_text=_("e.g. 10000:55, 15000:50"),
         max_length=300,
     )
     is_active = forms.BooleanField(required=False, initial=True)
@@ -159,11 +162,11 @@ class ProductForm(forms.Form):
         for part in (self.cleaned_data.get("mileage_bands") or "").split(","):
             if not part.strip():
                 continue
-            km, _, percent = part.partition(":")
+            km, _separator, percent = part.partition(":")
             try:
                 bands.append((int(km.strip()), Decimal(percent.strip() or "0")))
             except (ValueError, ArithmeticError):
-                raise forms.ValidationError("Write bands as km:percent, e.g. 15000:50.") from None
+                raise forms.ValidationError(_("Write bands as km:percent, e.g. 15000:50.")) from None
         return bands
 
 
@@ -171,5 +174,5 @@ class ServicePackageForm(forms.Form):
     code = forms.SlugField(max_length=40)
     name = forms.CharField(max_length=120)
     kind = forms.ChoiceField(choices=ServicePackageKind.choices)
-    monthly_price = MoneyField(label="Monthly price (EUR)", min_value=Decimal("0.01"))
+    monthly_price = MoneyField(label=_("Monthly price (EUR)"), min_value=Decimal("0.01"))
     products = forms.ModelMultipleChoiceField(queryset=LeaseProduct.objects.all(), required=False)

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from leasing import documents
 from leasing.calculations.schedule import Schedule, schedule_build
 from leasing.charts import balance_chart_svg
 from leasing.models import Contract, Quote
 from leasing.services.quotes import quote_terms
+from portal.locale_format import format_day, format_decimal
 from portal.money import Money
 
 
@@ -31,28 +38,48 @@ def _money(amount: int, currency: str) -> str:
     return Money(amount, currency).format()
 
 
+def _months(count: int) -> str:
+    return ngettext("%(count)s month", "%(count)s months", count) % {"count": count}
+
+
+def _km(distance: int | None) -> str:
+    return f"{format_decimal(distance, places=0)} km" if distance else "—"
+
+
+def _percent(value: Decimal) -> str:
+    return f"{format_decimal(value, places=max(0, -value.normalize().as_tuple().exponent))} %"
+
+
+def _percent_per_year(value: Decimal) -> str:
+    return _("%(rate)s per year") % {"rate": _percent(value)}
+
+
 def quote_facts(*, quote: Quote) -> list[tuple[str, str]]:
     """The disclosed figures of a quote, in the order the standard information sheet uses."""
     currency = quote.currency
-    services = ", ".join(package.name for package in quote.service_packages.all()) or "none"
+    services = ", ".join(package.name for package in quote.service_packages.all()) or _("none")
     return [
-        ("Product", quote.product.name),
-        ("Vehicle price", _money(quote.price, currency)),
-        ("Down payment", _money(quote.down_payment, currency)),
-        ("Amount financed", _money(quote.financed_amount, currency)),
-        ("Term", f"{quote.term_months} months"),
-        ("Yearly mileage", f"{quote.yearly_km:,} km" if quote.yearly_km else "—"),
-        ("Residual value", _money(quote.residual_value, currency)),
-        ("Payments", quote.get_timing_display()),
-        ("Borrowing rate (fixed, nominal)", f"{quote.nominal_rate_percent.normalize():f} % per year"),
-        ("Monthly instalment", _money(quote.monthly_instalment, currency)),
-        ("Service packages", f"{services} ({_money(quote.monthly_services, currency)} per month)"),
-        ("Monthly total", _money(quote.monthly_total, currency)),
-        ("Arrangement fee", _money(quote.arrangement_fee, currency)),
-        ("Total interest", _money(quote.total_interest, currency)),
-        ("Total cost of credit", _money(quote.total_cost_of_credit, currency)),
-        ("Total amount payable", _money(quote.total_amount_payable, currency)),
-        ("APRC", f"{quote.aprc_percent} %"),
+        (_("Product"), quote.product.name),
+        (_("Vehicle price"), _money(quote.price, currency)),
+        (_("Down payment"), _money(quote.down_payment, currency)),
+        (_("Amount financed"), _money(quote.financed_amount, currency)),
+        (_("Term"), _months(quote.term_months)),
+        (_("Yearly mileage"), _km(quote.yearly_km)),
+        (_("Residual value"), _money(quote.residual_value, currency)),
+        (_("Payments"), quote.get_timing_display()),
+        (_("Borrowing rate (fixed, nominal)"), _percent_per_year(quote.nominal_rate_percent)),
+        (_("Monthly instalment"), _money(quote.monthly_instalment, currency)),
+        (
+            _("Service packages"),
+            _("%(services)s (%(amount)s per month)")
+            % {"services": services, "amount": _money(quote.monthly_services, currency)},
+        ),
+        (_("Monthly total"), _money(quote.monthly_total, currency)),
+        (_("Arrangement fee"), _money(quote.arrangement_fee, currency)),
+        (_("Total interest"), _money(quote.total_interest, currency)),
+        (_("Total cost of credit"), _money(quote.total_cost_of_credit, currency)),
+        (_("Total amount payable"), _money(quote.total_amount_payable, currency)),
+        (_("APRC"), _percent(quote.aprc_percent)),
     ]
 
 
@@ -77,48 +104,70 @@ def quote_chart_svg(*, quote: Quote) -> str:
 def contract_facts(*, contract: Contract) -> list[tuple[str, str]]:
     currency = contract.currency
     return [
-        ("Contract number", contract.number),
-        ("Product", f"{contract.product.name} ({contract.get_kind_display()})"),
-        ("Customer reference", f"customer {contract.customer_id}"),
-        ("Vehicle price", _money(contract.price, currency)),
-        ("Down payment", _money(contract.down_payment, currency)),
-        ("Amount financed", _money(contract.financed_amount, currency)),
-        ("Residual value", _money(contract.residual_value, currency)),
-        ("Term", f"{contract.term_months} months from {contract.start_date.isoformat()}"),
-        ("Yearly mileage", f"{contract.yearly_km:,} km" if contract.yearly_km else "—"),
-        ("Borrowing rate (fixed, nominal)", f"{contract.nominal_rate_percent.normalize():f} % per year"),
-        ("Arrangement fee", _money(contract.arrangement_fee, currency)),
-        ("Service packages per month", _money(contract.monthly_services, currency)),
-        ("APRC", f"{contract.aprc_percent} %"),
+        (_("Contract number"), contract.number),
+        (_("Product"), f"{contract.product.name} ({contract.get_kind_display()})"),
+        (_("Customer"), contract.customer.email),
+        (_("Vehicle price"), _money(contract.price, currency)),
+        (_("Down payment"), _money(contract.down_payment, currency)),
+        (_("Amount financed"), _money(contract.financed_amount, currency)),
+        (_("Residual value"), _money(contract.residual_value, currency)),
+        (
+            _("Term"),
+            _("%(term)s from %(start)s")
+            % {"term": _months(contract.term_months), "start": format_day(contract.start_date)},
+        ),
+        (_("Yearly mileage"), _km(contract.yearly_km)),
+        (_("Borrowing rate (fixed, nominal)"), _percent_per_year(contract.nominal_rate_percent)),
+        (_("Arrangement fee"), _money(contract.arrangement_fee, currency)),
+        (_("Service packages per month"), _money(contract.monthly_services, currency)),
+        (_("APRC"), _percent(contract.aprc_percent)),
     ]
 
 
 def contract_clauses(*, contract: Contract) -> Sequence[str]:
     product = contract.product
     clauses = [
-        "Instalments fall due monthly as in the schedule below and are collected from the customer's portal balance "
-        "or by SEPA direct debit under the customer's mandate.",
-        "Late payment: a late fee may be charged per overdue instalment and reminders are sent.",
-        "The customer may settle the contract early at any time at the payoff amount quoted on request.",
+        _(
+            "Instalments fall due monthly as in the schedule below and are collected from the customer's portal "
+            "balance or by SEPA direct debit under the customer's mandate."
+        ),
+        _("Late payment: a late fee may be charged per overdue instalment and reminders are sent."),
+        _("The customer may settle the contract early at any time at the payoff amount quoted on request."),
     ]
     if product.is_mileage_lease:
         clauses.append(
-            f"Mileage: at the end of the term each kilometre over the agreed mileage costs "
-            f"{_money(product.excess_km_rate, contract.currency)}, each kilometre under is refunded at "
-            f"{_money(product.unused_km_rate, contract.currency)}, with a {product.get_tolerance_kind_display().lower()} "
-            f"of {product.tolerance_km:,} km. The lessor bears the residual value risk."
+            _(
+                "Mileage: at the end of the term each kilometre over the agreed mileage costs %(excess)s, each "
+                "kilometre under is refunded at %(unused)s, with a tolerance (%(kind)s) of %(tolerance)s. The lessor "
+                "bears the residual value risk."
+            )
+            % {
+                "excess": _money(product.excess_km_rate, contract.currency),
+                "unused": _money(product.unused_km_rate, contract.currency),
+                "kind": product.get_tolerance_kind_display(),
+                "tolerance": _km(product.tolerance_km),
+            }
         )
     elif contract.kind == "residual_value_lease":
         clauses.append(
-            "The lessee guarantees the residual value: a shortfall of the sale proceeds is owed by the "
-            "lessee, a surplus is refunded. The lessee may buy the vehicle at the residual value."
+            _(
+                "The lessee guarantees the residual value: a shortfall of the sale proceeds is owed by the "
+                "lessee, a surplus is refunded. The lessee may buy the vehicle at the residual value."
+            )
         )
     else:
-        clauses.append("The final (balloon) payment, if any, falls due with the end of the term.")
+        clauses.append(_("The final (balloon) payment, if any, falls due with the end of the term."))
     return clauses
 
 
 def contract_pdf_render(*, contract: Contract, schedule: Schedule) -> bytes:
+    """The contract in the customer's language (their choice in the portal, else English): the document they accept,
+    so its words and figures must be theirs, whoever in the back office pressed the button that wrote it."""
+    with translation.override(contract.customer.language or settings.LANGUAGE_CODE):
+        return _contract_pdf(contract=contract, schedule=schedule)
+
+
+def _contract_pdf(*, contract: Contract, schedule: Schedule) -> bytes:
     return documents.contract_pdf(
         number=contract.number,
         facts=contract_facts(contract=contract),

@@ -1,11 +1,18 @@
-"""An SVG chart of energy (bars, kWh) and spending (line, EUR) per day, laid out here so templates only print it."""
+"""An SVG chart of energy (bars, kWh) and spending (line, EUR) per day, laid out here so templates only print it.
+
+Days are the reader's calendar days (machines.selectors.energy_and_spending_by_day); labels and figures are written in
+the active language ("06.12" / "6 Dec", "1.234,5 kWh", "12,30 €")."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
 
+from babel.dates import format_date
+
 from machines.selectors import ChartPoint
+from portal.locale_format import active_locale, format_day, format_decimal, format_money
+from portal.money import Money
 
 WIDTH, HEIGHT, PADDING = 640, 220, 30
 
@@ -43,16 +50,18 @@ def energy_spending_chart(points: list[ChartPoint]) -> Chart | None:
     for index, point in enumerate(points):
         x = PADDING + index * slot
         bar_height = plot_height * point.energy_wh // max_energy
-        kwh = Decimal(point.energy_wh) / 1000
-        eur = Decimal(point.spent).scaleb(-2)
+        kwh = format_decimal(Decimal(point.energy_wh) / 1000, places=1)
+        spent = format_money(Money(point.spent, "EUR"))
         bars.append(
             Bar(
                 x + slot // 6,
                 HEIGHT - PADDING - bar_height,
                 max(2, slot * 2 // 3),
                 bar_height,
-                point.day.strftime("%d.%m"),
-                f"{point.day.isoformat()}: {kwh:.1f} kWh, {eur:.2f} EUR",
+                format_date(
+                    point.day, "dd.MM" if active_locale().startswith("de") else "d MMM", locale=active_locale()
+                ),
+                f"{format_day(point.day)}: {kwh} kWh, {spent}",
             )
         )
         line.append(f"{x + slot // 2},{HEIGHT - PADDING - plot_height * point.spent // max_spent}")
@@ -61,7 +70,7 @@ def energy_spending_chart(points: list[ChartPoint]) -> Chart | None:
         HEIGHT,
         bars,
         " ".join(line),
-        f"{Decimal(max_energy) / 1000:.1f}",
-        f"{Decimal(max_spent).scaleb(-2):.2f}",
+        format_decimal(Decimal(max_energy) / 1000, places=1),
+        format_money(Money(max_spent, "EUR")),
         HEIGHT - PADDING,
     )

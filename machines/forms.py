@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.idempotency import IdempotentForm
 from machines.services.registry import STATION_PASSWORD_MAX_LENGTH, STATION_PASSWORD_MIN_LENGTH
+from portal.form_fields import LocalizedDecimalField
 from portal.money import Money
 
 
@@ -17,63 +18,67 @@ def to_minor_units(value: Decimal) -> int:
 
 
 class VehicleForm(forms.Form):
-    name = forms.CharField(max_length=100, label="Vehicle name")
-    session_limit = forms.DecimalField(
-        min_value=Decimal("1"), max_digits=8, decimal_places=2, label="Limit per session (EUR)"
+    name = forms.CharField(max_length=100, label=_("Vehicle name"))
+    session_limit = LocalizedDecimalField(
+        min_value=Decimal("1"), max_digits=8, decimal_places=2, label=_("Limit per session (EUR)")
     )
-    daily_limit = forms.DecimalField(
-        min_value=Decimal("1"), max_digits=8, decimal_places=2, label="Limit per day (EUR)"
+    daily_limit = LocalizedDecimalField(
+        min_value=Decimal("1"), max_digits=8, decimal_places=2, label=_("Limit per day (EUR)")
     )
-    owner_email = forms.EmailField(required=False, label="Owner's e-mail (back office only)")
+    owner_email = forms.EmailField(required=False, label=_("Owner's e-mail (back office only)"))
 
 
 class LimitsForm(forms.Form):
-    session_limit = forms.DecimalField(
-        min_value=Decimal("1"), max_digits=8, decimal_places=2, label="Limit per session (EUR)"
+    session_limit = LocalizedDecimalField(
+        min_value=Decimal("1"), max_digits=8, decimal_places=2, label=_("Limit per session (EUR)")
     )
-    daily_limit = forms.DecimalField(
-        min_value=Decimal("1"), max_digits=8, decimal_places=2, label="Limit per day (EUR)"
+    daily_limit = LocalizedDecimalField(
+        min_value=Decimal("1"), max_digits=8, decimal_places=2, label=_("Limit per day (EUR)")
     )
 
 
 class TopUpForm(IdempotentForm):
-    amount = forms.DecimalField(
-        min_value=Decimal("0.01"), max_digits=8, decimal_places=2, label="Amount received (EUR)"
+    amount = LocalizedDecimalField(
+        min_value=Decimal("0.01"), max_digits=8, decimal_places=2, label=_("Amount received (EUR)")
     )
     reference = forms.RegexField(
-        regex=r"^[A-Za-z0-9_.-]{3,40}$", label="Payment reference", help_text="The bank or card payment's reference."
+        regex=r"^[A-Za-z0-9_.-]{3,40}$",
+        label=_("Payment reference"),
+        help_text=_("The bank or card payment's reference."),
     )
 
 
 class StationForm(forms.Form):
-    station_id = forms.SlugField(max_length=48, label="Station id (last part of its OCPP URL)")
+    station_id = forms.SlugField(max_length=48, label=_("Station id (last part of its OCPP URL)"))
     name = forms.CharField(max_length=100)
     password = forms.CharField(
         min_length=STATION_PASSWORD_MIN_LENGTH,
         max_length=STATION_PASSWORD_MAX_LENGTH,
         widget=forms.PasswordInput,
-        label="Station password (HTTP Basic auth)",
+        label=_("Station password (HTTP Basic auth)"),
     )
-    price_per_kwh = forms.DecimalField(
-        min_value=Decimal("0"), max_digits=6, decimal_places=2, label="Price per kWh (EUR)"
+    price_per_kwh = LocalizedDecimalField(
+        min_value=Decimal("0"), max_digits=6, decimal_places=2, label=_("Price per kWh (EUR)")
     )
-    session_fee = forms.DecimalField(min_value=Decimal("0"), max_digits=6, decimal_places=2, label="Session fee (EUR)")
-    idle_fee_per_minute = forms.DecimalField(
-        min_value=Decimal("0"), max_digits=6, decimal_places=2, label="Idle fee per minute (EUR)"
+    session_fee = LocalizedDecimalField(
+        min_value=Decimal("0"), max_digits=6, decimal_places=2, label=_("Session fee (EUR)")
     )
-    connector_count = forms.IntegerField(min_value=1, max_value=8, initial=2, label="Connectors")
+    idle_fee_per_minute = LocalizedDecimalField(
+        min_value=Decimal("0"), max_digits=6, decimal_places=2, label=_("Idle fee per minute (EUR)")
+    )
+    connector_count = forms.IntegerField(min_value=1, max_value=8, initial=2, label=_("Connectors"))
 
 
 class PriceCeilingForm(forms.Form):
     """The most the owner accepts from any station, in EUR; a station above one of them cannot start a session."""
 
-    max_price_per_kwh = forms.DecimalField(
+    max_price_per_kwh = LocalizedDecimalField(
         min_value=Decimal("0"), max_digits=6, decimal_places=2, label=_("Highest price per kWh (EUR)")
     )
-    max_session_fee = forms.DecimalField(
+    max_session_fee = LocalizedDecimalField(
         min_value=Decimal("0"), max_digits=6, decimal_places=2, label=_("Highest session fee (EUR)")
     )
-    max_idle_fee_per_minute = forms.DecimalField(
+    max_idle_fee_per_minute = LocalizedDecimalField(
         min_value=Decimal("0"), max_digits=6, decimal_places=2, label=_("Highest idle fee per minute (EUR)")
     )
 

@@ -81,10 +81,10 @@ class Vehicle(models.Model):
 
 
 class StationStatus(models.TextChoices):
-    AVAILABLE = "available", "Available"
-    CHARGING = "charging", "Charging"
-    FAULTED = "faulted", "Faulted"
-    UNAVAILABLE = "unavailable", "Unavailable"
+    AVAILABLE = "available", _("Available")
+    CHARGING = "charging", _("Charging")
+    FAULTED = "faulted", _("Faulted")
+    UNAVAILABLE = "unavailable", _("Unavailable")
 
 
 class StationReview(models.TextChoices):
@@ -225,10 +225,10 @@ class Connector(models.Model):
 
 
 class SessionStatus(models.TextChoices):
-    ACTIVE = "active", "Charging"
-    ENDED = "ended", "Ended, settling"
-    SETTLED = "settled", "Settled"
-    FAILED = "failed", "Settlement failed"
+    ACTIVE = "active", _("Charging")
+    ENDED = "ended", _("Ended, settling")
+    SETTLED = "settled", _("Settled")
+    FAILED = "failed", _("Settlement failed")
 
 
 class ChargingSession(models.Model):
@@ -375,9 +375,9 @@ class IotaRate(models.Model):
 
 
 class ServiceKind(models.TextChoices):
-    PARKING = "parking", "Parking"
-    WORKSHOP = "workshop", "Workshop"
-    CHARGING = "charging", "Charging"
+    PARKING = "parking", _("Parking")
+    WORKSHOP = "workshop", _("Workshop")
+    CHARGING = "charging", _("Charging")
 
 
 class ServicePoint(models.Model):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
@@ -18,6 +19,7 @@ from machines.models import (
     MachinePayment,
     Operator,
     StationReview,
+    StationStatus,
     StationTariff,
     Vehicle,
     VehicleOperatorApproval,
@@ -101,14 +103,16 @@ class ChartPoint:
     spent: int
 
 
-def energy_and_spending_by_day(*, sessions: list[ChargingSession]) -> list[ChartPoint]:
-    """Settled sessions summed per day of their start (UTC), oldest first."""
+def energy_and_spending_by_day(*, sessions: list[ChargingSession], zone: dt.tzinfo | None = None) -> list[ChartPoint]:
+    """Settled sessions summed per calendar day of their start in `zone` (default: the reader's zone, activated per
+    request), oldest first: a session started at 00:51 Berlin time counts for that Berlin day, not the UTC day before."""
+    zone = zone or timezone.get_current_timezone()
     days: dict[dt.date, tuple[int, int]] = {}
     for session in sessions:
         invoice = getattr(session, "invoice", None) if session.status == "settled" else None
         if invoice is None:
             continue
-        day = session.started_at.astimezone(dt.UTC).date()
+        day = session.started_at.astimezone(zone).date()
         energy, spent = days.get(day, (0, 0))
         days[day] = (energy + invoice.energy_wh, spent + invoice.charged_amount)
     return [ChartPoint(day, energy, spent) for day, (energy, spent) in sorted(days.items())]
@@ -122,6 +126,11 @@ class StationLive:
     status: str
     last_seen_at: dt.datetime | None
     active_sessions: int
+
+    @property
+    def status_label(self) -> str:
+        """The status in the reader's language ("Available" / "Verfügbar"); `status` stays the OCPP value."""
+        return str(StationStatus(self.status).label) if self.status in StationStatus.values else self.status
 
 
 def station_live_list_for_user(*, user: User) -> list[StationLive]:

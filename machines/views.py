@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -16,6 +17,7 @@ from machines import charts, forms, selectors
 from machines.services import registry
 from machines.services.settlement import charging_invoice_check
 from portal.errors import ApplicationError
+from portal.locale_format import format_when
 from portal.money import Money
 
 OWNERS = (Role.CUSTOMER, Role.DEALER, Role.BACK_OFFICE)
@@ -66,7 +68,9 @@ def vehicle_create(request: HttpRequest) -> HttpResponse:
         except ApplicationError as error:
             form.add_error(None, error.detail)
         else:
-            messages.success(request, f"{vehicle.name} is registered as {vehicle.did}.")
+            messages.success(
+                request, gettext("%(name)s is registered as %(did)s.") % {"name": vehicle.name, "did": vehicle.did}
+            )
             return redirect("machines:vehicle-detail", vehicle_id=vehicle.pk)
     return render(request, "machines/vehicle_form.html", {"form": form})
 
@@ -167,11 +171,11 @@ def vehicle_limits(request: HttpRequest, vehicle_id: int) -> HttpResponse:
                 session_limit=forms.to_minor_units(form.cleaned_data["session_limit"]),
                 daily_limit=forms.to_minor_units(form.cleaned_data["daily_limit"]),
             )
-            messages.success(request, "Limits saved.")
+            messages.success(request, gettext("Limits saved."))
         except ApplicationError as error:
             messages.error(request, error.detail)
     else:
-        messages.error(request, "Enter both limits in EUR.")
+        messages.error(request, gettext("Enter both limits in EUR."))
     return redirect("machines:vehicle-detail", vehicle_id=vehicle.pk)
 
 
@@ -196,9 +200,9 @@ def vehicle_top_up(request: HttpRequest, vehicle_id: int) -> HttpResponse:
         except ApplicationError as error:
             messages.error(request, error.detail)
         else:
-            messages.success(request, "Top-up booked.")
+            messages.success(request, gettext("Top-up booked."))
     else:
-        messages.error(request, "Enter an amount and the payment's reference.")
+        messages.error(request, gettext("Enter an amount and the payment's reference."))
     return redirect("machines:vehicle-detail", vehicle_id=vehicle.pk)
 
 
@@ -294,8 +298,12 @@ def station_live_data(request: HttpRequest) -> JsonResponse:
                     "name": s.name,
                     "is_connected": s.is_connected,
                     "status": s.status,
+                    # The page shows words in the reader's language and times in their zone, before and after a
+                    # refresh alike: the label comes from here, the time is formatted by the browser (live.js).
+                    "status_label": s.status_label,
                     "active_sessions": s.active_sessions,
                     "last_seen_at": s.last_seen_at.isoformat() if s.last_seen_at else None,
+                    "last_seen_text": format_when(s.last_seen_at, seconds=True),
                 }
                 for s in stations
             ]

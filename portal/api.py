@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -56,7 +57,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         fields = _flatten_detail(exc.detail)
         if not isinstance(fields, dict):
             fields = {"non_field_errors": fields}
-        response.data = error_body(code=code, detail="The request has invalid fields.", fields=fields)
+        response.data = error_body(code=code, detail=_("The request has invalid fields."), fields=fields)
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         response.data = error_body(code=code, detail=str(detail))
@@ -82,7 +83,7 @@ def json_error(request: HttpRequest, *, status_code: int, code: str, detail: str
 def handler400(request: HttpRequest, exception: Exception | None = None) -> Any:
     """Bad requests outside DRF's reach (oversized bodies, suspicious headers): JSON for the API, a page otherwise."""
     if _is_api(request):
-        return json_error(request, status_code=400, code="bad_request", detail="The request could not be read.")
+        return json_error(request, status_code=400, code="bad_request", detail=_("The request could not be read."))
     from django.views.defaults import bad_request
 
     return bad_request(request, exception)
@@ -90,7 +91,7 @@ def handler400(request: HttpRequest, exception: Exception | None = None) -> Any:
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> Any:
     if _is_api(request):
-        return json_error(request, status_code=404, code="not_found", detail="Not found.")
+        return json_error(request, status_code=404, code="not_found", detail=_("Not found."))
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
@@ -98,7 +99,7 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Any:
 
 def handler403(request: HttpRequest, exception: Exception | None = None) -> Any:
     if _is_api(request):
-        return json_error(request, status_code=403, code="permission_denied", detail="Permission denied.")
+        return json_error(request, status_code=403, code="permission_denied", detail=_("Permission denied."))
     from django.views.defaults import permission_denied
 
     return permission_denied(request, exception)
@@ -106,7 +107,7 @@ def handler403(request: HttpRequest, exception: Exception | None = None) -> Any:
 
 def handler500(request: HttpRequest) -> Any:
     if _is_api(request):
-        return json_error(request, status_code=500, code="server_error", detail="Internal error.")
+        return json_error(request, status_code=500, code="server_error", detail=_("Internal error."))
     from django.views.defaults import server_error
 
     return server_error(request)
@@ -115,7 +116,7 @@ def handler500(request: HttpRequest) -> Any:
 def csrf_failure(request: HttpRequest, reason: str = "") -> Any:
     """CSRF failures: JSON for API clients using the session, the standard page for browsers."""
     if _is_api(request):
-        return json_error(request, status_code=403, code="csrf_failed", detail="CSRF verification failed.")
+        return json_error(request, status_code=403, code="csrf_failed", detail=_("CSRF verification failed."))
     from django.views.csrf import csrf_failure as default_csrf_failure
 
     return default_csrf_failure(request, reason=reason)

@@ -6,34 +6,36 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Role
 
-_LINKS: dict[Role | None, list[tuple[str, str]]] = {
-    None: [("Lease calculator", "leasing:quote-calculator")],
+_LINKS: dict[Role | None, list[tuple[Any, str]]] = {
+    None: [(_("Lease calculator"), "leasing:quote-calculator")],
     Role.CUSTOMER: [
-        ("Shop", "payments:qr-product-list"),
-        ("My codes", "payments:qr-code-list"),
-        ("Leasing", "leasing:contract-list"),
-        ("Wallet", "identity:wallet"),
-        ("Payment history", "credit_checks:payment-history"),
-        ("Vehicles", "machines:home"),
+        (_("Shop"), "payments:qr-product-list"),
+        (_("My codes"), "payments:qr-code-list"),
+        (_("Leasing"), "leasing:contract-list"),
+        (_("Wallet"), "identity:wallet"),
+        (_("Payment history"), "credit_checks:payment-history"),
+        (_("Vehicles"), "machines:home"),
     ],
     Role.DEALER: [
-        ("Redeem", "payments:qr-dealer-redeem"),
-        ("Credit checks", "credit_checks:credit-check-list"),
-        ("Statement", "payments:qr-dealer-statement"),
-        ("Leases", "leasing:contract-list"),
-        ("Stations", "machines:station-live"),
-        ("API docs", "api-docs"),
+        (_("Redeem"), "payments:qr-dealer-redeem"),
+        (_("Credit checks"), "credit_checks:credit-check-list"),
+        (_("Statement"), "payments:qr-dealer-statement"),
+        (_("Lease payouts"), "leasing:dealer-lease-payouts"),
+        (_("Leases"), "leasing:contract-list"),
+        (_("Stations"), "machines:station-live"),
+        (_("API docs"), "api-docs"),
     ],
     Role.BACK_OFFICE: [
-        ("Ledger", "payments:ledger-reconciliation"),
-        ("Settlement", "payments:settlement-batch-list"),
-        ("Applications", "leasing:application-list"),
-        ("Trust registry", "identity:issuer-list"),
-        ("Machines", "machines:home"),
-        ("API docs", "api-docs"),
+        (_("Ledger"), "payments:ledger-reconciliation"),
+        (_("Settlement"), "payments:settlement-batch-list"),
+        (_("Applications"), "leasing:application-list"),
+        (_("Trust registry"), "identity:issuer-list"),
+        (_("Machines"), "machines:home"),
+        (_("API docs"), "api-docs"),
     ],
 }
 
@@ -41,5 +43,5 @@ _LINKS: dict[Role | None, list[tuple[str, str]]] = {
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     role = user.role if user is not None and user.is_authenticated else None
-    links = [("Home", reverse("portal:home"))] + [(label, reverse(name)) for label, name in _LINKS.get(role, [])]
+    links = [(_("Home"), reverse("portal:home"))] + [(label, reverse(name)) for label, name in _LINKS.get(role, [])]
     return {"nav_links": links, "nav_role": role, "nav_role_label": Role(role).label if role else ""}

@@ -10,9 +10,11 @@ from typing import Any
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from accounts.models import User
 from accounts.roles import Role
+from portal.locale_format import format_decimal
 
 
 @dataclass(frozen=True)
@@ -30,34 +32,34 @@ def _customer_panels(user: User) -> list[Panel]:
 
     return [
         Panel(
-            "QR payment codes",
-            text="Prepaid value for workshop visits, charging, parking and accessories.",
+            gettext("QR payment codes"),
+            text=gettext("Prepaid value for workshop visits, charging, parking and accessories."),
             href=reverse("payments:qr-code-list"),
-            link_label="My codes",
+            link_label=gettext("My codes"),
         ),
         Panel(
-            "Buy a code",
-            text="Pay by card or SEPA transfer; the code is yours at once.",
+            gettext("Buy a code"),
+            text=gettext("Pay by card or SEPA transfer; the code is yours at once."),
             href=reverse("payments:qr-product-list"),
-            link_label="Shop",
+            link_label=gettext("Shop"),
         ),
         Panel(
-            "My leases",
+            gettext("My leases"),
             figure=str(contract_list_for_user(user=user).count()),
             href=reverse("leasing:contract-list"),
-            link_label="Leases and applications",
+            link_label=gettext("Leases and applications"),
         ),
         Panel(
-            "My credential wallet",
-            text="Identity and credit credentials stay in your browser, encrypted.",
+            gettext("My credential wallet"),
+            text=gettext("Identity and credit credentials stay in your browser, encrypted."),
             href=reverse("identity:wallet"),
-            link_label="Open the wallet",
+            link_label=gettext("Open the wallet"),
         ),
         Panel(
-            "My vehicles",
+            gettext("My vehicles"),
             figure=str(vehicle_list_for_user(user=user).count()),
             href=reverse("machines:home"),
-            link_label="Vehicles, sessions and invoices",
+            link_label=gettext("Vehicles, sessions and invoices"),
         ),
     ]
 
@@ -70,29 +72,33 @@ def _dealer_panels(user: User) -> list[Panel]:
     connected = sum(1 for station in stations if station.is_connected)
     return [
         Panel(
-            "Redeem a code",
-            text="Scan, upload or paste a customer's QR code to authorise a payment.",
+            gettext("Redeem a code"),
+            text=gettext("Scan, upload or paste a customer's QR code to authorise a payment."),
             href=reverse("payments:qr-dealer-redeem"),
-            link_label="Redeem",
+            link_label=gettext("Redeem"),
         ),
         Panel(
-            "Credit checks",
-            text="Ask a customer to present a credit credential; you see the verdict only.",
+            gettext("Credit checks"),
+            text=gettext("Ask a customer to present a credit credential; you see the verdict only."),
             href=reverse("credit_checks:credit-check-list"),
-            link_label="Credit checks",
+            link_label=gettext("Credit checks"),
         ),
-        Panel("Redemptions and payouts", href=reverse("payments:qr-dealer-statement"), link_label="Statement"),
         Panel(
-            "Leases originated",
+            gettext("Redemptions and payouts"),
+            href=reverse("payments:qr-dealer-statement"),
+            link_label=gettext("Statement"),
+        ),
+        Panel(
+            gettext("Leases originated"),
             figure=str(contract_list_for_user(user=user).count()),
             href=reverse("leasing:contract-list"),
-            link_label="Contracts",
+            link_label=gettext("Contracts"),
         ),
         Panel(
-            "Stations live",
-            figure=f"{connected} of {len(stations)} connected",
+            gettext("Stations live"),
+            figure=gettext("%(connected)s of %(count)s connected") % {"connected": connected, "count": len(stations)},
             href=reverse("machines:station-live"),
-            link_label="Live view",
+            link_label=gettext("Live view"),
         ),
     ]
 
@@ -109,56 +115,63 @@ def _back_office_panels() -> list[Panel]:
     in_arrears = sum(contracts for _, contracts, _ in arrears_bucket_counts(on=timezone.localdate()))
     return [
         Panel(
-            "Settlement",
-            figure=f"{backlog.items_due:,} due",
-            text=f"{backlog.batches_open} open and {backlog.batches_closed:,} closed batches.",
+            gettext("Settlement"),
+            figure=gettext("%(count)s due") % {"count": format_decimal(backlog.items_due, places=0)},
+            text=gettext("%(open)s open and %(closed)s closed batches.")
+            % {"open": backlog.batches_open, "closed": format_decimal(backlog.batches_closed, places=0)},
             href=reverse("payments:settlement-batch-list"),
-            link_label="Settlement batches",
+            link_label=gettext("Settlement batches"),
         ),
         Panel(
-            "Ledger",
-            text="Debits and credits per currency, pending totals and the outbox backlog.",
+            gettext("Ledger"),
+            text=gettext("Debits and credits per currency, pending totals and the outbox backlog."),
             href=reverse("payments:ledger-reconciliation"),
-            link_label="Reconciliation report",
+            link_label=gettext("Reconciliation report"),
         ),
         Panel(
-            "Accounts and transfers",
-            text="Statements with running balances; search transfers by id, account, code or date.",
+            gettext("Accounts and transfers"),
+            text=gettext("Statements with running balances; search transfers by id, account, code or date."),
             href=reverse("payments:ledger-transfer-search"),
-            link_label="Search transfers",
+            link_label=gettext("Search transfers"),
         ),
         Panel(
-            "Applications waiting",
+            gettext("Applications waiting"),
             figure=str(waiting),
             href=reverse("leasing:application-list"),
-            link_label="Lease applications",
+            link_label=gettext("Lease applications"),
         ),
         Panel(
-            "Credit checks to review",
+            gettext("Credit checks to review"),
             figure=str(credit_check_review_queue().count()),
-            text="Referred and contested decisions need a person.",
+            text=gettext("Referred and contested decisions need a person."),
             href=reverse("credit_checks:credit-check-review-list"),
-            link_label="Review queue",
+            link_label=gettext("Review queue"),
         ),
-        Panel("Arrears", figure=f"{in_arrears} contracts", href=reverse("leasing:arrears"), link_label="Arrears"),
         Panel(
-            "Tangle anchoring",
-            figure=f"{anchoring.pending_leaves:,} waiting",
-            text=f"{anchoring.anchored_leaves:,} hashes anchored.",
+            gettext("Arrears"),
+            figure=ngettext("%(count)s contract", "%(count)s contracts", in_arrears) % {"count": in_arrears},
+            href=reverse("leasing:arrears"),
+            link_label=gettext("Arrears"),
+        ),
+        Panel(
+            gettext("Tangle anchoring"),
+            figure=gettext("%(count)s waiting") % {"count": format_decimal(anchoring.pending_leaves, places=0)},
+            text=gettext("%(count)s fingerprints anchored.")
+            % {"count": format_decimal(anchoring.anchored_leaves, places=0)},
             href=reverse("identity:credentials"),
-            link_label="Credentials and anchors",
+            link_label=gettext("Credentials and anchors"),
         ),
         Panel(
-            "Trust registry",
-            text="Credit bureaus and KYC providers whose credentials the portal accepts.",
+            gettext("Trust registry"),
+            text=gettext("Credit bureaus and KYC providers whose credentials the portal accepts."),
             href=reverse("identity:issuer-list"),
-            link_label="Issuers",
+            link_label=gettext("Issuers"),
         ),
         Panel(
-            "Bank statements",
-            text="Import CAMT.053 statements; review partial and unknown payments.",
+            gettext("Bank statements"),
+            text=gettext("Import CAMT.053 statements; review partial and unknown payments."),
             href=reverse("payments:qr-bank-review-queue"),
-            link_label="Review queue",
+            link_label=gettext("Review queue"),
         ),
     ]
 

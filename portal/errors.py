@@ -10,6 +10,8 @@ class ApplicationError(Exception):
     code = "invalid_request"
 
     def __init__(self, detail: str, *, code: str | None = None, fields: dict[str, Any] | None = None) -> None:
+        # A message marked with gettext_lazy becomes text in the language active where it is raised: the request's.
+        detail = str(detail)
         super().__init__(detail)
         self.detail = detail
         if code is not None:

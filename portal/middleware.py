@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.utils.translation import gettext as _
 
 from portal.api import is_api_path, json_error
 
@@ -25,7 +26,7 @@ class RejectNulBytesMiddleware:
         if "\x00" in request.path or "%00" in query or "\x00" in query or has_nul_cookie:
             if is_api_path(request.path):
                 return json_error(
-                    request, status_code=400, code="malformed_request", detail="NUL characters are not allowed."
+                    request, status_code=400, code="malformed_request", detail=_("NUL characters are not allowed.")
                 )
             return HttpResponseBadRequest("NUL characters are not allowed.")
         return self.get_response(request)

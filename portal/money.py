@@ -152,7 +152,13 @@ class Money:
         return Decimal(self.amount).scaleb(-currency_get(code=self.currency).exponent)
 
     def format(self) -> str:
-        """Human-readable amount with thousands separators and the code: "1,234.56 EUR", "-5 JPY"."""
+        """The amount as the reader writes money in the active language: "€1,234.56" / "1.234,56 €", "-¥5"."""
+        from portal.locale_format import format_money
+
+        return format_money(self)
+
+    def format_plain(self) -> str:
+        """Language-independent text for logs and bank files: "1,234.56 EUR", "-5 JPY"."""
         exponent = currency_get(code=self.currency).exponent
         sign = "-" if self.amount < 0 else ""
         major, minor = divmod(abs(self.amount), 10**exponent)

@@ -28,6 +28,22 @@ MATRIX = [
         {"anonymous": 200, "customer": 302, "dealer": 302, "back_office": 302},
         route="accounts/register/",
     ),
+    # Everyone may switch the language (a cookie; signed-in users also store it on their account).
+    Case(
+        "language switch",
+        "POST",
+        "/accounts/language/",
+        {"anonymous": 302, "customer": 302, "dealer": 302, "back_office": 302},
+        body={"language": "de", "next": "/"},
+        route="accounts/language/",
+    ),
+    Case(
+        "settings page",
+        "GET",
+        "/accounts/settings/",
+        {"anonymous": 302, "customer": 200, "dealer": 200, "back_office": 200},
+        route="accounts/settings/",
+    ),
     Case(
         "confirm link",
         "GET",

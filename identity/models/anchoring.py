@@ -5,13 +5,14 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class AnchorSource(models.TextChoices):
-    CREDENTIAL = "credential", "Credential"
-    STATUS_LIST = "status_list", "Status list version"
-    SETTLEMENT_BATCH = "settlement_batch", "Settlement batch"
-    METER_CHAIN = "meter_chain", "Meter chain head of a charging session"
+    CREDENTIAL = "credential", _("Credential")
+    STATUS_LIST = "status_list", _("Status list version")
+    SETTLEMENT_BATCH = "settlement_batch", _("Settlement batch")
+    METER_CHAIN = "meter_chain", _("Meter chain head of a charging session")
 
 
 class AnchorBatch(models.Model):
@@ -24,8 +25,8 @@ class AnchorBatch(models.Model):
     """
 
     class State(models.TextChoices):
-        POSTING = "posting", "Posting"
-        ANCHORED = "anchored", "Anchored"
+        POSTING = "posting", _("Posting")
+        ANCHORED = "anchored", _("Anchored")
 
     root = models.CharField(max_length=64, unique=True)
     tree_size = models.PositiveIntegerField()
@@ -68,8 +69,8 @@ class AnchorLeaf(models.Model):
     """
 
     class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        ANCHORED = "anchored", "Anchored"
+        PENDING = "pending", _("Pending")
+        ANCHORED = "anchored", _("Anchored")
 
     leaf_hash = models.CharField(max_length=64, unique=True)
     source = models.CharField(max_length=20, choices=AnchorSource.choices)

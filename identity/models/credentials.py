@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from identity.credentials.status_list import MINIMUM_BITS
 
@@ -24,8 +25,8 @@ class StatusList(models.Model):
     """
 
     class Purpose(models.TextChoices):
-        REVOCATION = "revocation", "Revocation"
-        SUSPENSION = "suspension", "Suspension"
+        REVOCATION = "revocation", _("Revocation")
+        SUSPENSION = "suspension", _("Suspension")
 
     list_id = models.CharField(max_length=40, unique=True)
     issuer_did = models.CharField(max_length=300)
@@ -87,9 +88,9 @@ class CredentialRecord(models.Model):
     """
 
     class Format(models.TextChoices):
-        VC_JWT = "vc-jwt", "VC-JWT"
-        DATA_INTEGRITY = "data-integrity", "Data Integrity (eddsa-jcs-2022)"
-        SD_JWT = "sd-jwt", "SD-JWT VC"
+        VC_JWT = "vc-jwt", _("VC-JWT")
+        DATA_INTEGRITY = "data-integrity", _("Data Integrity (eddsa-jcs-2022)")
+        SD_JWT = "sd-jwt", _("SD-JWT VC")
 
     credential_id = models.CharField(max_length=45, unique=True, help_text="urn:uuid:…")
     credential_type = models.CharField(max_length=100)

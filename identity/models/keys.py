@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class SigningKey(models.Model):
@@ -18,9 +19,9 @@ class SigningKey(models.Model):
     """
 
     class State(models.TextChoices):
-        ACTIVE = "active", "Active (signs)"
-        RETIRED = "retired", "Retired (verifies old credentials)"
-        WITHDRAWN = "withdrawn", "Withdrawn (compromised)"
+        ACTIVE = "active", _("Active (signs)")
+        RETIRED = "retired", _("Retired (verifies old credentials)")
+        WITHDRAWN = "withdrawn", _("Withdrawn (compromised)")
 
     controller = models.CharField(max_length=120)
     key_id = models.CharField(max_length=64, help_text="DID URL fragment, e.g. key-20260301-1a2b3c")

@@ -5,12 +5,13 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class IssuerKind(models.TextChoices):
-    CREDIT_BUREAU = "credit_bureau", "Credit bureau"
-    KYC_PROVIDER = "kyc_provider", "KYC provider"
-    OTHER = "other", "Other issuer"
+    CREDIT_BUREAU = "credit_bureau", _("Credit bureau")
+    KYC_PROVIDER = "kyc_provider", _("KYC provider")
+    OTHER = "other", _("Other issuer")
 
 
 class TrustedIssuer(models.Model):
@@ -24,8 +25,8 @@ class TrustedIssuer(models.Model):
     """
 
     class State(models.TextChoices):
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
 
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=IssuerKind.choices)

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from identity.credentials.dids import DidResolutionError, public_key_for_method, public_key_from_did_key
 from identity.models import IssuerClient, IssuerKind, TrustedIssuer
@@ -30,7 +31,8 @@ def _check_types(credential_types: Sequence[str]) -> list[str]:
     unknown = sorted(set(credential_types) - set(CREDENTIAL_TYPES))
     if unknown or not credential_types:
         raise ValidationFailed(
-            "Choose at least one known credential type.", fields={"credential_types": unknown or ["required"]}
+            gettext_lazy("Choose at least one known credential type."),
+            fields={"credential_types": unknown or ["required"]},
         )
     return sorted(set(credential_types))
 
@@ -41,13 +43,18 @@ def _check_external_did(*, did: str, did_document: Mapping[str, Any] | None) -> 
         try:
             public_key_from_did_key(did)
         except DidResolutionError as error:
-            raise ValidationFailed("This is not a valid Ed25519 did:key.", fields={"did": [str(error)]}) from error
+            raise ValidationFailed(
+                gettext_lazy("This is not a valid Ed25519 did:key."), fields={"did": [str(error)]}
+            ) from error
         return None
     if not did.startswith("did:web:"):
-        raise ValidationFailed("Only did:key and did:web issuers are supported.", fields={"did": ["unsupported"]})
+        raise ValidationFailed(
+            gettext_lazy("Only did:key and did:web issuers are supported."), fields={"did": ["unsupported"]}
+        )
     if not isinstance(did_document, Mapping) or did_document.get("id") != did:
         raise ValidationFailed(
-            "A did:web issuer needs its DID document, whose id is the DID.", fields={"did_document": ["mismatch"]}
+            gettext_lazy("A did:web issuer needs its DID document, whose id is the DID."),
+            fields={"did_document": ["mismatch"]},
         )
     methods = [
         entry if isinstance(entry, str) else entry.get("id") for entry in did_document.get("assertionMethod", [])
@@ -59,7 +66,8 @@ def _check_external_did(*, did: str, did_document: Mapping[str, Any] | None) -> 
         except DidResolutionError:
             continue
     raise ValidationFailed(
-        "The DID document lists no usable Ed25519 assertion key.", fields={"did_document": ["no_assertion_key"]}
+        gettext_lazy("The DID document lists no usable Ed25519 assertion key."),
+        fields={"did_document": ["no_assertion_key"]},
     )
 
 
@@ -75,12 +83,14 @@ def trusted_issuer_register(
     """Register an issuer. With ``did`` it is external (it signs elsewhere, the portal only trusts it); without, the
     portal makes and hosts a did:key signing key for it, so it can issue through the VC-API and the command."""
     if kind not in IssuerKind.values:
-        raise ValidationFailed("Unknown issuer kind.", fields={"kind": ["invalid"]})
+        raise ValidationFailed(gettext_lazy("Unknown issuer kind."), fields={"kind": ["invalid"]})
     types = _check_types(credential_types)
     did = (did or "").strip()
     pinned = _check_external_did(did=did, did_document=did_document) if did else None
     if did and TrustedIssuer.objects.filter(did=did).exists():
-        raise ConflictError("This DID is already registered.", code="issuer_exists", fields={"did": ["exists"]})
+        raise ConflictError(
+            gettext_lazy("This DID is already registered."), code="issuer_exists", fields={"did": ["exists"]}
+        )
     issuer = TrustedIssuer(
         name=name.strip(), kind=kind, did=did or "did:key:pending", did_document=pinned, credential_types=types
     )
@@ -93,7 +103,7 @@ def trusted_issuer_register(
         try:
             issuer.save(update_fields=["did"])
         except IntegrityError as error:  # a fresh random key's DID cannot already exist
-            raise ConflictError("This DID is already registered.", code="issuer_exists") from error
+            raise ConflictError(gettext_lazy("This DID is already registered."), code="issuer_exists") from error
     logger.info("trusted issuer %s registered (hosted=%s)", issuer.pk, issuer.is_hosted)
     return issuer
 
@@ -140,7 +150,7 @@ def issuer_client_create(*, issuer: TrustedIssuer, name: str) -> tuple[IssuerCli
     """A new VC-API key for a hosted issuer; the raw key is returned once and never stored."""
     if not issuer.is_hosted:
         raise ValidationFailed(
-            "Only issuers whose key the portal hosts issue through the portal.", code="issuer_not_hosted"
+            gettext_lazy("Only issuers whose key the portal hosts issue through the portal."), code="issuer_not_hosted"
         )
     raw = ISSUER_CLIENT_KEY_PREFIX + secrets.token_urlsafe(32)
     client = IssuerClient.objects.create(

@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from identity.credentials.dids import DidResolutionError, public_key_from_did_key
 from identity.credentials.types import build_credit_history_credential, build_identity_credential
@@ -52,12 +53,12 @@ def wallet_demo_credential_issue(*, kind: str, holder_did: str, securing_format:
     if not settings.IDENTITY_DEMO_ISSUERS:
         raise DemoIssuersDisabled("The demo issuers are not available here; ask your bank or bureau for a credential.")
     if kind not in DEMO_KINDS:
-        raise ValidationFailed("Unknown demo credential.", fields={"kind": list(DEMO_KINDS)})
+        raise ValidationFailed(gettext_lazy("Unknown demo credential."), fields={"kind": list(DEMO_KINDS)})
     try:
         public_key_from_did_key(holder_did)
     except DidResolutionError as error:
         raise ValidationFailed(
-            "The wallet's DID must be an Ed25519 did:key.", fields={"holderDid": ["invalid"]}
+            gettext_lazy("The wallet's DID must be an Ed25519 did:key."), fields={"holderDid": ["invalid"]}
         ) from error
     kyc_issuer, bureau_issuer = wallet_demo_issuers_ensure()
     issuer = kyc_issuer if kind == "identity" else bureau_issuer

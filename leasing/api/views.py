@@ -76,7 +76,10 @@ class QuoteCreateApi(APIView):
             required=False, allow_null=True, default=None, help_text="Minor units."
         )
         timing = serializers.ChoiceField(choices=PaymentTimingChoice.choices, default="in_arrears")
-        start_date = serializers.DateField(required=False, allow_null=True, default=None)
+        # ISO 8601 like every API date; the dotted day-month-year people type ("01.01.2027") is read too.
+        start_date = serializers.DateField(
+            required=False, allow_null=True, default=None, input_formats=["iso-8601", "%d.%m.%Y"]
+        )
         service_packages = serializers.ListField(
             child=serializers.CharField(max_length=40), default=list, max_length=10
         )

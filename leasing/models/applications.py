@@ -77,11 +77,11 @@ class Quote(models.Model):
 
 
 class ApplicationStatus(models.TextChoices):
-    CREDIT_CHECK_PENDING = "credit_check_pending", "Credit check pending"
-    DECISION_PENDING = "decision_pending", "Decision pending"
-    APPROVED = "approved", "Approved"
-    DECLINED = "declined", "Declined"
-    CONTRACTED = "contracted", "Contract accepted"
+    CREDIT_CHECK_PENDING = "credit_check_pending", _("Credit check pending")
+    DECISION_PENDING = "decision_pending", _("Decision pending")
+    APPROVED = "approved", _("Approved")
+    DECLINED = "declined", _("Declined")
+    CONTRACTED = "contracted", _("Contract accepted")
 
 
 class Application(models.Model):
@@ -126,14 +126,14 @@ class Application(models.Model):
 
 
 class CreditCheckStatus(models.TextChoices):
-    REQUIRED = "required", "Required"
-    RECORDED = "recorded", "Verdict recorded"
+    REQUIRED = "required", _("Required")
+    RECORDED = "recorded", _("Verdict recorded")
 
 
 class CreditVerdict(models.TextChoices):
-    APPROVED = "approved", "Approved"
-    DECLINED = "declined", "Declined"
-    REFERRED = "referred", "Referred"
+    APPROVED = "approved", _("Approved")
+    DECLINED = "declined", _("Declined")
+    REFERRED = "referred", _("Referred")
 
 
 class CreditCheck(models.Model):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from leasing.models.contracts import Contract, ScheduleItem
 
@@ -44,8 +45,8 @@ class DirectDebitMandate(models.Model):
 
 
 class DirectDebitBatchStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    EXPORTED = "exported", "Exported"
+    OPEN = "open", _("Open")
+    EXPORTED = "exported", _("Exported")
 
 
 class DirectDebitBatch(models.Model):
@@ -82,21 +83,21 @@ class DirectDebitBatch(models.Model):
 class SequenceType(models.TextChoices):
     """SEPA sequence of a debit under its mandate: the first one (FRST), or a later one (RCUR)."""
 
-    FIRST = "FRST", "First"
-    RECURRING = "RCUR", "Recurring"
+    FIRST = "FRST", _("First")
+    RECURRING = "RCUR", _("Recurring")
 
 
 class ReturnSource(models.TextChoices):
     """Which bank message returned a debit: a reject before settlement (pain.002) or a return after it (camt.054)."""
 
-    REJECT = "pain.002", "Rejected before settlement"
-    RETURN = "camt.054", "Returned after settlement"
+    REJECT = "pain.002", _("Rejected before settlement")
+    RETURN = "camt.054", _("Returned after settlement")
 
 
 class CollectionStatus(models.TextChoices):
-    COLLECTED = "collected", "Collected from the portal balance"
-    SUBMITTED = "submitted", "Submitted as a direct debit"
-    RETURNED = "returned", "Returned"
+    COLLECTED = "collected", _("Collected from the portal balance")
+    SUBMITTED = "submitted", _("Submitted as a direct debit")
+    RETURNED = "returned", _("Returned")
 
 
 class Collection(models.Model):
@@ -178,10 +179,10 @@ class ReturnedDebitImport(models.Model):
 
 
 class PreNotificationStatus(models.TextChoices):
-    SCHEDULED = "scheduled", "Scheduled"
-    COLLECTED = "collected", "Collected"
-    MOVED = "moved", "Moved to a later date"
-    CANCELLED = "cancelled", "Cancelled"
+    SCHEDULED = "scheduled", _("Scheduled")
+    COLLECTED = "collected", _("Collected")
+    MOVED = "moved", _("Moved to a later date")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class DirectDebitPreNotification(models.Model):

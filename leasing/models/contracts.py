@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from leasing.models.applications import Application
 from leasing.models.products import LeaseProduct, PaymentTimingChoice, ProductKind
@@ -23,21 +24,21 @@ __all__ = [
 
 
 class ContractStatus(models.TextChoices):
-    OFFERED = "offered", "Offered"
-    ACTIVE = "active", "Active"
-    IN_ARREARS = "in_arrears", "In arrears"
-    ENDED = "ended", "Ended"
+    OFFERED = "offered", _("Offered")
+    ACTIVE = "active", _("Active")
+    IN_ARREARS = "in_arrears", _("In arrears")
+    ENDED = "ended", _("Ended")
 
 
 class ContractEndReason(models.TextChoices):
-    END_OF_TERM = "end_of_term", "End of term"
-    PURCHASED = "purchased", "Vehicle purchased"
-    EARLY_TERMINATION = "early_termination", "Early termination"
+    END_OF_TERM = "end_of_term", _("End of term")
+    PURCHASED = "purchased", _("Vehicle purchased")
+    EARLY_TERMINATION = "early_termination", _("Early termination")
 
 
 class CollectionMethod(models.TextChoices):
-    PORTAL_BALANCE = "portal_balance", "Portal balance"
-    SEPA_DIRECT_DEBIT = "sepa_direct_debit", "SEPA direct debit"
+    PORTAL_BALANCE = "portal_balance", _("Portal balance")
+    SEPA_DIRECT_DEBIT = "sepa_direct_debit", _("SEPA direct debit")
 
 
 class Contract(models.Model):
@@ -124,17 +125,17 @@ class Contract(models.Model):
 
 
 class ScheduleItemKind(models.TextChoices):
-    INSTALMENT = "instalment", "Instalment"
-    BALLOON = "balloon", "Balloon (final payment)"
-    FEE = "fee", "Fee"
-    LATE_FEE = "late_fee", "Late fee"
-    SETTLEMENT = "settlement", "Settlement"
+    INSTALMENT = "instalment", _("Instalment")
+    BALLOON = "balloon", _("Balloon (final payment)")
+    FEE = "fee", _("Fee")
+    LATE_FEE = "late_fee", _("Late fee")
+    SETTLEMENT = "settlement", _("Settlement")
 
 
 class ScheduleItemStatus(models.TextChoices):
-    DUE = "due", "Due"
-    PAID = "paid", "Paid"
-    SUPERSEDED = "superseded", "Superseded"
+    DUE = "due", _("Due")
+    PAID = "paid", _("Paid")
+    SUPERSEDED = "superseded", _("Superseded")
 
 
 class ScheduleItem(models.Model):
@@ -232,3 +233,21 @@ class ContractEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.contract_id}"
+
+    @property
+    def kind_label(self) -> str:
+        """The event as staff read it on the contract page; the stored `kind` stays a code."""
+        return str(_CONTRACT_EVENT_LABELS.get(self.kind, self.kind.replace("_", " ").capitalize()))
+
+
+_CONTRACT_EVENT_LABELS = {
+    "offered": _("Contract offered"),
+    "accepted": _("Contract accepted"),
+    "debit_returned": _("Direct debit returned"),
+    "dunning_paused": _("Reminders paused"),
+    "end_of_term": _("Settled at end of term"),
+    "restructured": _("Payment plan changed"),
+    "terminated_early": _("Terminated early"),
+    "status_active": _("Back to normal payment"),
+    "status_in_arrears": _("In arrears"),
+}

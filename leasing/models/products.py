@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 __all__ = [
     "LeaseProduct",
@@ -20,9 +21,9 @@ class ProductKind(models.TextChoices):
     """Who carries the vehicle's value at the end: the lessor (mileage lease), the lessee (residual-value lease), or
     the borrower who owns the vehicle from the start (instalment loan, optionally with a balloon)."""
 
-    MILEAGE_LEASE = "mileage_lease", "Mileage lease"
-    RESIDUAL_VALUE_LEASE = "residual_value_lease", "Residual-value lease"
-    INSTALMENT_LOAN = "instalment_loan", "Instalment loan"
+    MILEAGE_LEASE = "mileage_lease", _("Mileage lease")
+    RESIDUAL_VALUE_LEASE = "residual_value_lease", _("Residual-value lease")
+    INSTALMENT_LOAN = "instalment_loan", _("Instalment loan")
 
 
 class ToleranceKind(models.TextChoices):
@@ -32,13 +33,13 @@ class ToleranceKind(models.TextChoices):
     allowance: the first `tolerance` kilometres of the difference are always free; only the rest counts.
     """
 
-    THRESHOLD = "threshold", "Threshold"
-    ALLOWANCE = "allowance", "Allowance"
+    THRESHOLD = "threshold", _("Threshold")
+    ALLOWANCE = "allowance", _("Allowance")
 
 
 class PaymentTimingChoice(models.TextChoices):
-    IN_ADVANCE = "in_advance", "In advance"
-    IN_ARREARS = "in_arrears", "In arrears"
+    IN_ADVANCE = "in_advance", _("In advance")
+    IN_ARREARS = "in_arrears", _("In arrears")
 
 
 class LeaseProduct(models.Model):
@@ -130,8 +131,8 @@ class MileageBand(models.Model):
 
 
 class ServicePackageKind(models.TextChoices):
-    MAINTENANCE = "maintenance", "Maintenance"
-    INSURANCE = "insurance", "Insurance"
+    MAINTENANCE = "maintenance", _("Maintenance")
+    INSURANCE = "insurance", _("Insurance")
 
 
 class ServicePackage(models.Model):

@@ -17,6 +17,7 @@ from typing import Protocol
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from accounts.models import DealerOrganisation, User
 from leasing.errors import ApplicationStateError, FourEyesError
@@ -133,15 +134,17 @@ def application_credit_verdict_record(
     or for a manual verdict by back office (`source="manual"`, `recorded_by` and a `reason` are then required).
     """
     if verdict not in CreditVerdict.values:
-        raise ValidationFailed("Unknown verdict.", code="verdict_invalid", fields={"verdict": ["Unknown."]})
+        raise ValidationFailed(
+            gettext_lazy("Unknown verdict."), code="verdict_invalid", fields={"verdict": ["Unknown."]}
+        )
     if source == "manual" and (recorded_by is None or not reason.strip()):
         raise ValidationFailed(
-            "A manual verdict needs a reason.", code="reason_required", fields={"reason": ["Required."]}
+            gettext_lazy("A manual verdict needs a reason."), code="reason_required", fields={"reason": ["Required."]}
         )
     application = Application.objects.select_for_update().get(pk=application_id)
     check = CreditCheck.objects.select_for_update().get(application=application)
     if check.status != CreditCheckStatus.REQUIRED or application.status != ApplicationStatus.CREDIT_CHECK_PENDING:
-        raise ApplicationStateError("The credit check of this application is already recorded.")
+        raise ApplicationStateError(gettext_lazy("The credit check of this application is already recorded."))
     now = timezone.now()
     check.status, check.verdict, check.source = CreditCheckStatus.RECORDED, verdict, source
     check.external_reference, check.reason, check.recorded_by, check.recorded_at = (
@@ -167,15 +170,17 @@ def application_approve(*, application_id: int, approved_by: User, reason: str) 
     from leasing.services.contracts import contract_offer
 
     if not reason.strip():
-        raise ValidationFailed("An approval needs a reason.", code="reason_required", fields={"reason": ["Required."]})
+        raise ValidationFailed(
+            gettext_lazy("An approval needs a reason."), code="reason_required", fields={"reason": ["Required."]}
+        )
     application = Application.objects.select_for_update().get(pk=application_id)
     if application.status != ApplicationStatus.DECISION_PENDING:
-        raise ApplicationStateError("Only an application waiting for a decision can be approved.")
+        raise ApplicationStateError(gettext_lazy("Only an application waiting for a decision can be approved."))
     try:
         with transaction.atomic():
             ApplicationApproval.objects.create(application=application, approved_by=approved_by, reason=reason[:500])
     except IntegrityError:
-        raise FourEyesError("A second approval must come from a different back-office user.") from None
+        raise FourEyesError(gettext_lazy("A second approval must come from a different back-office user.")) from None
     if application.approvals.count() >= application.approvals_required:
         application.status, application.decided_at = ApplicationStatus.APPROVED, timezone.now()
         application.save(update_fields=["status", "decided_at", "updated_at"])
@@ -187,10 +192,12 @@ def application_approve(*, application_id: int, approved_by: User, reason: str) 
 def application_decline(*, application_id: int, declined_by: User, reason: str) -> Application:
     """A back-office decline of an application waiting for the credit check or the decision, with a reason."""
     if not reason.strip():
-        raise ValidationFailed("A decline needs a reason.", code="reason_required", fields={"reason": ["Required."]})
+        raise ValidationFailed(
+            gettext_lazy("A decline needs a reason."), code="reason_required", fields={"reason": ["Required."]}
+        )
     application = Application.objects.select_for_update().get(pk=application_id)
     if application.status not in (ApplicationStatus.CREDIT_CHECK_PENDING, ApplicationStatus.DECISION_PENDING):
-        raise ApplicationStateError("This application is already decided.")
+        raise ApplicationStateError(gettext_lazy("This application is already decided."))
     application.status, application.decided_at = ApplicationStatus.DECLINED, timezone.now()
     application.decline_reason = reason[:500]
     application.save(update_fields=["status", "decided_at", "decline_reason", "updated_at"])

@@ -16,7 +16,8 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, Min, OuterRef, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.models import User
 from core.outbox import outbox_write
@@ -177,9 +178,10 @@ def _dunning_letter_send(*, contract: Contract, on: datetime.date, dpd: int) -> 
     amount = Money(overdue.aggregate(total=Sum("amount"))["total"] or 0, contract.currency)
     if DunningLetter.objects.filter(contract=contract, level=bucket.level, oldest_due_date=oldest).exists():
         return
-    pdf = dunning_letter_pdf(
-        number=contract.number, level=bucket.level, letter_date=on, days_past_due=dpd, amount_overdue=amount
-    )
+    with translation.override(contract.customer.language or settings.LANGUAGE_CODE):
+        pdf = dunning_letter_pdf(
+            number=contract.number, level=bucket.level, letter_date=on, days_past_due=dpd, amount_overdue=amount
+        )
     letter = DunningLetter.objects.create(
         contract=contract,
         level=bucket.level,
@@ -206,10 +208,15 @@ def dunning_letter_email(*, letter_id: int) -> bool:
         return False
     contract = letter.contract
     amount = Money(letter.amount_overdue, contract.currency)
+    with translation.override(contract.customer.language or settings.LANGUAGE_CODE):
+        subject = gettext("Payment reminder for contract %(number)s") % {"number": contract.number}
+        body = gettext(
+            "%(amount)s is overdue on your contract %(number)s for %(days)s days. "
+            "The reminder is attached; you can also see it in the portal."
+        ) % {"amount": amount.format(), "number": contract.number, "days": letter.days_past_due}
     message = EmailMessage(
-        subject=f"Payment reminder for contract {contract.number}",
-        body=f"{amount.format()} is overdue on your contract {contract.number} for {letter.days_past_due} days. "
-        "The reminder is attached; you can also see it in the portal.",
+        subject=subject,
+        body=body,
         to=[contract.customer.email],
     )
     message.attach(f"reminder-{contract.number}-{letter.level}.pdf", bytes(letter.pdf), "application/pdf")
@@ -222,13 +229,15 @@ def dunning_letter_email(*, letter_id: int) -> bool:
 def contract_dunning_pause(*, contract_id: int, until: datetime.date | None, actor: User, reason: str) -> Contract:
     """Pauses dunning letters (not collections) until a date, or lifts the pause with `until=None`."""
     if not reason.strip():
-        raise ValidationFailed("A pause needs a reason.", code="reason_required", fields={"reason": ["Required."]})
+        raise ValidationFailed(
+            gettext_lazy("A pause needs a reason."), code="reason_required", fields={"reason": ["Required."]}
+        )
     contract = Contract.objects.select_for_update().get(pk=contract_id)
     if contract.status in (ContractStatus.OFFERED, ContractStatus.ENDED):
-        raise ContractStateError("Only a running contract can be paused.")
+        raise ContractStateError(gettext_lazy("Only a running contract can be paused."))
     if until is not None and until < timezone.localdate():
         raise ValidationFailed(
-            "The pause must end today or later.", code="date_invalid", fields={"until": ["In the past."]}
+            gettext_lazy("The pause must end today or later."), code="date_invalid", fields={"until": ["In the past."]}
         )
     contract.dunning_paused_until = until
     contract.save(update_fields=["dunning_paused_until", "updated_at"])

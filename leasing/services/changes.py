@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from leasing import ledger
@@ -74,13 +75,13 @@ def payoff_quote_create(*, contract_id: int, payoff_date: datetime.date, created
     """A dated payoff quote, valid for `LEASING_PAYOFF_QUOTE_VALID_DAYS` days (default 10)."""
     contract = Contract.objects.select_for_update().get(pk=contract_id)
     if contract.status not in RUNNING:
-        raise ContractStateError("Only a running contract can be paid off.")
+        raise ContractStateError(gettext_lazy("Only a running contract can be paid off."))
     today = timezone.localdate()
     if not isinstance(payoff_date, datetime.date) or not today <= payoff_date <= today + datetime.timedelta(
         days=MAX_PAYOFF_DAYS_AHEAD
     ):
         raise DateInvalidError(
-            "The payoff date must be today or within 60 days.", fields={"payoff_date": ["Out of range."]}
+            gettext_lazy("The payoff date must be today or within 60 days."), fields={"payoff_date": ["Out of range."]}
         )
     figures = payoff_figures(contract=contract, on=payoff_date)
     valid_days = int(getattr(settings, "LEASING_PAYOFF_QUOTE_VALID_DAYS", 10))
@@ -103,9 +104,9 @@ def contract_terminate_early(*, payoff_quote_id: int, actor: User) -> Contract:
     quote = PayoffQuote.objects.select_for_update().get(pk=payoff_quote_id)
     contract = Contract.objects.select_for_update().get(pk=quote.contract_id)
     if contract.status not in RUNNING or quote.used_at is not None:
-        raise ContractStateError("This contract cannot be terminated with this quote.")
+        raise ContractStateError(gettext_lazy("This contract cannot be terminated with this quote."))
     if timezone.localdate() > quote.valid_until:
-        raise PayoffQuoteExpiredError("The payoff quote has expired; ask for a new one.")
+        raise PayoffQuoteExpiredError(gettext_lazy("The payoff quote has expired; ask for a new one."))
     ScheduleItem.objects.filter(
         contract=contract, status=ScheduleItemStatus.DUE, kind__in=SCHEDULED_KINDS, due_date__gte=quote.payoff_date
     ).update(status=ScheduleItemStatus.SUPERSEDED)
@@ -155,18 +156,18 @@ def contract_restructure(
     """
     contract = Contract.objects.select_for_update().get(pk=contract_id)
     if contract.status not in RUNNING:
-        raise ContractStateError("Only a running contract can be restructured.")
+        raise ContractStateError(gettext_lazy("Only a running contract can be restructured."))
     terms = contract_terms(contract=contract)
     if not timezone.localdate() <= effective_date < terms.end_date:
         raise DateInvalidError(
-            "The change must take effect between today and the end of the term.",
+            gettext_lazy("The change must take effect between today and the end of the term."),
             fields={"effective_date": ["Out of range."]},
         )
     if not 0 <= holiday_months <= MAX_HOLIDAY_MONTHS or not 1 <= remaining_months <= contract.product.max_term_months:
-        raise TermOutsideProductError("The holiday or the new term is outside what the product allows.")
+        raise TermOutsideProductError(gettext_lazy("The holiday or the new term is outside what the product allows."))
     if not reason.strip():
         raise DateInvalidError(
-            "A restructure needs a reason.", code="reason_required", fields={"reason": ["Required."]}
+            gettext_lazy("A restructure needs a reason."), code="reason_required", fields={"reason": ["Required."]}
         )
     schedule = contract_schedule(contract=contract)
     paid = [row for row in schedule.instalments if row.due_date <= effective_date]

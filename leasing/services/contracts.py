@@ -13,6 +13,7 @@ import secrets
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from stdnum import bic as bic_number
 from stdnum import iban as iban_number
 from stdnum.exceptions import ValidationError as StdnumValidationError
@@ -94,11 +95,15 @@ def mandate_create(*, customer: User, iban: str, bic: str = "") -> DirectDebitMa
     try:
         compact = iban_number.validate(iban or "")
     except StdnumValidationError:
-        raise MandateInvalidError("This IBAN is not valid.", fields={"iban": ["Not a valid IBAN."]}) from None
+        raise MandateInvalidError(
+            gettext_lazy("This IBAN is not valid."), fields={"iban": ["Not a valid IBAN."]}
+        ) from None
     try:
         bank_code = bic_number.validate(bic) if bic.strip() else ""
     except StdnumValidationError:
-        raise MandateInvalidError("This BIC is not valid.", fields={"bic": ["Not a valid BIC."]}) from None
+        raise MandateInvalidError(
+            gettext_lazy("This BIC is not valid."), fields={"bic": ["Not a valid BIC."]}
+        ) from None
     return DirectDebitMandate.objects.create(
         reference=f"FLM-{secrets.token_hex(8).upper()}",
         customer=customer,
@@ -125,11 +130,13 @@ def contract_accept(
     """
     contract = Contract.objects.select_for_update().get(pk=contract_id, customer=customer)
     if contract.status != ContractStatus.OFFERED:
-        raise ContractStateError("This contract is not waiting for acceptance.")
+        raise ContractStateError(gettext_lazy("This contract is not waiting for acceptance."))
     if document_sha256 != contract.document_sha256:
-        raise DocumentMismatchError("The accepted document is not the contract's current document.")
+        raise DocumentMismatchError(gettext_lazy("The accepted document is not the contract's current document."))
     if collection_method not in CollectionMethod.values:
-        raise MandateInvalidError("Choose how instalments are collected.", code="collection_method_invalid")
+        raise MandateInvalidError(
+            gettext_lazy("Choose how instalments are collected."), code="collection_method_invalid"
+        )
     if collection_method == CollectionMethod.SEPA_DIRECT_DEBIT:
         contract.mandate = mandate_create(customer=customer, iban=iban, bic=bic)
     now = timezone.now()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from leasing import ledger
@@ -74,7 +75,9 @@ def _settlement_compute(
     if contract.kind == ProductKind.MILEAGE_LEASE and not purchase:
         if driven_km is None or driven_km < 0:
             raise ValidationFailed(
-                "Enter the kilometres driven.", code="mileage_invalid", fields={"driven_km": ["Required."]}
+                gettext_lazy("Enter the kilometres driven."),
+                code="mileage_invalid",
+                fields={"driven_km": ["Required."]},
             )
         charge, refund = mileage_settlement(
             product=contract.product,
@@ -88,7 +91,9 @@ def _settlement_compute(
         elif contract.kind == ProductKind.RESIDUAL_VALUE_LEASE:
             if sale_proceeds is None or sale_proceeds < 0:
                 raise ValidationFailed(
-                    "Enter the sale proceeds.", code="sale_proceeds_invalid", fields={"sale_proceeds": ["Required."]}
+                    gettext_lazy("Enter the sale proceeds."),
+                    code="sale_proceeds_invalid",
+                    fields={"sale_proceeds": ["Required."]},
                 )
             residual_owed = max(contract.residual_value - sale_proceeds, 0)
             residual_refund = max(sale_proceeds - contract.residual_value, 0)
@@ -155,15 +160,17 @@ def contract_end_of_term(
     """Settles a contract whose last instalment has fallen due; one settlement row carries what the customer owes."""
     contract = Contract.objects.select_for_update().select_related("product").get(pk=contract_id)
     if contract.status not in (ContractStatus.ACTIVE, ContractStatus.IN_ARREARS):
-        raise ContractStateError("Only a running contract can be settled.")
+        raise ContractStateError(gettext_lazy("Only a running contract can be settled."))
     last_due = ScheduleItem.objects.filter(
         contract=contract, schedule_version=contract.schedule_version, kind=ScheduleItemKind.INSTALMENT
     ).aggregate(last=Max("due_date"))["last"]
     today = timezone.localdate()
     if last_due is None or last_due > today:
-        raise ContractStateError("The term has not ended yet; use a payoff quote to end it early.")
+        raise ContractStateError(gettext_lazy("The term has not ended yet; use a payoff quote to end it early."))
     if type(damage) is not int or damage < 0:
-        raise ValidationFailed("Damage must be zero or more.", code="damage_invalid", fields={"damage": ["Invalid."]})
+        raise ValidationFailed(
+            gettext_lazy("Damage must be zero or more."), code="damage_invalid", fields={"damage": ["Invalid."]}
+        )
     settlement = _settlement_compute(
         contract=contract, driven_km=driven_km, damage=damage, sale_proceeds=sale_proceeds, purchase=purchase
     )

@@ -18,7 +18,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from core.outbox import outbox_write
@@ -27,6 +27,7 @@ from leasing.models import (
     Collection,
     CollectionMethod,
     CollectionStatus,
+    Contract,
     ContractStatus,
     DirectDebitPreNotification,
     PreNotificationStatus,
@@ -153,6 +154,15 @@ def pre_notification_deliver(*, pre_notification_id: int) -> bool:
     if notice is None:
         return False
     contract = notice.contract
+    with translation.override(contract.customer.language or settings.LANGUAGE_CODE):
+        subject, body = _pre_notification_text(notice=notice, contract=contract)
+    send_mail(subject, body, None, [contract.customer.email])
+    DirectDebitPreNotification.objects.filter(pk=notice.pk).update(sent_at=timezone.now())
+    return True
+
+
+def _pre_notification_text(*, notice: DirectDebitPreNotification, contract: Contract) -> tuple[str, str]:
+    """Subject and body of the announcement, in the active language (the customer's)."""
     body = render_to_string(
         "leasing/email/pre_notification.txt",
         {
@@ -165,6 +175,4 @@ def pre_notification_deliver(*, pre_notification_id: int) -> bool:
         },
     )
     subject = gettext("Direct debit announcement for contract %(number)s") % {"number": contract.number}
-    send_mail(subject, body, None, [contract.customer.email])
-    DirectDebitPreNotification.objects.filter(pk=notice.pk).update(sent_at=timezone.now())
-    return True
+    return subject, body

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy
 
 from leasing.errors import ProductInvalidError
 from leasing.models import LeaseProduct, MileageBand, ProductKind, ServicePackage, ToleranceKind
@@ -53,7 +54,7 @@ def _validate(data: ProductData) -> None:
     if data.tolerance_kind not in ToleranceKind.values:
         problems["tolerance_kind"] = ["Unknown tolerance kind."]
     if problems:
-        raise ProductInvalidError("The product settings are invalid.", fields=problems)
+        raise ProductInvalidError(gettext_lazy("The product settings are invalid."), fields=problems)
 
 
 @transaction.atomic
@@ -66,10 +67,12 @@ def product_save(
     """
     _validate(data)
     if data.kind != ProductKind.INSTALMENT_LOAN and not yearly_km_bands:
-        raise ProductInvalidError("A lease needs at least one mileage band.", fields={"mileage_bands": ["Required."]})
+        raise ProductInvalidError(
+            gettext_lazy("A lease needs at least one mileage band."), fields={"mileage_bands": ["Required."]}
+        )
     if any(km <= 0 or not Decimal(0) <= percent < Decimal(100) for km, percent in yearly_km_bands):
         raise ProductInvalidError(
-            "Mileage bands need km > 0 and a residual of 0-100 %.", fields={"mileage_bands": ["Invalid."]}
+            gettext_lazy("Mileage bands need km > 0 and a residual of 0-100 %."), fields={"mileage_bands": ["Invalid."]}
         )
     try:
         with transaction.atomic():
@@ -79,7 +82,9 @@ def product_save(
                 LeaseProduct.objects.filter(pk=product_id).update(**asdict(data))
                 product = LeaseProduct.objects.get(pk=product_id)
     except IntegrityError:
-        raise ProductInvalidError("A product with this code exists.", fields={"code": ["Taken."]}) from None
+        raise ProductInvalidError(
+            gettext_lazy("A product with this code exists."), fields={"code": ["Taken."]}
+        ) from None
     product.mileage_bands.all().delete()
     if data.kind != ProductKind.INSTALMENT_LOAN:
         MileageBand.objects.bulk_create(
@@ -105,7 +110,9 @@ def service_package_save(
 ) -> ServicePackage:
     """Creates or updates a service package (monthly price in minor units) and the products it can be added to."""
     if monthly_price <= 0:
-        raise ProductInvalidError("The monthly price must be positive.", fields={"monthly_price": ["Must be > 0."]})
+        raise ProductInvalidError(
+            gettext_lazy("The monthly price must be positive."), fields={"monthly_price": ["Must be > 0."]}
+        )
     fields = {
         "code": code,
         "name": name,
@@ -123,7 +130,7 @@ def service_package_save(
                 package = ServicePackage.objects.get(pk=package_id)
     except IntegrityError:
         raise ProductInvalidError(
-            "A package with this code exists or its kind is unknown.", fields={"code": ["Invalid."]}
+            gettext_lazy("A package with this code exists or its kind is unknown."), fields={"code": ["Invalid."]}
         ) from None
     package.products.set(LeaseProduct.objects.filter(pk__in=product_ids))
     return package

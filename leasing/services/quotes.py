@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from leasing.calculations.aprc import aprc_percent, schedule_cash_flows
 from leasing.calculations.errors import InstalmentNotPositiveError
@@ -97,7 +97,8 @@ def _check_amounts(*, data: QuoteInput, product: LeaseProduct) -> None:
         )
     if type(data.down_payment) is not int or not 0 <= data.down_payment < data.price:
         raise DownPaymentInvalidError(
-            "The down payment must be at least zero and below the price.", fields={"down_payment": ["Invalid."]}
+            gettext_lazy("The down payment must be at least zero and below the price."),
+            fields={"down_payment": ["Invalid."]},
         )
     if type(data.term_months) is not int or not product.min_term_months <= data.term_months <= product.max_term_months:
         raise TermOutsideProductError(
@@ -105,17 +106,17 @@ def _check_amounts(*, data: QuoteInput, product: LeaseProduct) -> None:
             fields={"term_months": ["Outside the product's terms."]},
         )
     if data.timing not in PaymentTiming.__members__.values():
-        raise DateInvalidError("Payments are in advance or in arrears.", code="timing_invalid")
+        raise DateInvalidError(gettext_lazy("Payments are in advance or in arrears."), code="timing_invalid")
 
 
 def _start_date(*, data: QuoteInput) -> datetime.date:
     today = timezone.localdate()
     start = data.start_date or today
     if not isinstance(start, datetime.date) or isinstance(start, datetime.datetime):
-        raise DateInvalidError("The start date must be a date.", fields={"start_date": ["Not a date."]})
+        raise DateInvalidError(gettext_lazy("The start date must be a date."), fields={"start_date": ["Not a date."]})
     if not today <= start <= today + datetime.timedelta(days=MAX_START_DAYS_AHEAD):
         raise DateInvalidError(
-            "The start date must be today or within a year.", fields={"start_date": ["Out of range."]}
+            gettext_lazy("The start date must be today or within a year."), fields={"start_date": ["Out of range."]}
         )
     return start
 
@@ -126,7 +127,7 @@ def _residual(*, data: QuoteInput, product: LeaseProduct) -> int:
     if product.kind == ProductKind.MILEAGE_LEASE:
         if data.residual_value is not None:
             raise ResidualInvalidError(
-                "In a mileage lease the residual value follows the mileage band.",
+                gettext_lazy("In a mileage lease the residual value follows the mileage band."),
                 fields={"residual_value": ["Leave empty."]},
             )
         band = product.mileage_bands.get(yearly_km=data.yearly_km)
@@ -149,7 +150,7 @@ def _residual(*, data: QuoteInput, product: LeaseProduct) -> int:
 def _check_mileage(*, data: QuoteInput, product: LeaseProduct) -> None:
     if not product.needs_mileage:
         if data.yearly_km is not None:
-            raise MileageInvalidError("A loan has no mileage.", fields={"yearly_km": ["Leave empty."]})
+            raise MileageInvalidError(gettext_lazy("A loan has no mileage."), fields={"yearly_km": ["Leave empty."]})
         return
     bands = set(product.mileage_bands.values_list("yearly_km", flat=True))
     if data.yearly_km not in bands:
@@ -164,7 +165,8 @@ def _service_packages(*, data: QuoteInput, product: LeaseProduct) -> tuple[Servi
     packages = list(product.service_packages.filter(code__in=codes, is_active=True, currency=product.currency))
     if len(packages) != len(codes):
         raise ServicePackageInvalidError(
-            "A chosen service package is not offered with this product.", fields={"service_package_codes": ["Invalid."]}
+            gettext_lazy("A chosen service package is not offered with this product."),
+            fields={"service_package_codes": ["Invalid."]},
         )
     return tuple(sorted(packages, key=lambda package: package.code))
 

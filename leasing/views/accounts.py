@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import role_required
@@ -148,7 +149,7 @@ def contract_accept_view(request: HttpRequest, contract_id: int) -> HttpResponse
         except ApplicationError as error:
             form_error_apply(form=form, error=error)
         else:
-            messages.success(request, "Contract accepted. Welcome aboard!")
+            messages.success(request, gettext("Contract accepted. Welcome aboard!"))
             return redirect("leasing:contract-detail", contract_id=contract.pk)
     context = _contract_context(request, contract, accept_form=form)
     return render(request, "leasing/contract_detail.html", context, status=400)

@@ -16,7 +16,7 @@ def form_error_apply(*, form: forms.Form, error: ApplicationError) -> None:
             for message in messages:
                 form.add_error(field, message)
             placed = True
-    form.add_error(None, f"{error.detail} ({error.code})" if not placed else error.detail)
+    form.add_error(None, forms.ValidationError(error.detail, code=error.code) if not placed else error.detail)
 
 
 def pdf_response(*, content: bytes, filename: str) -> HttpResponse:

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import role_required
@@ -66,7 +66,7 @@ def product_edit(request: HttpRequest, product_id: int | None = None) -> HttpRes
         except ApplicationError as error:
             form_error_apply(form=form, error=error)
         else:
-            messages.success(request, "Product saved.")
+            messages.success(request, gettext("Product saved."))
             return redirect("leasing:product-list")
     context = {"form": form, "product": product}
     return render(request, "leasing/staff/product_form.html", context, status=400 if form.errors else 200)
@@ -89,7 +89,7 @@ def service_package_create(request: HttpRequest) -> HttpResponse:
         except ApplicationError as error:
             form_error_apply(form=form, error=error)
         else:
-            messages.success(request, "Service package saved.")
+            messages.success(request, gettext("Service package saved."))
             return redirect("leasing:product-list")
     return render(
         request, "leasing/staff/service_package_form.html", {"form": form}, status=400 if form.errors else 200
@@ -101,7 +101,7 @@ def _after(request: HttpRequest, *, ok: str, error: ApplicationError | None, tar
     if error is None:
         messages.success(request, ok)
     else:
-        messages.error(request, f"{error.detail} ({error.code})")
+        messages.error(request, error.detail)
     return redirect(target, **kwargs)
 
 
@@ -196,7 +196,7 @@ def contract_terminate(request: HttpRequest, contract_id: int) -> HttpResponse:
     form = TerminateForm(request.POST)
     quote = contract.payoff_quotes.filter(pk=form.data.get("payoff_quote") if form.is_valid() else None).first()
     if quote is None:
-        messages.error(request, "Choose one of this contract's payoff quotes.")
+        messages.error(request, gettext("Choose one of this contract's payoff quotes."))
         return redirect("leasing:contract-detail", contract_id=contract.pk)
     error = _run(lambda: changes.contract_terminate_early(payoff_quote_id=quote.pk, actor=request.user))
     return _after(

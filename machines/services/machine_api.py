@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from identity.credentials.encoding import EncodingError, b64url_decode, b64url_encode
 from identity.credentials.jws import is_valid_ed25519_signature
@@ -122,13 +123,19 @@ def machine_payment_create(
     stored on the payment (unique per vehicle in the database) and names its ledger transfer.
     """
     if amount <= 0:
-        raise ValidationFailed("The amount must be positive.", code="amount_invalid", fields={"amount": []})
+        raise ValidationFailed(
+            gettext_lazy("The amount must be positive."), code="amount_invalid", fields={"amount": []}
+        )
     service_point = ServicePoint.objects.select_related("operator").filter(slug=service_point_slug).first()
     if service_point is None:
-        raise ValidationFailed("Unknown service point.", code="service_point_unknown", fields={"service_point": []})
+        raise ValidationFailed(
+            gettext_lazy("Unknown service point."), code="service_point_unknown", fields={"service_point": []}
+        )
     vehicle = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
     if vehicle_spent_today(vehicle=vehicle, now=timezone.now()) + amount > vehicle.daily_limit:
-        raise ValidationFailed("The payment exceeds the vehicle's daily limit.", code="daily_limit_exceeded")
+        raise ValidationFailed(
+            gettext_lazy("The payment exceeds the vehicle's daily limit."), code="daily_limit_exceeded"
+        )
     transfer_id = wallets.transfer_id_for(key=f"machine-payment:{vehicle.pk}:{idempotency_key}")
     try:
         wallets.machine_payment_transfer(
@@ -141,7 +148,9 @@ def machine_payment_create(
         )
     except LedgerRefused as error:
         raise ValidationFailed(
-            "The wallet cannot cover this payment.", code="insufficient_funds", fields={"ledger": [str(error.code)]}
+            gettext_lazy("The wallet cannot cover this payment."),
+            code="insufficient_funds",
+            fields={"ledger": [str(error.code)]},
         ) from error
     return MachinePayment.objects.create(
         vehicle=vehicle,

@@ -16,6 +16,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from accounts.roles import Role
@@ -58,11 +59,13 @@ def operator_get_or_create(*, owner: User, currency: str = "EUR") -> Operator:
 def _limits_check(*, session_limit: int, daily_limit: int) -> None:
     if session_limit <= 0:
         raise ValidationFailed(
-            "The session limit must be positive.", code="limit_invalid", fields={"session_limit": []}
+            gettext_lazy("The session limit must be positive."), code="limit_invalid", fields={"session_limit": []}
         )
     if daily_limit < session_limit:
         raise ValidationFailed(
-            "The daily limit must be at least the session limit.", code="limit_invalid", fields={"daily_limit": []}
+            gettext_lazy("The daily limit must be at least the session limit."),
+            code="limit_invalid",
+            fields={"daily_limit": []},
         )
 
 
@@ -109,7 +112,7 @@ def vehicle_price_ceiling_set(
     """The most the owner accepts per kWh, per session and per idle minute (minor units); stations above any of them
     are refused at the next start, sessions already running keep their tariff."""
     if min(max_price_per_kwh, max_session_fee, max_idle_fee_per_minute) < 0:
-        raise ValidationFailed("Price ceilings must not be negative.", code="price_ceiling_invalid")
+        raise ValidationFailed(gettext_lazy("Price ceilings must not be negative."), code="price_ceiling_invalid")
     Vehicle.objects.filter(pk=vehicle.pk).update(
         max_price_per_kwh=max_price_per_kwh,
         max_session_fee=max_session_fee,
@@ -124,7 +127,9 @@ def vehicle_operator_approve(*, vehicle: Vehicle, operator: Operator) -> Vehicle
     can be approved. Approving again after a revocation renews the approval."""
     if not operator.stations.filter(review_status=StationReview.APPROVED, is_active=True).exists():
         raise ValidationFailed(
-            "This operator has no approved charging station.", code="operator_not_reviewed", fields={"operator": []}
+            gettext_lazy("This operator has no approved charging station."),
+            code="operator_not_reviewed",
+            fields={"operator": []},
         )
     approval, _ = VehicleOperatorApproval.objects.update_or_create(
         vehicle=vehicle, operator=operator, defaults={"approved_at": timezone.now(), "revoked_at": None}
@@ -152,7 +157,9 @@ def vehicle_top_up(*, vehicle: Vehicle, amount: int, reference: str) -> None:
     The money comes from the portal's funding (cash-at-bank) account: the top-up was paid by card or bank transfer.
     """
     if amount <= 0:
-        raise ValidationFailed("The amount must be positive.", code="amount_invalid", fields={"amount": []})
+        raise ValidationFailed(
+            gettext_lazy("The amount must be positive."), code="amount_invalid", fields={"amount": []}
+        )
     wallets.wallet_top_up(
         account_id=vehicle.wallet_account_id, amount=amount, currency=vehicle.currency, key=f"{vehicle.pk}:{reference}"
     )
@@ -169,7 +176,7 @@ def _password_check(password: str) -> None:
 
 def _tariff_check(*, price_per_kwh: int, session_fee: int, idle_fee_per_minute: int) -> None:
     if min(price_per_kwh, session_fee, idle_fee_per_minute) < 0:
-        raise ValidationFailed("Tariff amounts must not be negative.", code="tariff_invalid")
+        raise ValidationFailed(gettext_lazy("Tariff amounts must not be negative."), code="tariff_invalid")
 
 
 @transaction.atomic
@@ -195,7 +202,9 @@ def station_register(
     _password_check(password)
     _tariff_check(price_per_kwh=price_per_kwh, session_fee=session_fee, idle_fee_per_minute=idle_fee_per_minute)
     if ChargingStation.objects.filter(station_id=station_id).exists():
-        raise ConflictError("That station id is taken.", code="station_id_taken", fields={"station_id": []})
+        raise ConflictError(
+            gettext_lazy("That station id is taken."), code="station_id_taken", fields={"station_id": []}
+        )
     operator = operator_get_or_create(owner=owner, currency=currency)
     keys = machine_keys_generate()
     station = ChargingStation.objects.create(
@@ -242,7 +251,7 @@ def station_review_decide(*, station: ChargingStation, reviewer: User, is_approv
         raise ReviewForbidden("Only back office reviews stations.")
     locked = ChargingStation.objects.select_for_update().get(pk=station.pk)
     if locked.review_status != StationReview.PENDING:
-        raise ConflictError("This station has already been reviewed.", code="station_review_done")
+        raise ConflictError(gettext_lazy("This station has already been reviewed."), code="station_review_done")
     ChargingStation.objects.filter(pk=station.pk).update(
         review_status=StationReview.APPROVED if is_approved else StationReview.DECLINED,
         reviewed_by=reviewer,
@@ -307,11 +316,11 @@ def service_point_create(*, owner: User, slug: str, name: str, kind: str) -> Ser
         with transaction.atomic():
             return ServicePoint.objects.create(operator=operator, slug=slug, name=name, kind=kind)
     except IntegrityError as error:
-        raise ConflictError("That service point id is taken.", code="service_point_taken") from error
+        raise ConflictError(gettext_lazy("That service point id is taken."), code="service_point_taken") from error
 
 
 def iota_rate_set(*, eur_per_iota: Decimal, source: str, valid_from: dt.datetime | None = None) -> IotaRate:
     """Records a EUR/IOTA rate and where it came from; invoices use the rate in force at a session's end."""
     if eur_per_iota <= 0:
-        raise ValidationFailed("The rate must be positive.", code="rate_invalid")
+        raise ValidationFailed(gettext_lazy("The rate must be positive."), code="rate_invalid")
     return IotaRate.objects.create(eur_per_iota=eur_per_iota, source=source, valid_from=valid_from or timezone.now())

@@ -52,7 +52,7 @@ def test_back_office_approves_or_declines_a_registration_once_and_a_declined_sta
     again = back_office.post(f"/machines/stations/{declined.pk}/review", {"decision": "approve"}, follow=True)
 
     assert listing.status_code == 200
-    assert pending.station_id.encode() in listing.content and b"9,999.99 EUR per session" in listing.content
+    assert pending.station_id.encode() in listing.content and "€9,999.99 per session" in listing.content.decode()
     assert (by_dealer.status_code, approve.status_code, decline.status_code) == (403, 302, 302)
     assert b"has already been reviewed" in again.content
     states = dict(ChargingStation.objects.filter(owner=dealer).values_list("pk", "review_status"))
@@ -80,7 +80,7 @@ def test_the_owner_sees_tariffs_in_euros_approves_and_withdraws_an_operator(make
     assert page.status_code == 200
     text = page.content.decode()
     assert station.operator.display_name in text
-    assert "<td>0.39 EUR</td><td>0.50 EUR</td><td>0.10 EUR after 15 minutes</td>" in text
+    assert "<td>€0.39</td><td>€0.50</td><td>€0.10 after 15 minutes</td>" in text
     assert text.count('data-testid="operator-') == 1  # the station waiting for review offers nothing
     assert wrong.status_code == 422
     assert re.search(r'<p class="field-error" id="id_operator_error" role="alert">', wrong.content.decode())

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from core.outbox import outbox_write
 from payments.models import CheckoutOrder, CheckoutOrderStatus, SandboxCardPayment, SandboxCardPaymentStatus
@@ -81,10 +82,12 @@ def sandbox_card_payment_create(*, order_id: int, card_number: str) -> SandboxCa
     """
     number = "".join(card_number.split()).replace("-", "")
     if not luhn_is_valid(number):
-        raise ValidationFailed("This card number is not valid.", code="card_number_invalid", fields={"card_number": []})
+        raise ValidationFailed(
+            gettext_lazy("This card number is not valid."), code="card_number_invalid", fields={"card_number": []}
+        )
     order = CheckoutOrder.objects.select_for_update().get(pk=order_id)
     if order.status != CheckoutOrderStatus.AWAITING_PAYMENT or SandboxCardPayment.objects.filter(order=order).exists():
-        raise ConflictError("This order has been paid for already.", code="order_payment_exists")
+        raise ConflictError(gettext_lazy("This order has been paid for already."), code="order_payment_exists")
     test_card = TEST_CARDS.get(number, TestCard(card_brand(number), "decline", "not_a_test_card"))
     status = {
         "approve": SandboxCardPaymentStatus.APPROVED,
@@ -111,9 +114,11 @@ def sandbox_challenge_complete(*, payment_id: int, one_time_code: str) -> Sandbo
     """The challenge step: the right one-time code approves the payment, a wrong one is refused (nothing changes)."""
     payment = SandboxCardPayment.objects.select_for_update().get(pk=payment_id)
     if payment.status != SandboxCardPaymentStatus.CHALLENGE_REQUIRED:
-        raise ConflictError("This payment needs no challenge.", code="challenge_not_required")
+        raise ConflictError(gettext_lazy("This payment needs no challenge."), code="challenge_not_required")
     if not hmac.compare_digest(one_time_code.strip(), CHALLENGE_CODE):
-        raise ValidationFailed("The code is not right.", code="challenge_failed", fields={"one_time_code": []})
+        raise ValidationFailed(
+            gettext_lazy("The code is not right."), code="challenge_failed", fields={"one_time_code": []}
+        )
     SandboxCardPayment.objects.filter(pk=payment.pk).update(
         status=SandboxCardPaymentStatus.APPROVED, decided_at=timezone.now()
     )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from payments.checkout.camt import CamtEntry, camt053_parse
@@ -63,7 +64,7 @@ def bank_statement_import(*, data: bytes, user: User) -> StatementImportResult:
     parsed = camt053_parse(data=data)
     digest = hashlib.sha256(data).hexdigest()
     if BankStatement.objects.filter(file_sha256=digest).exists():
-        raise ConflictError("This statement was imported before.", code="statement_already_imported")
+        raise ConflictError(gettext_lazy("This statement was imported before."), code="statement_already_imported")
     statement = BankStatement.objects.create(
         message_id=parsed.message_id, statement_id=parsed.statement_id, file_sha256=digest, imported_by=user
     )
@@ -123,7 +124,7 @@ def bank_statement_entry_resolve(*, entry_id: int, user: User, note: str) -> Ban
     """Closes a review item with staff's note (what was done: refunded, booked by hand, contacted the payer)."""
     entry = BankStatementEntry.objects.select_for_update().get(pk=entry_id)
     if entry.status not in REVIEW_STATUSES:
-        raise ConflictError("This entry is not waiting for review.", code="entry_not_in_review")
+        raise ConflictError(gettext_lazy("This entry is not waiting for review."), code="entry_not_in_review")
     BankStatementEntry.objects.filter(pk=entry.pk).update(
         status=BankStatementEntryStatus.RESOLVED, review_note=note[:200], resolved_by=user, resolved_at=timezone.now()
     )

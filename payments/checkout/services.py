@@ -6,6 +6,7 @@ import logging
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from payments.checkout.providers import CheckoutStart, payment_provider_get, payment_provider_is_offered
@@ -27,10 +28,10 @@ def checkout_amount_validate(*, product: QrProduct, amount: int | None) -> int:
     """The order amount in minor units: the fixed value, or the customer's choice within the product's limits."""
     if product.fixed_amount is not None:
         if amount not in (None, product.fixed_amount):
-            raise ValidationFailed("This product has a fixed value.", code="amount_not_allowed")
+            raise ValidationFailed(gettext_lazy("This product has a fixed value."), code="amount_not_allowed")
         return product.fixed_amount
     if amount is None or not product.min_amount <= amount <= product.max_amount:  # type: ignore[operator]
-        raise ValidationFailed("Choose a value within the product's limits.", code="amount_out_of_range")
+        raise ValidationFailed(gettext_lazy("Choose a value within the product's limits."), code="amount_out_of_range")
     return amount
 
 
@@ -40,12 +41,12 @@ def checkout_order_create(
 ) -> tuple[CheckoutOrder, CheckoutStart]:
     """Places an order of one code; SEPA orders get their RF creditor reference. Returns where to go next."""
     if not product.is_active:
-        raise ValidationFailed("This product is no longer on sale.", code="product_inactive")
+        raise ValidationFailed(gettext_lazy("This product is no longer on sale."), code="product_inactive")
     if provider not in CheckoutProvider.values:
-        raise ValidationFailed("Unknown payment method.", code="provider_unknown")
+        raise ValidationFailed(gettext_lazy("Unknown payment method."), code="provider_unknown")
     if not payment_provider_is_offered(name=provider):
         raise ValidationFailed(
-            "This payment method is not offered here.",
+            gettext_lazy("This payment method is not offered here."),
             code="provider_unavailable",
             fields={"provider": ["unavailable"]},
         )

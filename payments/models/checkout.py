@@ -12,6 +12,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from portal.money import Money
 
@@ -29,14 +30,14 @@ __all__ = [
 
 
 class CheckoutProvider(models.TextChoices):
-    CARD_SANDBOX = "card_sandbox", "Card (sandbox acquirer)"
-    SEPA_TRANSFER = "sepa_transfer", "SEPA credit transfer"
+    CARD_SANDBOX = "card_sandbox", _("Card (sandbox acquirer)")
+    SEPA_TRANSFER = "sepa_transfer", _("SEPA credit transfer")
 
 
 class CheckoutOrderStatus(models.TextChoices):
-    AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
-    PAID = "paid", "Paid"
-    DECLINED = "declined", "Declined"
+    AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")
+    PAID = "paid", _("Paid")
+    DECLINED = "declined", _("Declined")
 
 
 class CheckoutOrder(models.Model):
@@ -88,9 +89,9 @@ class CheckoutOrder(models.Model):
 
 
 class SandboxCardPaymentStatus(models.TextChoices):
-    CHALLENGE_REQUIRED = "challenge_required", "Challenge required"
-    APPROVED = "approved", "Approved"
-    DECLINED = "declined", "Declined"
+    CHALLENGE_REQUIRED = "challenge_required", _("Challenge required")
+    APPROVED = "approved", _("Approved")
+    DECLINED = "declined", _("Declined")
 
 
 class SandboxCardPayment(models.Model):
@@ -159,12 +160,12 @@ class BankStatement(models.Model):
 
 
 class BankStatementEntryStatus(models.TextChoices):
-    MATCHED = "matched", "Matched: code issued"
-    PARTIAL = "partial", "Review: less than the order"
-    OVERPAID = "overpaid", "Review: more than the order"
-    UNKNOWN = "unknown", "Review: no matching order"
-    ALREADY_PAID = "already_paid", "Review: order already paid"
-    RESOLVED = "resolved", "Reviewed and resolved"
+    MATCHED = "matched", _("Matched: code issued")
+    PARTIAL = "partial", _("Review: less than the order")
+    OVERPAID = "overpaid", _("Review: more than the order")
+    UNKNOWN = "unknown", _("Review: no matching order")
+    ALREADY_PAID = "already_paid", _("Review: order already paid")
+    RESOLVED = "resolved", _("Reviewed and resolved")
 
 
 REVIEW_STATUSES = (

@@ -12,6 +12,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from portal.money import Money
 
@@ -69,8 +70,8 @@ class QrProduct(models.Model):
 
 
 class QrCodeStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    BLOCKED = "blocked", "Blocked"
+    ACTIVE = "active", _("Active")
+    BLOCKED = "blocked", _("Blocked")
 
 
 class QrCode(models.Model):
@@ -112,10 +113,10 @@ class QrCode(models.Model):
 
 
 class QrRedemptionStatus(models.TextChoices):
-    AUTHORIZED = "authorized", "Authorized"
-    CAPTURED = "captured", "Captured"
-    VOIDED = "voided", "Voided"
-    EXPIRED = "expired", "Expired"
+    AUTHORIZED = "authorized", _("Authorized")
+    CAPTURED = "captured", _("Captured")
+    VOIDED = "voided", _("Voided")
+    EXPIRED = "expired", _("Expired")
 
 
 class QrRedemption(models.Model):
@@ -220,8 +221,8 @@ class QrRefund(models.Model):
 
 
 class DealerInvoiceStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    PAID = "paid", "Paid"
+    OPEN = "open", _("Open")
+    PAID = "paid", _("Paid")
 
 
 class DealerInvoice(models.Model):

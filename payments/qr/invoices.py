@@ -12,6 +12,7 @@ import secrets
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from accounts.models import DealerOrganisation, User
 from payments.codes.emv import TlvField, TlvTemplate, emv_invoice_payload, emv_payload_parse
@@ -48,7 +49,7 @@ def dealer_invoice_create(
 ) -> DealerInvoice:
     """Creates an open invoice of `amount` minor units and its EMV MPM payload."""
     if amount <= 0:
-        raise ValidationFailed("The amount must be positive.", code="amount_invalid")
+        raise ValidationFailed(gettext_lazy("The amount must be positive."), code="amount_invalid")
     reference = "INV" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(10))
     payload = emv_invoice_payload(
         merchant_accounts=(invoice_merchant_account(dealer_organisation_id=organisation.pk),),
@@ -77,7 +78,7 @@ def dealer_invoice_reference_from_payload(*, payload: str) -> str:
     is_ours = any(f.tag == "00" and f.value == MERCHANT_GUID for t in templates for f in t.fields)
     reference = parsed.additional_data.reference_label if parsed.additional_data else None
     if not is_ours or not reference:
-        raise ValidationFailed("This QR code is not a FinLab invoice.", code="invoice_unknown")
+        raise ValidationFailed(gettext_lazy("This QR code is not a FinLab invoice."), code="invoice_unknown")
     return reference
 
 
@@ -88,10 +89,10 @@ def dealer_invoice_pay(*, invoice_id: int, code_id: int, customer: User) -> Deal
     nothing."""
     invoice = DealerInvoice.objects.select_for_update().get(pk=invoice_id)
     if invoice.status != DealerInvoiceStatus.OPEN:
-        raise ConflictError("This invoice is paid already.", code="invoice_already_paid")
+        raise ConflictError(gettext_lazy("This invoice is paid already."), code="invoice_already_paid")
     code = QrCode.objects.select_for_update().select_related("product").filter(pk=code_id, owner=customer).first()
     if code is None:
-        raise ValidationFailed("Choose one of your codes.", code="code_unknown")
+        raise ValidationFailed(gettext_lazy("Choose one of your codes."), code="code_unknown")
     qr_code_acceptance_check(
         code=code, dealer_organisation_id=invoice.dealer_organisation_id, currency=invoice.currency
     )
@@ -114,7 +115,7 @@ def dealer_invoice_pay(*, invoice_id: int, code_id: int, customer: User) -> Deal
             account = Account.objects.get(pk=code.account_id)
             exhausted = account.credits_posted - account.debits_posted <= 0
             raise ValidationFailed(
-                "The code's balance does not cover the invoice.",
+                gettext_lazy("The code's balance does not cover the invoice."),
                 code="code_exhausted" if exhausted else "insufficient_balance",
             ) from None
         raise

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from accounts.models import DealerOrganisation, User
 from payments.ledger.client import LedgerRefused, account_get_or_open, transfer_post, transfers_post_linked
@@ -56,7 +57,9 @@ def authorization_timeout_seconds() -> int:
 
 def _dealer_organisation(*, user: User) -> DealerOrganisation:
     if user.dealer_organisation_id is None:
-        raise ValidationFailed("Your account belongs to no dealer organisation.", code="dealer_organisation_missing")
+        raise ValidationFailed(
+            gettext_lazy("Your account belongs to no dealer organisation."), code="dealer_organisation_missing"
+        )
     return user.dealer_organisation
 
 
@@ -159,12 +162,12 @@ def _code_for_redemption(*, claims: QrTokenClaims, organisation: DealerOrganisat
         .first()
     )
     if code is None:
-        raise ValidationFailed("This payment code is unknown.", code="code_unknown")
+        raise ValidationFailed(gettext_lazy("This payment code is unknown."), code="code_unknown")
     if claims.version != code.version:
-        raise ValidationFailed("This payment code is blocked.", code="code_blocked")
+        raise ValidationFailed(gettext_lazy("This payment code is blocked."), code="code_blocked")
     now = timezone.now()
     if claims.expires_at <= now:
-        raise ValidationFailed("This payment code has expired.", code="code_expired")
+        raise ValidationFailed(gettext_lazy("This payment code has expired."), code="code_expired")
     qr_code_acceptance_check(
         code=code, dealer_organisation_id=organisation.pk, currency=currency, now=now,
         accepted_here=code.accepted_by_all or code.accepted_by_organisation,
@@ -175,8 +178,10 @@ def _code_for_redemption(*, claims: QrTokenClaims, organisation: DealerOrganisat
 def _raise_balance_refusal(*, code: QrCode) -> None:
     account = Account.objects.get(pk=code.account_id)
     if account.credits_posted - account.debits_posted <= 0:
-        raise ValidationFailed("This payment code has no balance left.", code="code_exhausted")
-    raise ValidationFailed("The code's available balance does not cover the amount.", code="insufficient_balance")
+        raise ValidationFailed(gettext_lazy("This payment code has no balance left."), code="code_exhausted")
+    raise ValidationFailed(
+        gettext_lazy("The code's available balance does not cover the amount."), code="insufficient_balance"
+    )
 
 
 def _lock_redemption(*, redemption_id: int) -> QrRedemption:
@@ -188,7 +193,8 @@ def _refuse_unless_authorized(*, redemption: QrRedemption) -> None:
     expiry already ran (status `expired`) or not yet (the ledger refuses the expired pending transfer the same way)."""
     if redemption.status == QrRedemptionStatus.EXPIRED:
         raise ConflictError(
-            "The authorization has expired; its amount went back to the code.", code="authorization_expired"
+            gettext_lazy("The authorization has expired; its amount went back to the code."),
+            code="authorization_expired",
         )
     if redemption.status != QrRedemptionStatus.AUTHORIZED:
         raise ConflictError(f"The redemption is {redemption.status}.", code=f"redemption_{redemption.status}")
@@ -206,7 +212,9 @@ def qr_redemption_capture(*, redemption_id: int, amount: int) -> QrRedemption:
         return redemption
     _refuse_unless_authorized(redemption=redemption)
     if not 0 < amount <= redemption.amount:
-        raise ValidationFailed("Capture between 0.01 and the authorized amount.", code="amount_exceeds_authorization")
+        raise ValidationFailed(
+            gettext_lazy("Capture between 0.01 and the authorized amount."), code="amount_exceeds_authorization"
+        )
     organisation_id = redemption.dealer_organisation_id
     clearing = _dealer_account(
         purpose=Purpose.QR_DEALER_CLEARING, organisation_id=organisation_id, currency=redemption.currency
@@ -289,9 +297,11 @@ def qr_redemption_refund(*, redemption_id: int, user: User, amount: int) -> QrRe
     account to the code (or the active code that replaced it)."""
     redemption = _lock_redemption(redemption_id=redemption_id)
     if redemption.status != QrRedemptionStatus.CAPTURED:
-        raise ConflictError("Only a captured redemption can be refunded.", code="redemption_not_captured")
+        raise ConflictError(gettext_lazy("Only a captured redemption can be refunded."), code="redemption_not_captured")
     if not 0 < amount <= redemption.captured_amount - redemption.refunded_amount:
-        raise ValidationFailed("The refund exceeds what is left of the capture.", code="refund_exceeds_capture")
+        raise ValidationFailed(
+            gettext_lazy("The refund exceeds what is left of the capture."), code="refund_exceeds_capture"
+        )
     target = qr_code_current(code=redemption.code)
     payable = _dealer_account(
         purpose=Purpose.QR_DEALER_PAYABLE,

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from accounts.models import DealerOrganisation, User
 from payments.ledger.client import account_get_or_open, transfer_id_derive, transfer_post
@@ -94,7 +95,7 @@ def qr_code_block_and_replace(*, code_id: int, owner: User) -> QrCode:
     """
     code = QrCode.objects.select_for_update().select_related("product").get(pk=code_id, owner=owner)
     if code.status != QrCodeStatus.ACTIVE:
-        raise ConflictError("This code is already blocked.", code="code_already_blocked")
+        raise ConflictError(gettext_lazy("This code is already blocked."), code="code_already_blocked")
     replacement = _qr_code_create(owner=owner, product=code.product, currency=code.currency, expires_at=code.expires_at)
     QrCode.objects.filter(pk=code.pk).update(
         status=QrCodeStatus.BLOCKED, blocked_at=timezone.now(), version=code.version + 1, replaced_by=replacement
@@ -118,16 +119,16 @@ def qr_code_acceptance_check(
     code_blocked, code_expired, currency_mismatch, code_not_accepted_here. The caller holds the code's row lock.
     `accepted_here`: the acceptance already read with the code (`qr_code_accepted_here`), saving a query."""
     if code.status != QrCodeStatus.ACTIVE:
-        raise ValidationFailed("This payment code is blocked.", code="code_blocked")
+        raise ValidationFailed(gettext_lazy("This payment code is blocked."), code="code_blocked")
     if code.expires_at <= (now or timezone.now()):
-        raise ValidationFailed("This payment code has expired.", code="code_expired")
+        raise ValidationFailed(gettext_lazy("This payment code has expired."), code="code_expired")
     if currency != code.currency:
         raise ValidationFailed(f"This payment code holds {code.currency}, not {currency}.", code="currency_mismatch")
     if accepted_here is None:
         accepted_by = list(code.product.accepted_by.values_list("pk", flat=True))
         accepted_here = not accepted_by or dealer_organisation_id in accepted_by
     if not accepted_here:
-        raise ValidationFailed("This payment code is not accepted here.", code="code_not_accepted_here")
+        raise ValidationFailed(gettext_lazy("This payment code is not accepted here."), code="code_not_accepted_here")
 
 
 def qr_code_current(*, code: QrCode) -> QrCode:

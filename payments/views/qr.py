@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import role_required
@@ -32,7 +33,14 @@ from payments.qr.services import qr_code_block_and_replace
 from payments.qr.statements import code_history, customer_statement
 from payments.qr.tokens import qr_png, qr_svg
 from payments.statements import statement_csv
-from payments.views.qr_common import csv_response, form_error, is_photo_error, photo_error_status, with_retry_after
+from payments.views.qr_common import (
+    csv_response,
+    form_error,
+    is_photo_error,
+    photo_error_status,
+    statement_in_reader_zone,
+    with_retry_after,
+)
 from portal.errors import ApplicationError
 from portal.money import Money
 
@@ -189,7 +197,8 @@ def qr_statement_view(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.CUSTOMER)
 def qr_statement_csv_view(request: HttpRequest) -> HttpResponse:
-    return csv_response(statement_csv(statement=customer_statement(user=request.user)), filename="my-codes.csv")
+    statement = statement_in_reader_zone(customer_statement(user=request.user))
+    return csv_response(statement_csv(statement=statement), filename="my-codes.csv")
 
 
 @role_required(Role.CUSTOMER)
@@ -228,7 +237,7 @@ def qr_invoice_pay_view(request: HttpRequest, reference: str) -> HttpResponse:
         except ApplicationError as error:
             form_error(form, error, field="code")
         else:
-            messages.success(request, f"Invoice {invoice.reference} is paid.")
+            messages.success(request, gettext("Invoice %(reference)s is paid.") % {"reference": invoice.reference})
             return redirect("payments:qr-statement")
     context = {"invoice": invoice, "amount": Money(invoice.amount, invoice.currency), "form": form}
     return render(request, "payments/qr/invoice_pay.html", context)

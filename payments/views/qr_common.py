@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TypeVar
+
 from django import forms
 from django.http import HttpResponse
+from django.utils import timezone
 
+from payments.qr.statements import LedgerLine, Statement, StatementLine
 from portal.errors import ApplicationError
+
+_Line = TypeVar("_Line", StatementLine, LedgerLine)
 
 
 def form_error(form: forms.Form, error: ApplicationError, *, field: str | None = None) -> None:
@@ -37,3 +45,13 @@ def csv_response(content: str, *, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def in_reader_zone(lines: Sequence[_Line]) -> list[_Line]:
+    """The lines with their booking time in the reader's zone (activated per request), to the second: the CSV then
+    reads "2026-12-06T14:05:09+01:00", ISO 8601 with the offset, like every time the pages show in that zone."""
+    return [replace(line, booked_at=timezone.localtime(line.booked_at).replace(microsecond=0)) for line in lines]
+
+
+def statement_in_reader_zone(statement: Statement) -> Statement:
+    return replace(statement, lines=tuple(in_reader_zone(statement.lines)))

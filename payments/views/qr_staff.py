@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import DealerOrganisation
@@ -42,7 +43,15 @@ from payments.qr.selectors import (
 from payments.qr.statements import back_office_statement, dealer_statement, ledger_lines_csv
 from payments.qr.tokens import qr_svg
 from payments.statements import statement_csv
-from payments.views.qr_common import csv_response, form_error, is_photo_error, photo_error_status, with_retry_after
+from payments.views.qr_common import (
+    csv_response,
+    form_error,
+    in_reader_zone,
+    is_photo_error,
+    photo_error_status,
+    statement_in_reader_zone,
+    with_retry_after,
+)
 from portal.errors import ApplicationError
 from portal.money import Money
 
@@ -88,7 +97,10 @@ def qr_dealer_redeem_view(request: HttpRequest) -> HttpResponse:
             status = photo_error_status(error)
         else:
             redemption = qr_redemption_get_for_user(user=request.user, public_id=redemption_id)
-            messages.success(request, f"{Money(redemption.amount, redemption.currency)} authorized.")
+            messages.success(
+                request,
+                gettext("%(amount)s authorized.") % {"amount": Money(redemption.amount, redemption.currency).format()},
+            )
             return redirect("payments:qr-dealer-redemption-detail", redemption.public_id)
     context = {"form": form, "organisation": organisation}
     return with_retry_after(render(request, "payments/qr/dealer_redeem.html", context, status=status))
@@ -125,7 +137,7 @@ def _redemption_action(request: HttpRequest, redemption_id: str, action: str) ->
     redemption = qr_redemption_get_for_user(user=request.user, public_id=redemption_id)
     form = AmountForm(request.POST, prefix=action)
     if action != "void" and not form.is_valid():
-        messages.error(request, "Enter an amount.")
+        messages.error(request, gettext("Enter an amount."))
         return redirect("payments:qr-dealer-redemption-detail", redemption.public_id)
     amount = minor_units(form.cleaned_data["amount"]) if action != "void" else 0
     books = {
@@ -142,7 +154,7 @@ def _redemption_action(request: HttpRequest, redemption_id: str, action: str) ->
             action=lambda: {"amount": amount} if books[action]() else {},
         )
     except ApplicationError as error:
-        messages.error(request, f"{error.detail} ({error.code})")
+        messages.error(request, error.detail)
     else:
         messages.success(request, {"capture": "Captured.", "void": "Voided.", "refund": "Refunded."}[action])
     return redirect("payments:qr-dealer-redemption-detail", redemption.public_id)
@@ -198,7 +210,7 @@ def qr_dealer_statement_view(request: HttpRequest) -> HttpResponse:
 @role_required(Role.DEALER)
 def qr_dealer_statement_csv_view(request: HttpRequest) -> HttpResponse:
     statement = dealer_statement(organisation=_organisation(request))
-    return csv_response(statement_csv(statement=statement), filename="dealer-statement.csv")
+    return csv_response(statement_csv(statement=statement_in_reader_zone(statement)), filename="dealer-statement.csv")
 
 
 @role_required(Role.BACK_OFFICE)
@@ -208,7 +220,7 @@ def qr_back_office_statement_view(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.BACK_OFFICE)
 def qr_back_office_statement_csv_view(request: HttpRequest) -> HttpResponse:
-    return csv_response(ledger_lines_csv(lines=back_office_statement()), filename="qr-ledger.csv")
+    return csv_response(ledger_lines_csv(lines=in_reader_zone(back_office_statement())), filename="qr-ledger.csv")
 
 
 @role_required(Role.BACK_OFFICE)
@@ -244,7 +256,7 @@ def qr_bank_review_resolve_view(request: HttpRequest, entry_id: int) -> HttpResp
     form = ReviewResolveForm(request.POST)
     if form.is_valid():
         bank_statement_entry_resolve(entry_id=entry.pk, user=request.user, note=form.cleaned_data["note"])
-        messages.success(request, f"Entry {entry.entry_reference} resolved.")
+        messages.success(request, gettext("Entry %(reference)s resolved.") % {"reference": entry.entry_reference})
     else:
-        messages.error(request, "Say what was done.")
+        messages.error(request, gettext("Say what was done."))
     return redirect("payments:qr-bank-review-queue")

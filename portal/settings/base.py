@@ -72,10 +72,15 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of the request: the signed-in user's choice (applied below), else the language cookie, else the
+    # browser's Accept-Language. After the session, before CommonMiddleware (Django's documented order).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # The signed-in user's language and time zone for this request (accounts.User.language / time_zone).
+    "accounts.middleware.UserLocaleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -102,6 +107,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.navigation",
             ],
+            # Translation tags and the locale-aware money and time filters on every template without a {% load %}.
+            "builtins": ["django.templatetags.i18n", "portal.templatetags.money", "portal.templatetags.when"],
         },
     },
 ]
@@ -239,7 +246,16 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Internationalisation ------------------------------------------------------------------------------------------
-LANGUAGE_CODE = "en-gb"
+# English unless the browser or the user asks for German. Every time is stored in UTC and shown in the user's zone
+# (accounts.User.time_zone, Europe/Berlin unless changed); TIME_ZONE is the zone of visitors who are not signed in.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# British day-month order for English date input ("01/02/2027" is 1 February); German uses Django's own formats.
+FORMAT_MODULE_PATH = ["portal.formats"]
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
 TIME_ZONE = "Europe/Berlin"
 USE_I18N = True
 USE_TZ = True

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from django import template
 
-from portal.money import Money
+from portal.locale_format import format_decimal
+from portal.money import Money, currency_get
 
 register = template.Library()
 
 
 @register.filter
 def money(amount: int | None, currency: str = "EUR") -> str:
-    """Minor units as the customer reads them, with the currency: 1234567 → "12,345.67 EUR"; empty for no amount."""
+    """Minor units as the reader writes money: 1234567 → "€12,345.67" / "12.345,67 €"; empty for no amount."""
     if amount is None or amount == "":
         return ""
     return Money(int(amount), currency or "EUR").format()
@@ -19,6 +20,11 @@ def money(amount: int | None, currency: str = "EUR") -> str:
 
 @register.filter
 def major(amount: int | None, currency: str = "EUR") -> str:
-    """Minor units as a bare figure for a table column headed with the currency: 1234567 → "12,345.67"."""
-    formatted = money(amount, currency)
-    return formatted.rsplit(" ", 1)[0] if formatted else ""
+    """Minor units as a bare figure for a column headed with the currency: 1234567 → "12,345.67" / "12.345,67"."""
+    if amount is None or amount == "":
+        return ""
+    return format_decimal(Money(int(amount), currency or "EUR").to_decimal(), places=_places(currency or "EUR"))
+
+
+def _places(currency: str) -> int:
+    return currency_get(code=currency).exponent

@@ -1,6 +1,7 @@
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
 import pytest
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -95,19 +96,21 @@ def test_decimal_conversion_both_ways():
 
 
 @pytest.mark.parametrize(
-    ("money", "text"),
+    ("money", "english", "german", "plain"),
     [
-        (Money(123456, "EUR"), "1,234.56 EUR"),
-        (Money(5, "EUR"), "0.05 EUR"),
-        (Money(-123456789, "EUR"), "-1,234,567.89 EUR"),
-        (Money(1234567, "JPY"), "1,234,567 JPY"),
-        (Money(1, "KWD"), "0.001 KWD"),
-        (Money(0, "EUR"), "0.00 EUR"),
+        (Money(123456, "EUR"), "€1,234.56", "1.234,56\xa0€", "1,234.56 EUR"),
+        (Money(5, "EUR"), "€0.05", "0,05\xa0€", "0.05 EUR"),
+        (Money(-123456789, "EUR"), "-€1,234,567.89", "-1.234.567,89\xa0€", "-1,234,567.89 EUR"),
+        (Money(1234567, "JPY"), "JP¥1,234,567", "1.234.567\xa0¥", "1,234,567 JPY"),
+        (Money(1, "KWD"), "KWD0.001", "0,001\xa0KWD", "0.001 KWD"),
+        (Money(0, "EUR"), "€0.00", "0,00\xa0€", "0.00 EUR"),
     ],
 )
-def test_format(money, text):
-    assert money.format() == text
-    assert str(money) == text
+def test_format_follows_the_active_language_and_plain_does_not(money, english, german, plain):
+    with translation.override("en"):
+        assert (money.format(), str(money), money.format_plain()) == (english, english, plain)
+    with translation.override("de"):
+        assert (money.format(), str(money), money.format_plain()) == (german, german, plain)
 
 
 def test_arithmetic_and_comparison_in_one_currency():

@@ -116,7 +116,7 @@
   }
 
   async function unlock(passphrase) {
-    if (!passphrase || passphrase.length < 10) throw new Error("Use a passphrase of at least 10 characters.");
+    if (!passphrase || passphrase.length < 10) throw new Error(text("ShortPassphrase", "Use a passphrase of at least 10 characters."));
     const record = await storeRequest("readonly", function (store) { return store.get(vaultKeyName()); });
     const salt = record ? record.salt : crypto.getRandomValues(new Uint8Array(16));
     const aesKey = await deriveKey(passphrase, salt);
@@ -126,7 +126,7 @@
         const plaintext = await crypto.subtle.decrypt({ name: "AES-GCM", iv: record.iv }, aesKey, record.ciphertext);
         vault = JSON.parse(decoder.decode(plaintext));
       } catch (error) {
-        throw new Error("This passphrase does not open the wallet.");
+        throw new Error(text("WrongPassphrase", "This passphrase does not open the wallet."));
       }
     } else {
       vault = await newVault();
@@ -141,7 +141,7 @@
   }
 
   function requireUnlocked() {
-    if (!state) throw new Error("Open the wallet first.");
+    if (!state) throw new Error(text("Locked", "Open the wallet first."));
     return state;
   }
 
@@ -222,7 +222,7 @@
       body: JSON.stringify({ kind: kind, holderDid: requireUnlocked().vault.holderDid, format: format }),
     });
     const body = await response.json();
-    if (response.status !== 201) throw new Error(body.detail || "The issuer refused the request.");
+    if (response.status !== 201) throw new Error(body.detail || text("IssuerRefused", "The issuer refused the request."));
     const entry = {
       id: body.credentialId, format: body.format, credential: body.verifiableCredential,
       anchor: body.anchor, receivedAt: new Date().toISOString(),
@@ -254,6 +254,25 @@
     element.hidden = !text;
   }
 
+  // Words and formats of the page's language come from data attributes of #wallet (data-text-*, data-language,
+  // data-time-zone); pages without them (or an unknown key) get the English text given here.
+  function text(key, fallback) {
+    const root = document.getElementById("wallet");
+    return (root && root.dataset["text" + key]) || fallback;
+  }
+
+  // A moment in the user's zone and language with the zone named: "6 Dec 2026, 14:05 CET" / "06.12.2026, 14:05 MEZ".
+  function formatMoment(iso) {
+    const root = document.getElementById("wallet");
+    const language = (root && root.dataset.language) || "en";
+    const zone = root && root.dataset.timeZone;
+    const formatter = new Intl.DateTimeFormat(language === "de" ? "de-DE" : "en-GB", {
+      year: "numeric", month: language === "de" ? "2-digit" : "short", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", hour12: false, timeZone: zone || undefined, timeZoneName: "short",
+    });
+    return formatter.format(new Date(iso));
+  }
+
   function render() {
     const body = document.getElementById("wallet-credentials");
     body.textContent = "";
@@ -262,18 +281,18 @@
       const row = body.insertRow();
       const cell = row.insertCell();
       cell.colSpan = 4;
-      cell.textContent = "No credential yet.";
+      cell.textContent = text("Empty", "No credential yet.");
       return;
     }
     entries.forEach(function (entry) {
       const row = body.insertRow();
       row.dataset.credentialId = entry.id;
-      row.insertCell().textContent = entry.type;
+      row.insertCell().textContent = text(entry.type, entry.type);
       row.insertCell().textContent = entry.format;
-      row.insertCell().textContent = entry.receivedAt.slice(0, 16).replace("T", " ");
+      row.insertCell().textContent = formatMoment(entry.receivedAt);
       const button = document.createElement("button");
       button.type = "button";
-      button.textContent = "Download";
+      button.textContent = text("Download", "Download");
       button.addEventListener("click", function () { download(entry.id); });
       row.insertCell().appendChild(button);
     });
@@ -311,7 +330,7 @@
         try {
           const entry = await requestCredential(button.dataset.requestKind, document.getElementById("wallet-format").value);
           render();
-          show(status, entry.type + " stored in your wallet.");
+          show(status, text("Stored", "Stored in your wallet:") + " " + text(entry.type, entry.type));
         } catch (failure) {
           show(error, failure.message);
         } finally {

@@ -17,10 +17,13 @@
       var connected = station.is_connected ? "connected" : "disconnected";
       row.dataset.station = station.station_id;
       row.appendChild(cell(station.station_id + " " + station.name));
-      row.appendChild(cell(connected, "machines-state-" + connected));
-      row.appendChild(cell(station.status, "machines-state-" + station.status));
+      // Words in the page's language (data-text-* of the table), times as the server wrote them for this reader:
+      // in their zone and language with the zone named, the same as the first rendering of the page.
+      row.appendChild(cell(table.dataset["text" + connected.charAt(0).toUpperCase() + connected.slice(1)] || connected,
+        "machines-state-" + connected));
+      row.appendChild(cell(station.status_label || station.status, "machines-state-" + station.status));
       row.appendChild(cell(String(station.active_sessions)));
-      row.appendChild(cell(station.last_seen_at ? station.last_seen_at.replace("T", " ").slice(0, 19) : ""));
+      row.appendChild(cell(station.last_seen_text || ""));
       body.appendChild(row);
     });
   }

@@ -46,8 +46,8 @@ def test_wallet_keeps_credentials_encrypted_and_presents_selectively(page, make_
     screenshot(page, "wallet")
     rows = page.locator("#wallet-credentials tr").all_inner_texts()
     assert [row.split("\t")[:2] for row in rows] == [
-        ["CreditHistoryCredential", "sd-jwt"],
-        ["IdentityCredential", "sd-jwt"],
+        ["Credit history", "sd-jwt"],
+        ["Proof of identity", "sd-jwt"],
     ]
     assert CredentialRecord.objects.count() == 2
 

@@ -63,7 +63,7 @@ def test_a_lease_leaving_one_cent_to_repay_is_refused_by_name_and_stores_nothing
     assert response.status_code == 422
     assert response.json() == {
         "code": "repayment_too_small",
-        "detail": "The down payment and the residual value leave 0.01 EUR to repay over 2 months, too little for an "
+        "detail": "The down payment and the residual value leave €0.01 to repay over 2 months, too little for an "
         "instalment every month. Lower the down payment or choose a higher yearly mileage.",
         "fields": {"down_payment": ["Too little is left to repay each month."]},
     }

@@ -294,7 +294,7 @@ def test_a_credit_verdict_for_other_terms_is_not_applied_to_a_lease_application(
     monthly_total = Money(application.quote.monthly_total, "EUR").format()
     assert "The credit check covers less than the monthly instalment." in text
     assert (
-        f"It was given for a lease of 1.00 EUR a month over 1 month. The application needs {monthly_total} a month "
+        f"It was given for a lease of €1.00 a month over 1 month. The application needs {monthly_total} a month "
         "over 36 months." in text
     )
     assert "amount_below_instalment" not in text

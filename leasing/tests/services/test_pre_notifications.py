@@ -39,10 +39,10 @@ def test_each_debit_is_announced_once_with_amount_and_date_and_the_send_time_rec
     ]
     assert all(notice.sent_at is not None and notice.sent_at >= before for notice in notices)
     assert len(mail.outbox) == 2
-    fee_mail = next(message for message in mail.outbox if "250.00 EUR" in message.body)
+    fee_mail = next(message for message in mail.outbox if "€250.00" in message.body)
     assert fee_mail.to == [customer.email]
     assert fee_mail.subject == f"Direct debit announcement for contract {contract.number}"
-    assert f"On {expected_date.day} {expected_date:%b %Y} we will collect 250.00 EUR" in fee_mail.body
+    assert f"On {expected_date.day} {expected_date:%b %Y} we will collect €250.00" in fee_mail.body
     assert contract.mandate.reference in fee_mail.body
 
 

@@ -142,7 +142,7 @@ def test_a_lease_leaving_one_cent_for_two_instalments_is_refused_on_any_start_da
 
     assert raised.value.code == "repayment_too_small"
     assert raised.value.detail == (
-        "The down payment and the residual value leave 0.01 EUR to repay over 2 months, too little for an "
+        "The down payment and the residual value leave €0.01 to repay over 2 months, too little for an "
         "instalment every month. Lower the down payment or choose a higher yearly mileage."
     )
     assert raised.value.fields == {"down_payment": ["Too little is left to repay each month."]}

@@ -69,7 +69,7 @@ def test_the_calculator_refuses_a_lease_leaving_one_cent_to_repay_next_to_the_do
     assert response.status_code == 400
     assert 'id="id_down_payment_error"' in page
     assert "Too little is left to repay each month." in page
-    assert "leave 0.01 EUR to repay over 2 months" in page
+    assert "leave €0.01 to repay over 2 months" in page
     assert "repayment_too_small" not in page
     assert Quote.objects.count() == 0
 

@@ -54,14 +54,14 @@ def _buy_code_with_challenge_card(page, screenshot, product_slug: str) -> str:
     page.get_by_label("Expiry (MM/YY)").fill("12/30")
     page.get_by_label("Security code").fill("123")
     screenshot(page, "2-sandbox-card")
-    page.get_by_role("button", name="Pay 50.00 EUR").click()
+    page.get_by_role("button", name="Pay €50.00").click()
     assert page.get_by_test_id("challenge-title").inner_text() == "Confirm the payment"
     page.get_by_label("One-time code").fill("123456")
     screenshot(page, "3-challenge")
     page.get_by_role("button", name="Confirm").click()
     assert page.get_by_test_id("order-status").inner_text() == "Paid"
     page.get_by_test_id("order-code-link").click()
-    assert page.get_by_test_id("code-balance").inner_text() == "50.00 EUR"
+    assert page.get_by_test_id("code-balance").inner_text() == "€50.00"
     page.wait_for_function("() => document.querySelector('[data-testid=code-qr]').naturalWidth > 0")
     screenshot(page, "4-my-code")
     image = Image.open(io.BytesIO(page.get_by_test_id("code-qr").screenshot()))
@@ -83,7 +83,7 @@ def _dealer_redeems_and_captures(page, screenshot, dealer, token: str) -> None:
     assert page.get_by_test_id("redemption-status").inner_text() == "Authorized"
     page.get_by_label("Amount in EUR").fill("20.00")
     page.get_by_role("button", name="Capture").click()
-    assert page.get_by_test_id("redemption-captured").inner_text() == "20.00 EUR"
+    assert page.get_by_test_id("redemption-captured").inner_text() == "€20.00"
     screenshot(page, "6-dealer-captured")
 
 
@@ -112,13 +112,13 @@ def test_customer_buys_a_code_and_a_dealer_redeems_it(page, live_server, screens
     assert SettlementBatch.objects.get(pk=item.batch_id).totals == {"EUR": 2_000}
     assert account_balance(redemption.code.account_id) == (0, 2_000, 0, 5_000)
     page.goto("/payments/qr/dealer/statement/")
-    assert _statement_lines(page) == [("Redemption captured", "20.00 EUR"), ("Payout settled", "20.00 EUR")]
-    assert page.get_by_test_id("statement-total-EUR").inner_text() == "20.00 EUR"
+    assert _statement_lines(page) == [("Redemption captured", "€20.00"), ("Payout settled", "€20.00")]
+    assert page.get_by_test_id("statement-total-EUR").inner_text() == "€20.00"
     screenshot(page, "7-dealer-statement")
 
     page.get_by_role("button", name="Log out").click()
     _log_in(page, CUSTOMER_EMAIL, CUSTOMER_PASSWORD)
     page.goto("/payments/qr/statement/")
-    assert _statement_lines(page) == [("Purchase", "50.00 EUR"), ("Payment at a dealer", "-20.00 EUR")]
-    assert page.get_by_test_id("statement-total-EUR").inner_text() == "30.00 EUR"
+    assert _statement_lines(page) == [("Purchase", "€50.00"), ("Payment at a dealer", "-€20.00")]
+    assert page.get_by_test_id("statement-total-EUR").inner_text() == "€30.00"
     screenshot(page, "8-customer-statement")

@@ -89,7 +89,7 @@ def test_an_expired_authorization_on_a_blocked_code_returns_its_money_to_the_rep
     assert account_balance(clearing.pk) == (0, 0, 0, 0)
     assert _ledger_is_balanced()
     page = customer_client.get(f"/payments/qr/codes/{replacement.public_id}/").content.decode()
-    assert "40.00 EUR" in page
+    assert "€40.00" in page
     dealer_page = dealer_client.get(f"/payments/qr/dealer/redemptions/{redemption['id']}/").content.decode()
     assert 'data-testid="redemption-status">Expired<' in dealer_page
     assert "/capture/" not in dealer_page  # nothing left to capture
