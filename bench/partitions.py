@@ -51,6 +51,7 @@ from bench.load import (
     own_errors_check,
     run_load,
 )
+from portal.client_address import uvicorn_proxy_arguments
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 PREFIX = "flp"
@@ -290,7 +291,7 @@ class Bed:
         if role.startswith("web"):
             return [python, "-m", "uvicorn", "portal.asgi:application", "--host", self.address(role), "--port",
                     str(WEB_PORT), "--workers", "1", "--no-access-log", "--lifespan", "off", "--log-level",
-                    "warning", "--no-proxy-headers", "--timeout-graceful-shutdown", "5"]  # fmt: skip
+                    "warning", *uvicorn_proxy_arguments(), "--timeout-graceful-shutdown", "5"]  # fmt: skip
         if role.startswith("worker"):
             return [*celery, "worker", "--loglevel", "WARNING", "--concurrency", "1", "--hostname", f"{role}@%h",
                     "--without-gossip", "--without-mingle"]  # fmt: skip

@@ -162,6 +162,7 @@ def test_every_uvicorn_the_project_starts_ignores_forwarding_headers():
     )
 
     assert starters == [
+        "bench/partitions.py",
         "bench/redemption.py",
         "bench/stack.py",
         "bench/uploads.py",

@@ -131,7 +131,7 @@ def test_a_restructure_leaving_less_than_a_cent_a_month_is_refused_and_changes_n
     assert (contract.schedule_version, contract.schedule_periods, contract.schedule_principal) == (1, 12, 60_12)
     assert list(ScheduleItem.objects.filter(contract=contract).values_list("pk", "status", "amount")) == rows_before
     assert not ContractEvent.objects.filter(contract=contract, kind="restructured").exists()
-    assert ledger.account_balance_get(account_id=contract.receivable_account_id) == 60_12
+    assert ledger.receivable_balance_get(account_id=contract.receivable_account_id) == 60_12
 
 
 @pytest.mark.parametrize(
