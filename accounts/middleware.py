@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.urls import reverse
 
 from accounts.selectors import user_has_confirmed_device, user_requires_second_factor
-from portal.api import error_body
+from core.api import error_body
 
 _ALWAYS_ALLOWED_PREFIXES = ("/static/", "/health/", "/accounts/logout/", "/accounts/mfa/")
 

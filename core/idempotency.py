@@ -36,8 +36,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
+from core.errors import ConflictError, ValidationFailed
 from core.models import IdempotencyRecord
-from portal.errors import ConflictError, ValidationFailed
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"

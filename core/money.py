@@ -21,7 +21,7 @@ from decimal import (
 )
 from types import MappingProxyType
 
-from portal.errors import ValidationFailed
+from core.errors import ValidationFailed
 
 
 @dataclass(frozen=True, slots=True)

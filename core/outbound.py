@@ -29,7 +29,7 @@ import httpcore
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from portal.errors import ValidationFailed
+from core.errors import ValidationFailed
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64_PREFIXES = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))

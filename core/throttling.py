@@ -4,7 +4,7 @@ Rate limits are counters in the cache (Redis). When Redis restarts, DRF's thrott
 request into a 500, although nothing the request does needs the cache: the ledger, the outbox and the idempotency
 keys live in PostgreSQL. These throttles let the request through and log a warning instead; the limits apply again
 as soon as the cache answers. The login and registration forms keep their own counters (accounts.services).
-Anonymous callers are counted per client address from portal.client_address, like the forms.
+Anonymous callers are counted per client address from core.client_address, like the forms.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import logging
 from redis.exceptions import RedisError
 from rest_framework import throttling
 
-from portal.client_address import client_address
+from core.client_address import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class _CacheTolerant:
             return True
 
     def get_ident(self, request) -> str:
-        """Anonymous callers are counted by the address portal.client_address gives, never a header they wrote."""
+        """Anonymous callers are counted by the address core.client_address gives, never a header they wrote."""
         return client_address(request)
 
 

@@ -17,7 +17,7 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from portal.money import Money
+from core.money import Money
 
 _STYLES = getSampleStyleSheet()
 _TABLE_STYLE = TableStyle(

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.money import Money
 from leasing.models import (
     CollectionMethod,
     CreditVerdict,
@@ -16,7 +17,6 @@ from leasing.models import (
     ServicePackageKind,
     ToleranceKind,
 )
-from portal.money import Money
 
 MAX_AMOUNT = Decimal("10000000")
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from core.money import Money
 from leasing import documents
 from leasing.calculations.schedule import Schedule, schedule_build
 from leasing.charts import balance_chart_svg
 from leasing.models import Contract, Quote
 from leasing.services.quotes import quote_terms
-from portal.money import Money
 
 
 def schedule_lines(*, schedule: Schedule, monthly_services: int) -> list[documents.ScheduleLine]:

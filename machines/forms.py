@@ -8,8 +8,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.idempotency import IdempotentForm
+from core.money import Money
 from machines.services.registry import STATION_PASSWORD_MAX_LENGTH, STATION_PASSWORD_MIN_LENGTH
-from portal.money import Money
 
 
 def to_minor_units(value: Decimal) -> int:

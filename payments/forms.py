@@ -7,9 +7,9 @@ from decimal import Decimal
 from django import forms
 
 from core.idempotency import IdempotentForm
+from core.money import Money
 from payments.checkout.providers import payment_provider_is_offered
 from payments.models import CheckoutProvider, QrProduct
-from portal.money import Money
 
 _AMOUNT = {"max_digits": 9, "decimal_places": 2, "min_value": Decimal("0.01")}
 

@@ -10,11 +10,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import ApplicationError, ValidationFailed
 from identity.credentials.dids import DidResolutionError, public_key_from_did_key
 from identity.credentials.types import build_credit_history_credential, build_identity_credential
 from identity.models import IssuerKind, TrustedIssuer
 from identity.services import issuance, registry
-from portal.errors import ApplicationError, ValidationFailed
 
 
 class DemoIssuersDisabled(ApplicationError):

@@ -19,6 +19,8 @@ from django.db.models import Exists, Min, OuterRef, Sum
 from django.utils import timezone
 
 from accounts.models import User
+from core.errors import ValidationFailed
+from core.money import Money
 from core.outbox import outbox_write
 from leasing import ledger
 from leasing.documents import dunning_letter_pdf
@@ -37,8 +39,6 @@ from leasing.models import (
 )
 from leasing.services.schedules import schedule_item_add
 from payments.ledger.registry import Purpose, TransferCode
-from portal.errors import ValidationFailed
-from portal.money import Money
 
 DEFAULT_BUCKETS = "1-30,31-60,61-90,91-"
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from portal.money import Money
+from core.money import Money
 
 __all__ = [
     "DealerInvoice",

@@ -10,6 +10,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import role_required
 from accounts.roles import Role
+from core.errors import ApplicationError
+from core.money import Money
 from payments.checkout import sandbox
 from payments.checkout.providers import payment_provider_is_offered
 from payments.checkout.sepa import sepa_order_payload
@@ -33,8 +35,6 @@ from payments.qr.statements import code_history, customer_statement
 from payments.qr.tokens import qr_png, qr_svg
 from payments.statements import statement_csv
 from payments.views.qr_common import csv_response, form_error, is_photo_error, photo_error_status, with_retry_after
-from portal.errors import ApplicationError
-from portal.money import Money
 
 
 def qr_product_list_view(request: HttpRequest) -> HttpResponse:

@@ -11,7 +11,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import DealerOrganisation
 from accounts.permissions import role_required
 from accounts.roles import Role
+from core.errors import ApplicationError
 from core.idempotency import idempotent_form_run
+from core.money import Money
 from payments.checkout.sepa import bank_statement_entry_resolve, bank_statement_import
 from payments.forms import (
     AmountForm,
@@ -43,8 +45,6 @@ from payments.qr.statements import back_office_statement, dealer_statement, ledg
 from payments.qr.tokens import qr_svg
 from payments.statements import statement_csv
 from payments.views.qr_common import csv_response, form_error, is_photo_error, photo_error_status, with_retry_after
-from portal.errors import ApplicationError
-from portal.money import Money
 
 
 def _organisation(request: HttpRequest) -> DealerOrganisation:

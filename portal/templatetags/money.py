@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from portal.money import Money
+from core.money import Money
 
 register = template.Library()
 

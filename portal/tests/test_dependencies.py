@@ -86,7 +86,7 @@ def test_every_package_the_runtime_code_imports_is_a_runtime_dependency():
     missing.pop("redis", None)
     missing.pop("kombu", None)
     assert missing == {}
-    # Dealer webhooks connect through httpcore to the address they checked (portal/outbound.py).
+    # Dealer webhooks connect through httpcore to the address they checked (core/outbound.py).
     assert "httpcore" in base
 
 

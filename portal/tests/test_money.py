@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal.errors import ApplicationError
-from portal.money import (
+from core.errors import ApplicationError
+from core.money import (
     CURRENCY_EXPONENTS,
     CurrencyMismatchError,
     Money,

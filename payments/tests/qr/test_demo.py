@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from core.money import Money
 from payments.demo import payments_demo_data_load
 from payments.models import QrCode, QrProduct
 from payments.qr.selectors import qr_code_list_for_user
 from portal.demo import demo_data_load
-from portal.money import Money
 
 pytestmark = pytest.mark.django_db
 
