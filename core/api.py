@@ -79,7 +79,7 @@ def json_error(request: HttpRequest, *, status_code: int, code: str, detail: str
     return JsonResponse(error_body(code=code, detail=detail), status=status_code)
 
 
-def handler400(request: HttpRequest, exception: Exception | None = None) -> Any:
+def handler400(request: HttpRequest, exception: Exception) -> Any:
     """Bad requests outside DRF's reach (oversized bodies, suspicious headers): JSON for the API, a page otherwise."""
     if _is_api(request):
         return json_error(request, status_code=400, code="bad_request", detail="The request could not be read.")
@@ -88,7 +88,7 @@ def handler400(request: HttpRequest, exception: Exception | None = None) -> Any:
     return bad_request(request, exception)
 
 
-def handler404(request: HttpRequest, exception: Exception | None = None) -> Any:
+def handler404(request: HttpRequest, exception: Exception) -> Any:
     if _is_api(request):
         return json_error(request, status_code=404, code="not_found", detail="Not found.")
     from django.views.defaults import page_not_found
@@ -96,7 +96,7 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Any:
     return page_not_found(request, exception)
 
 
-def handler403(request: HttpRequest, exception: Exception | None = None) -> Any:
+def handler403(request: HttpRequest, exception: Exception) -> Any:
     if _is_api(request):
         return json_error(request, status_code=403, code="permission_denied", detail="Permission denied.")
     from django.views.defaults import permission_denied

@@ -112,6 +112,11 @@ def idempotent_run(
                 raise ValidationFailed(
                     f"This {HEADER} was already used for a different request.", code="idempotency_key_reused"
                 )
+            if existing.response_status is None:  # never committed so: the holder writes the answer with the claim
+                raise ConflictError(
+                    f"A request with this {HEADER} is still being processed; retry shortly.",
+                    code="idempotency_key_in_progress",
+                )
             return IdempotentOutcome(status=existing.response_status, body=existing.response_body, is_replay=True)
         status, body = action()
         if not 200 <= status < 300:
@@ -220,8 +225,8 @@ class IdempotentForm(forms.Form):
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=KEY_MAX_LENGTH, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        initial = kwargs.pop("initial", None) or {}
-        super().__init__(*args, initial={"idempotency_key": uuid.uuid4().hex} | initial, **kwargs)
+        kwargs["initial"] = {"idempotency_key": uuid.uuid4().hex} | (kwargs.get("initial") or {})
+        super().__init__(*args, **kwargs)
 
 
 def idempotent_form_run(

@@ -10,11 +10,16 @@ Anonymous callers are counted per client address from core.client_address, like 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from redis.exceptions import RedisError
 from rest_framework import throttling
 
 from core.client_address import client_address
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 logger = logging.getLogger(__name__)
 
@@ -22,14 +27,17 @@ CACHE_ERRORS = (RedisError, ConnectionError, TimeoutError)
 
 
 class _CacheTolerant:
-    def allow_request(self, request, view) -> bool:
+    scope: str | None
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
         try:
-            return super().allow_request(request, view)  # type: ignore[misc]
+            allowed: bool = super().allow_request(request, view)  # type: ignore[misc]
+            return allowed
         except CACHE_ERRORS as error:
-            logger.warning("rate limit %s not applied: the cache is unreachable (%s)", self.scope, error)  # type: ignore[attr-defined]
+            logger.warning("rate limit %s not applied: the cache is unreachable (%s)", self.scope, error)
             return True
 
-    def get_ident(self, request) -> str:
+    def get_ident(self, request: Request) -> str:
         """Anonymous callers are counted by the address core.client_address gives, never a header they wrote."""
         return client_address(request)
 
