@@ -29,6 +29,8 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	DJANGO_SETTINGS_MODULE=portal.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 
 # Known vulnerabilities of every pinned package (requirements/lock.txt), from PyPI's vulnerability data. --strict turns a

@@ -11,7 +11,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.selectors import user_has_confirmed_device, user_requires_second_factor
-from portal.api import error_body
+from core.api import error_body
 
 _ALWAYS_ALLOWED_PREFIXES = ("/static/", "/health/", "/accounts/logout/", "/accounts/mfa/")
 

@@ -24,9 +24,9 @@ from django.utils.translation import gettext, gettext_lazy
 from accounts.models import ApiToken, DealerOrganisation, EncryptedTotpDevice, RecoveryCode, User
 from accounts.roles import ROLE_PERMISSIONS, Role, role_from_permissions
 from core.encryption import field_encrypt
+from core.errors import ApplicationError, ConflictError, ValidationFailed
 from core.outbox import outbox_write
-from portal.errors import ApplicationError, ConflictError, ValidationFailed
-from portal.throttling import CACHE_ERRORS
+from core.throttling import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
 

@@ -28,8 +28,8 @@ from accounts.models import EncryptedTotpDevice
 from accounts.permissions import role_required
 from accounts.roles import Role
 from accounts.selectors import recovery_codes_unused_count, user_has_confirmed_device, user_requires_second_factor
-from portal.client_address import client_address
-from portal.errors import ApplicationError
+from core.client_address import client_address
+from core.errors import ApplicationError
 
 _BLOCKED = _("Too many attempts. Wait a few minutes before trying again.")
 

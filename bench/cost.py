@@ -94,11 +94,12 @@ def _measure(send: Callable[[], int], *, expect: int, count: int = REQUESTS) -> 
 
 def _dealer_with_code() -> tuple[str, str]:
     """A dealer with an API token and a code funded for every redemption of the run, made through the services."""
-    from payments.qr.accounts import card_acquirer_account
 
     from accounts.roles import Role
     from accounts.services import api_token_create, dealer_organisation_create, user_create
     from payments.checkout.services import checkout_order_create, checkout_order_pay
+    from payments.ledger.client import house_account_get_or_open
+    from payments.ledger.registry import Purpose
     from payments.models import CheckoutProvider
     from payments.qr.selectors import qr_code_view
     from payments.qr.services import qr_product_create
@@ -114,7 +115,10 @@ def _dealer_with_code() -> tuple[str, str]:
     order, _ = checkout_order_create(
         customer=customer, product=product, amount=10**8, provider=CheckoutProvider.CARD_SANDBOX
     )
-    order = checkout_order_pay(order_id=order.pk, funding_account=card_acquirer_account(currency="EUR"))
+    order = checkout_order_pay(
+        order_id=order.pk,
+        funding_account=house_account_get_or_open(ledger="EUR", purpose=Purpose.QR_CARD_ACQUIRER_CLEARING),
+    )
     return raw_token, qr_code_view(code=order.code).token
 
 

@@ -51,7 +51,7 @@ from bench.load import (
     own_errors_check,
     run_load,
 )
-from portal.client_address import uvicorn_proxy_arguments
+from core.client_address import uvicorn_proxy_arguments
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 PREFIX = "flp"

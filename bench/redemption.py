@@ -24,7 +24,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from portal.client_address import uvicorn_proxy_arguments
+from core.client_address import uvicorn_proxy_arguments
 
 CLIENTS = 32
 WORKERS = 3

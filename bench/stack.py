@@ -18,7 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from portal.client_address import uvicorn_proxy_arguments
+from core.client_address import uvicorn_proxy_arguments
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 LOG_DIR = Path("/tmp/finlab-load")  # noqa: S108 - logs for whoever investigates a run

@@ -95,7 +95,7 @@ class _server:
         self.port = port
 
     def __enter__(self) -> _server:
-        from portal.client_address import uvicorn_proxy_arguments
+        from core.client_address import uvicorn_proxy_arguments
 
         command = [
             sys.executable, "-m", "uvicorn", "portal.asgi:application", "--host", "127.0.0.1", "--port",

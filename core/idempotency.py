@@ -36,8 +36,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
+from core.errors import ConflictError, ValidationFailed
 from core.models import IdempotencyRecord
-from portal.errors import ConflictError, ValidationFailed
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -111,6 +111,11 @@ def idempotent_run(
             if existing.request_fingerprint != fingerprint:
                 raise ValidationFailed(
                     f"This {HEADER} was already used for a different request.", code="idempotency_key_reused"
+                )
+            if existing.response_status is None:  # never committed so: the holder writes the answer with the claim
+                raise ConflictError(
+                    f"A request with this {HEADER} is still being processed; retry shortly.",
+                    code="idempotency_key_in_progress",
                 )
             return IdempotentOutcome(status=existing.response_status, body=existing.response_body, is_replay=True)
         status, body = action()
@@ -220,8 +225,8 @@ class IdempotentForm(forms.Form):
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=KEY_MAX_LENGTH, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        initial = kwargs.pop("initial", None) or {}
-        super().__init__(*args, initial={"idempotency_key": uuid.uuid4().hex} | initial, **kwargs)
+        kwargs["initial"] = {"idempotency_key": uuid.uuid4().hex} | (kwargs.get("initial") or {})
+        super().__init__(*args, **kwargs)
 
 
 def idempotent_form_run(

@@ -10,13 +10,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsCustomer, IsDealer
+from core.errors import ValidationFailed
+from core.throttling import ScopedRateThrottle
 from credit_checks import selectors, services
 from credit_checks.models import CreditCheckPurpose
 from credit_checks.payment_history import payment_history_credential_issue
 from credit_checks.webhooks import dealer_webhook_configure
 from identity.services import issuance
-from portal.errors import ValidationFailed
-from portal.throttling import ScopedRateThrottle
 
 
 class CreditCheckOutputSerializer(serializers.Serializer):

@@ -12,11 +12,11 @@ from datetime import date, datetime, timedelta
 from django.utils import timezone
 
 from accounts.models import User
+from core.errors import ValidationFailed
 from identity.credentials.dids import DidResolutionError, public_key_from_did_key
 from identity.credentials.types import build_payment_history_credential
 from identity.services import issuance
 from leasing import selectors as leasing_selectors
-from portal.errors import ValidationFailed
 
 PERIOD = timedelta(days=365)
 VALIDITY = timedelta(days=90)

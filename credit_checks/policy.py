@@ -12,9 +12,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from accounts.models import DealerOrganisation, User
+from core.errors import ValidationFailed
 from credit_checks.models import CreditCheckPurpose, CreditPolicy
 from identity.credentials.types import SCORE_BANDS
-from portal.errors import ValidationFailed
 
 DEFAULT_MINIMUM_SCORE_BAND = "C"
 DEFAULT_REFERRAL_SCORE_BAND = "D"

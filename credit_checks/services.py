@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from core.errors import ApplicationError, ConflictError, ValidationFailed
 from credit_checks.models import (
     ConsentReceipt,
     CreditCheckContest,
@@ -35,7 +36,6 @@ from identity.credentials.core import Reason
 from identity.credentials.types import SCORE_BANDS
 from identity.services import keys
 from identity.services.verification import presentation_verify
-from portal.errors import ApplicationError, ConflictError, ValidationFailed
 
 
 class AnchorUnverifiable(ApplicationError):

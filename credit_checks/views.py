@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.permissions import role_required
 from accounts.roles import Role
 from accounts.services import request_rate_exceeded
+from core.errors import ApplicationError
 from credit_checks import selectors, services
 from credit_checks.forms import (
     CreditCheckContestForm,
@@ -27,7 +28,6 @@ from credit_checks.forms import (
 from credit_checks.models import CreditCheckPurpose
 from credit_checks.policy import credit_policy_current, credit_policy_version_create
 from identity.services import keys
-from portal.errors import ApplicationError
 
 _TOO_MANY = "Too many requests. Wait a minute before trying again."
 

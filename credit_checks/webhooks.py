@@ -22,9 +22,9 @@ from django.utils import timezone
 
 from accounts.models import DealerOrganisation
 from core.encryption import field_decrypt, field_encrypt
+from core.outbound import OutboundRefused, outbound_post, outbound_url_check
 from core.outbox import outbox_write
 from credit_checks.models import CreditCheckRequest, DealerWebhook, WebhookDelivery
-from portal.outbound import OutboundRefused, outbound_post, outbound_url_check
 
 EVENT_ID_HEADER = "X-FinLab-Event-Id"
 TIMESTAMP_HEADER = "X-FinLab-Timestamp"
@@ -48,7 +48,7 @@ def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
 
 
 def _check_url(url: str) -> None:
-    """https only, and no host that resolves to an internal address (portal/outbound.py); refusals are
+    """https only, and no host that resolves to an internal address (core/outbound.py); refusals are
     `webhook_url_invalid` and `webhook_address_forbidden`."""
     outbound_url_check(url, purpose="webhook")
 

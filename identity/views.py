@@ -13,11 +13,11 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import role_required
 from accounts.roles import Role
+from core.errors import ApplicationError
 from identity import selectors
 from identity.forms import CredentialStatusForm, IssuerClientForm, IssuerRegisterForm, IssuerTypesForm
 from identity.models import SigningKey
 from identity.services import keys, registry, status
-from portal.errors import ApplicationError
 
 
 @role_required(Role.CUSTOMER)

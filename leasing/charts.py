@@ -8,8 +8,8 @@ from xml.sax.saxutils import escape
 
 from django.utils.translation import gettext, ngettext
 
+from core.locale_format import format_money_whole
 from leasing.calculations.schedule import Schedule
-from portal.locale_format import format_money_whole
 
 WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 70, 20, 20, 40

@@ -18,8 +18,8 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from portal.locale_format import format_day
-from portal.money import Money
+from core.locale_format import format_day
+from core.money import Money
 
 _STYLES = getSampleStyleSheet()
 _TABLE_STYLE = TableStyle(

@@ -1,6 +1,6 @@
 """Named errors of the leasing services; each carries the machine-readable `code` the API and pages show."""
 
-from portal.errors import ApplicationError, ConflictError, ValidationFailed
+from core.errors import ApplicationError, ConflictError, ValidationFailed
 
 
 class UnknownProductError(ValidationFailed):

@@ -7,6 +7,8 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.form_fields import LocalizedDecimalField
+from core.money import Money
 from leasing.models import (
     CollectionMethod,
     CreditVerdict,
@@ -16,8 +18,6 @@ from leasing.models import (
     ServicePackageKind,
     ToleranceKind,
 )
-from portal.form_fields import LocalizedDecimalField
-from portal.money import Money
 
 MAX_AMOUNT = Decimal("10000000")
 

@@ -10,13 +10,13 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from core.locale_format import format_day, format_decimal
+from core.money import Money
 from leasing import documents
 from leasing.calculations.schedule import Schedule, schedule_build
 from leasing.charts import balance_chart_svg
 from leasing.models import Contract, Quote
 from leasing.services.quotes import quote_terms
-from portal.locale_format import format_day, format_decimal
-from portal.money import Money
 
 
 def schedule_lines(*, schedule: Schedule, monthly_services: int) -> list[documents.ScheduleLine]:

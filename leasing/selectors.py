@@ -18,6 +18,7 @@ from django.utils.translation import gettext, ngettext
 
 from accounts.models import User
 from accounts.roles import Role
+from core.money import Money
 from leasing.models import (
     Application,
     ApplicationStatus,
@@ -39,7 +40,6 @@ from leasing.sepa_reasons import return_reason_text
 from leasing.services.arrears import Bucket, bucket_for, days_past_due, delinquency_buckets, overdue_schedule_items
 from payments.ledger.registry import Purpose, TransferCode
 from payments.statements import Statement, dealer_purpose_statement
-from portal.money import Money
 
 
 def product_list_active() -> QuerySet[LeaseProduct]:

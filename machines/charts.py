@@ -10,9 +10,9 @@ from decimal import Decimal
 
 from babel.dates import format_date
 
+from core.locale_format import active_locale, format_day, format_decimal, format_money
+from core.money import Money
 from machines.selectors import ChartPoint
-from portal.locale_format import active_locale, format_day, format_decimal, format_money
-from portal.money import Money
 
 WIDTH, HEIGHT, PADDING = 640, 220, 30
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from portal.errors import ApplicationError, ConflictError, ValidationFailed
+from core.errors import ApplicationError, ConflictError, ValidationFailed
 
 
 class ChargingRefused(ValidationFailed):

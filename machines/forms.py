@@ -7,10 +7,10 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.form_fields import LocalizedDecimalField
 from core.idempotency import IdempotentForm
+from core.money import Money
 from machines.services.registry import STATION_PASSWORD_MAX_LENGTH, STATION_PASSWORD_MIN_LENGTH
-from portal.form_fields import LocalizedDecimalField
-from portal.money import Money
 
 
 def to_minor_units(value: Decimal) -> int:

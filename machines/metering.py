@@ -22,8 +22,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from core.money import currency_get, round_money
 from identity.credentials.jws import is_valid_ed25519_signature
-from portal.money import currency_get, round_money
 
 ENERGY_MEASURAND = "Energy.Active.Import.Register"
 WH_PER_KWH = 1000

@@ -27,7 +27,7 @@ from ocpp.v16 import call as call16
 from ocpp.v201 import ChargePoint as Client201
 from ocpp.v201 import call as call201
 
-from portal.client_address import uvicorn_proxy_arguments
+from core.client_address import uvicorn_proxy_arguments
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 

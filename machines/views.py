@@ -12,13 +12,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from accounts.permissions import role_required
 from accounts.roles import Role
+from core.errors import ApplicationError
 from core.idempotency import idempotent_form_run
+from core.locale_format import format_when
+from core.money import Money
 from machines import charts, forms, selectors
 from machines.services import registry
 from machines.services.settlement import charging_invoice_check
-from portal.errors import ApplicationError
-from portal.locale_format import format_when
-from portal.money import Money
 
 OWNERS = (Role.CUSTOMER, Role.DEALER, Role.BACK_OFFICE)
 OPERATORS = (Role.DEALER, Role.BACK_OFFICE)

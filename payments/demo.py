@@ -9,13 +9,11 @@ from __future__ import annotations
 from django.db import transaction
 
 from accounts.models import DealerOrganisation, User
-from accounts.roles import Role
 from payments.checkout.services import checkout_order_create, checkout_order_pay
 from payments.ledger.client import house_account_get_or_open
 from payments.ledger.registry import Purpose
 from payments.models import CheckoutProvider, QrCode, QrProduct
 from payments.qr.services import qr_product_create
-from portal.demo import DEMO_DEALER_SLUG, DEMO_LOGINS
 
 DEMO_PRODUCTS = (
     {
@@ -36,17 +34,16 @@ DEMO_CODE_AMOUNT = 5_000
 
 
 @transaction.atomic
-def payments_demo_data_load() -> list[QrProduct]:
-    """Creates the catalogue and, for the demo customer, one paid 50.00 EUR service-credit code; running it again
+def payments_demo_data_load(*, dealer_slug: str, customer_email: str) -> list[QrProduct]:
+    """Creates the catalogue, accepted by the demo dealer `dealer_slug`, and, for the demo customer `customer_email`, one paid 50.00 EUR service-credit code; running it again
     changes nothing."""
-    organisation = DealerOrganisation.objects.filter(slug=DEMO_DEALER_SLUG).first()
+    organisation = DealerOrganisation.objects.filter(slug=dealer_slug).first()
     products = []
     for fields in DEMO_PRODUCTS:
         product = QrProduct.objects.filter(slug=fields["slug"]).first()
         if product is None:
             product = qr_product_create(**fields, accepted_by=[organisation] if organisation else [])
         products.append(product)
-    customer_email = next(login.email for login in DEMO_LOGINS if login.role == Role.CUSTOMER)
     customer = User.objects.filter(email=customer_email).first()
     if customer is not None and not QrCode.objects.filter(owner=customer).exists():
         order, _ = checkout_order_create(

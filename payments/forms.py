@@ -7,11 +7,11 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.form_fields import LocalizedDecimalField
 from core.idempotency import IdempotentForm
+from core.money import Money
 from payments.checkout.providers import payment_provider_is_offered
 from payments.models import CheckoutProvider, QrProduct
-from portal.form_fields import LocalizedDecimalField
-from portal.money import Money
 
 _AMOUNT = {"max_digits": 9, "decimal_places": 2, "min_value": Decimal("0.01")}
 

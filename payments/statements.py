@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
+from core.money import Money
 from payments.ledger.registry import OwnerKind, Purpose
 from payments.ledger.types import TransferFlags
 from payments.models import Account, Transfer
-from portal.money import Money
 
 
 @dataclass(frozen=True, slots=True)

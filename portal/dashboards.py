@@ -14,7 +14,7 @@ from django.utils.translation import gettext, ngettext
 
 from accounts.models import User
 from accounts.roles import Role
-from portal.locale_format import format_decimal
+from core.locale_format import format_decimal
 
 
 @dataclass(frozen=True)

@@ -40,10 +40,14 @@ def demo_data_load() -> list[DemoLogin]:
 
     logins = _people_load()
     identity_demo_data_load()
-    payments_demo_data_load()
+    payments_demo_data_load(dealer_slug=DEMO_DEALER_SLUG, customer_email=_demo_customer_email())
     leasing_demo_data_load()
     machines_demo_data_load()
     return logins
+
+
+def _demo_customer_email() -> str:
+    return next(login.email for login in DEMO_LOGINS if login.role == Role.CUSTOMER)
 
 
 @transaction.atomic

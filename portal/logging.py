@@ -1,6 +1,6 @@
 """Request ids and client pseudonyms for structured logs. Logs carry ids and codes only, never personal data.
 
-`client` is a keyed hash of the client address from portal.client_address (the same address the login limits and
+`client` is a keyed hash of the client address from core.client_address (the same address the login limits and
 API throttles count), so one client's lines can be followed without the address being written down.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from portal.client_address import client_pseudonym
+from core.client_address import client_pseudonym
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 client_var: contextvars.ContextVar[str] = contextvars.ContextVar("client", default="-")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.utils.translation import gettext as _
 
-from portal.api import is_api_path, json_error
+from core.api import is_api_path, json_error
 
 
 class RejectNulBytesMiddleware:

@@ -26,7 +26,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
-handler400 = "portal.api.handler400"
-handler403 = "portal.api.handler403"
-handler404 = "portal.api.handler404"
-handler500 = "portal.api.handler500"
+handler400 = "core.api.handler400"
+handler403 = "core.api.handler403"
+handler404 = "core.api.handler404"
+handler500 = "core.api.handler500"

@@ -86,7 +86,7 @@ def test_a_role_change_takes_effect_on_the_next_page_request(make_user, dealer_o
 
 
 def test_a_dealer_role_needs_an_organisation_and_a_refusal_changes_nothing(customer):
-    from portal.errors import ValidationFailed
+    from core.errors import ValidationFailed
 
     with pytest.raises(ValidationFailed) as refusal:
         user_role_set(user=customer, role=Role.DEALER)

@@ -18,6 +18,7 @@ from django.test import Client
 from accounts.roles import Role
 from accounts.tests.factories import DealerOrganisationFactory
 from conftest import login_client
+from core.errors import ConflictError
 from core.idempotency import IdempotentOutcome, idempotent_run
 from core.models import IdempotencyRecord
 from machines.identities import machine_private_key_open
@@ -34,7 +35,6 @@ from payments.qr.redemptions import (
 )
 from payments.qr.selectors import qr_code_view
 from payments.tests.qr.factories import account_balance, database_snapshot, paid_code_create
-from portal.errors import ConflictError
 
 REDEMPTIONS = "/api/payments/qr-redemptions"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.errors import ConflictError
 from credit_checks.models import ConsentReceipt, CreditCheckRequest, CreditCheckVerdict
 from credit_checks.services import credit_check_decline, credit_check_present, presentation_hash
 from credit_checks.tests.conftest import INCOME, NAME, credit_sd_jwt, present
@@ -11,7 +12,6 @@ from identity.models import CredentialRecord
 from identity.services import registry
 from identity.services.status import credential_revoke
 from identity.tests.test_privacy import occurrences
-from portal.errors import ConflictError
 
 pytestmark = pytest.mark.django_db
 
@@ -161,7 +161,7 @@ def test_declining_records_a_receipt_and_no_verdict(open_request, customer):
 def test_an_empty_or_late_answer_changes_nothing(open_request, issue_credit, wallet, customer):
     from datetime import timedelta
 
-    from portal.errors import ValidationFailed
+    from core.errors import ValidationFailed
 
     request = open_request()
     with pytest.raises(ValidationFailed):

@@ -8,6 +8,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from core.errors import ConflictError, ValidationFailed
 from credit_checks.models import ConsentReceipt, CreditCheckRequest, CreditCheckVerdict, CreditPolicy
 from credit_checks.policy import credit_policy_current, credit_policy_version_create
 from credit_checks.selectors import (
@@ -25,7 +26,6 @@ from credit_checks.services import (
     credit_checks_purge_run,
 )
 from credit_checks.tests.conftest import present
-from portal.errors import ConflictError, ValidationFailed
 
 pytestmark = pytest.mark.django_db
 

@@ -11,10 +11,10 @@ import pytest
 from django.test import Client
 
 from accounts.services import api_token_create
+from core import outbound
 from credit_checks.models import CreditCheckRequest, DealerWebhook, WebhookDelivery
 from credit_checks.tests.test_dealer_api_and_webhook import Receiver
 from credit_checks.webhooks import WebhookDeliveryFailed, webhook_delivery_attempt, webhook_event_create
-from portal import outbound
 
 pytestmark = pytest.mark.django_db
 HOOK_URL = "/api/identity/credit-checks/webhook"

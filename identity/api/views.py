@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from accounts.authentication import ApiTokenAuthentication
 from accounts.permissions import IsAnyRole, IsBackOffice, IsCustomer
+from core.errors import ApplicationError, ConflictError
 from identity import selectors
 from identity.api.authentication import IsIssuerClient, IssuerClientAuthentication
 from identity.credentials.core import Reason
@@ -25,7 +26,6 @@ from identity.models import IssuerClient
 from identity.services import issuance, keys, wallet
 from identity.services import status as status_services
 from identity.services.verification import credential_verify, presentation_verify
-from portal.errors import ApplicationError, ConflictError
 
 AUTHENTICATION = [IssuerClientAuthentication, ApiTokenAuthentication, SessionAuthentication]
 CHECKS = ["signature", "issuer", "validity", "status", "holder", "anchor"]

@@ -27,11 +27,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.errors import ConflictError, ValidationFailed
 from identity.merkle import LEAF_HASH_SIZE, build_tree, verify_inclusion
 from identity.models import AnchorBatch, AnchorLeaf, AnchorSource
 from identity.services.anchor_confirmation import RootConfirmation, anchored_root_confirm
 from identity.tangle.anchor import Anchor, AnchorError, AnchorUnavailable, get_anchor
-from portal.errors import ConflictError, ValidationFailed
 
 logger = logging.getLogger(__name__)
 

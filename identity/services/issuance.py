@@ -18,6 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import ApplicationError, ConflictError, ValidationFailed
 from identity.credentials import data_integrity, jwt_vc, sd_jwt
 from identity.credentials.core import VC_V2_CONTEXT, CredentialError, format_datetime, parse_datetime
 from identity.credentials.dids import DidResolutionError, public_key_from_did_key
@@ -27,7 +28,6 @@ from identity.services import keys
 from identity.services.anchoring import anchor_leaf_add
 from identity.services.registry import PORTAL_CREDENTIAL_TYPES
 from identity.services.status import StatusSlots, status_slots_allocate
-from portal.errors import ApplicationError, ConflictError, ValidationFailed
 
 logger = logging.getLogger(__name__)
 

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.encryption import field_decrypt, field_encrypt
+from core.errors import ValidationFailed
 from identity.credentials.dids import (
     DidWebKey,
     build_did_web_document,
@@ -33,7 +34,6 @@ from identity.credentials.keys import (
     public_key_bytes,
 )
 from identity.models import SigningKey
-from portal.errors import ValidationFailed
 
 PORTAL_CONTROLLER = "portal"
 

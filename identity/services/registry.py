@@ -13,10 +13,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from core.errors import ConflictError, ValidationFailed
 from identity.credentials.dids import DidResolutionError, public_key_for_method, public_key_from_did_key
 from identity.models import IssuerClient, IssuerKind, TrustedIssuer
 from identity.services import keys
-from portal.errors import ConflictError, ValidationFailed
 
 logger = logging.getLogger(__name__)
 

@@ -16,13 +16,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.errors import ConflictError, ValidationFailed
 from identity.credentials.data_integrity import sign_data_integrity
 from identity.credentials.status_list import StatusBitstring, build_status_list_credential, build_status_list_entry
 from identity.credentials.verify import anchor_bytes_for
 from identity.models import AnchorSource, CredentialRecord, StatusList, StatusListSlot
 from identity.services import keys
 from identity.services.anchoring import anchor_leaf_add
-from portal.errors import ConflictError, ValidationFailed
 
 logger = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from core.errors import ApplicationError, ValidationFailed
 from identity.credentials.dids import DidResolutionError, public_key_from_did_key
 from identity.credentials.types import build_credit_history_credential, build_identity_credential
 from identity.models import IssuerKind, TrustedIssuer
 from identity.services import issuance, registry
-from portal.errors import ApplicationError, ValidationFailed
 
 
 class DemoIssuersDisabled(ApplicationError):

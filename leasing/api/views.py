@@ -10,11 +10,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsAnyRole, IsBackOffice
+from core.throttling import AnonRateThrottle, UserRateThrottle
 from leasing import selectors
 from leasing.models import CreditVerdict, PaymentTimingChoice
 from leasing.services.applications import application_credit_verdict_record
 from leasing.services.quotes import QuoteInput, quote_create
-from portal.throttling import AnonRateThrottle, UserRateThrottle
 
 
 class ProductListApi(APIView):

@@ -17,9 +17,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
+from core.money import Money
 from leasing.calculations.errors import AprcNotFoundError, InvalidCashFlowsError
 from leasing.calculations.schedule import MONTHS_PER_YEAR, PaymentTiming, Schedule
-from portal.money import Money
 
 DECIMAL_PRECISION = 40
 APRC_DISPLAY_QUANTUM = Decimal("0.1")

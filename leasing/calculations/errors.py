@@ -1,6 +1,6 @@
 """Named errors of the lease and loan calculations; each carries a machine-readable `code`."""
 
-from portal.errors import ValidationFailed
+from core.errors import ValidationFailed
 
 
 class CalculationError(ValidationFailed, ValueError):

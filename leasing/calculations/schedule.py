@@ -7,7 +7,7 @@ Conventions, shared by quotes, contracts and payoff quotes:
   after the start (the first on the start date); the interest in an instalment is the interest of the period
   that ended on its due date.
 * Interest is computed per period on the outstanding balance and rounded half-up to the minor unit
-  (`portal.money.round_money`). Every instalment has the same amount except the last, which absorbs the
+  (`core.money.round_money`). Every instalment has the same amount except the last, which absorbs the
   rounding so that the balance at the end of the term is exactly the residual value.
 * The residual value is due at the end of the term (`Schedule.end_date`), on top of the last instalment. In
   advance, the balance left after the last instalment is the residual value discounted one period (rounded
@@ -26,6 +26,7 @@ from datetime import date
 from decimal import Decimal, localcontext
 from enum import StrEnum
 
+from core.money import Money, round_money
 from leasing.calculations.daycount import add_months, days_360
 from leasing.calculations.errors import (
     InstalmentNotPositiveError,
@@ -35,7 +36,6 @@ from leasing.calculations.errors import (
     PayoffDateError,
     ResidualValueError,
 )
-from portal.money import Money, round_money
 
 DECIMAL_PRECISION = 40
 MAX_PERIODS = 600

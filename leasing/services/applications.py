@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from accounts.models import DealerOrganisation, User
+from core.errors import ValidationFailed
 from leasing.errors import ApplicationStateError, FourEyesError
 from leasing.models import (
     Application,
@@ -31,7 +32,6 @@ from leasing.models import (
     Quote,
 )
 from leasing.services.quotes import QuoteInput, quote_create
-from portal.errors import ValidationFailed
 
 DEFAULT_FOUR_EYES_LIMIT = 50_000_00
 

@@ -20,6 +20,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_lazy
 
 from accounts.models import User
+from core.errors import ValidationFailed
+from core.money import Money
 from core.outbox import outbox_write
 from leasing import ledger
 from leasing.documents import dunning_letter_pdf
@@ -38,8 +40,6 @@ from leasing.models import (
 )
 from leasing.services.schedules import schedule_item_add
 from payments.ledger.registry import Purpose, TransferCode
-from portal.errors import ValidationFailed
-from portal.money import Money
 
 DEFAULT_BUCKETS = "1-30,31-60,61-90,91-"
 

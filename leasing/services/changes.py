@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
+from core.money import Money
 from leasing import ledger
 from leasing.calculations.daycount import add_months
 from leasing.calculations.schedule import LoanTerms, payoff_amount, schedule_build, schedule_instalments_check
@@ -35,7 +36,6 @@ from leasing.models import (
 )
 from leasing.services.schedules import contract_schedule, contract_terms, schedule_item_add, schedule_items_write
 from payments.ledger.registry import Purpose, TransferCode
-from portal.money import Money
 
 RUNNING = (ContractStatus.ACTIVE, ContractStatus.IN_ARREARS)
 SCHEDULED_KINDS = (ScheduleItemKind.INSTALMENT, ScheduleItemKind.BALLOON)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
+from core.errors import ValidationFailed
 from leasing import ledger
 from leasing.errors import ContractStateError
 from leasing.models import (
@@ -33,7 +34,6 @@ from leasing.models import (
 from leasing.services.arrears import fee_charge_post
 from leasing.services.schedules import contract_schedule, schedule_item_add
 from payments.ledger.registry import Purpose, TransferCode
-from portal.errors import ValidationFailed
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from core.money import Money
 from core.outbox import outbox_write
 from leasing import target2
 from leasing.models import (
@@ -34,7 +35,6 @@ from leasing.models import (
     ScheduleItem,
     ScheduleItemStatus,
 )
-from portal.money import Money
 
 logger = logging.getLogger(__name__)
 COLLECTIBLE_CONTRACT_STATES = (ContractStatus.ACTIVE, ContractStatus.IN_ARREARS, ContractStatus.ENDED)

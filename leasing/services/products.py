@@ -9,9 +9,9 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy
 
+from core.money import currency_get
 from leasing.errors import ProductInvalidError
 from leasing.models import LeaseProduct, MileageBand, ProductKind, ServicePackage, ToleranceKind
-from portal.money import currency_get
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
+from core.money import Money
 from leasing.calculations.aprc import aprc_percent, schedule_cash_flows
 from leasing.calculations.errors import InstalmentNotPositiveError
 from leasing.calculations.schedule import (
@@ -39,7 +40,6 @@ from leasing.errors import (
     UnknownProductError,
 )
 from leasing.models import LeaseProduct, ProductKind, Quote, ServicePackage
-from portal.money import Money
 
 MAX_START_DAYS_AHEAD = 365
 

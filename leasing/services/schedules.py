@@ -6,6 +6,7 @@ import datetime
 
 from django.db.models import Max
 
+from core.money import Money
 from leasing.calculations.schedule import (
     LoanTerms,
     PaymentTiming,
@@ -14,7 +15,6 @@ from leasing.calculations.schedule import (
     schedule_instalments_check,
 )
 from leasing.models import Contract, ProductKind, ScheduleItem, ScheduleItemKind, ScheduleItemStatus
-from portal.money import Money
 
 
 def contract_terms(*, contract: Contract) -> LoanTerms:

@@ -28,6 +28,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.money import Money
 from leasing import ledger
 from leasing.errors import ReturnFileInvalidError
 from leasing.models import (
@@ -42,7 +43,6 @@ from leasing.models import (
     ScheduleItemStatus,
 )
 from payments.ledger.registry import Purpose, TransferCode
-from portal.money import Money
 
 SCHEMA_DIR = pathlib.Path(__file__).resolve().parent.parent / "schemas"
 PAIN_002 = "pain.002.001.03"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import login_client
+from core.money import Money
 from leasing.selectors import dealer_lease_payout_statement
 from leasing.tests import factories
 from payments.ledger import Owner, Purpose, TransferCode, account_find
@@ -12,7 +13,6 @@ from payments.qr.redemptions import RedemptionRequest, qr_redemption_authorize, 
 from payments.qr.selectors import qr_code_view
 from payments.qr.statements import dealer_statement
 from payments.tests.qr.factories import paid_code_create, product_create
-from portal.money import Money
 
 pytestmark = pytest.mark.django_db
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import role_required
 from accounts.roles import Role
+from core.errors import ApplicationError
 from leasing import selectors
 from leasing.forms import (
     ContractAcceptForm,
@@ -27,7 +28,6 @@ from leasing.services.changes import payoff_quote_create
 from leasing.services.contracts import contract_accept
 from leasing.services.credit_verdicts import application_credit_verdicts_collect
 from leasing.views.common import form_error_apply, pdf_response
-from portal.errors import ApplicationError
 
 ALL_ROLES = (Role.CUSTOMER, Role.DEALER, Role.BACK_OFFICE)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.http import HttpResponse
 
-from portal.errors import ApplicationError
+from core.errors import ApplicationError
 
 
 def form_error_apply(*, form: forms.Form, error: ApplicationError) -> None:

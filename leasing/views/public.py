@@ -13,13 +13,13 @@ from django.views.decorators.http import require_http_methods
 from accounts.models import DealerOrganisation
 from accounts.permissions import role_required
 from accounts.roles import Role
+from core.errors import ApplicationError
+from core.money import Money
 from leasing import rendering, selectors
 from leasing.forms import ApplyForm, QuoteForm
 from leasing.services.applications import application_from_quote
 from leasing.services.quotes import QuoteInput, quote_create
 from leasing.views.common import form_error_apply, pdf_response
-from portal.errors import ApplicationError
-from portal.money import Money
 
 
 @require_http_methods(["GET", "POST"])

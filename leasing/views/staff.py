@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import role_required
 from accounts.roles import Role
+from core.errors import ApplicationError
 from leasing import selectors
 from leasing.forms import (
     EndOfTermForm,
@@ -27,7 +28,6 @@ from leasing.models import DirectDebitBatch, LeaseProduct
 from leasing.services import applications, arrears, changes, endings, products, sepa, sepa_returns
 from leasing.views.accounts import application_page_refused, contract_page_refused
 from leasing.views.common import form_error_apply
-from portal.errors import ApplicationError
 
 back_office = role_required(Role.BACK_OFFICE)
 PRODUCT_FIELDS = [name for name in ProductForm.base_fields if name != "mileage_bands"]

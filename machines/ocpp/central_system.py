@@ -28,11 +28,11 @@ from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call_result as result201
 from ocpp.v201.enums import Action as Action201
 
+from core.errors import ApplicationError
 from machines import metering
 from machines.metering import MeterDataError
 from machines.services import charging
 from machines.services.charging import AuthorizationStatus
-from portal.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 

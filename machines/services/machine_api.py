@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from core.errors import ValidationFailed
 from identity.credentials.encoding import EncodingError, b64url_decode, b64url_encode
 from identity.credentials.jws import is_valid_ed25519_signature
 from machines import wallets
@@ -28,7 +29,6 @@ from machines.errors import MachineAuthenticationFailed
 from machines.models import MachinePayment, MachineRequestNonce, ServicePoint, Vehicle
 from machines.services.charging import vehicle_spent_today
 from payments.ledger.client import LedgerRefused
-from portal.errors import ValidationFailed
 
 SIGNATURE_VERSION = "finlab-machine-request-v1"
 _NONCE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")

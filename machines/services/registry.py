@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from accounts.roles import Role
+from core.errors import ConflictError, ValidationFailed
 from machines import wallets
 from machines.errors import ReviewForbidden
 from machines.identities import machine_keys_generate
@@ -34,7 +35,6 @@ from machines.models import (
     Vehicle,
     VehicleOperatorApproval,
 )
-from portal.errors import ConflictError, ValidationFailed
 
 # OCPP 1.6 idTag is at most 20 characters: 20 hex digits are 80 random bits, far beyond guessing at any rate.
 ID_TOKEN_LENGTH = 20

@@ -10,11 +10,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsBackOffice
+from core.errors import ValidationFailed
+from core.schema import cursor_page
 from payments.ledger import selectors
 from payments.ledger.services import transfers_create
 from payments.ledger.types import MAX_BATCH_SIZE, TransferFlags, TransferSpec
-from portal.errors import ValidationFailed
-from portal.schema import cursor_page
 
 
 class AccountCursorPagination(CursorPagination):

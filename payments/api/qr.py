@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from accounts.permissions import IsDealer
 from core.idempotency import HEADER as IDEMPOTENCY_HEADER_NAME
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent_api_call
+from core.throttling import ScopedRateThrottle
 from payments.checkout.providers import payment_provider_is_offered
 from payments.checkout.webhooks import SIGNATURE_HEADER, sandbox_webhook_receive
 from payments.models import CheckoutProvider, QrRedemption
@@ -25,7 +26,6 @@ from payments.qr.redemptions import (
     qr_redemption_void,
 )
 from payments.qr.selectors import qr_redemption_get_for_user
-from portal.throttling import ScopedRateThrottle
 
 
 class QrRedemptionOutputSerializer(serializers.Serializer):

@@ -10,9 +10,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsBackOffice
+from core.schema import cursor_page
 from payments.models import SettlementBatchState
 from payments.settlement import selectors
-from portal.schema import cursor_page
 
 
 class SettlementBatchCursorPagination(CursorPagination):

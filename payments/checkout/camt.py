@@ -23,9 +23,9 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from django.utils.translation import gettext
 
+from core.errors import ValidationFailed
+from core.money import CURRENCY_EXPONENTS, Money
 from payments.codes.epc import rf_reference_is_valid
-from portal.errors import ValidationFailed
-from portal.money import CURRENCY_EXPONENTS, Money
 
 _RF_IN_TEXT = re.compile(r"RF\d{2}[0-9A-Z]{1,21}")
 # ISO 20022 ActiveOrHistoricCurrencyAndAmount: a decimal >= 0 with at most 18 digits, 5 of them after the point (the

@@ -27,9 +27,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from core.errors import ConflictError, ValidationFailed
 from core.outbox import outbox_write
 from payments.models import CheckoutOrder, CheckoutOrderStatus, SandboxCardPayment, SandboxCardPaymentStatus
-from portal.errors import ConflictError, ValidationFailed
 
 WEBHOOK_TOPIC = "payments.sandbox_webhook_deliver"
 CHALLENGE_CODE = "123456"

@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
+from core.errors import ConflictError
+from core.money import Money
 from payments.checkout.camt import CamtEntry, camt053_parse
 from payments.checkout.services import checkout_order_pay
 from payments.codes.epc import CreditTransfer, epc_payload_build
@@ -31,8 +33,6 @@ from payments.models import (
     CheckoutProvider,
 )
 from payments.models.checkout import REVIEW_STATUSES
-from portal.errors import ConflictError
-from portal.money import Money
 
 logger = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
+from core.errors import ConflictError, ValidationFailed
 from payments.checkout.providers import CheckoutStart, payment_provider_get, payment_provider_is_offered
 from payments.codes.epc import rf_reference_create
 from payments.models import (
@@ -19,7 +20,6 @@ from payments.models import (
     QrProduct,
 )
 from payments.qr.services import qr_code_issue, qr_transfer_id
-from portal.errors import ConflictError, ValidationFailed
 
 logger = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.crypto import salted_hmac
 
+from core.errors import ApplicationError
 from payments.checkout.sandbox import webhook_signature
 from payments.checkout.services import checkout_order_decline, checkout_order_pay
 from payments.ledger.client import house_account_get_or_open
 from payments.ledger.registry import Purpose
 from payments.models import CheckoutOrder, CheckoutProvider, WebhookEvent
-from portal.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 

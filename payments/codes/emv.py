@@ -20,8 +20,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from portal.errors import ValidationFailed
-from portal.money import Money, currency_get
+from core.errors import ValidationFailed
+from core.money import Money, currency_get
 
 MAX_PAYLOAD_LENGTH = 512
 MAX_VALUE_LENGTH = 99

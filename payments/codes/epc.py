@@ -24,8 +24,8 @@ from stdnum import iso11649 as stdnum_iso11649
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.iso7064 import mod_97_10
 
-from portal.errors import ValidationFailed
-from portal.money import Money
+from core.errors import ValidationFailed
+from core.money import Money
 
 SERVICE_TAG = "BCD"
 VERSION = "002"

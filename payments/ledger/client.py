@@ -18,12 +18,12 @@ from dataclasses import dataclass, replace
 
 from django.db import IntegrityError, transaction
 
+from core.errors import ApplicationError
 from payments.ledger import storage
 from payments.ledger.registry import HOUSE_ACCOUNTS, PURPOSES, Owner, Purpose, TransferCode
 from payments.ledger.services import account_create, transfers_create
 from payments.ledger.types import ResultCode, TransferFlags, TransferSpec
 from payments.models import Account
-from portal.errors import ApplicationError
 
 # The one namespace of deterministic transfer ids; the context ("qr:authorize", "leasing:collection:41:1") names
 # the event inside it.

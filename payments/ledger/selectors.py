@@ -70,7 +70,7 @@ def _posted_before(*, account: Account, first: Transfer) -> int:
         credits=Coalesce(Sum("amount", filter=posted & Q(credit_account=account)), 0),
         debits=Coalesce(Sum("amount", filter=posted & Q(debit_account=account)), 0),
     )
-    return totals["credits"] - totals["debits"]
+    return int(totals["credits"]) - int(totals["debits"])
 
 
 def account_statement(*, account: Account, transfers: Sequence[Transfer]) -> list[StatementEntry]:

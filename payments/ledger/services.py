@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.errors import ValidationFailed
 from payments.ledger import storage
 from payments.ledger.engine import RESOLUTION, BatchState, batch_evaluate
 from payments.ledger.types import (
@@ -28,7 +29,6 @@ from payments.ledger.types import (
     TransferSpec,
 )
 from payments.models import Account, AccountCode, PendingTransferTimeout
-from portal.errors import ValidationFailed
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from portal.money import Money
+from core.money import Money
 
 __all__ = [
     "BankStatement",

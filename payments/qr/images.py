@@ -38,7 +38,7 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
 from accounts.services import request_rate_exceeded
-from portal.errors import ApplicationError, ValidationFailed
+from core.errors import ApplicationError, ValidationFailed
 
 ACCEPTED_FORMATS = ("JPEG", "PNG")
 DECODE_LONG_SIDE = 2048

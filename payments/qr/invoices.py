@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from accounts.models import DealerOrganisation, User
+from core.errors import ConflictError, ValidationFailed
+from core.money import Money
 from payments.codes.emv import TlvField, TlvTemplate, emv_invoice_payload, emv_payload_parse
 from payments.ledger.client import LedgerRefused, account_get_or_open, transfer_post
 from payments.ledger.registry import Owner, Purpose, TransferCode
@@ -22,8 +24,6 @@ from payments.ledger.types import ResultCode, TransferFlags, TransferSpec
 from payments.models import Account, DealerInvoice, DealerInvoiceStatus, QrCode
 from payments.qr.services import qr_code_acceptance_check, qr_transfer_id
 from payments.settlement.services import settlement_request
-from portal.errors import ConflictError, ValidationFailed
-from portal.money import Money
 
 MERCHANT_GUID = "eu.finlab.portal"
 MERCHANT_CATEGORY_CODE = "7538"

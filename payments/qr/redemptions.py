@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from accounts.models import DealerOrganisation, User
+from core.errors import ConflictError, ValidationFailed
 from payments.ledger.client import LedgerRefused, account_get_or_open, transfer_post, transfers_post_linked
 from payments.ledger.registry import Owner, Purpose, TransferCode
 from payments.ledger.services import expiry_void_id, pending_transfer_expire
@@ -30,7 +31,6 @@ from payments.models import Account, QrCode, QrProduct, QrRedemption, QrRedempti
 from payments.qr.services import qr_code_acceptance_check, qr_code_balance_sweep, qr_code_current, qr_transfer_id
 from payments.qr.tokens import QrTokenClaims, qr_token_verify
 from payments.settlement.services import settlement_request
-from portal.errors import ConflictError, ValidationFailed
 
 logger = logging.getLogger(__name__)
 

@@ -10,6 +10,7 @@ from django.http import Http404
 
 from accounts.models import User
 from accounts.roles import Role
+from core.money import Money
 from payments.models import (
     Account,
     BankStatementEntry,
@@ -23,7 +24,6 @@ from payments.models import (
 from payments.models.checkout import REVIEW_STATUSES
 from payments.qr.services import qr_code_available_balance
 from payments.qr.tokens import qr_token_sign
-from portal.money import Money
 
 
 def qr_product_list_active() -> QuerySet[QrProduct]:

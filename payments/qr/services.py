@@ -15,11 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from accounts.models import DealerOrganisation, User
+from core.errors import ConflictError, ValidationFailed
 from payments.ledger.client import account_get_or_open, transfer_id_derive, transfer_post
 from payments.ledger.registry import Owner, Purpose, TransferCode
 from payments.ledger.types import ResultCode, TransferSpec
 from payments.models import Account, QrCode, QrCodeStatus, QrProduct
-from portal.errors import ConflictError, ValidationFailed
 
 
 def qr_transfer_id(*, purpose: str) -> uuid.UUID:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from accounts.models import DealerOrganisation, User
+from core.money import Money
 from payments.ledger.registry import QR_RANGE, Purpose, TransferCode
 from payments.models import QrCode, QrRedemption, Transfer
 from payments.statements import (
@@ -24,7 +25,6 @@ from payments.statements import (
     dealer_account_ids,
     statement_build,
 )
-from portal.money import Money
 
 _REASON_LABELS = {
     TransferCode.QR_PURCHASE: "Purchase",

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
-from portal.errors import ValidationFailed
+from core.errors import ValidationFailed
 
 TOKEN_PREFIX = "FLQ1:"  # noqa: S105 - a format marker, not a secret
 TOKEN_FORMAT = 1

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import ValidationFailed
 from core.outbox import outbox_message_mark_done, outbox_write
 from identity.services import anchor_leaf_add
 from payments.ledger.services import transfers_create
@@ -34,7 +35,6 @@ from payments.models import (
     SettlementItemState,
     Transfer,
 )
-from portal.errors import ValidationFailed
 
 logger = logging.getLogger(__name__)
 

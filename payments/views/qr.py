@@ -11,6 +11,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import role_required
 from accounts.roles import Role
+from core.errors import ApplicationError
+from core.money import Money
 from payments.checkout import sandbox
 from payments.checkout.providers import payment_provider_is_offered
 from payments.checkout.sepa import sepa_order_payload
@@ -41,8 +43,6 @@ from payments.views.qr_common import (
     statement_in_reader_zone,
     with_retry_after,
 )
-from portal.errors import ApplicationError
-from portal.money import Money
 
 
 def qr_product_list_view(request: HttpRequest) -> HttpResponse:

@@ -10,8 +10,8 @@ from django import forms
 from django.http import HttpResponse
 from django.utils import timezone
 
+from core.errors import ApplicationError
 from payments.qr.statements import LedgerLine, Statement, StatementLine
-from portal.errors import ApplicationError
 
 _Line = TypeVar("_Line", StatementLine, LedgerLine)
 

@@ -12,7 +12,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import DealerOrganisation
 from accounts.permissions import role_required
 from accounts.roles import Role
+from core.errors import ApplicationError
 from core.idempotency import idempotent_form_run
+from core.money import Money
 from payments.checkout.sepa import bank_statement_entry_resolve, bank_statement_import
 from payments.forms import (
     AmountForm,
@@ -52,8 +54,6 @@ from payments.views.qr_common import (
     statement_in_reader_zone,
     with_retry_after,
 )
-from portal.errors import ApplicationError
-from portal.money import Money
 
 
 def _organisation(request: HttpRequest) -> DealerOrganisation:

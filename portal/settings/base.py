@@ -36,7 +36,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 PORTAL_HOST = env.str("PORTAL_HOST", default="localhost")
 # Reverse proxies whose X-Forwarded-For the portal believes (addresses or networks, comma-separated; none by default):
-# the login limits, API throttles and logs take the client address from portal/client_address.py.
+# the login limits, API throttles and logs take the client address from core/client_address.py.
 PORTAL_TRUSTED_PROXIES = env_networks("PORTAL_TRUSTED_PROXIES", default=[])
 # Address and port `manage.py portal_run` (`make run`) serves on; local settings derive PORTAL_HOST from them.
 PORTAL_BIND = env.str("PORTAL_BIND", default="127.0.0.1")
@@ -216,11 +216,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "portal.schema.PortalAutoSchema",
-    "EXCEPTION_HANDLER": "portal.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.PortalAutoSchema",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "portal.throttling.AnonRateThrottle",
-        "portal.throttling.UserRateThrottle",
+        "core.throttling.AnonRateThrottle",
+        "core.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
@@ -230,7 +230,7 @@ REST_FRAMEWORK = {
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # DRF's own get_ident trusts X-Forwarded-For unless told otherwise; the portal's throttles ask
-    # portal.client_address instead, and any stock throttle takes the peer.
+    # core.client_address instead, and any stock throttle takes the peer.
     "NUM_PROXIES": 0,
 }
 SPECTACULAR_SETTINGS = {
@@ -242,7 +242,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "portal.schema.add_error_responses"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.schema.add_error_responses"],
 }
 
 # --- Internationalisation ------------------------------------------------------------------------------------------
@@ -322,7 +322,7 @@ LOGGING = {
     },
 }
 
-# --- Outbound HTTP to URLs users choose (dealer webhooks; portal/outbound.py) -----------------------------------------
+# --- Outbound HTTP to URLs users choose (dealer webhooks; core/outbound.py) -----------------------------------------
 # https:// only; development settings allow http://. Networks allowed although internal (CIDR, comma-separated): none.
 OUTBOUND_HTTP_ALLOW_PLAIN_HTTP = False
 OUTBOUND_HTTP_ALLOWED_NETWORKS = env_networks("OUTBOUND_HTTP_ALLOWED_NETWORKS", default=[])
@@ -331,7 +331,7 @@ OUTBOUND_HTTP_ALLOWED_NETWORKS = env_networks("OUTBOUND_HTTP_ALLOWED_NETWORKS", 
 TANGLE_NODE_URL = env.str("TANGLE_NODE_URL", default="")
 # Longest wait, in seconds, for the node while a verifier confirms an anchor; past it the check is anchor_unverifiable.
 TANGLE_VERIFY_TIMEOUT_SECONDS = env.int("TANGLE_VERIFY_TIMEOUT_SECONDS", default=5)
-CSRF_FAILURE_VIEW = "portal.api.csrf_failure"
+CSRF_FAILURE_VIEW = "core.api.csrf_failure"
 CELERY_BEAT_SCHEDULE["payments.pending_transfers_expire"] = {
     "task": "payments.pending_transfers_expire",
     "schedule": 60.0,

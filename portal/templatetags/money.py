@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django import template
 
-from portal.locale_format import format_decimal
-from portal.money import Money, currency_get
+from core.locale_format import format_decimal
+from core.money import Money, currency_get
 
 register = template.Library()
 

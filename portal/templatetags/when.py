@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django import template
 
-from portal.locale_format import format_day, format_decimal, format_when
+from core.locale_format import format_day, format_decimal, format_when
 
 register = template.Library()
 

@@ -13,10 +13,10 @@ from django.contrib.sessions.models import Session
 from django.test import Client, RequestFactory
 
 from accounts.tests.factories import TEST_PASSWORD
+from core.client_address import client_address, client_pseudonym
 from leasing.models import Quote
 from leasing.tests import factories as leasing_factories
 from machines.testing import asgi_server
-from portal.client_address import client_address, client_pseudonym
 from portal.testing import child_environment
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -170,7 +170,7 @@ def test_every_uvicorn_the_project_starts_ignores_forwarding_headers():
         "portal/management/commands/portal_run.py",
     ]
     assert all("*uvicorn_proxy_arguments()" in (BASE_DIR / path).read_text() for path in starters)
-    from portal.client_address import uvicorn_proxy_arguments
+    from core.client_address import uvicorn_proxy_arguments
 
     assert uvicorn_proxy_arguments() == ["--no-proxy-headers"]
 

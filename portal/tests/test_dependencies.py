@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_FOLDERS = ["accounts", "identity", "leasing", "machines", "payments", "portal"]
+APP_FOLDERS = ["core", "accounts", "identity", "credit_checks", "leasing", "machines", "payments", "portal"]
 NOT_RUNTIME = {"tests", "testing.py", "bench.py", "conftest.py"}
 # Packages the portal uses by name rather than by import: server, broker transport, settings strings, data packages.
 USED_BY_NAME = {
@@ -86,7 +86,7 @@ def test_every_package_the_runtime_code_imports_is_a_runtime_dependency():
     missing.pop("redis", None)
     missing.pop("kombu", None)
     assert missing == {}
-    # Dealer webhooks connect through httpcore to the address they checked (portal/outbound.py).
+    # Dealer webhooks connect through httpcore to the address they checked (core/outbound.py).
     assert "httpcore" in base
 
 

@@ -16,14 +16,14 @@ from django.utils import translation
 from accounts.models import User
 from accounts.roles import Role
 from accounts.tests.factories import TEST_PASSWORD
+from core.form_fields import parse_localized_decimal
+from core.locale_format import format_money, format_when
+from core.money import Money
 from leasing.models import Quote
 from leasing.tests import factories
 from machines.selectors import ChartPoint, energy_and_spending_by_day
 from payments.tests.qr.factories import paid_code_create, product_create
 from portal.context_processors import _LINKS
-from portal.form_fields import parse_localized_decimal
-from portal.locale_format import format_money, format_when
-from portal.money import Money
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal.errors import ApplicationError
-from portal.money import (
+from core.errors import ApplicationError
+from core.money import (
     CURRENCY_EXPONENTS,
     CurrencyMismatchError,
     Money,

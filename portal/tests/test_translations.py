@@ -20,7 +20,18 @@ from django.core.management import call_command
 ROOT = Path(settings.BASE_DIR)
 PO = ROOT / "locale" / "de" / "LC_MESSAGES" / "django.po"
 MO = ROOT / "locale" / "de" / "LC_MESSAGES" / "django.mo"
-SOURCE_FOLDERS = ["accounts", "core", "credit_checks", "identity", "leasing", "machines", "payments", "portal", "templates", "static"]
+SOURCE_FOLDERS = [
+    "accounts",
+    "core",
+    "credit_checks",
+    "identity",
+    "leasing",
+    "machines",
+    "payments",
+    "portal",
+    "templates",
+    "static",
+]
 IGNORE = [".venv/*", "var/*", "*/tests/*", "bench/*", "node_modules/*"]
 _PLACEHOLDER = re.compile(r"%\(\w+\)[sdif]|%[sdif]|\{\w*\}")
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.errors import ApplicationError
 from identity.models import TrustedIssuer
 from identity.services import issuance
-from portal.errors import ApplicationError
 
 
 class Command(BaseCommand):

@@ -4,6 +4,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.errors import ConflictError, ValidationFailed
 from identity.merkle import verify_inclusion
 from identity.models import AnchorBatch, AnchorLeaf
 from identity.services.anchoring import (
@@ -14,7 +15,6 @@ from identity.services.anchoring import (
     anchor_pending_leaves_run,
     anchor_proof_verify,
 )
-from portal.errors import ConflictError, ValidationFailed
 
 pytestmark = pytest.mark.django_db
 

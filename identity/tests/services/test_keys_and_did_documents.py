@@ -1,13 +1,13 @@
 import pytest
 
 from core import encryption
+from core.errors import ValidationFailed
 from identity.credentials.dids import public_key_for_method
 from identity.credentials.keys import private_key_to_bytes
 from identity.models import SigningKey
 from identity.services import keys
 from identity.services.verification import credential_verify
 from identity.tests.conftest import credit_credential
-from portal.errors import ValidationFailed
 
 pytestmark = pytest.mark.django_db
 

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.money import Money
 from leasing.calculations.aprc import (
     CashFlow,
     aprc_percent,
@@ -15,7 +16,6 @@ from leasing.calculations.aprc import (
 from leasing.calculations.errors import AprcNotFoundError, InvalidCashFlowsError
 from leasing.calculations.schedule import LoanTerms, PaymentTiming, schedule_build
 from leasing.tests.calculations.vectors import load_vectors
-from portal.money import Money
 
 APRC_VECTORS = load_vectors("aprc")
 VECTORS_BY_NAME = {vector["name"]: vector for vector in APRC_VECTORS}

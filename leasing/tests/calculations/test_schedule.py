@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.money import CurrencyMismatchError, Money, round_money
 from leasing.calculations.daycount import add_months, days_360
 from leasing.calculations.errors import (
     InstalmentNotPositiveError,
@@ -26,7 +27,6 @@ from leasing.calculations.schedule import (
     total_cost_of_credit,
 )
 from leasing.tests.calculations.vectors import load_vectors
-from portal.money import CurrencyMismatchError, Money, round_money
 
 SCHEDULE_VECTORS = load_vectors("schedule")
 

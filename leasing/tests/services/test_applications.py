@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.roles import Role
+from core.errors import ValidationFailed
 from leasing.calculations.errors import InstalmentNotPositiveError
 from leasing.errors import ApplicationStateError, FourEyesError, RepaymentTooSmallError, TermOutsideProductError
 from leasing.models import (
@@ -19,7 +20,6 @@ from leasing.models import (
 from leasing.services import applications
 from leasing.services.applications import CreditCheckOutcome
 from leasing.tests import factories
-from portal.errors import ValidationFailed
 
 pytestmark = pytest.mark.django_db
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from accounts.tests.factories import DealerOrganisationFactory
+from core.money import Money
 from credit_checks.models import CreditCheckRequest, CreditCheckVerdict
 from credit_checks.services import credit_check_claim, credit_check_present, credit_check_request_create
 from credit_checks.tests.conftest import credit_sd_jwt, present
@@ -20,7 +21,6 @@ from leasing.services import applications
 from leasing.services.credit_verdicts import application_credit_verdicts_collect
 from leasing.tasks import credit_verdicts_collect
 from leasing.tests import factories
-from portal.money import Money
 
 pytestmark = pytest.mark.django_db
 

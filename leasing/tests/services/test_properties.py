@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from accounts.roles import Role
 from accounts.tests.factories import UserFactory
+from core.money import Money
 from leasing.calculations.aprc import aprc_percent_exact, schedule_cash_flows
 from leasing.calculations.schedule import LoanTerms, PaymentTiming, schedule_build
 from leasing.errors import RepaymentTooSmallError
@@ -26,7 +27,6 @@ from leasing.services.changes import payoff_figures
 from leasing.services.products import ProductData, product_save
 from leasing.services.quotes import QuoteInput, QuoteResult, quote_calculate
 from leasing.tests import factories
-from portal.money import Money
 
 pytestmark = pytest.mark.django_db
 HEALTH_CHECKS_OFF = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]

@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from core.errors import ApplicationError
+from core.money import Money
 from payments.checkout.sandbox import (
     luhn_is_valid,
     sandbox_card_payment_create,
@@ -20,8 +22,6 @@ from payments.checkout.webhooks import sandbox_webhook_secret
 from payments.models import CheckoutOrderStatus, CheckoutProvider, SandboxCardPayment, WebhookEvent
 from payments.qr.selectors import qr_code_view
 from payments.tests.qr.factories import database_snapshot, product_create
-from portal.errors import ApplicationError
-from portal.money import Money
 
 pytestmark = pytest.mark.django_db
 WEBHOOK_URL = "/api/payments/checkout/webhooks/sandbox"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from conftest import login_client
+from core.errors import ValidationFailed
 from payments.checkout.services import checkout_order_create
 from payments.models import CheckoutOrder, CheckoutProvider
 from payments.tests.qr.factories import product_create
-from portal.errors import ValidationFailed
 from portal.testing import production_setting
 
 pytestmark = pytest.mark.django_db

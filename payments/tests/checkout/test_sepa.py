@@ -10,6 +10,8 @@ import zxingcpp
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+from core.errors import ApplicationError
+from core.money import Money
 from payments.checkout.camt import camt053_parse
 from payments.checkout.sepa import bank_statement_entry_resolve, bank_statement_import, sepa_order_payload
 from payments.checkout.services import checkout_order_create
@@ -17,8 +19,6 @@ from payments.codes.epc import epc_payload_parse, rf_reference_create
 from payments.models import BankStatement, BankStatementEntry, CheckoutOrderStatus, CheckoutProvider, QrCode
 from payments.qr.selectors import qr_code_view
 from payments.tests.qr.factories import database_snapshot, product_create
-from portal.errors import ApplicationError
-from portal.money import Money
 
 pytestmark = pytest.mark.django_db
 

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.money import CURRENCIES, Money
 from payments.codes.emv import (
     AdditionalData,
     EmvPayload,
@@ -17,7 +18,6 @@ from payments.codes.emv import (
     emv_payload_parse,
 )
 from payments.tests.codes.vectors import load_vectors
-from portal.money import CURRENCIES, Money
 
 EMV_VECTORS = load_vectors("emv_qr")
 PIX_ACCOUNT = TlvTemplate("26", (TlvField("00", "br.gov.bcb.pix"), TlvField("01", "a@example.com")))

@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 from stdnum import iban as stdnum_iban
 from stdnum import iso11649
 
+from core.money import Money
 from payments.codes.epc import (
     CreditTransfer,
     EpcPayloadError,
@@ -18,7 +19,6 @@ from payments.codes.epc import (
     rf_reference_is_valid,
     rf_reference_validate,
 )
-from portal.money import Money
 
 # The example printed in EPC069-12 (version 001, so with a BIC).
 EPC_SPEC_EXAMPLE = (

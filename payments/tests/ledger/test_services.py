@@ -10,6 +10,7 @@ import uuid
 import pytest
 from django.utils import timezone
 
+from core.errors import ValidationFailed
 from payments.ledger.services import (
     EXPIRY_NAMESPACE,
     account_closed_set,
@@ -20,7 +21,6 @@ from payments.ledger.services import (
 from payments.ledger.types import AccountFlags, ResultCode, TransferFlags, TransferSpec
 from payments.models import Account, AccountCode, PendingTransferTimeout, Transfer
 from payments.tests.ledger.conftest import ledger_snapshot, spec
-from portal.errors import ValidationFailed
 
 pytestmark = pytest.mark.django_db
 LIMITED = AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS

@@ -11,11 +11,11 @@ import pytest
 from django.db import connection, connections
 
 from conftest import login_client
+from core.errors import ApplicationError
 from payments.models import Account, QrRedemption, Transfer
 from payments.qr.redemptions import RedemptionRequest, qr_redemption_authorize
 from payments.qr.selectors import qr_code_view
 from payments.tests.qr.factories import account_balance, paid_code_create
-from portal.errors import ApplicationError
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 REQUESTS = 50

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from core.money import Money
 from payments.demo import payments_demo_data_load
 from payments.models import QrCode, QrProduct
 from payments.qr.selectors import qr_code_list_for_user
-from portal.demo import demo_data_load
-from portal.money import Money
+from portal.demo import DEMO_DEALER_SLUG, demo_data_load
 
 pytestmark = pytest.mark.django_db
 
@@ -16,8 +16,8 @@ pytestmark = pytest.mark.django_db
 def test_demo_data_is_created_once():
     demo_data_load()
 
-    payments_demo_data_load()
-    payments_demo_data_load()
+    payments_demo_data_load(dealer_slug=DEMO_DEALER_SLUG, customer_email="customer@demo.finlab.test")
+    payments_demo_data_load(dealer_slug=DEMO_DEALER_SLUG, customer_email="customer@demo.finlab.test")
 
     assert sorted(QrProduct.objects.values_list("slug", flat=True)) == [
         "car-wash-25", "charging-credit-50", "service-credit",

@@ -13,13 +13,13 @@ from PIL import Image
 
 from accounts.roles import Role
 from accounts.tests.factories import DealerOrganisationFactory
+from core.errors import ApplicationError
 from payments.codes.emv import TlvField, TlvTemplate, emv_crc, emv_payload_parse
 from payments.models import DealerInvoice, DealerInvoiceStatus, QrCode
 from payments.qr.invoices import dealer_invoice_create, dealer_invoice_pay, dealer_invoice_reference_from_payload
 from payments.qr.services import qr_code_block_and_replace
 from payments.qr.tokens import qr_png
 from payments.tests.qr.factories import account_balance, database_snapshot, paid_code_create, product_create
-from portal.errors import ApplicationError
 
 pytestmark = pytest.mark.django_db
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.errors import ApplicationError
+from core.money import Money
 from payments.ledger import Owner, Purpose, account_get_or_open
 from payments.models import (
     QrCodeStatus,
@@ -22,8 +24,6 @@ from payments.qr.selectors import qr_code_view
 from payments.qr.services import qr_code_block_and_replace
 from payments.qr.statements import customer_statement, dealer_statement
 from payments.tests.qr.factories import account_balance
-from portal.errors import ApplicationError
-from portal.money import Money
 
 pytestmark = pytest.mark.django_db
 

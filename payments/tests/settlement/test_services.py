@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from core.errors import ValidationFailed
 from payments.ledger.services import transfers_create
 from payments.ledger.types import ResultCode, TransferFlags, TransferSpec
 from payments.models import (
@@ -26,7 +27,6 @@ from payments.tests.settlement.helpers import (
     redemptions_create,
     settlement_ledger_create,
 )
-from portal.errors import ValidationFailed
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from portal.client_address import uvicorn_proxy_arguments
+from core.client_address import uvicorn_proxy_arguments
 from portal.demo import demo_data_load
 
 

@@ -21,7 +21,7 @@ from decimal import (
 )
 from types import MappingProxyType
 
-from portal.errors import ValidationFailed
+from core.errors import ValidationFailed
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +153,7 @@ class Money:
 
     def format(self) -> str:
         """The amount as the reader writes money in the active language: "€1,234.56" / "1.234,56 €", "-¥5"."""
-        from portal.locale_format import format_money
+        from core.locale_format import format_money
 
         return format_money(self)
 

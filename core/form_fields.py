@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -49,12 +50,13 @@ def parse_localized_decimal(text: str, *, language: str | None = None) -> Decima
 class LocalizedDecimalField(forms.DecimalField):
     """A DecimalField that shows and reads the active language's separators; a text box with a decimal keypad."""
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("localize", True)
         super().__init__(**kwargs)
         self.widget.attrs.setdefault("inputmode", "decimal")
 
-    def to_python(self, value):
+    # django-stubs types DecimalField.to_python as IntegerField's (int | None); Django returns a Decimal here.
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
         if value in self.empty_values:
             return None
         if isinstance(value, Decimal):

@@ -39,8 +39,8 @@ def format_decimal(value: Decimal | int, *, places: int = 2, language: str | Non
 
 
 def format_money(money: object, *, language: str | None = None) -> str:
-    """A `portal.money.Money` with the currency's sign where the locale puts it: "€1,234.56" / "1.234,56 €"."""
-    from portal.money import currency_get
+    """A `core.money.Money` with the currency's sign where the locale puts it: "€1,234.56" / "1.234,56 €"."""
+    from core.money import currency_get
 
     exponent = currency_get(code=money.currency).exponent  # type: ignore[attr-defined]
     value = Decimal(money.amount).scaleb(-exponent)  # type: ignore[attr-defined]

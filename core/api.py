@@ -10,7 +10,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from portal.errors import ApplicationError
+from core.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def json_error(request: HttpRequest, *, status_code: int, code: str, detail: str
     return JsonResponse(error_body(code=code, detail=detail), status=status_code)
 
 
-def handler400(request: HttpRequest, exception: Exception | None = None) -> Any:
+def handler400(request: HttpRequest, exception: Exception) -> Any:
     """Bad requests outside DRF's reach (oversized bodies, suspicious headers): JSON for the API, a page otherwise."""
     if _is_api(request):
         return json_error(request, status_code=400, code="bad_request", detail=_("The request could not be read."))
@@ -89,7 +89,7 @@ def handler400(request: HttpRequest, exception: Exception | None = None) -> Any:
     return bad_request(request, exception)
 
 
-def handler404(request: HttpRequest, exception: Exception | None = None) -> Any:
+def handler404(request: HttpRequest, exception: Exception) -> Any:
     if _is_api(request):
         return json_error(request, status_code=404, code="not_found", detail=_("Not found."))
     from django.views.defaults import page_not_found
@@ -97,7 +97,7 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Any:
     return page_not_found(request, exception)
 
 
-def handler403(request: HttpRequest, exception: Exception | None = None) -> Any:
+def handler403(request: HttpRequest, exception: Exception) -> Any:
     if _is_api(request):
         return json_error(request, status_code=403, code="permission_denied", detail=_("Permission denied."))
     from django.views.defaults import permission_denied

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -29,7 +30,7 @@ import httpcore
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from portal.errors import ValidationFailed
+from core.errors import ValidationFailed
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64_PREFIXES = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
@@ -139,7 +140,14 @@ class _PinnedBackend(httpcore.NetworkBackend):
         self._addresses = addresses
         self._backend = httpcore.SyncBackend()
 
-    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
         error: Exception = httpcore.ConnectError("no address to connect to")
         for address in self._addresses:
             try:
@@ -150,7 +158,9 @@ class _PinnedBackend(httpcore.NetworkBackend):
                 error = failure
         raise error
 
-    def connect_unix_socket(self, path, timeout=None, socket_options=None):
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None
+    ) -> httpcore.NetworkStream:
         raise httpcore.ConnectError("unix sockets are not allowed")
 
     def sleep(self, seconds: float) -> None:
