@@ -223,13 +223,17 @@ def outbox_message_mark_done(*, message_id: int) -> bool:
 def outbox_message_deliver(*, message_id: int) -> str:
     """Runs a registered handler for its message once; the kernel task `core.outbox_deliver` calls it.
 
-    Returns `done`, `skipped` (done or dead already, or another delivery of it is running) or `failed` (the handler
-    raised: the error is recorded and the sweep retries with backoff).
+    Returns `done`, `skipped` (done or dead already, or another delivery of it finished first) or `failed` (the
+    handler raised: the error is recorded and the sweep retries with backoff).
+
+    The row lock is waited for, not skipped: the relay's own bookkeeping (`attempts`, `enqueued_at`) locks the row for
+    a moment right after it hands the message to the broker, and a delivery that skipped then would leave the message
+    to the sweep's backoff. A second delivery of the same message waits for the first and then finds it done.
     """
     failure: Exception | None = None
     with transaction.atomic():
         message = (
-            OutboxMessage.objects.select_for_update(skip_locked=True)
+            OutboxMessage.objects.select_for_update()
             .filter(pk=message_id, state__in=[OutboxState.PENDING, OutboxState.ENQUEUED])
             .first()
         )

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from core import outbox
 from core.models import OutboxMessage, OutboxState
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "core", "identity", "leasing", "machines", "payments", "portal")
+APPS = ("accounts", "core", "credit_checks", "identity", "leasing", "machines", "payments", "portal")
 TOPIC = "core.tests.effect"
 calls: list[int] = []
 
@@ -47,6 +50,56 @@ def test_a_handler_runs_once_however_often_its_message_is_delivered(django_captu
         _write(django_capture_on_commit_callbacks, key="a", n=8).pk == message.pk
     )  # the same business key queues nothing
     assert calls == [7]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_that_meets_the_relays_row_lock_waits_for_it_and_runs_the_handler():
+    """Found under load: the relay updates `attempts` and `enqueued_at` right after handing the message to the broker;
+    a worker that took the task at that instant skipped the locked row, and the message waited for the sweep's backoff.
+    """
+    # A committed message whose relay has not run yet (written directly: outbox_write would relay it at commit).
+    message = OutboxMessage.objects.create(topic=TOPIC, key="locked-by-the-relay", payload={"n": 5})
+    row_locked = threading.Event()
+    release = threading.Event()
+
+    def relay_bookkeeping() -> None:
+        with transaction.atomic():
+            list(OutboxMessage.objects.select_for_update().filter(pk=message.pk))
+            OutboxMessage.objects.filter(pk=message.pk).update(
+                state=OutboxState.ENQUEUED, attempts=F("attempts") + 1, enqueued_at=timezone.now()
+            )
+            row_locked.set()
+            release.wait(timeout=60)
+        connection.close()
+
+    holder = threading.Thread(target=relay_bookkeeping)
+    holder.start()
+    assert row_locked.wait(timeout=60)
+    results: list[str] = []
+
+    def deliver() -> None:
+        results.append(outbox.outbox_message_deliver(message_id=message.pk))
+        connection.close()
+
+    worker = threading.Thread(target=deliver)
+    worker.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _a_session_waits_for_a_row_lock():
+        time.sleep(0.05)
+    assert results == []  # the delivery waits for the relay instead of skipping the message
+    release.set()
+    holder.join(timeout=60)
+    worker.join(timeout=60)
+    message.refresh_from_db()
+    assert (results, calls, message.state) == (["done"], [5], OutboxState.DONE)
+
+
+def _a_session_waits_for_a_row_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        return cursor.fetchone()[0] > 0
 
 
 @pytest.mark.django_db
