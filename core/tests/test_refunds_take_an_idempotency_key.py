@@ -286,7 +286,11 @@ def test_a_resubmitted_refund_form_books_once_and_a_reused_key_is_refused(dealer
     assert _snapshot() == after_first
     assert QrRedemption.objects.get(pk=redemption.pk).refunded_amount == 500
     assert QrRefund.objects.count() == 1
-    assert "idempotency_key_reused" in [str(message) for message in refused.context["messages"]][-1]
+    # Pages say it in words; the API keeps the code (`idempotency_key_reused`).
+    assert (
+        "This Idempotency-Key was already used for a different request."
+        in [str(message) for message in refused.context["messages"]][-1]
+    )
 
 
 @pytest.mark.django_db

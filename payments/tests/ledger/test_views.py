@@ -99,7 +99,7 @@ def test_reconciliation_page_shows_the_outbox_and_settlement_backlog(client_for,
     html = response.content.decode()
     assert response.context["backlog"].items_due == 1
     assert 'data-testid="items-due">1<' in html
-    assert 'Due in EUR (minor units)</th><td class="amount">2,500<' in html
+    assert 'Due in EUR</th><td class="amount">€25.00<' in html
 
 
 def test_reconciliation_page_counts_dead_outbox_messages(client_for, back_office):

@@ -7,6 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.roles import Role
+from core.money import Money
 from payments.models import OutboxMessage, SettlementBatch
 from payments.settlement import services
 from payments.tests.settlement.helpers import redemptions_create, settlement_ledger_create
@@ -49,7 +50,7 @@ def test_the_list_shows_batches_and_the_backlog(batches, client_for, back_office
     assert response.context["older_before"] is None
     html = response.content.decode()
     assert reverse("payments:settlement-batch-detail", args=[batches[0].pk]) in html
-    assert f"EUR {batches[0].totals['EUR']}" in html
+    assert Money(batches[0].totals["EUR"], "EUR").format() in html  # euros in the reader's locale, not minor units
 
 
 def test_the_list_pages_back_by_id(batches, client_for, back_office, monkeypatch):
