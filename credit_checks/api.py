@@ -16,6 +16,7 @@ from credit_checks import selectors, services
 from credit_checks.models import CreditCheckPurpose
 from credit_checks.payment_history import payment_history_credential_issue
 from credit_checks.webhooks import dealer_webhook_configure
+from identity.api.views import IssuedCredentialSerializer, issued_credential_response
 from identity.services import issuance
 
 
@@ -129,11 +130,7 @@ class PaymentHistoryCredentialIssueApi(APIView):
         holderDid = serializers.CharField(max_length=200)
         format = serializers.ChoiceField(choices=issuance.FORMATS, default="sd-jwt")
 
-    class OutputSerializer(serializers.Serializer):
-        verifiableCredential = serializers.JSONField()
-        credentialId = serializers.CharField()
-        format = serializers.CharField()
-        anchor = serializers.DictField()
+    OutputSerializer = IssuedCredentialSerializer
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer}, operation_id="payment_history_issue")
     def post(self, request: Request) -> Response:
@@ -143,14 +140,4 @@ class PaymentHistoryCredentialIssueApi(APIView):
         issued = payment_history_credential_issue(
             user=request.user, holder_did=data["holderDid"], securing_format=data["format"]
         )
-        body = {
-            "verifiableCredential": issued.verifiable_credential,
-            "credentialId": issued.credential_id,
-            "format": data["format"],
-            "anchor": {
-                "leafHash": issued.leaf_hash,
-                "leafSalt": issued.leaf_salt.hex(),
-                "proof": f"/credentials/anchors/{issued.leaf_hash}",
-            },
-        }
-        return Response(self.OutputSerializer(body).data, status=status.HTTP_201_CREATED)
+        return issued_credential_response(issued, securing_format=data["format"])

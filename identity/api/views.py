@@ -69,6 +69,26 @@ def _anchor_receipt(issued: issuance.IssuedCredential) -> dict[str, str]:
     }
 
 
+class IssuedCredentialSerializer(serializers.Serializer):
+    """A credential handed to a wallet: the credential, its id, its securing format and the anchor receipt."""
+
+    verifiableCredential = serializers.JSONField()
+    credentialId = serializers.CharField()
+    format = serializers.CharField()
+    anchor = serializers.DictField()
+
+
+def issued_credential_response(issued: issuance.IssuedCredential, *, securing_format: str) -> Response:
+    """201 with a credential issued to a wallet (`IssuedCredentialSerializer`); the portal keeps only its record."""
+    body = {
+        "verifiableCredential": issued.verifiable_credential,
+        "credentialId": issued.credential_id,
+        "format": securing_format,
+        "anchor": _anchor_receipt(issued),
+    }
+    return Response(IssuedCredentialSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
 class _SecuredValueField(serializers.JSONField):
     """A secured credential or presentation: a (SD-)JWT string or a JSON object."""
 
@@ -322,11 +342,7 @@ class WalletCredentialRequestApi(APIView):
         holderDid = serializers.CharField(max_length=200)
         format = serializers.ChoiceField(choices=issuance.FORMATS, default="sd-jwt")
 
-    class OutputSerializer(serializers.Serializer):
-        verifiableCredential = serializers.JSONField()
-        credentialId = serializers.CharField()
-        format = serializers.CharField()
-        anchor = serializers.DictField()
+    OutputSerializer = IssuedCredentialSerializer
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer}, operation_id="wallet_credential_request")
     def post(self, request: Request) -> Response:
@@ -336,10 +352,4 @@ class WalletCredentialRequestApi(APIView):
         issued = wallet.wallet_demo_credential_issue(
             kind=data["kind"], holder_did=data["holderDid"], securing_format=data["format"]
         )
-        body = {
-            "verifiableCredential": issued.verifiable_credential,
-            "credentialId": issued.credential_id,
-            "format": data["format"],
-            "anchor": _anchor_receipt(issued),
-        }
-        return Response(body, status=status.HTTP_201_CREATED)
+        return issued_credential_response(issued, securing_format=data["format"])
