@@ -69,6 +69,12 @@ def client_address(request: Any) -> str:
     return str(client)
 
 
+def is_from_trusted_proxy(request: Any) -> bool:
+    """Whether the TCP peer is one of `PORTAL_TRUSTED_PROXIES`: only then may its forwarding headers be believed."""
+    peer = _parse(request.META.get("REMOTE_ADDR", "") or "")
+    return peer is not None and _is_trusted(peer, trusted_proxy_networks())
+
+
 def client_pseudonym(request: Any) -> str:
     """A keyed hash of the client address for logs: lets one client's lines be told apart without storing it."""
     digest = hmac.new(settings.SECRET_KEY.encode(), client_address(request).encode(), hashlib.sha256).hexdigest()

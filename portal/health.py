@@ -1,4 +1,9 @@
-"""Liveness and readiness probes. Readiness checks the database, the broker and the Tangle node when configured."""
+"""Liveness and readiness probes.
+
+Readiness needs the database and the broker: without either a web host cannot serve. The Tangle node, when
+configured, is reported but does not take the host out of the balancer: anchoring runs after commit through the
+outbox and catches up when the node is back, and one node outage would otherwise take every web host out at once.
+"""
 
 from __future__ import annotations
 
@@ -52,9 +57,12 @@ def live(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_GET
 def ready(request: HttpRequest) -> JsonResponse:
-    checks: dict[str, Callable[[], None]] = {"database": _check_database, "broker": _check_broker}
-    if settings.TANGLE_NODE_URL:
-        checks["tangle"] = _check_tangle
-    results = {name: _run(check) for name, check in checks.items()}
+    required: dict[str, Callable[[], None]] = {"database": _check_database, "broker": _check_broker}
+    results = {name: _run(check) for name, check in required.items()}
     is_ready = all(result["status"] == "up" for result in results.values())
-    return JsonResponse({"status": "up" if is_ready else "down", "checks": results}, status=200 if is_ready else 503)
+    status = "up" if is_ready else "down"
+    if settings.TANGLE_NODE_URL:
+        results["tangle"] = _run(_check_tangle)
+        if is_ready and results["tangle"]["status"] != "up":
+            status = "degraded"  # serving, while anchoring waits for the node
+    return JsonResponse({"status": status, "checks": results}, status=200 if is_ready else 503)

@@ -8,6 +8,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.utils.translation import gettext as _
 
 from core.api import is_api_path, json_error
+from core.client_address import is_from_trusted_proxy
+
+FORWARDED_PROTO = "HTTP_X_FORWARDED_PROTO"
 
 
 class RejectNulBytesMiddleware:
@@ -29,4 +32,21 @@ class RejectNulBytesMiddleware:
                     request, status_code=400, code="malformed_request", detail=_("NUL characters are not allowed.")
                 )
             return HttpResponseBadRequest("NUL characters are not allowed.")
+        return self.get_response(request)
+
+
+class UntrustedForwardedProtoMiddleware:
+    """Drops `X-Forwarded-Proto` unless the TCP peer is a proxy named in `PORTAL_TRUSTED_PROXIES`.
+
+    Production sets `SECURE_PROXY_SSL_HEADER`, so Django believes this header when it decides whether a request came
+    over HTTPS (secure cookies, the HTTPS redirect, CSRF's referer check). Without this guard any client reaching a
+    web host directly could claim HTTPS. It runs before `SecurityMiddleware`, the first to ask `is_secure()`.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if FORWARDED_PROTO in request.META and not is_from_trusted_proxy(request):
+            del request.META[FORWARDED_PROTO]
         return self.get_response(request)

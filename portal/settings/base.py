@@ -69,6 +69,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "portal.logging.RequestIdMiddleware",
     "portal.middleware.RejectNulBytesMiddleware",
+    # Before SecurityMiddleware: X-Forwarded-Proto counts only from PORTAL_TRUSTED_PROXIES (SECURE_PROXY_SSL_HEADER).
+    "portal.middleware.UntrustedForwardedProtoMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -30,11 +30,42 @@ def test_ready_reports_a_broker_that_is_down_with_503(client):
 
 
 @override_settings(TANGLE_NODE_URL="http://127.0.0.1:1")
-def test_ready_checks_the_tangle_node_once_configured(client):
+def test_a_tangle_node_that_is_down_degrades_readiness_without_taking_the_host_out(client):
     response = client.get("/health/ready")
 
-    assert response.status_code == 503
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
     assert response.json()["checks"]["tangle"]["status"] == "down"
+
+
+@override_settings(TANGLE_NODE_URL="http://127.0.0.1:1", CELERY_BROKER_URL="redis://127.0.0.1:1/0")
+def test_a_broker_that_is_down_takes_the_host_out_whatever_the_tangle_node_says(client):
+    response = client.get("/health/ready")
+
+    assert (response.status_code, response.json()["status"]) == (503, "down")
+
+
+@override_settings(SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"), PORTAL_TRUSTED_PROXIES=["10.0.0.0/8"])
+def test_x_forwarded_proto_from_a_client_does_not_make_a_request_secure(client):
+    from django.http import HttpRequest
+
+    seen: list[bool] = []
+
+    def spy(request: HttpRequest):
+        seen.append(request.is_secure())
+        from django.http import HttpResponse
+
+        return HttpResponse()
+
+    from portal.middleware import UntrustedForwardedProtoMiddleware
+
+    guard = UntrustedForwardedProtoMiddleware(spy)
+    for peer in ("203.0.113.7", "10.1.2.3"):
+        request = HttpRequest()
+        request.META = {"REMOTE_ADDR": peer, "HTTP_X_FORWARDED_PROTO": "https", "SERVER_NAME": "x", "SERVER_PORT": "80"}
+        guard(request)
+
+    assert seen == [False, True]
 
 
 def test_security_headers_are_on_every_page(client):
