@@ -282,3 +282,14 @@ def test_the_purge_expires_waiting_transactions_and_deletes_those_of_purged_requ
     expired = PresentationTransaction.objects.get(pk=waiting.presentation_transaction_id)
     assert expired.status == "expired" and bytes(expired.encrypted_private_key) == b""
     assert not PresentationTransaction.objects.filter(pk=old.presentation_transaction_id).exists()
+
+
+def test_the_customers_page_offers_the_wallet_link_and_the_browser_wallet_link(open_request, customer, client_for):
+    request = open_request()
+    links = credit_check_links(request)
+
+    page = client_for(customer).get(reverse("credit_checks:credit-check-respond", args=[request.link_token])).text
+
+    assert f'href="{links.wallet_link.replace("&", "&amp;")}" data-testid="openid4vp-wallet-link"' in page
+    assert links.browser_wallet_link.startswith(f"{BASE}/identity/wallet/openid4vp/?client_id=x509_san_dns%3A")
+    assert f'href="{links.browser_wallet_link.replace("&", "&amp;")}"' in page
