@@ -36,10 +36,18 @@ def checkout_amount_validate(*, product: QrProduct, amount: int | None) -> int:
     """The order amount in minor units: the fixed value, or the customer's choice within the product's limits."""
     if product.fixed_amount is not None:
         if amount not in (None, product.fixed_amount):
-            raise ValidationFailed(gettext_lazy("This product has a fixed value."), code="amount_not_allowed")
+            raise ValidationFailed(
+                gettext_lazy("This product has a fixed value."),
+                code="amount_not_allowed",
+                fields={"amount": ["not_allowed"]},
+            )
         return product.fixed_amount
     if amount is None or not product.min_amount <= amount <= product.max_amount:  # type: ignore[operator]
-        raise ValidationFailed(gettext_lazy("Choose a value within the product's limits."), code="amount_out_of_range")
+        raise ValidationFailed(
+            gettext_lazy("Choose a value within the product's limits."),
+            code="amount_out_of_range",
+            fields={"amount": ["out_of_range"]},
+        )
     return amount
 
 

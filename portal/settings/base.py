@@ -245,6 +245,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.schema.add_error_responses"],
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": ["active", "suspended", "revoked"],  # a credential's status keeps its name
+        "QrCodeStatusEnum": "payments.models.QrCodeStatus",
+        "CheckoutOrderStatusEnum": "payments.models.CheckoutOrderStatus",
+    },
 }
 
 # --- Internationalisation ------------------------------------------------------------------------------------------
