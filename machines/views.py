@@ -228,23 +228,20 @@ def _spendable_codes(user: User) -> list[tuple[str, str]]:
 def _top_up_book(request: HttpRequest, vehicle: Vehicle, form: forms.OwnerTopUpForm) -> dict[str, str]:
     """Moves the money (or places the card order) once per form key; returns where to go and what to say."""
     data, amount = form.cleaned_data, form.amount_minor_units()
-    if data["source"] == "code":
-        action = lambda: {  # noqa: E731
-            "transfer": str(
-                top_ups.vehicle_top_up_from_code(
-                    vehicle=vehicle, owner=request.user, code_public_id=uuid.UUID(data["code"]), amount=amount,
-                    key=data["idempotency_key"],
-                )
-            ),
-            "next": reverse("machines:vehicle-detail", args=[vehicle.pk]),
-        }  # fmt: skip
-    else:
-        action = lambda: {  # noqa: E731
-            "next": top_ups.vehicle_top_up_by_card_start(
-                vehicle=vehicle, owner=request.user, amount=amount,
-                return_path=reverse("machines:vehicle-detail", args=[vehicle.pk]),
-            ).next_path
-        }  # fmt: skip
+    vehicle_path = reverse("machines:vehicle-detail", args=[vehicle.pk])
+
+    def action() -> dict[str, str]:
+        if data["source"] == "code":
+            transfer_id = top_ups.vehicle_top_up_from_code(
+                vehicle=vehicle, owner=request.user, code_public_id=uuid.UUID(data["code"]), amount=amount,
+                key=data["idempotency_key"],
+            )  # fmt: skip
+            return {"transfer": str(transfer_id), "next": vehicle_path}
+        start = top_ups.vehicle_top_up_by_card_start(
+            vehicle=vehicle, owner=request.user, amount=amount, return_path=vehicle_path
+        )
+        return {"next": start.next_path}
+
     outcome = idempotent_form_run(
         request,
         operation="machines.vehicle_owner_top_up",

@@ -212,3 +212,36 @@ def test_german_clients_get_german_error_details_and_codes_stay(customer):
     )
     assert response.json()["code"] == "product_unknown"
     assert response.json()["detail"] == "Dieses Produkt wird nicht verkauft."
+
+
+def test_concurrent_retries_of_one_purchase_make_one_order(customer, transactional_db):
+    import threading
+
+    from django.db import connection, connections
+
+    assert connection.vendor == "postgresql"
+    product = product_create()
+    body = {"product": product.slug, "amount": "25.00", "provider": "card_sandbox"}
+    clients = [_api(customer) for _ in range(6)]
+    start = threading.Barrier(len(clients))
+    answers: list[tuple[int, str]] = []
+
+    def buy(client) -> None:
+        try:
+            start.wait(timeout=60)
+            response = _order(client, body, "one-purchase")
+            answers.append((response.status_code, response.json().get("id") or response.json()["code"]))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=buy, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert len(answers) == len(clients)
+    order_ids = {answer for status, answer in answers if status == 201}
+    assert len(order_ids) == 1  # every answer that is not "still in progress" names the one order
+    assert {status for status, _ in answers} <= {201, 409}
+    assert CheckoutOrder.objects.filter(customer=customer).count() == 1
