@@ -21,3 +21,7 @@ class CreditChecksConfig(AppConfig):
         from credit_checks.payment_history import payment_history_configuration_register
 
         payment_history_configuration_register()
+
+        from credit_checks.notifications import notification_kinds_register
+
+        notification_kinds_register()

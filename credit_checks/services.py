@@ -30,6 +30,7 @@ from credit_checks.models import (
     CreditCheckStatus,
     CreditCheckVerdict,
 )
+from credit_checks.notifications import credit_check_requested_notify
 from credit_checks.policy import credit_policy_apply, credit_policy_current
 from credit_checks.webhooks import webhook_event_create
 from identity.credentials.core import Reason
@@ -102,7 +103,7 @@ def credit_check_request_create(
     credit_policy_current(dealer_organisation=organisation, purpose=purpose)
     keys.signing_key_active_get_or_create(controller=keys.dealer_controller(organisation.slug))
     now = now or timezone.now()
-    return CreditCheckRequest.objects.create(
+    request = CreditCheckRequest.objects.create(
         public_id=uuid.uuid4(),
         link_token=secrets.token_urlsafe(24),
         dealer_organisation=organisation,
@@ -119,6 +120,8 @@ def credit_check_request_create(
         created_at=now,
         expires_at=now + REQUEST_VALIDITY,
     )
+    credit_check_requested_notify(request=request)
+    return request
 
 
 @transaction.atomic
