@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import re
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -210,7 +211,8 @@ def notification_render(*, user: User, kind: NotificationKind, context: dict[str
             "portal_link": _absolute("/"),
             "language": language,
         }
-        subject = " ".join(render_to_string(f"{kind.template}.subject.txt", values).split())
+        # One line (a header), the locale's no-break spaces kept ("1.234,56\xa0€").
+        subject = re.sub(r"[ \t\r\n]+", " ", render_to_string(f"{kind.template}.subject.txt", values)).strip()
         values["subject"] = subject
         text = render_to_string(f"{kind.template}.txt", values)
         html = render_to_string(f"{kind.template}.html", values)
