@@ -107,3 +107,12 @@ class PreferencesForm(forms.Form):
         choices=_time_zone_choices,
         help_text=_("Every time on the portal, in your wallet and in exported files is shown in this zone."),
     )
+
+
+class NotificationPreferencesForm(forms.Form):
+    """One checkbox per optional kind of notification e-mail (the kinds the apps registered)."""
+
+    def __init__(self, *args: Any, kinds: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for kind in kinds:
+            self.fields[kind.code] = forms.BooleanField(label=kind.label, help_text=kind.description, required=False)

@@ -182,3 +182,48 @@ class RecoveryCode(models.Model):
 
     def __str__(self) -> str:
         return f"recovery code {self.pk} of user {self.user_id}"
+
+
+class NotificationPreference(models.Model):
+    """A user's choice for one optional kind of notification e-mail (`kind` as registered by the app that sends it,
+    e.g. "payments.code_expiring"). No row means the kind's default; mandatory kinds are always sent and have none."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notification_preferences")
+    kind = models.CharField(max_length=80)
+    is_enabled = models.BooleanField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="notification_preference_unique")]
+
+    def __str__(self) -> str:
+        return f"notification preference {self.kind} of user {self.user_id}"
+
+
+class SentNotificationStatus(models.TextChoices):
+    SENT = "sent", "Sent"
+    SUPPRESSED = "suppressed", "Not sent: the user turned this kind off"
+
+
+class SentNotification(models.Model):
+    """One notification of one event to one user, recorded in the transaction that hands the e-mail to the mail
+    server: a second delivery of the same event (outbox sweep, broker redelivery, a beat run repeated) finds this row
+    and sends nothing. `event_key` is the business key of the event ("order:<uuid>", "collection:<id>:returned");
+    neither it nor any other column holds the e-mail's content."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sent_notifications")
+    kind = models.CharField(max_length=80)
+    event_key = models.CharField(max_length=160)
+    status = models.CharField(max_length=12, choices=SentNotificationStatus.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "event_key", "user"], name="sent_notification_once_per_event"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=SentNotificationStatus.values), name="sent_notification_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.event_key} to user {self.user_id} ({self.status})"

@@ -11,6 +11,7 @@ urlpatterns = [
     path("register/", views.register_view, name="register"),
     path("language/", views.language_switch_view, name="language"),
     path("settings/", views.preferences_view, name="preferences"),
+    path("settings/notifications/", views.notification_preferences_view, name="notification-preferences"),
     path("confirm/<str:token>/", views.email_confirm_view, name="email-confirm"),
     path("mfa/setup/", views.mfa_setup_view, name="mfa-setup"),
     path("mfa/verify/", views.mfa_verify_view, name="mfa-verify"),

@@ -22,8 +22,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language
 from django_otp import login as otp_login
 
-from accounts import services
-from accounts.forms import LoginForm, PreferencesForm, RecoveryCodeForm, RegistrationForm, TotpForm
+from accounts import notifications, services
+from accounts.forms import (
+    LoginForm,
+    NotificationPreferencesForm,
+    PreferencesForm,
+    RecoveryCodeForm,
+    RegistrationForm,
+    TotpForm,
+)
 from accounts.models import EncryptedTotpDevice
 from accounts.permissions import role_required
 from accounts.roles import Role
@@ -214,6 +221,25 @@ def language_switch_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and language in dict(settings.LANGUAGES):
         services.user_preferences_update(user=request.user, language=language)
     return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notification_preferences_view(request: HttpRequest) -> HttpResponse:
+    """Which optional notification e-mails the signed-in user receives; the mandatory ones are listed as such."""
+    kinds = notifications.notification_kinds()
+    optional = [kind for kind in kinds if kind.is_optional]
+    form = NotificationPreferencesForm(
+        request.POST if request.method == "POST" else None,
+        kinds=optional,
+        initial=notifications.notification_preferences_get(user=request.user),
+    )
+    if request.method == "POST" and form.is_valid():
+        notifications.notification_preferences_update(user=request.user, enabled=form.cleaned_data)
+        messages.success(request, _("Your e-mail settings are saved."))
+        return redirect("accounts:notification-preferences")
+    mandatory = [kind for kind in kinds if not kind.is_optional]
+    return render(request, "accounts/notification_preferences.html", {"form": form, "mandatory": mandatory})
 
 
 @login_required

@@ -26,3 +26,6 @@ class CreditChecksConfig(AppConfig):
         from credit_checks.openid4vp import credit_check_handler_register
 
         credit_check_handler_register()
+        from credit_checks.notifications import notification_kinds_register
+
+        notification_kinds_register()

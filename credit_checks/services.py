@@ -31,6 +31,7 @@ from credit_checks.models import (
     CreditCheckVerdict,
 )
 from credit_checks.openid4vp import credit_check_transaction_create
+from credit_checks.notifications import credit_check_requested_notify
 from credit_checks.policy import credit_policy_apply, credit_policy_current
 from credit_checks.webhooks import webhook_event_create
 from identity.credentials.core import Reason
@@ -122,6 +123,7 @@ def credit_check_request_create(
         expires_at=now + REQUEST_VALIDITY,
     )
     credit_check_transaction_create(request=request)
+    credit_check_requested_notify(request=request)
     return request
 
 

@@ -6,3 +6,8 @@ class LeasingConfig(AppConfig):
 
     name = "leasing"
     verbose_name = "Leasing"
+
+    def ready(self) -> None:
+        from leasing.notifications import notification_kinds_register
+
+        notification_kinds_register()

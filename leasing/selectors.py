@@ -82,6 +82,20 @@ def application_get_for_user(*, user: User, application_id: int) -> Application:
     return application
 
 
+def application_customer_id_for_dealer(*, application_id: int, dealer_organisation_id: int) -> int | None:
+    """The customer of an application of this dealer organisation that still waits for its credit check (whom a
+    dealer's credit-check request for it is told to); None for another organisation's or a decided application."""
+    return (
+        Application.objects.filter(
+            pk=application_id,
+            dealer_organisation_id=dealer_organisation_id,
+            status=ApplicationStatus.CREDIT_CHECK_PENDING,
+        )
+        .values_list("customer_id", flat=True)
+        .first()
+    )
+
+
 @dataclass(frozen=True)
 class CreditVerdictRefusalLine:
     """A refused credit-check verdict in words, for the application page: which request, why, what it covered."""

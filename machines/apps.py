@@ -6,3 +6,8 @@ class MachinesConfig(AppConfig):
 
     name = "machines"
     verbose_name = "Machines"
+
+    def ready(self) -> None:
+        from machines.notifications import notification_kinds_register
+
+        notification_kinds_register()

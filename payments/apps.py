@@ -6,3 +6,8 @@ class PaymentsConfig(AppConfig):
 
     name = "payments"
     verbose_name = "Payments"
+
+    def ready(self) -> None:
+        from payments.notifications import notification_kinds_register
+
+        notification_kinds_register()

@@ -40,5 +40,13 @@ def pending_transfers_expire() -> int:
     return qr_authorizations_expire(now=now) + expire(now=now)
 
 
+@shared_task(name="payments.code_expiry_reminders_queue")
+def code_expiry_reminders_queue() -> int:
+    """Queues the reminders of codes with money left that expire soon (beat, daily); once per code and expiry."""
+    from payments.notifications import code_expiry_reminders_queue as queue
+
+    return queue()
+
+
 # Checkout of QR payment codes: the sandbox acquirer's webhook delivery (defined in payments.checkout.tasks).
 from payments.checkout.tasks import sandbox_webhook_deliver  # noqa: E402, F401

@@ -253,3 +253,43 @@ def private_redis(*, directory: Path) -> Iterator[PrivateRedis]:
             os.environ["CELERY_BROKER_URL"] = previous_environment
         producer_reset()
         server.stop()
+
+
+class SmtpServer:
+    """A real SMTP server (aiosmtpd) on a free loopback port, keeping every message it accepts; for tests that point
+    Django's SMTP backend at it, in this process (`settings`) or in a worker (TEST_EMAIL_SMTP_PORT)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        from aiosmtpd.controller import Controller
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.messages: list[tuple[list[str], bytes]] = []
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler:
+            async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+                with outer._lock:
+                    outer.messages.append((list(envelope.rcpt_tos), bytes(envelope.original_content)))  # type: ignore[attr-defined]
+                return "250 Message accepted for delivery"
+
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    def received(self) -> list[tuple[list[str], bytes]]:
+        with self._lock:
+            return list(self.messages)
+
+
+@contextlib.contextmanager
+def smtp_server() -> Iterator[SmtpServer]:
+    """Starts an SMTP server on loopback for the test and stops it on exit."""
+    server = SmtpServer()
+    server.controller.start()
+    try:
+        yield server
+    finally:
+        server.controller.stop()

@@ -31,6 +31,7 @@ from leasing.models import (
     CreditVerdict,
     Quote,
 )
+from leasing.notifications import application_decided_notify
 from leasing.services.quotes import QuoteInput, quote_create
 
 DEFAULT_FOUR_EYES_LIMIT = 50_000_00
@@ -160,6 +161,8 @@ def application_credit_verdict_record(
     else:
         application.status = ApplicationStatus.DECISION_PENDING
     application.save(update_fields=["status", "decided_at", "decline_reason", "updated_at"])
+    if application.status == ApplicationStatus.DECLINED:
+        application_decided_notify(application=application)
     return application
 
 
@@ -184,6 +187,7 @@ def application_approve(*, application_id: int, approved_by: User, reason: str) 
     if application.approvals.count() >= application.approvals_required:
         application.status, application.decided_at = ApplicationStatus.APPROVED, timezone.now()
         application.save(update_fields=["status", "decided_at", "updated_at"])
+        application_decided_notify(application=application)
         contract_offer(application=application)
     return application
 
@@ -201,4 +205,5 @@ def application_decline(*, application_id: int, declined_by: User, reason: str) 
     application.status, application.decided_at = ApplicationStatus.DECLINED, timezone.now()
     application.decline_reason = reason[:500]
     application.save(update_fields=["status", "decided_at", "decline_reason", "updated_at"])
+    application_decided_notify(application=application)
     return application

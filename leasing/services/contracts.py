@@ -32,6 +32,7 @@ from leasing.models import (
     ScheduleItem,
     ScheduleItemKind,
 )
+from leasing.notifications import contract_offered_notify
 from leasing.rendering import contract_pdf_render
 from leasing.services.quotes import quote_terms
 from leasing.services.schedules import contract_schedule, schedule_items_write
@@ -86,6 +87,7 @@ def contract_offer(*, application: Application) -> Contract:
         )
     schedule_items_write(contract=contract, schedule=schedule)
     ContractEvent.objects.create(contract=contract, kind="offered", detail=f"document {contract.document_sha256}")
+    contract_offered_notify(contract=contract)
     return contract
 
 

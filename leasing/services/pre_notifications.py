@@ -3,9 +3,9 @@
 SEPA Core asks for the notice 14 calendar days before the collection date unless the contract agrees on another
 period (`Contract.pre_notification_days`). `pre_notifications_run(on=...)` (Celery beat, daily) writes one notice per
 direct-debit row coming due within that period plus `NOTICE_LEAD_DAYS`, with its collection date on the TARGET2
-calendar, and sends every notice not sent yet. Each e-mail goes out through Celery after the commit, the way account
-e-mails do; the send stamps `sent_at` under a row lock, so a notice is e-mailed once however often the task runs.
-A notice whose e-mail did not leave in time is moved (a new notice with a later date), and its row is not debited.
+calendar, and sends every notice not sent yet. Each e-mail goes out through Celery after the commit, as every
+notification does (accounts.notifications); the send stamps `sent_at` under a row lock, so a notice is e-mailed once
+however often the task runs. A notice whose e-mail did not leave in time is moved (a new notice with a later date), and its row is not debited.
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ import datetime
 import logging
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.urls import reverse
+from django.utils import timezone
 
+from accounts.notifications import day, link, money, notification_deliver
 from core.money import Money
 from core.outbox import outbox_write
 from leasing import target2
@@ -28,13 +27,13 @@ from leasing.models import (
     Collection,
     CollectionMethod,
     CollectionStatus,
-    Contract,
     ContractStatus,
     DirectDebitPreNotification,
     PreNotificationStatus,
     ScheduleItem,
     ScheduleItemStatus,
 )
+from leasing.notifications import DIRECT_DEBIT_COMING
 
 logger = logging.getLogger(__name__)
 COLLECTIBLE_CONTRACT_STATES = (ContractStatus.ACTIVE, ContractStatus.IN_ARREARS, ContractStatus.ENDED)
@@ -140,7 +139,8 @@ def notice_still_applies(*, notice: DirectDebitPreNotification, item: ScheduleIt
 
 @transaction.atomic
 def pre_notification_deliver(*, pre_notification_id: int) -> bool:
-    """E-mails one notice and stamps `sent_at`; False (and no e-mail) when it was sent already or no longer applies.
+    """E-mails one notice (accounts' notification "direct debit coming", always sent) and stamps `sent_at`; False
+    (and no e-mail) when it was sent already, no longer applies, or the customer's account is closed.
 
     The row lock makes a second, concurrent delivery wait and then find `sent_at` set. A failed send raises, the
     stamp is rolled back, and the task retries.
@@ -154,25 +154,20 @@ def pre_notification_deliver(*, pre_notification_id: int) -> bool:
     if notice is None:
         return False
     contract = notice.contract
-    with translation.override(contract.customer.language or settings.LANGUAGE_CODE):
-        subject, body = _pre_notification_text(notice=notice, contract=contract)
-    send_mail(subject, body, None, [contract.customer.email])
-    DirectDebitPreNotification.objects.filter(pk=notice.pk).update(sent_at=timezone.now())
-    return True
-
-
-def _pre_notification_text(*, notice: DirectDebitPreNotification, contract: Contract) -> tuple[str, str]:
-    """Subject and body of the announcement, in the active language (the customer's)."""
-    body = render_to_string(
-        "leasing/email/pre_notification.txt",
-        {
+    delivered = notification_deliver(
+        kind=DIRECT_DEBIT_COMING,
+        user_id=contract.customer_id,
+        event_key=f"pre_notification:{notice.pk}",
+        context={
             "number": contract.number,
-            "amount": Money(notice.amount, notice.currency).format(),
-            "collection_date": notice.collection_date,
+            "amount": money(Money(notice.amount, notice.currency)),
+            "collection_date": day(notice.collection_date),
             "mandate_reference": contract.mandate.reference,
             "creditor_id": settings.LEASING_SEPA_CREDITOR_ID,
             "creditor_name": settings.LEASING_SEPA_CREDITOR_NAME,
+            "contract_link": link(reverse("leasing:contract-detail", kwargs={"contract_id": contract.pk})),
         },
     )
-    subject = gettext("Direct debit announcement for contract %(number)s") % {"number": contract.number}
-    return subject, body
+    if delivered:
+        DirectDebitPreNotification.objects.filter(pk=notice.pk).update(sent_at=timezone.now())
+    return delivered

@@ -42,6 +42,7 @@ from leasing.models import (
     ScheduleItem,
     ScheduleItemStatus,
 )
+from leasing.notifications import direct_debit_returned_notify
 from payments.ledger.registry import Purpose, TransferCode
 
 SCHEMA_DIR = pathlib.Path(__file__).resolve().parent.parent / "schemas"
@@ -311,4 +312,5 @@ def collection_return_book(*, collection_id: int, reason: str, source: str, reco
     ContractEvent.objects.create(
         contract=contract, kind="debit_returned", detail=f"{collection.end_to_end_id} {source} {reason}"
     )
+    direct_debit_returned_notify(collection=collection, contract=contract)
     return True

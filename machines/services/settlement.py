@@ -19,6 +19,7 @@ from identity.services.anchoring import anchor_proof_verify
 from identity.tangle.anchor import Anchor
 from machines import anchoring, metering, wallets
 from machines.models import ChargingInvoice, ChargingSession, IotaRate, SessionStatus
+from machines.notifications import charging_invoice_issued_notify
 from payments.ledger.client import LedgerRefused
 
 SWEEP_BATCH_SIZE = 500
@@ -94,9 +95,10 @@ def charging_session_settle(*, session_id: int) -> ChargingSession:
         ChargingSession.objects.filter(pk=session.pk).update(status=SessionStatus.FAILED, failure_code=error.code)
         session.refresh_from_db()
         return session
-    _invoice_create(
+    invoice = _invoice_create(
         session=session, amounts=amounts, idle_minutes=idle_minutes, charged=charged, resolution_id=resolution_id
     )
+    charging_invoice_issued_notify(invoice=invoice, session=session)
     ChargingSession.objects.filter(pk=session.pk).update(status=SessionStatus.SETTLED)
     session.refresh_from_db()
     return session

@@ -24,6 +24,7 @@ from payments.models import (
     CheckoutProvider,
     QrProduct,
 )
+from payments.notifications import order_paid_notify
 from payments.qr.services import qr_code_issue, qr_transfer_id
 
 # The wallet accounts a card top-up may credit, and the transfer code it books with.
@@ -170,6 +171,7 @@ def checkout_order_pay(*, order_id: int, funding_account: Account) -> CheckoutOr
         status=CheckoutOrderStatus.PAID, code=code, purchase_transfer_id=transfer_id, paid_at=timezone.now()
     )
     order.refresh_from_db()
+    order_paid_notify(order=order, code=code)
     logger.info("order %s paid through %s; code %s issued", order.public_id, order.provider, code.short_id)
     return order
 

@@ -345,6 +345,13 @@ CELERY_BEAT_SCHEDULE["payments.pending_transfers_expire"] = {
     "task": "payments.pending_transfers_expire",
     "schedule": 60.0,
 }
+# Reminders of QR codes with money left that expire within 30 days: hourly, so a beat that was down catches up the
+# same day; each code is reminded once per expiry (payments.notifications).
+CELERY_BEAT_SCHEDULE["payments.code_expiry_reminders_queue"] = {
+    "task": "payments.code_expiry_reminders_queue",
+    "schedule": 3600.0,
+    "options": {"expires": 3600.0},
+}
 # The outbox (core.outbox): every effect after commit. The one sweep hands overdue messages to the broker again (a lost
 # Redis message, a worker killed mid-task), waiting OUTBOX_ACK_TIMEOUT_SECONDS after the first hand-over and twice as
 # long after each further one (at most OUTBOX_BACKOFF_MAX_SECONDS); after OUTBOX_MAX_ATTEMPTS a message is dead.

@@ -20,6 +20,12 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 if os.environ.get("TEST_EMAIL_FILE_PATH"):
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = os.environ["TEST_EMAIL_FILE_PATH"]
+# ...or hands them to a real SMTP server the test started on loopback (accounts/tests/notifications).
+if os.environ.get("TEST_EMAIL_SMTP_PORT"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = "127.0.0.1"
+    EMAIL_PORT = int(os.environ["TEST_EMAIL_SMTP_PORT"])
+    EMAIL_TIMEOUT = 30
 OUTBOUND_HTTP_ALLOW_PLAIN_HTTP = os.environ.get("TEST_OUTBOUND_HTTP_ALLOW_PLAIN_HTTP") == "true"
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False

@@ -12,6 +12,8 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
+from accounts import notifications as accounts_notifications
+from accounts.models import SentNotification
 from leasing import target2
 from leasing.models import Collection, Contract, ContractStatus, DirectDebitBatch, DirectDebitPreNotification
 from leasing.services import arrears, collections, pre_notifications
@@ -140,13 +142,14 @@ def test_two_deliveries_of_one_notice_at_the_same_time_send_one_e_mail(
     pre_notifications.pre_notifications_run(on=timezone.localdate())
     notice = DirectDebitPreNotification.objects.filter(contract=contract).first()
     DirectDebitPreNotification.objects.filter(pk=notice.pk).update(sent_at=None)  # its e-mail not out yet
+    SentNotification.objects.filter(event_key=f"pre_notification:{notice.pk}").delete()
     sent = []
 
-    def send_mail_while_the_other_waits(subject, body, from_email, recipients):
-        sent.append(recipients)
+    def send_mail_while_the_other_waits(*, user, kind, event_key, context):
+        sent.append([user.email])
         _wait_until_another_session_waits_for_a_lock()
 
-    monkeypatch.setattr(pre_notifications, "send_mail", send_mail_while_the_other_waits)
+    monkeypatch.setattr(accounts_notifications, "_email_send", send_mail_while_the_other_waits)
     results = []
 
     def deliver():

@@ -38,7 +38,7 @@ def test_ending_a_session_settles_it_through_one_outbox_message(make_user):
     session = _session_ended(make_user)
 
     session.refresh_from_db()
-    message = OutboxMessage.objects.get()
+    message = OutboxMessage.objects.get(topic="machines.charging_session_settle")
     assert (message.topic, message.key, message.payload, message.state) == (
         "machines.charging_session_settle",
         f"charging_session:{session.pk}",
