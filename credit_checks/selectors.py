@@ -7,8 +7,11 @@ from typing import Any
 
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from core.money import Money
 from credit_checks.models import (
     ConsentReceipt,
     CreditCheckContest,
@@ -20,43 +23,43 @@ from credit_checks.models import (
 from leasing.services.credit_verdicts import LeaseApplicationVerdict
 
 REFUSAL_TEXTS = {
-    "malformed": "The presentation could not be read.",
-    "bad_signature": "The credential's signature does not check out.",
-    "unknown_issuer": "The credential's issuer is unknown.",
-    "untrusted_issuer": "The credential's issuer is not in the portal's trust registry.",
-    "not_yet_valid": "The credential is not valid yet.",
-    "expired": "The credential has expired.",
-    "revoked": "The credential was revoked by its issuer.",
-    "suspended": "The credential is suspended by its issuer.",
-    "wrong_holder": "The presentation was not made by the credential's holder.",
-    "wrong_challenge": "The presentation was made for another credit-check request.",
-    "wrong_domain": "The presentation was made for another dealer.",
-    "anchor_missing": "The credential's anchor on the Tangle is missing.",
-    "anchor_invalid": "The credential's anchor on the Tangle does not match.",
-    "anchor_unverifiable": "The credential's anchor on the Tangle could not be checked; try again later.",
-    "presentation_replayed": "This presentation was already used once and cannot be used again.",
-    "claims_missing": "The presentation does not contain the score band and affordability ceiling.",
+    "malformed": _("The presentation could not be read."),
+    "bad_signature": _("The credential's signature does not check out."),
+    "unknown_issuer": _("The credential's issuer is unknown."),
+    "untrusted_issuer": _("The credential's issuer is not in the portal's trust registry."),
+    "not_yet_valid": _("The credential is not valid yet."),
+    "expired": _("The credential has expired."),
+    "revoked": _("The credential was revoked by its issuer."),
+    "suspended": _("The credential is suspended by its issuer."),
+    "wrong_holder": _("The presentation was not made by the credential's holder."),
+    "wrong_challenge": _("The presentation was made for another credit-check request."),
+    "wrong_domain": _("The presentation was made for another dealer."),
+    "anchor_missing": _("The credential's anchor on the Tangle is missing."),
+    "anchor_invalid": _("The credential's anchor on the Tangle does not match."),
+    "anchor_unverifiable": _("The credential's anchor on the Tangle could not be checked; try again later."),
+    "presentation_replayed": _("This presentation was already used once and cannot be used again."),
+    "claims_missing": _("The presentation does not contain the score band and affordability ceiling."),
 }
 
 
 RULE_TEXTS = {
-    "all_rules_passed": "Every rule of the policy is met.",
-    "score_band_below_referral": "The score band is below the lowest band the policy refers to a person.",
-    "score_band_below_minimum": "The score band is below the policy's minimum band; a person decides.",
-    "ceiling_currency_differs": "The affordability ceiling is in another currency; a person compares them.",
-    "ceiling_below_instalment": "The affordability ceiling is below the requested instalment.",
-    "credential_too_old": "The credit credential is older than the policy accepts; a person decides.",
+    "all_rules_passed": _("Every rule of the policy is met."),
+    "score_band_below_referral": _("The score band is below the lowest band the policy refers to a person."),
+    "score_band_below_minimum": _("The score band is below the policy's minimum band; a person decides."),
+    "ceiling_currency_differs": _("The affordability ceiling is in another currency; a person compares them."),
+    "ceiling_below_instalment": _("The affordability ceiling is below the requested instalment."),
+    "credential_too_old": _("The credit credential is older than the policy accepts; a person decides."),
 }
 
 
 def rule_texts(codes: Collection[str]) -> list[str]:
     """Plain words for the policy rules a verdict names, in the verdict's order."""
-    return [RULE_TEXTS.get(code, code) for code in codes]
+    return [str(RULE_TEXTS.get(code, gettext("A rule of the policy applied."))) for code in codes]
 
 
 def refusal_text(code: str) -> str:
     """Plain words for a refusal code, shown to dealer and customer alike."""
-    return REFUSAL_TEXTS.get(code, "The presentation was refused.")
+    return str(REFUSAL_TEXTS.get(code, gettext("The presentation was refused.")))
 
 
 def _base() -> QuerySet[CreditCheckRequest]:
@@ -175,9 +178,8 @@ def credit_check_is_open(request: CreditCheckRequest) -> bool:
 
 
 def money_text(*, amount: int, currency: str) -> str:
-    """Minor units shown in major units with two decimals, e.g. 65000 EUR -> "650.00 EUR"."""
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{abs(amount) // 100}.{abs(amount) % 100:02d} {currency}"
+    """Minor units as the reader writes money, e.g. 65000 EUR -> "€650.00" / "650,00 €"."""
+    return Money(amount, currency).format()
 
 
 def credit_check_display(*, request: CreditCheckRequest) -> CreditCheckRequest:
