@@ -68,7 +68,9 @@ def credit_check_list_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and _rate_limited(request, "credit-check-create"):
         form = CreditCheckRequestForm(initial=request.POST.dict())
         return _too_many_response(request, "credit_checks/list.html", _list_context(request, form))
-    form = CreditCheckRequestForm(request.POST or None)
+    # A link from the dealer's application list names the application the check is for (?lease_application_id=N).
+    initial = {"lease_application_id": request.GET.get("lease_application_id", "")[:12]}
+    form = CreditCheckRequestForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
