@@ -1,6 +1,6 @@
 """Effects of accounts after commit, delivered through the kernel's outbox: thin handlers that call one service."""
 
-from accounts import services
+from accounts import invitations, services
 from core.outbox import outbox_handler
 
 EMAIL_CONFIRMATION_TOPIC = "accounts.email_confirmation_send"
@@ -15,3 +15,8 @@ def email_confirmation_send(*, user_id: int) -> None:
 @outbox_handler(REGISTRATION_ATTEMPT_TOPIC)
 def registration_attempt_mail_send(*, user_id: int) -> None:
     services.registration_attempt_mail_deliver(user_id=user_id)
+
+
+@outbox_handler(invitations.INVITATION_TOPIC)
+def staff_invitation_send(*, invitation_id: int) -> None:
+    invitations.staff_invitation_deliver(invitation_id=invitation_id)
