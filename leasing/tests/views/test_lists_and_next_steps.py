@@ -50,6 +50,8 @@ def test_a_dealer_finds_applications_by_number_email_and_status_and_ties_a_credi
     assert numbers(query=str(elsewhere.pk)) == []
     page = client.get(url).content.decode()
     assert f'href="/identity/credit-checks/?lease_application_id={first.pk}"' in page
+    detail = client.get(reverse("leasing:application-detail", args=[first.pk])).content.decode()
+    assert f'href="/identity/credit-checks/?lease_application_id={first.pk}"' in detail
     # The credit-check form arrives with the application number filled in.
     form = client.get(f"/identity/credit-checks/?lease_application_id={first.pk}").content.decode()
     assert f'name="lease_application_id" value="{first.pk}"' in form
