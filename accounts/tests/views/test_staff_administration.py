@@ -239,3 +239,19 @@ def test_a_new_invitation_replaces_the_open_one_to_the_same_address(administrato
     assert first.revoked_at is not None and second.is_open
     assert Client().get(_link(mail.outbox[0])).status_code == 400
     assert Client().get(_link(mail.outbox[1])).status_code == 200
+
+
+def test_the_demo_has_two_named_back_office_users_so_four_eyes_completes_and_one_administers_staff():
+    from portal.demo import DEMO_LOGINS, _people_load
+
+    _people_load()
+    _people_load()  # idempotent
+
+    back_office = User.objects.filter(area_role=Role.BACK_OFFICE).order_by("email")
+    assert [(user.email, user.display_name) for user in back_office] == [
+        ("backoffice2@demo.finlab.test", "Jonas Weber"),
+        ("backoffice@demo.finlab.test", "Anna Schmidt"),
+    ]
+    assert [user.has_perm(invitations.MANAGE_STAFF) for user in back_office] == [False, True]
+    assert {login.email for login in DEMO_LOGINS} == set(User.objects.values_list("email", flat=True))
+    assert User.objects.get(email="dealer@demo.finlab.test").shown_name == "Lena Hoffmann"
