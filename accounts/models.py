@@ -82,6 +82,7 @@ class User(AbstractBaseUser, PermissionsMixin):
             ("customer_area", "Can use the customer area"),
             ("dealer_area", "Can use the dealer area"),
             ("back_office_area", "Can use the back office"),
+            ("manage_staff", "Can invite dealer and back-office users and change their roles"),
         ]
 
     def __str__(self) -> str:
@@ -227,3 +228,79 @@ class SentNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.event_key} to user {self.user_id} ({self.status})"
+
+
+class StaffInvitation(models.Model):
+    """An invitation to a dealer or back-office account, sent by e-mail to ``email`` by a staff administrator.
+
+    The link carries a signed token naming this row and its random ``nonce``; it works once (``accepted_at``), until
+    ``expires_at``, and not after ``revoked_at``. Accepting creates the user with ``role``, ``dealer_organisation`` and
+    ``display_name``, who then enrols a second factor like all staff.
+    """
+
+    email = models.EmailField(max_length=254)
+    display_name = models.CharField(max_length=120)
+    role = models.CharField(max_length=16, choices=Role.choices)
+    dealer_organisation = models.ForeignKey(
+        DealerOrganisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    nonce = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_user = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(role__in=["dealer", "back_office"]), name="accounts_invitation_staff_role"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role="dealer", dealer_organisation__isnull=False)
+                | models.Q(role="back_office", dealer_organisation__isnull=True),
+                name="accounts_invitation_dealer_iff_organisation",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(accepted_at__isnull=True) | models.Q(revoked_at__isnull=True),
+                name="accounts_invitation_not_accepted_and_revoked",
+            ),
+            # One open invitation per address: a second one would leave two working links.
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="accounts_invitation_one_open_per_email",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"staff invitation {self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class RoleChange(models.Model):
+    """Audit trail of who gave whom which role, and when: every invitation accepted and every role change."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="role_changes")
+    changed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    old_role = models.CharField(max_length=16, blank=True, choices=Role.choices)
+    new_role = models.CharField(max_length=16, choices=Role.choices)
+    old_dealer_organisation = models.ForeignKey(
+        DealerOrganisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    new_dealer_organisation = models.ForeignKey(
+        DealerOrganisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    invitation = models.ForeignKey(StaffInvitation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"role change {self.pk} of user {self.user_id}"

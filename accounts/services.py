@@ -180,6 +180,23 @@ def email_confirmation_deliver(*, user_id: int) -> None:
     User.objects.filter(pk=user.pk).update(confirmation_sent_at=timezone.now())
 
 
+def email_confirmation_resend(*, email: str) -> None:
+    """Sends the confirmation link again to an account that is still waiting for it; nothing for any other address
+    (the caller answers alike either way, so the page tells nobody whether an address has an account). At most one
+    new e-mail per address and minute, counted by a hash of the address."""
+    from accounts.tasks import EMAIL_CONFIRMATION_TOPIC
+
+    if request_rate_exceeded(scope="confirmation-resend-address", client=email.strip().lower(), limit_per_minute=1):
+        return
+    user = User.objects.filter(email__iexact=email.strip(), email_confirmed_at__isnull=True).first()
+    if user is None:
+        return
+    with transaction.atomic():
+        outbox_write(
+            topic=EMAIL_CONFIRMATION_TOPIC, key=f"user:{user.pk}:resend:{uuid.uuid4()}", payload={"user_id": user.pk}
+        )
+
+
 def email_confirm(*, token: str) -> User:
     """Activates the account the link was made for. Links expire and stop working once the e-mail changes."""
     try:

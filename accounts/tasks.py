@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from accounts import notifications, services
+from accounts import invitations, notifications, services
 from core.outbox import outbox_handler
 
 EMAIL_CONFIRMATION_TOPIC = "accounts.email_confirmation_send"
@@ -22,3 +22,8 @@ def registration_attempt_mail_send(*, user_id: int) -> None:
 @outbox_handler(notifications.NOTIFICATION_TOPIC)
 def notification_send(*, kind: str, user_id: int, event_key: str, context: dict[str, Any]) -> None:
     notifications.notification_deliver(kind=kind, user_id=user_id, event_key=event_key, context=context)
+
+
+@outbox_handler(invitations.INVITATION_TOPIC)
+def staff_invitation_send(*, invitation_id: int) -> None:
+    invitations.staff_invitation_deliver(invitation_id=invitation_id)

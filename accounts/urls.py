@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from accounts import views
+from accounts import staff_views, views
 
 app_name = "accounts"
 
@@ -12,8 +12,18 @@ urlpatterns = [
     path("language/", views.language_switch_view, name="language"),
     path("settings/", views.preferences_view, name="preferences"),
     path("settings/notifications/", views.notification_preferences_view, name="notification-preferences"),
+    path("confirm/resend/", views.confirmation_resend_view, name="confirmation-resend"),
     path("confirm/<str:token>/", views.email_confirm_view, name="email-confirm"),
     path("mfa/setup/", views.mfa_setup_view, name="mfa-setup"),
+    path("staff/", staff_views.staff_list_view, name="staff-list"),
+    path("staff/invite/", staff_views.staff_invite_view, name="staff-invite"),
+    path("staff/<int:user_id>/role/", staff_views.staff_role_view, name="staff-role"),
+    path(
+        "staff/invitations/<int:invitation_id>/withdraw/",
+        staff_views.staff_invitation_revoke_view,
+        name="staff-invitation-revoke",
+    ),
+    path("invitation/<str:token>/", staff_views.invitation_accept_view, name="invitation-accept"),
     path("mfa/verify/", views.mfa_verify_view, name="mfa-verify"),
     path("security/recovery-codes/", views.recovery_codes_view, name="recovery-codes"),
     path(

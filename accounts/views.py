@@ -24,6 +24,7 @@ from django_otp import login as otp_login
 
 from accounts import notifications, services
 from accounts.forms import (
+    ConfirmationResendForm,
     LoginForm,
     NotificationPreferencesForm,
     PreferencesForm,
@@ -104,9 +105,29 @@ def register_view(request: HttpRequest) -> HttpResponse:
                     return render(request, "accounts/register.html", {"form": form}, status=400)
                 # The same answer as for a new address; the owner of the address is told by e-mail instead.
                 services.registration_attempt_notify(email=form.cleaned_data["email"])
-            return render(request, "accounts/register_done.html", {})
+            resend_form = ConfirmationResendForm(initial={"email": form.cleaned_data["email"]})
+            return render(request, "accounts/register_done.html", {"form": resend_form})
         return render(request, "accounts/register.html", {"form": form}, status=400)
     return render(request, "accounts/register.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def confirmation_resend_view(request: HttpRequest) -> HttpResponse:
+    """ "Send the link again": the same answer for every address, limited per client address and per address."""
+    form = ConfirmationResendForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if _too_many(request, "confirmation-resend"):
+            context = {"form": ConfirmationResendForm(), "blocked_message": _BLOCKED}
+            return render(request, "accounts/register_done.html", context, status=429)
+        if not form.is_valid():
+            return render(request, "accounts/register_done.html", {"form": form}, status=400)
+        services.email_confirmation_resend(email=form.cleaned_data["email"])
+        messages.success(
+            request,
+            gettext("If this address waits for confirmation, a new link is on its way. Links sent earlier still work."),
+        )
+        return redirect("accounts:confirmation-resend")
+    return render(request, "accounts/register_done.html", {"form": form or ConfirmationResendForm()})
 
 
 def email_confirm_view(request: HttpRequest, token: str) -> HttpResponse:

@@ -3,6 +3,7 @@ the customer wallet's request for the portal's payment-history credential."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -113,7 +114,9 @@ class CreditCheckWebhookSetApi(APIView):
         serializer.is_valid(raise_exception=True)
         organisation = request.user.dealer_organisation
         if organisation is None:
-            raise ValidationFailed("Your account belongs to no dealer organisation.", code="no_dealer_organisation")
+            raise ValidationFailed(
+                gettext("Your account belongs to no dealer organisation."), code="no_dealer_organisation"
+            )
         webhook, secret = dealer_webhook_configure(
             dealer_organisation=organisation, url=serializer.validated_data["url"]
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from credit_checks.models import CreditCheckPurpose, CreditCheckReview
 from identity.credentials.types import SCORE_BANDS
@@ -13,17 +14,19 @@ _BANDS = [(band, band) for band in SCORE_BANDS]
 
 
 class CreditCheckRequestForm(forms.Form):
-    purpose = forms.ChoiceField(choices=CreditCheckPurpose.choices)
+    purpose = forms.ChoiceField(label=_("Purpose"), choices=CreditCheckPurpose.choices)
     instalment = forms.DecimalField(
-        label="Monthly instalment", min_value=Decimal("0.01"), max_digits=12, decimal_places=2
+        label=_("Monthly instalment"), min_value=Decimal("0.01"), max_digits=12, decimal_places=2
     )
-    currency = forms.RegexField(regex=r"^[A-Z]{3}$", initial="EUR", max_length=3)
-    term_months = forms.IntegerField(label="Term (months)", min_value=1, max_value=120)
+    currency = forms.RegexField(label=_("Currency"), regex=r"^[A-Z]{3}$", initial="EUR", max_length=3)
+    term_months = forms.IntegerField(label=_("Term (months)"), min_value=1, max_value=120)
     lease_application_id = forms.IntegerField(
-        label="Lease application number (optional)",
+        label=_("Lease application number (optional)"),
         required=False,
         min_value=1,
-        help_text="The verdict reaches it only if it is your organisation's application of the customer who answers.",
+        help_text=_(
+            "The verdict reaches it only if it is your organisation's application of the customer who answers."
+        ),
     )
 
     def amount_minor(self) -> int:
@@ -33,18 +36,18 @@ class CreditCheckRequestForm(forms.Form):
 
 
 class CreditPolicyForm(forms.Form):
-    purpose = forms.ChoiceField(choices=CreditCheckPurpose.choices)
-    minimum_score_band = forms.ChoiceField(label="Minimum score band (approve)", choices=_BANDS)
-    referral_score_band = forms.ChoiceField(label="Lowest band referred to a person", choices=_BANDS)
-    max_credential_age_days = forms.IntegerField(label="Maximum credential age (days)", min_value=1, max_value=730)
+    purpose = forms.ChoiceField(label=_("Purpose"), choices=CreditCheckPurpose.choices)
+    minimum_score_band = forms.ChoiceField(label=_("Minimum score band (approve)"), choices=_BANDS)
+    referral_score_band = forms.ChoiceField(label=_("Lowest band referred to a person"), choices=_BANDS)
+    max_credential_age_days = forms.IntegerField(label=_("Maximum credential age (days)"), min_value=1, max_value=730)
 
 
 class CreditCheckReviewForm(forms.Form):
-    outcome = forms.ChoiceField(choices=CreditCheckReview.Outcome.choices)
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=CreditCheckReview.Outcome.choices)
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
 
 
 class CreditCheckContestForm(forms.Form):
     message = forms.CharField(
-        label="Why do you contest the decision?", widget=forms.Textarea(attrs={"rows": 4}), max_length=2000
+        label=_("Why do you contest the decision?"), widget=forms.Textarea(attrs={"rows": 4}), max_length=2000
     )

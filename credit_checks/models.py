@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 __all__ = [
     "ConsentReceipt",
@@ -29,8 +30,8 @@ SCORE_BAND_CHOICES = [(band, band) for band in ("A", "B", "C", "D", "E")]
 
 
 class CreditCheckPurpose(models.TextChoices):
-    LEASE = "lease", "Lease"
-    FINANCING = "financing", "Financing"
+    LEASE = "lease", _("Lease")
+    FINANCING = "financing", _("Financing")
 
 
 class CreditPolicy(models.Model):
@@ -81,11 +82,11 @@ class CreditPolicy(models.Model):
 
 
 class CreditCheckStatus(models.TextChoices):
-    OPEN = "open", "Waiting for the customer"
-    DECLINED = "declined", "Customer declined"
-    REFUSED = "refused", "Presentation refused"
-    DECIDED = "decided", "Verdict given"
-    EXPIRED = "expired", "Expired"
+    OPEN = "open", _("Waiting for the customer")
+    DECLINED = "declined", _("Customer declined")
+    REFUSED = "refused", _("Presentation refused")
+    DECIDED = "decided", _("Verdict given")
+    EXPIRED = "expired", _("Expired")
 
 
 class CreditCheckRequest(models.Model):
@@ -161,9 +162,9 @@ class CreditCheckVerdict(models.Model):
     """
 
     class Outcome(models.TextChoices):
-        APPROVED = "approved", "Approved"
-        DECLINED = "declined", "Declined"
-        REFERRED = "referred", "Referred to a person"
+        APPROVED = "approved", _("Approved")
+        DECLINED = "declined", _("Declined")
+        REFERRED = "referred", _("Referred to a person")
 
     request = models.OneToOneField(CreditCheckRequest, on_delete=models.CASCADE, related_name="verdict")
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
@@ -192,8 +193,8 @@ class ConsentReceipt(models.Model):
     long it is kept, when, and the SHA-256 of the presentation sent. Downloadable by the customer as JSON."""
 
     class Decision(models.TextChoices):
-        CONSENTED = "consented", "Consented"
-        DECLINED = "declined", "Declined"
+        CONSENTED = "consented", _("Consented")
+        DECLINED = "declined", _("Declined")
 
     request = models.OneToOneField(CreditCheckRequest, on_delete=models.CASCADE, related_name="consent_receipt")
     receipt_id = models.UUIDField(unique=True)
@@ -225,8 +226,8 @@ class CreditCheckReview(models.Model):
     """A back-office person's decision on a referred or declined verdict, with the reason; the verdict stays."""
 
     class Outcome(models.TextChoices):
-        APPROVED = "approved", "Approved after review"
-        DECLINED = "declined", "Declined after review"
+        APPROVED = "approved", _("Approved after review")
+        DECLINED = "declined", _("Declined after review")
 
     verdict = models.ForeignKey(CreditCheckVerdict, on_delete=models.CASCADE, related_name="reviews")
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils.translation import gettext
 
 from accounts.models import DealerOrganisation, User
 from core.errors import ValidationFailed
@@ -33,7 +34,7 @@ def credit_policy_current(*, dealer_organisation: DealerOrganisation, purpose: s
     """The newest version of the organisation's policy for ``purpose``; version 1 with the portal defaults is made on
     first use so every verdict names a version."""
     if purpose not in CreditCheckPurpose.values:
-        raise ValidationFailed("Unknown purpose.", fields={"purpose": ["Unknown."]})
+        raise ValidationFailed(gettext("Unknown purpose."), fields={"purpose": [gettext("Unknown.")]})
     policy = CreditPolicy.objects.filter(dealer_organisation=dealer_organisation, purpose=purpose).first()
     if policy is not None:
         return policy
@@ -63,13 +64,16 @@ def credit_policy_version_create(
 ) -> CreditPolicy:
     """A new version of the policy; earlier versions and the verdicts that name them are left exactly as they were."""
     if minimum_score_band not in SCORE_BANDS or referral_score_band not in SCORE_BANDS:
-        raise ValidationFailed("Unknown score band.", fields={"minimum_score_band": list(SCORE_BANDS)})
+        raise ValidationFailed(gettext("Unknown score band."), fields={"minimum_score_band": list(SCORE_BANDS)})
     if referral_score_band < minimum_score_band:
         raise ValidationFailed(
-            "The referral band cannot be better than the minimum band.", fields={"referral_score_band": ["Too good."]}
+            gettext("The referral band cannot be better than the minimum band."),
+            fields={"referral_score_band": [gettext("Too good.")]},
         )
     if max_credential_age_days < 1:
-        raise ValidationFailed("At least one day.", fields={"max_credential_age_days": ["At least 1."]})
+        raise ValidationFailed(
+            gettext("At least one day."), fields={"max_credential_age_days": [gettext("At least 1.")]}
+        )
     credit_policy_current(dealer_organisation=dealer_organisation, purpose=purpose)
     # Concurrent new versions queue on the first version's row (this app's own; version 1 always exists by now), so
     # each reads the latest number after the one before it committed.

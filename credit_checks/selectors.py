@@ -7,9 +7,11 @@ from typing import Any
 
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from core.money import Money
 from credit_checks.models import (
     ConsentReceipt,
     CreditCheckContest,
@@ -71,12 +73,12 @@ RULE_TEXTS = {
 
 def rule_texts(codes: Collection[str]) -> list[str]:
     """Plain words for the policy rules a verdict names, in the verdict's order."""
-    return [str(RULE_TEXTS.get(code, code)) for code in codes]
+    return [str(RULE_TEXTS.get(code, gettext("A rule of the policy applied."))) for code in codes]
 
 
 def refusal_text(code: str) -> str:
     """Plain words for a refusal code, shown to dealer and customer alike."""
-    return str(REFUSAL_TEXTS.get(code, _("The presentation was refused.")))
+    return str(REFUSAL_TEXTS.get(code, gettext("The presentation was refused.")))
 
 
 def _base() -> QuerySet[CreditCheckRequest]:
@@ -195,9 +197,8 @@ def credit_check_is_open(request: CreditCheckRequest) -> bool:
 
 
 def money_text(*, amount: int, currency: str) -> str:
-    """Minor units shown in major units with two decimals, e.g. 65000 EUR -> "650.00 EUR"."""
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{abs(amount) // 100}.{abs(amount) % 100:02d} {currency}"
+    """Minor units as the reader writes money, e.g. 65000 EUR -> "€650.00" / "650,00 €"."""
+    return Money(amount, currency).format()
 
 
 def credit_check_display(*, request: CreditCheckRequest) -> CreditCheckRequest:

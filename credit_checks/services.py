@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -30,8 +31,8 @@ from credit_checks.models import (
     CreditCheckStatus,
     CreditCheckVerdict,
 )
-from credit_checks.openid4vp import credit_check_transaction_create
 from credit_checks.notifications import credit_check_requested_notify
+from credit_checks.openid4vp import credit_check_transaction_create
 from credit_checks.policy import credit_policy_apply, credit_policy_current
 from credit_checks.webhooks import webhook_event_create
 from identity.credentials.core import Reason
@@ -68,13 +69,13 @@ def _retention_days() -> int:
 def _request_errors(*, purpose: str, amount: int, currency: str, term_months: int) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if purpose not in CreditCheckPurpose.values:
-        errors["purpose"] = ["Choose lease or financing."]
+        errors["purpose"] = [gettext("Choose lease or financing.")]
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         errors["amount"] = ["A positive whole number of minor units."]
     if not (isinstance(currency, str) and len(currency) == 3 and currency.isupper() and currency.isalpha()):
-        errors["currency"] = ["An ISO 4217 code such as EUR."]
+        errors["currency"] = [gettext("An ISO 4217 code such as EUR.")]
     if isinstance(term_months, bool) or not isinstance(term_months, int) or not 1 <= term_months <= MAX_TERM_MONTHS:
-        errors["term_months"] = [f"Between 1 and {MAX_TERM_MONTHS} months."]
+        errors["term_months"] = [gettext("Between 1 and %(maximum)s months.") % {"maximum": MAX_TERM_MONTHS}]
     return errors
 
 
@@ -98,10 +99,12 @@ def credit_check_request_create(
     presented, so a wrong or foreign number changes nothing."""
     organisation = dealer_user.dealer_organisation
     if organisation is None:
-        raise ValidationFailed("Your account belongs to no dealer organisation.", code="no_dealer_organisation")
+        raise ValidationFailed(
+            gettext("Your account belongs to no dealer organisation."), code="no_dealer_organisation"
+        )
     errors = _request_errors(purpose=purpose, amount=amount, currency=currency, term_months=term_months)
     if errors:
-        raise ValidationFailed("The request is incomplete.", fields=errors)
+        raise ValidationFailed(gettext("The request is incomplete."), fields=errors)
     credit_policy_current(dealer_organisation=organisation, purpose=purpose)
     keys.signing_key_active_get_or_create(controller=keys.dealer_controller(organisation.slug))
     now = now or timezone.now()
@@ -145,9 +148,11 @@ def _locked_open_request(*, request: CreditCheckRequest, customer: User, now: da
         raise Http404("No such credit check.")
     if request.status == CreditCheckStatus.OPEN and request.expires_at <= now:
         # The purge task marks it expired; this answer changes nothing.
-        raise ConflictError("This credit check has expired; ask the dealer for a new one.", code="request_expired")
+        raise ConflictError(
+            gettext("This credit check has expired; ask the dealer for a new one."), code="request_expired"
+        )
     if request.status != CreditCheckStatus.OPEN:
-        raise ConflictError("This credit check was already answered or has expired.", code="request_not_open")
+        raise ConflictError(gettext("This credit check was already answered or has expired."), code="request_not_open")
     return request
 
 
@@ -206,7 +211,7 @@ def credit_check_present(
     customer can use a credential received minutes ago. When the Tangle node cannot be asked about an anchored one,
     nothing is recorded and :class:`AnchorUnverifiable` is raised: an outage is not the customer's refusal."""
     if not presentation.strip():
-        raise ValidationFailed("No presentation was sent.", code="presentation_missing")
+        raise ValidationFailed(gettext("No presentation was sent."), code="presentation_missing")
     now = now or timezone.now()
     request = _locked_open_request(request=request, customer=customer, now=now)
     digest = presentation_hash(presentation)
@@ -297,11 +302,13 @@ def credit_check_review(*, verdict: CreditCheckVerdict, reviewer: User, outcome:
     """A back-office decision on a referred or declined verdict; the automated verdict stays as recorded."""
     verdict = CreditCheckVerdict.objects.select_for_update().get(pk=verdict.pk)
     if verdict.outcome == CreditCheckVerdict.Outcome.APPROVED and not verdict.contests.exists():
-        raise ConflictError("Only referred, declined or contested verdicts are reviewed.", code="review_not_needed")
+        raise ConflictError(
+            gettext("Only referred, declined or contested verdicts are reviewed."), code="review_not_needed"
+        )
     if outcome not in CreditCheckReview.Outcome.values:
-        raise ValidationFailed("Choose approve or decline.", fields={"outcome": ["Unknown."]})
+        raise ValidationFailed(gettext("Choose approve or decline."), fields={"outcome": [gettext("Unknown.")]})
     if not reason.strip():
-        raise ValidationFailed("Give the reason for the decision.", fields={"reason": ["Required."]})
+        raise ValidationFailed(gettext("Give the reason for the decision."), fields={"reason": [gettext("Required.")]})
     review = CreditCheckReview.objects.create(
         verdict=verdict, reviewer=reviewer, outcome=outcome, reason=reason.strip()
     )
@@ -315,7 +322,9 @@ def credit_check_contest(*, verdict: CreditCheckVerdict, customer: User, message
     if verdict.request.customer_id != customer.pk:
         raise Http404("No such credit check.")
     if not message.strip():
-        raise ValidationFailed("Tell us why you contest the decision.", fields={"message": ["Required."]})
+        raise ValidationFailed(
+            gettext("Tell us why you contest the decision."), fields={"message": [gettext("Required.")]}
+        )
     return CreditCheckContest.objects.create(verdict=verdict, customer=customer, message=message.strip())
 
 

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import role_required
@@ -31,7 +32,7 @@ from credit_checks.openid4vp import credit_check_links
 from credit_checks.policy import credit_policy_current, credit_policy_version_create
 from identity.services import keys
 
-_TOO_MANY = "Too many requests. Wait a minute before trying again."
+_TOO_MANY = gettext_lazy("Too many requests. Wait a minute before trying again.")
 
 
 def _attach(form: Any, error: ApplicationError) -> None:
@@ -69,7 +70,9 @@ def credit_check_list_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and _rate_limited(request, "credit-check-create"):
         form = CreditCheckRequestForm(initial=request.POST.dict())
         return _too_many_response(request, "credit_checks/list.html", _list_context(request, form))
-    form = CreditCheckRequestForm(request.POST or None)
+    # A link from the dealer's application list names the application the check is for (?lease_application_id=N).
+    initial = {"lease_application_id": request.GET.get("lease_application_id", "")[:12]}
+    form = CreditCheckRequestForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -105,7 +108,7 @@ def credit_check_detail_view(request: HttpRequest, request_id: int) -> HttpRespo
     link = request.build_absolute_uri(
         reverse("credit_checks:credit-check-respond", kwargs={"link_token": credit_check.link_token})
     )
-    qr_svg = segno.make_qr(link, error="m").svg_inline(scale=4, title="Credit-check link")
+    qr_svg = segno.make_qr(link, error="m").svg_inline(scale=4, title=gettext("Credit-check link"))
     context = _outcome_context(credit_check) | {
         "link": link,
         "qr_svg": qr_svg,
@@ -142,7 +145,11 @@ def credit_policy_view(request: HttpRequest) -> HttpResponse:
         except ApplicationError as error:
             _attach(form, error)
         else:
-            messages.success(request, f"Version {policy.version} of the {policy.purpose} policy applies from now on.")
+            messages.success(
+                request,
+                gettext("Version %(version)s of the credit policy (%(purpose)s) applies from now on.")
+                % {"version": policy.version, "purpose": policy.get_purpose_display()},
+            )
             return redirect("credit_checks:credit-policy")
     policies = (
         [
@@ -187,7 +194,7 @@ def _respond_context(credit_check: Any) -> dict[str, Any]:
         "wallet_request": credit_check_links(credit_check),
         "dealer_name": credit_check.dealer_organisation.name,
         "portal_did": keys.portal_did(),
-        "wallet_requests": [("credit_history", "Get my credit-history credential (demo credit bureau)")]
+        "wallet_requests": [("credit_history", gettext("Get my credit-history credential (demo credit bureau)"))]
         if settings.IDENTITY_DEMO_ISSUERS
         else [],
     }
@@ -208,7 +215,9 @@ def credit_check_mine_view(request: HttpRequest, request_id: int) -> HttpRespons
         except ApplicationError as error:
             _attach(form, error)
         else:
-            messages.success(request, "Your objection is recorded; a person at FinLab will review the decision.")
+            messages.success(
+                request, gettext("Your objection is recorded; a person at FinLab will review the decision.")
+            )
             return redirect("credit_checks:credit-check-mine", request_id=credit_check.pk)
     context |= {"form": form, "dealer_name": credit_check.dealer_organisation.name}
     return render(request, "credit_checks/mine.html", context, status=400 if form.errors else 200)
@@ -219,7 +228,7 @@ def consent_receipt_download_view(request: HttpRequest, request_id: int) -> Http
     credit_check = selectors.credit_check_get_for_customer(user=request.user, request_id=request_id)
     receipt = getattr(credit_check, "consent_receipt", None)
     if receipt is None:
-        return HttpResponse("No consent was given or refused yet.", status=404, content_type="text/plain")
+        return HttpResponse(gettext("No consent was given or refused yet."), status=404, content_type="text/plain")
     body = json.dumps(selectors.consent_receipt_document(receipt=receipt), indent=2)
     response = HttpResponse(body, content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="consent-receipt-{receipt.receipt_id}.json"'
@@ -229,7 +238,7 @@ def consent_receipt_download_view(request: HttpRequest, request_id: int) -> Http
 @role_required(Role.CUSTOMER)
 def payment_history_view(request: HttpRequest) -> HttpResponse:
     """Hosts the wallet so the portal's payment-history credential can be requested into it."""
-    context = {"wallet_requests": [("payment_history", "Get my payment-history credential (FinLab)")]}
+    context = {"wallet_requests": [("payment_history", gettext("Get my payment-history credential (FinLab)"))]}
     return render(request, "credit_checks/payment_history.html", context)
 
 
@@ -249,9 +258,14 @@ def credit_check_review_view(request: HttpRequest, verdict_id: int) -> HttpRespo
         except ApplicationError as error:
             _attach(form, error)
         else:
-            messages.success(request, "The review is recorded.")
+            messages.success(request, gettext("The review is recorded."))
             return redirect("credit_checks:credit-check-review-list")
     selectors.credit_check_display(request=verdict.request)
     verdict.rule_texts = selectors.rule_texts(verdict.rule_results)
-    context = {"verdict": verdict, "form": form, "reviews": verdict.reviews.all(), "contests": verdict.contests.all()}
+    context = {
+        "verdict": verdict,
+        "form": form,
+        "reviews": verdict.reviews.select_related("reviewer"),
+        "contests": verdict.contests.all(),
+    }
     return render(request, "credit_checks/review.html", context, status=400 if form.errors else 200)

@@ -8,11 +8,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext
+from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import role_required
 from accounts.roles import Role
+from core.confirmation import confirmation_page
 from core.errors import ApplicationError
 from identity import selectors
 from identity.forms import CredentialStatusForm, IssuerClientForm, IssuerRegisterForm, IssuerTypesForm
@@ -61,6 +63,25 @@ def _attach(form: Any, error: ApplicationError) -> None:
         form.add_error(None, error.detail)
 
 
+# Actions that stop credentials from verifying or a system from issuing ask once more (core.confirmation).
+_ISSUER_CONFIRMATIONS = {
+    "suspend": (
+        gettext_lazy("Suspend %(name)s?"),
+        gettext_lazy(
+            "Credentials from this issuer stop verifying at once, in credit checks too, until it is trusted again."
+        ),
+        gettext_lazy("Yes, suspend"),
+    ),
+    "client-revoke": (
+        gettext_lazy("Revoke this key of %(name)s?"),
+        gettext_lazy(
+            "The issuer's system can no longer sign in with this key. This cannot be undone; a new key can be created."
+        ),
+        gettext_lazy("Yes, revoke"),
+    ),
+}
+
+
 @role_required(Role.BACK_OFFICE)
 @require_http_methods(["GET", "POST"])
 def issuer_detail_view(request: HttpRequest, issuer_id: int) -> HttpResponse:
@@ -69,6 +90,17 @@ def issuer_detail_view(request: HttpRequest, issuer_id: int) -> HttpResponse:
     client_form = IssuerClientForm()
     new_key = None
     action = request.POST.get("action", "")
+    if action in _ISSUER_CONFIRMATIONS:
+        title, consequence, label = _ISSUER_CONFIRMATIONS[action]
+        page = confirmation_page(
+            request,
+            title=str(title) % {"name": issuer.name},
+            consequence=str(consequence),
+            action_label=str(label),
+            back_url=reverse("identity:issuer-detail", args=[issuer.pk]),
+        )
+        if page is not None:
+            return page
     try:
         if action == "suspend":
             registry.trusted_issuer_suspend(issuer=issuer)
@@ -119,11 +151,24 @@ def _int(value: object) -> int:
 def keys_view(request: HttpRequest) -> HttpResponse:
     """The portal's and dealers' did:web keys: rotate (old keys keep verifying) or withdraw a compromised old key."""
     if request.method == "POST":
+        if request.POST.get("action") == "withdraw":
+            page = confirmation_page(
+                request,
+                title=gettext("Withdraw this key?"),
+                consequence=gettext(
+                    "The key disappears from the DID document: signatures made with it no longer verify. Do this "
+                    "only for a key that may be compromised. This cannot be undone."
+                ),
+                action_label=gettext("Yes, withdraw"),
+                back_url=reverse("identity:keys"),
+            )
+            if page is not None:
+                return page
         try:
             if request.POST.get("action") == "rotate":
                 controller = request.POST.get("controller", "")
                 if controller != keys.PORTAL_CONTROLLER and not controller.startswith("dealer:"):
-                    raise ApplicationError("Only the portal's and dealers' keys rotate here.")
+                    raise ApplicationError(gettext("Only the portal's and dealers' keys rotate here."))
                 keys.signing_key_rotate(controller=controller)
                 messages.success(request, gettext("The key of %(controller)s is rotated.") % {"controller": controller})
             elif request.POST.get("action") == "withdraw":
@@ -133,7 +178,7 @@ def keys_view(request: HttpRequest) -> HttpResponse:
                     .first()
                 )
                 if key is None:
-                    raise ApplicationError("No such key.")
+                    raise ApplicationError(gettext("No such key."))
                 keys.signing_key_withdraw(key=key)
                 messages.success(request, gettext("The key is withdrawn from the DID document."))
         except ApplicationError as error:
@@ -149,6 +194,18 @@ def keys_view(request: HttpRequest) -> HttpResponse:
 def credentials_view(request: HttpRequest) -> HttpResponse:
     """Issued credentials (ids, types, issuers, status; never content) and the anchoring queue."""
     form = CredentialStatusForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and form.cleaned_data["action"] in ("revoke", "suspend"):
+        page = confirmation_page(
+            request,
+            title=gettext("Change the status of this credential?"),
+            consequence=gettext("A revoked credential never verifies again. This cannot be undone.")
+            if form.cleaned_data["action"] == "revoke"
+            else gettext("The credential stops verifying until the suspension is lifted."),
+            action_label=gettext("Yes, revoke") if form.cleaned_data["action"] == "revoke" else gettext("Yes, suspend"),
+            back_url=reverse("identity:credentials"),
+        )
+        if page is not None:
+            return page
     if request.method == "POST" and form.is_valid():
         try:
             record = selectors.credential_record_get_for_issuer(

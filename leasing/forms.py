@@ -10,11 +10,14 @@ from django.utils.translation import gettext_lazy as _
 from core.form_fields import LocalizedDecimalField
 from core.money import Money
 from leasing.models import (
+    ApplicationStatus,
     CollectionMethod,
+    ContractStatus,
     CreditVerdict,
     LeaseProduct,
     PaymentTimingChoice,
     ProductKind,
+    ServicePackage,
     ServicePackageKind,
     ToleranceKind,
 )
@@ -52,10 +55,19 @@ class QuoteForm(forms.Form):
     )
     timing = forms.ChoiceField(label=_("Payments"), choices=PaymentTimingChoice.choices, initial="in_arrears")
     start_date = forms.DateField(
-        label=_("Start date"), required=False, help_text=_("For example 01/01/2027; empty for today.")
+        label=_("Start date"),
+        required=False,
+        help_text=_("Empty for today."),
+        # A calendar on phones and desktops; typed dates in the language's own form ("01.01.2027") are read as well.
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-    service_packages = forms.CharField(
-        label=_("Service packages (codes, comma separated)"), required=False, max_length=200
+    service_packages = forms.ModelMultipleChoiceField(
+        label=_("Service packages"),
+        queryset=ServicePackage.objects.none(),
+        to_field_name="code",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Optional. Each package is offered with the products named in the list of products."),
     )
 
     def __init__(self, *args, products=None, **kwargs) -> None:
@@ -63,10 +75,10 @@ class QuoteForm(forms.Form):
         self.fields["product"].queryset = (
             products if products is not None else LeaseProduct.objects.filter(is_active=True)
         )
+        self.fields["service_packages"].queryset = ServicePackage.objects.filter(is_active=True).order_by("name")
 
     def service_package_codes(self) -> list[str]:
-        raw = self.cleaned_data.get("service_packages") or ""
-        return [code.strip() for code in raw.split(",") if code.strip()]
+        return [package.code for package in self.cleaned_data.get("service_packages") or []]
 
 
 class ApplyForm(forms.Form):
@@ -126,15 +138,17 @@ class ReturnsImportForm(forms.Form):
 
 
 class ProductForm(forms.Form):
-    code = forms.SlugField(max_length=40)
-    name = forms.CharField(max_length=120)
-    kind = forms.ChoiceField(choices=ProductKind.choices)
+    code = forms.SlugField(
+        label=_("Short name for the system"), max_length=40, help_text=_("Lower-case letters, digits and hyphens.")
+    )
+    name = forms.CharField(label=_("Name"), max_length=120)
+    kind = forms.ChoiceField(label=_("Kind"), choices=ProductKind.choices)
     nominal_rate_percent = LocalizedDecimalField(
         label=_("Nominal rate (% per year)"), max_digits=6, decimal_places=3, min_value=0, max_value=100
     )
     arrangement_fee = MoneyField(label=_("Arrangement fee (EUR)"), initial=0)
-    min_term_months = forms.IntegerField(min_value=1, max_value=120)
-    max_term_months = forms.IntegerField(min_value=1, max_value=120)
+    min_term_months = forms.IntegerField(label=_("Shortest term (months)"), min_value=1, max_value=120)
+    max_term_months = forms.IntegerField(label=_("Longest term (months)"), min_value=1, max_value=120)
     min_price = MoneyField(label=_("Minimum price (EUR)"), min_value=Decimal("0.01"))
     max_price = MoneyField(label=_("Maximum price (EUR)"), min_value=Decimal("0.01"))
     max_residual_percent = LocalizedDecimalField(
@@ -147,15 +161,15 @@ class ProductForm(forms.Form):
     )
     excess_km_rate = forms.IntegerField(label=_("Excess km rate (cents per km)"), min_value=0, initial=0)
     unused_km_rate = forms.IntegerField(label=_("Unused km rate (cents per km)"), min_value=0, initial=0)
-    tolerance_kind = forms.ChoiceField(choices=ToleranceKind.choices)
-    tolerance_km = forms.IntegerField(min_value=0, initial=0)
+    tolerance_kind = forms.ChoiceField(label=_("Mileage tolerance"), choices=ToleranceKind.choices)
+    tolerance_km = forms.IntegerField(label=_("Tolerance (km)"), min_value=0, initial=0)
     mileage_bands = forms.CharField(
         label=_("Mileage bands (km:residual %, comma separated)"),
         required=False,
         help_text=_("e.g. 10000:55, 15000:50"),
         max_length=300,
     )
-    is_active = forms.BooleanField(required=False, initial=True)
+    is_active = forms.BooleanField(label=_("Offered to customers"), required=False, initial=True)
 
     def clean_mileage_bands(self) -> list[tuple[int, Decimal]]:
         bands = []
@@ -171,8 +185,39 @@ class ProductForm(forms.Form):
 
 
 class ServicePackageForm(forms.Form):
-    code = forms.SlugField(max_length=40)
-    name = forms.CharField(max_length=120)
-    kind = forms.ChoiceField(choices=ServicePackageKind.choices)
+    code = forms.SlugField(
+        label=_("Short name for the system"), max_length=40, help_text=_("Lower-case letters, digits and hyphens.")
+    )
+    name = forms.CharField(label=_("Name"), max_length=120)
+    kind = forms.ChoiceField(label=_("Kind"), choices=ServicePackageKind.choices)
     monthly_price = MoneyField(label=_("Monthly price (EUR)"), min_value=Decimal("0.01"))
-    products = forms.ModelMultipleChoiceField(queryset=LeaseProduct.objects.all(), required=False)
+    products = forms.ModelMultipleChoiceField(
+        label=_("Offered with"),
+        queryset=LeaseProduct.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
+class ApplicationSearchForm(forms.Form):
+    """The filters of the application list: one box for the application number, reference or customer e-mail."""
+
+    query = forms.CharField(
+        label=_("Application number or customer e-mail"), max_length=254, required=False, strip=True
+    )
+    status = forms.ChoiceField(label=_("Status"), required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", _("Any status")), *ApplicationStatus.choices]
+
+
+class ContractSearchForm(forms.Form):
+    """The filters of the contract list: contract number or customer e-mail, and the status."""
+
+    query = forms.CharField(label=_("Contract number or customer e-mail"), max_length=254, required=False, strip=True)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", _("Any status")), *ContractStatus.choices]

@@ -7,10 +7,11 @@ Customers see their own applications and contracts, dealers those their organisa
 from __future__ import annotations
 
 import datetime
+import itertools
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import Count, Min, QuerySet, Sum
+from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -73,6 +74,54 @@ def _scope(queryset: QuerySet, *, user: User) -> QuerySet:
 def application_list_for_user(*, user: User, status: str | None = None) -> QuerySet[Application]:
     queryset = _scope(Application.objects.select_related("quote__product", "credit_check"), user=user)
     return queryset.filter(status=status) if status else queryset
+
+
+def application_search_for_user(*, user: User, query: str = "", status: str = "") -> QuerySet[Application]:
+    """The applications ``user`` may see, newest first, narrowed by ``query`` (an application number, the application's
+    reference or its first characters, or the customer's e-mail address or part of it) and ``status``."""
+    queryset = application_list_for_user(user=user, status=status or None).select_related("customer")
+    query = query.strip()
+    if query:
+        matches = Q(customer__email__icontains=query)
+        if query.isdigit() and len(query) < 12:
+            matches |= Q(pk=int(query))
+        compact = query.replace("-", "").lower()
+        if 4 <= len(compact) <= 32 and all(character in "0123456789abcdef" for character in compact):
+            matches |= Q(reference__startswith=_uuid_prefix(compact))
+        queryset = queryset.filter(matches)
+    return queryset.order_by("-created_at", "-pk")
+
+
+def _uuid_prefix(compact: str) -> str:
+    """The first hex digits of a UUID written with its hyphens (after 8, 12, 16 and 20 digits): PostgreSQL compares a
+    UUID column as that text, SQLite strips the hyphens from both sides, so this form matches on both."""
+    cuts = [0, 8, 12, 16, 20, 32]
+    parts = [compact[start:end] for start, end in itertools.pairwise(cuts) if compact[start:end]]
+    return "-".join(parts)
+
+
+def contract_search_for_user(*, user: User, query: str = "", status: str = "") -> QuerySet[Contract]:
+    """The contracts ``user`` may see, newest first, narrowed by contract number or customer e-mail and status."""
+    queryset = contract_list_for_user(user=user).select_related("customer")
+    if status:
+        queryset = queryset.filter(status=status)
+    query = query.strip()
+    if query:
+        queryset = queryset.filter(Q(number__iexact=query) | Q(customer__email__icontains=query))
+    return queryset.order_by("-created_at", "-pk")
+
+
+def customer_ids_for_reference(*, reference: str) -> list[int]:
+    """The customers an application number, application reference (or its first 8+ characters) or contract number
+    belongs to: back office's customer search."""
+    reference = reference.strip()
+    compact = reference.replace("-", "").lower()
+    matches = Q(pk=int(reference)) if reference.isdigit() and len(reference) < 12 else Q(pk__in=[])
+    if 8 <= len(compact) <= 32 and all(character in "0123456789abcdef" for character in compact):
+        matches |= Q(reference__startswith=_uuid_prefix(compact))
+    applications = Application.objects.filter(matches).values_list("customer_id", flat=True)
+    contracts = Contract.objects.filter(number__iexact=reference).values_list("customer_id", flat=True)
+    return sorted(set(applications) | set(contracts))
 
 
 def application_get_for_user(*, user: User, application_id: int) -> Application:

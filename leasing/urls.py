@@ -11,6 +11,7 @@ urlpatterns = [
     path("quotes/<uuid:public_id>/apply/", public.application_create, name="application-create"),
     path("applications/", accounts.application_list, name="application-list"),
     path("applications/<int:application_id>/", accounts.application_detail, name="application-detail"),
+    path("applications/<int:application_id>/status.json", accounts.application_status, name="application-status"),
     path("contracts/", accounts.contract_list, name="contract-list"),
     path("contracts/<int:contract_id>/", accounts.contract_detail, name="contract-detail"),
     path("contracts/<int:contract_id>/document.pdf", accounts.contract_document, name="contract-document"),

@@ -17,6 +17,7 @@ from accounts.models import User
 from accounts.permissions import role_required
 from accounts.roles import Role
 from accounts.services import request_rate_exceeded
+from core.confirmation import confirmation_page
 from core.errors import ApplicationError
 from core.idempotency import idempotent_form_run
 from core.locale_format import format_when
@@ -137,6 +138,15 @@ def vehicle_operators(request: HttpRequest, vehicle_id: int) -> HttpResponse:
 def vehicle_operator_revoke(request: HttpRequest, vehicle_id: int, operator_id: int) -> HttpResponse:
     vehicle = selectors.vehicle_get_for_user(user=request.user, vehicle_id=vehicle_id)
     operator = selectors.operator_get_for_approval(operator_id=operator_id)
+    page = confirmation_page(
+        request,
+        title=_("Stop %(operator)s from charging this vehicle?") % {"operator": operator.display_name},
+        consequence=_("The vehicle can no longer pay at this operator's stations until you approve it again."),
+        action_label=_("Yes, revoke"),
+        back_url=reverse("machines:vehicle-operators", args=[vehicle.pk]),
+    )
+    if page is not None:
+        return page
     registry.vehicle_operator_revoke(vehicle=vehicle, operator=operator)
     messages.success(
         request, _("%(operator)s may no longer charge this vehicle.") % {"operator": operator.display_name}

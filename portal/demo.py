@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from accounts import invitations
 from accounts import services as account_services
 from accounts.models import DealerOrganisation, User
 from accounts.roles import Role
@@ -17,13 +18,17 @@ class DemoLogin:
     role: Role
     email: str
     password: str
+    display_name: str = ""
+    manages_staff: bool = False
 
 
 DEMO_PASSWORD = "FinLab-demo-2026"  # noqa: S105 - a published demo login, created only by the demo command
+# Two back-office users, so an application above the four-eyes limit can be approved by two different people.
 DEMO_LOGINS = (
     DemoLogin(Role.CUSTOMER, "customer@demo.finlab.test", DEMO_PASSWORD),
-    DemoLogin(Role.DEALER, "dealer@demo.finlab.test", DEMO_PASSWORD),
-    DemoLogin(Role.BACK_OFFICE, "backoffice@demo.finlab.test", DEMO_PASSWORD),
+    DemoLogin(Role.DEALER, "dealer@demo.finlab.test", DEMO_PASSWORD, "Lena Hoffmann"),
+    DemoLogin(Role.BACK_OFFICE, "backoffice@demo.finlab.test", DEMO_PASSWORD, "Anna Schmidt", manages_staff=True),
+    DemoLogin(Role.BACK_OFFICE, "backoffice2@demo.finlab.test", DEMO_PASSWORD, "Jonas Weber"),
 )
 DEMO_DEALER_SLUG = "autohaus-nord"
 
@@ -52,7 +57,7 @@ def _demo_customer_email() -> str:
 
 @transaction.atomic
 def _people_load() -> list[DemoLogin]:
-    """The demo organisation and the three demo users, each staff user with an enrolled second factor."""
+    """The demo organisation and the demo users, each staff user with an enrolled second factor and a name."""
     organisation = DealerOrganisation.objects.filter(slug=DEMO_DEALER_SLUG).first()
     if organisation is None:
         organisation = account_services.dealer_organisation_create(name="Autohaus Nord GmbH", slug=DEMO_DEALER_SLUG)
@@ -67,4 +72,8 @@ def _people_load() -> list[DemoLogin]:
             )
         if login.role != Role.CUSTOMER and not user_has_confirmed_device(user=user):
             account_services.totp_device_create_confirmed(user=user)
+        if login.display_name and not user.display_name:
+            invitations.user_display_name_set(user=user, display_name=login.display_name)
+        if login.manages_staff:
+            invitations.staff_admin_grant(user=user)
     return list(DEMO_LOGINS)

@@ -1,9 +1,17 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal import health, views
+from portal import health, pages, views
 
-portal_patterns = ([path("", views.home, name="home")], "portal")
+portal_patterns = (
+    [
+        path("", views.home, name="home"),
+        path("terms/", pages.terms_of_use, name="terms"),
+        path("privacy/", pages.privacy_notice, name="privacy"),
+        path("back-office/customers/", pages.customer_search_view, name="customer-search"),
+    ],
+    "portal",
+)
 
 urlpatterns = [
     path("", include(portal_patterns)),

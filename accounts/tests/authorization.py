@@ -1,7 +1,27 @@
 """Authorization matrix of the portal-wide and accounts pages and endpoints."""
 
-from accounts import services
+from accounts import invitations, services
+from accounts.models import User
+from accounts.roles import Role
+from accounts.tests.factories import UserFactory
 from portal.authorization import Case
+
+
+def _invitation(owner):
+    """An open invitation sent by a staff administrator (the matrix's own users are not administrators)."""
+    administrator = UserFactory(role=Role.BACK_OFFICE)
+    invitations.staff_admin_grant(user=administrator)
+    invitation = invitations.staff_invitation_create(
+        invited_by=User.objects.get(pk=administrator.pk),
+        email=f"invited-{administrator.pk}@example.test",
+        display_name="Invited Person",
+        role=Role.BACK_OFFICE,
+    )
+    return invitation.pk
+
+
+def _staff_member(owner):
+    return UserFactory(role=Role.DEALER).pk
 
 
 def _token(owner):
@@ -10,6 +30,8 @@ def _token(owner):
 
 
 ALL_200 = {"anonymous": 200, "customer": 200, "dealer": 200, "back_office": 200}
+# Staff administration needs back office *and* the manage_staff permission, which the matrix's users lack.
+STAFF_ADMIN = {"anonymous": 302, "customer": 403, "dealer": 403, "back_office": 403}
 
 MATRIX = [
     Case("home", "GET", "/", ALL_200, route=""),
@@ -50,6 +72,42 @@ MATRIX = [
         "/accounts/confirm/not-a-token/",
         {"anonymous": 400, "customer": 400, "dealer": 400, "back_office": 400},
         route="accounts/confirm/<str:token>/",
+    ),
+    Case("confirmation resend", "GET", "/accounts/confirm/resend/", ALL_200, route="accounts/confirm/resend/"),
+    Case("terms of use", "GET", "/terms/", ALL_200, route="terms/"),
+    Case("privacy notice", "GET", "/privacy/", ALL_200, route="privacy/"),
+    Case(
+        "customer search",
+        "GET",
+        "/back-office/customers/?query=example",
+        {"anonymous": 302, "customer": 403, "dealer": 403, "back_office": 200},
+        route="back-office/customers/",
+    ),
+    Case("staff list", "GET", "/accounts/staff/", STAFF_ADMIN, route="accounts/staff/"),
+    Case("staff invite", "POST", "/accounts/staff/invite/", STAFF_ADMIN, route="accounts/staff/invite/"),
+    Case(
+        "staff role",
+        "GET",
+        "/accounts/staff/{object}/role/",
+        STAFF_ADMIN,
+        make_object=_staff_member,
+        route="accounts/staff/<int:user_id>/role/",
+    ),
+    Case(
+        "staff invitation withdraw",
+        "GET",
+        "/accounts/staff/invitations/{object}/withdraw/",
+        STAFF_ADMIN,
+        make_object=_invitation,
+        route="accounts/staff/invitations/<int:invitation_id>/withdraw/",
+    ),
+    # A forged link is refused alike for everyone, signed in or not.
+    Case(
+        "invitation accept",
+        "GET",
+        "/accounts/invitation/not-a-token/",
+        {"anonymous": 400, "customer": 400, "dealer": 400, "back_office": 400},
+        route="accounts/invitation/<str:token>/",
     ),
     Case(
         "second factor setup",

@@ -275,7 +275,7 @@ def test_a_resubmitted_refund_form_books_once_and_a_reused_key_is_refused(dealer
     redemption = _captured(dealer, customer)
     client = login_client(dealer)
     url = f"/payments/qr/dealer/redemptions/{redemption.public_id}/refund/"
-    form = {"refund-amount": "5.00", "refund-idempotency_key": "form-key-1"}
+    form = {"refund-amount": "5.00", "refund-idempotency_key": "form-key-1", "confirmed": "yes"}
 
     client.post(url, form)
     after_first = _snapshot()

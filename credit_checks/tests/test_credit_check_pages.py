@@ -28,7 +28,7 @@ def test_dealer_customer_and_back_office_pages(client_for, dealer, customer, bac
     assert (request.amount, request.term_months, request.customer) == (120_50, 36, None)
     detail = dealer_client.get(f"/identity/credit-checks/{request.pk}/").content.decode()
     assert f"http://testserver/identity/credit-checks/respond/{request.link_token}/" in detail
-    assert "<svg" in detail and "120.50 EUR" in detail
+    assert "<svg" in detail and "€120.50" in detail
 
     anonymous = type(customer_client)().get(f"/identity/credit-checks/respond/{request.link_token}/")
     assert anonymous.status_code == 302
@@ -70,7 +70,7 @@ def test_dealer_customer_and_back_office_pages(client_for, dealer, customer, bac
     assert contest.status_code == 302
     dealer_view = dealer_client.get(f"/identity/credit-checks/{request.pk}/").content.decode()
     assert "Referred to a person" in dealer_view and "below the policy&#x27;s minimum band" in dealer_view
-    assert "score_band_below_minimum" not in dealer_view  # words, not codes
+    assert "score_band_below_minimum" not in dealer_view  # the rule in words, its code stays in the API
 
     staff = client_for(back_office)
     verdict = request.verdict
@@ -132,4 +132,4 @@ def test_dealer_creates_a_policy_version_on_the_policy_page(client_for, dealer):
     )
     assert response.status_code == 302
     page = dealer_client.get("/identity/credit-checks/policy/").content.decode()
-    assert "Version 2 of the lease policy applies from now on." in page
+    assert "Version 2 of the credit policy (Lease) applies from now on." in page

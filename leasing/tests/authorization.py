@@ -118,6 +118,14 @@ MATRIX = [
         make_object=_application_id,
         route="leasing/applications/<int:application_id>/",
     ),
+    Case(
+        "application status (polled by its page)",
+        "GET",
+        "/leasing/applications/{object}/status.json",
+        PAGE_PARTIES,
+        make_object=_application_id,
+        route="leasing/applications/<int:application_id>/status.json",
+    ),
     Case("contract list", "GET", "/leasing/contracts/", PAGE_ANY_ROLE, route="leasing/contracts/"),
     Case(
         "contract page",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -13,9 +13,12 @@ from django.views.decorators.http import require_http_methods
 from accounts.permissions import role_required
 from accounts.roles import Role
 from core.errors import ApplicationError
+from core.pagination import list_page
 from leasing import selectors
 from leasing.forms import (
+    ApplicationSearchForm,
     ContractAcceptForm,
+    ContractSearchForm,
     EndOfTermForm,
     PauseForm,
     PayoffForm,
@@ -34,8 +37,19 @@ ALL_ROLES = (Role.CUSTOMER, Role.DEALER, Role.BACK_OFFICE)
 
 @role_required(*ALL_ROLES)
 def application_list(request: HttpRequest) -> HttpResponse:
-    applications = selectors.application_list_for_user(user=request.user)
-    return render(request, "leasing/application_list.html", {"applications": applications})
+    """Everyone's applications as their role sees them, searchable by number, reference, customer e-mail and status."""
+    form = ApplicationSearchForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    applications = selectors.application_search_for_user(
+        user=request.user, query=filters.get("query", ""), status=filters.get("status", "")
+    )
+    context = {
+        "form": form,
+        "listing": list_page(request, applications),
+        "is_filtered": bool(filters.get("query") or filters.get("status")),
+        "role": request.user.role,
+    }
+    return render(request, "leasing/application_list.html", context, status=400 if form.errors else 200)
 
 
 @role_required(*ALL_ROLES)
@@ -49,11 +63,42 @@ def application_detail(request: HttpRequest, application_id: int) -> HttpRespons
     return render(request, "leasing/application_detail.html", _application_context(request, application))
 
 
+@role_required(*ALL_ROLES)
+def application_status(request: HttpRequest, application_id: int) -> JsonResponse:
+    """The application's state as JSON, polled by its page (static/payments/refresh.js) to reload once it changes."""
+    application = selectors.application_get_for_user(user=request.user, application_id=application_id)
+    if application.status == ApplicationStatus.CREDIT_CHECK_PENDING and application_credit_verdicts_collect(
+        application_ids=[application.pk]
+    ):
+        application = selectors.application_get_for_user(user=request.user, application_id=application_id)
+    response = JsonResponse({"status": _application_state(application)})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _application_state(application) -> str:
+    """What the page shows that can change without the reader: the status, the credit check and the approvals."""
+    credit_check = getattr(application, "credit_check", None)
+    return ":".join(
+        [
+            application.status,
+            credit_check.status if credit_check else "",
+            str(application.approvals.count()),
+            str(getattr(getattr(application, "contract", None), "status", "")),
+        ]
+    )
+
+
 def _application_context(request: HttpRequest, application, **forms) -> dict:
     is_back_office = request.user.role == Role.BACK_OFFICE
     shows_refusals = request.user.role in (Role.BACK_OFFICE, Role.DEALER)
     return {
         "application": application,
+        "application_state": _application_state(application),
+        # The page polls while others act; not for back office, who act here themselves (a reload would lose a form).
+        "waits_for_others": not is_back_office
+        and application.status in (ApplicationStatus.CREDIT_CHECK_PENDING, ApplicationStatus.DECISION_PENDING),
+        "is_customer": request.user.role == Role.CUSTOMER,
         "credit_verdict_refusals": (
             selectors.credit_verdict_refusals_for_application(application=application) if shows_refusals else []
         ),
@@ -82,8 +127,18 @@ def contract_page_refused(request: HttpRequest, contract, **forms) -> HttpRespon
 
 @role_required(*ALL_ROLES)
 def contract_list(request: HttpRequest) -> HttpResponse:
-    contracts = selectors.contract_list_for_user(user=request.user)
-    return render(request, "leasing/contract_list.html", {"contracts": contracts})
+    form = ContractSearchForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    contracts = selectors.contract_search_for_user(
+        user=request.user, query=filters.get("query", ""), status=filters.get("status", "")
+    )
+    context = {
+        "form": form,
+        "listing": list_page(request, contracts),
+        "is_filtered": bool(filters.get("query") or filters.get("status")),
+        "role": request.user.role,
+    }
+    return render(request, "leasing/contract_list.html", context, status=400 if form.errors else 200)
 
 
 def _contract_context(request: HttpRequest, contract, **forms) -> dict:

@@ -5,13 +5,16 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import role_required
 from accounts.roles import Role
+from core.confirmation import confirmation_page
 from core.errors import ApplicationError
+from core.money import Money
 from leasing import selectors
 from leasing.forms import (
     EndOfTermForm,
@@ -130,7 +133,11 @@ def application_verdict(request: HttpRequest, application_id: int) -> HttpRespon
         )
     )
     return _after(
-        request, ok="Verdict recorded.", error=error, target="leasing:application-detail", application_id=application.pk
+        request,
+        ok=gettext("Verdict recorded."),
+        error=error,
+        target="leasing:application-detail",
+        application_id=application.pk,
     )
 
 
@@ -148,12 +155,22 @@ def _application_decision(request: HttpRequest, application_id: int, *, decision
             )
         )
     else:
+        page = confirmation_page(
+            request,
+            title=gettext("Decline application %(number)s?") % {"number": application.pk},
+            consequence=gettext("The customer is told that the application is declined, with your reason: %(reason)s")
+            % {"reason": reason},
+            action_label=gettext("Yes, decline"),
+            back_url=reverse("leasing:application-detail", args=[application.pk]),
+        )
+        if page is not None:
+            return page
         error = _run(
             lambda: applications.application_decline(
                 application_id=application.pk, declined_by=request.user, reason=reason
             )
         )
-    ok = "Approval recorded." if decision == "approve" else "Application declined."
+    ok = gettext("Approval recorded.") if decision == "approve" else gettext("Application declined.")
     return _after(request, ok=ok, error=error, target="leasing:application-detail", application_id=application.pk)
 
 
@@ -185,7 +202,11 @@ def contract_pause(request: HttpRequest, contract_id: int) -> HttpResponse:
         )
     )
     return _after(
-        request, ok="Dunning pause saved.", error=error, target="leasing:contract-detail", contract_id=contract.pk
+        request,
+        ok=gettext("Dunning pause saved."),
+        error=error,
+        target="leasing:contract-detail",
+        contract_id=contract.pk,
     )
 
 
@@ -198,9 +219,26 @@ def contract_terminate(request: HttpRequest, contract_id: int) -> HttpResponse:
     if quote is None:
         messages.error(request, gettext("Choose one of this contract's payoff quotes."))
         return redirect("leasing:contract-detail", contract_id=contract.pk)
+    page = confirmation_page(
+        request,
+        title=gettext("Terminate contract %(number)s early?") % {"number": contract.number},
+        consequence=gettext(
+            "The contract ends at the payoff quote of %(amount)s; the remaining schedule is cancelled. "
+            "This cannot be undone."
+        )
+        % {"amount": Money(quote.amount, contract.currency).format()},
+        action_label=gettext("Yes, terminate"),
+        back_url=reverse("leasing:contract-detail", args=[contract.pk]),
+    )
+    if page is not None:
+        return page
     error = _run(lambda: changes.contract_terminate_early(payoff_quote_id=quote.pk, actor=request.user))
     return _after(
-        request, ok="Contract terminated.", error=error, target="leasing:contract-detail", contract_id=contract.pk
+        request,
+        ok=gettext("Contract terminated."),
+        error=error,
+        target="leasing:contract-detail",
+        contract_id=contract.pk,
     )
 
 
@@ -223,7 +261,7 @@ def contract_end_of_term(request: HttpRequest, contract_id: int) -> HttpResponse
         )
     )
     return _after(
-        request, ok="Contract settled.", error=error, target="leasing:contract-detail", contract_id=contract.pk
+        request, ok=gettext("Contract settled."), error=error, target="leasing:contract-detail", contract_id=contract.pk
     )
 
 
@@ -246,7 +284,11 @@ def contract_restructure(request: HttpRequest, contract_id: int) -> HttpResponse
         )
     )
     return _after(
-        request, ok="New schedule written.", error=error, target="leasing:contract-detail", contract_id=contract.pk
+        request,
+        ok=gettext("New schedule written."),
+        error=error,
+        target="leasing:contract-detail",
+        contract_id=contract.pk,
     )
 
 

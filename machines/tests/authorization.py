@@ -121,7 +121,8 @@ MATRIX = [
         "vehicle operator revoke",
         "POST",
         "/machines/vehicles/{object}/revoke",
-        {"anonymous": 302, "customer": 404, "dealer": 302, "back_office": 302, "other_owner": 404},
+        # The owner first sees the confirmation page (core.confirmation); nothing is revoked by this POST.
+        {"anonymous": 302, "customer": 404, "dealer": 200, "back_office": 200, "other_owner": 404},
         make_object=_vehicle_and_operator,
         route="machines/vehicles/<int:vehicle_id>/operators/<int:operator_id>/revoke",
     ),

@@ -93,7 +93,9 @@ def test_the_owner_sees_tariffs_in_euros_approves_and_withdraws_an_operator(make
     other = client_for(make_user(Role.CUSTOMER)).post(
         f"/machines/vehicles/{vehicle.pk}/operators/{station.operator_id}/revoke"
     )
-    revoked = client.post(f"/machines/vehicles/{vehicle.pk}/operators/{station.operator_id}/revoke")
+    revoked = client.post(
+        f"/machines/vehicles/{vehicle.pk}/operators/{station.operator_id}/revoke", {"confirmed": "yes"}
+    )
 
     assert (other.status_code, revoked.status_code) == (404, 302)
     assert VehicleOperatorApproval.objects.get(vehicle=vehicle).revoked_at is not None

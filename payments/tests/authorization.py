@@ -228,7 +228,8 @@ MATRIX += [
          route="payments/qr/dealer/redemptions/<uuid:redemption_id>/"),
     Case("dealer capture", "POST", REDEMPTION + "capture/", DEALER_OBJECT_POST, make_object=_qr_redemption,
          route="payments/qr/dealer/redemptions/<uuid:redemption_id>/capture/"),
-    Case("dealer void", "POST", REDEMPTION + "void/", DEALER_OBJECT_POST, make_object=_qr_redemption,
+    # A void asks for confirmation first (core.confirmation): the unconfirmed POST answers with that page.
+    Case("dealer void", "POST", REDEMPTION + "void/", DEALER_OBJECT_POST | {"dealer": 200}, make_object=_qr_redemption,
          route="payments/qr/dealer/redemptions/<uuid:redemption_id>/void/"),
     Case("dealer refund", "POST", REDEMPTION + "refund/", DEALER_OBJECT_POST, make_object=_qr_redemption,
          route="payments/qr/dealer/redemptions/<uuid:redemption_id>/refund/"),

@@ -6,11 +6,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import role_required
 from accounts.roles import Role
+from core.confirmation import confirmation_page
 from core.errors import ApplicationError
 from core.money import Money
 from payments.checkout import sandbox
@@ -180,13 +182,27 @@ def qr_code_svg_view(request: HttpRequest, code_id: str) -> HttpResponse:
 @require_POST
 def qr_code_block_view(request: HttpRequest, code_id: str) -> HttpResponse:
     code = qr_code_get_for_user(user=request.user, public_id=code_id)
+    page = confirmation_page(
+        request,
+        title=gettext("Block code %(code)s?") % {"code": code.short_id},
+        consequence=gettext(
+            "Nobody can pay with this code any more, also not with a printed or saved copy. Its balance moves to a "
+            "new code in your account. This cannot be undone."
+        ),
+        action_label=gettext("Yes, block it and move the balance"),
+        back_url=reverse("payments:qr-code-detail", args=[code.public_id]),
+    )
+    if page is not None:
+        return page
     try:
         replacement = qr_code_block_and_replace(code_id=code.pk, owner=request.user)
     except ApplicationError as error:
         messages.error(request, error.detail)
         return redirect("payments:qr-code-detail", code.public_id)
     messages.success(
-        request, f"Code {code.short_id} is blocked; its balance moved to the new code {replacement.short_id}."
+        request,
+        gettext("Code %(old)s is blocked; its balance moved to the new code %(new)s.")
+        % {"old": code.short_id, "new": replacement.short_id},
     )
     return redirect("payments:qr-code-detail", replacement.public_id)
 

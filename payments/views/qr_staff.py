@@ -6,12 +6,14 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext
+from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import DealerOrganisation
 from accounts.permissions import role_required
 from accounts.roles import Role
+from core.confirmation import confirmation_page
 from core.errors import ApplicationError
 from core.idempotency import idempotent_form_run
 from core.money import Money
@@ -132,6 +134,21 @@ def qr_dealer_redemption_detail_view(request: HttpRequest, redemption_id: str) -
     return render(request, "payments/qr/dealer_redemption_detail.html", context)
 
 
+# Void and refund give money back and cannot be taken back: each asks once more (core.confirmation).
+_CONFIRMATIONS = {
+    "void": (
+        gettext_lazy("Void this redemption?"),
+        gettext_lazy("The reserved amount goes back to the customer's code and you will not receive it."),
+        gettext_lazy("Yes, void it"),
+    ),
+    "refund": (
+        gettext_lazy("Refund %(amount)s?"),
+        gettext_lazy("%(amount)s go back to the customer's code and are taken from your next payout."),
+        gettext_lazy("Yes, refund"),
+    ),
+}
+
+
 def _redemption_action(request: HttpRequest, redemption_id: str, action: str) -> HttpResponse:
     """Capture, void or refund from the detail page, each under the form's one-time key (a resubmission books once)."""
     redemption = qr_redemption_get_for_user(user=request.user, public_id=redemption_id)
@@ -140,6 +157,18 @@ def _redemption_action(request: HttpRequest, redemption_id: str, action: str) ->
         messages.error(request, gettext("Enter an amount."))
         return redirect("payments:qr-dealer-redemption-detail", redemption.public_id)
     amount = minor_units(form.cleaned_data["amount"]) if action != "void" else 0
+    if action in _CONFIRMATIONS:
+        title, consequence, label = _CONFIRMATIONS[action]
+        shown = {"amount": Money(amount, redemption.currency).format()}
+        page = confirmation_page(
+            request,
+            title=str(title) % shown,
+            consequence=str(consequence) % shown,
+            action_label=str(label),
+            back_url=reverse("payments:qr-dealer-redemption-detail", args=[redemption.public_id]),
+        )
+        if page is not None:
+            return page
     books = {
         "capture": lambda: qr_redemption_capture(redemption_id=redemption.pk, amount=amount),
         "void": lambda: qr_redemption_void(redemption_id=redemption.pk),
@@ -156,7 +185,8 @@ def _redemption_action(request: HttpRequest, redemption_id: str, action: str) ->
     except ApplicationError as error:
         messages.error(request, error.detail)
     else:
-        messages.success(request, {"capture": "Captured.", "void": "Voided.", "refund": "Refunded."}[action])
+        done = {"capture": gettext("Captured."), "void": gettext("Voided."), "refund": gettext("Refunded.")}
+        messages.success(request, done[action])
     return redirect("payments:qr-dealer-redemption-detail", redemption.public_id)
 
 

@@ -50,5 +50,15 @@ def test_navigation_follows_the_role(client, client_for, customer, back_office):
     staff_links = [label for label, _ in client_for(back_office).get("/").context["nav_links"]]
 
     assert anonymous_links == ["Home", "Lease calculator"]
-    assert customer_links == ["Home", "Shop", "My codes", "Leasing", "Wallet", "Payment history", "Vehicles"]
+    assert customer_links == [
+        "Home",
+        "Shop",
+        "My codes",
+        "Lease calculator",
+        "Applications",
+        "Leasing",
+        "Wallet",
+        "Payment history",
+        "Vehicles",
+    ]
     assert "Ledger" in staff_links and "Shop" not in staff_links

@@ -39,7 +39,7 @@
       showError("");
       const entry = creditCredential(claims);
       if (!entry) {
-        showError("Your wallet holds no credit-history credential with these claims. Get one first.");
+        showError(form.dataset.textNoCredential || "Your wallet holds no credit-history credential with these claims. Get one first.");
         return;
       }
       button.disabled = true;

@@ -99,7 +99,7 @@ def test_dealer_request_customer_consent_and_verdict_in_the_browser(page, make_u
     page.reload()
     assert page.get_by_test_id("credit-check-verdict").inner_text() == "Approved"
     assert page.get_by_test_id("credit-check-band").inner_text() == "B"
-    assert page.get_by_test_id("credit-check-ceiling").inner_text() == "650.00 EUR a month"
+    assert page.get_by_test_id("credit-check-ceiling").inner_text() == "€650.00 a month"
     assert page.get_by_test_id("credit-check-policy").inner_text() == "Lease policy, version 1"
     screenshot(page, "dealer-verdict")
 

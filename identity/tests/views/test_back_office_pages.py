@@ -70,7 +70,7 @@ def test_invalid_registrations_show_errors_next_to_the_field(back_office, client
 def test_staff_suspend_an_issuer_and_its_key_stops_working(back_office, client_for, bureau, bureau_client, wallet):
     staff = client_for(back_office)
 
-    response = staff.post(f"/identity/issuers/{bureau.pk}/", {"action": "suspend"})
+    response = staff.post(f"/identity/issuers/{bureau.pk}/", {"action": "suspend", "confirmed": "yes"})
 
     assert response.status_code == 302
     bureau.refresh_from_db()
@@ -98,7 +98,9 @@ def test_staff_revoke_from_the_credentials_page(back_office, client_for, bureau_
     staff = client_for(back_office)
 
     page = staff.get("/identity/credentials/")
-    response = staff.post("/identity/credentials/", {"credential_id": record.credential_id, "action": "revoke"})
+    response = staff.post(
+        "/identity/credentials/", {"credential_id": record.credential_id, "action": "revoke", "confirmed": "yes"}
+    )
 
     assert page.status_code == 200
     assert record.credential_id in page.content.decode()

@@ -66,7 +66,7 @@ def test_customer_gets_a_lease_approved_accepts_it_and_beat_collects(page, live_
     page.get_by_label("Term (months)").fill("36")
     page.get_by_label("Yearly mileage (km)").fill("15000")
     page.get_by_label("Payments").select_option("in_advance")
-    page.get_by_label("Service packages (codes, comma separated)").fill("private-mileage-maintenance")
+    page.get_by_label("Maintenance").check()
     screenshot(page, "calculator")
     page.get_by_role("button", name="Calculate").click()
     assert page.get_by_test_id("aprc").inner_text().endswith(" %")

@@ -42,7 +42,7 @@ def _authorize(client, code: QrCode, amount: int) -> dict:
 
 
 def _block(client, code: QrCode) -> QrCode:
-    response = client.post(f"/payments/qr/codes/{code.public_id}/block/")
+    response = client.post(f"/payments/qr/codes/{code.public_id}/block/", {"confirmed": "yes"})
     assert response.status_code == 302
     code.refresh_from_db()
     assert code.status == QrCodeStatus.BLOCKED
