@@ -11,7 +11,7 @@ from identity.models.openid4vci import (
     IssuanceNonce,
     X509SigningKey,
 )
-from identity.models.registry import IssuerClient, IssuerKind, TrustedIssuer
+from identity.models.registry import IssuerClient, IssuerKind, TrustAnchor, TrustedIssuer
 
 __all__ = [
     "AnchorBatch",
@@ -27,6 +27,7 @@ __all__ = [
     "SigningKey",
     "StatusList",
     "StatusListSlot",
+    "TrustAnchor",
     "TrustedIssuer",
     "X509SigningKey",
 ]

@@ -15,7 +15,6 @@ from typing import Any
 from django.utils import timezone
 
 from identity.credentials.core import CredentialError, Reason
-from identity.credentials.dids import DidResolutionError, resolve_did_key
 from identity.credentials.encoding import EncodingError, b64url_decode
 from identity.credentials.status_list import StatusBitstring, StatusListError
 from identity.credentials.verify import (
@@ -31,29 +30,11 @@ from identity.merkle import verify_inclusion
 from identity.models import AnchorBatch, AnchorLeaf, CredentialRecord, StatusList, TrustedIssuer
 from identity.services import keys
 from identity.services.anchor_confirmation import RootConfirmation, anchored_root_confirm
+from identity.services.did_resolution import did_document_resolve
 from identity.services.registry import PORTAL_CREDENTIAL_TYPES
 from identity.services.status import status_list_url
 
 _STATUS_LIST_TYPE = "BitstringStatusListCredential"
-
-
-def did_document_resolve(did: str) -> Mapping[str, Any]:
-    """DID document of ``did`` without network access; an unknown DID raises DidResolutionError."""
-    if did.startswith("did:key:"):
-        return resolve_did_key(did)
-    if did == keys.portal_did():
-        return keys.portal_did_document()
-    dealer_prefix = keys.portal_did() + ":dealers:"
-    if did.startswith(dealer_prefix):
-        from accounts.models import DealerOrganisation
-
-        slug = did.removeprefix(dealer_prefix)
-        if DealerOrganisation.objects.filter(slug=slug).exists():
-            return keys.dealer_did_document(slug=slug)
-    issuer = TrustedIssuer.objects.filter(did=did).exclude(did_document=None).first()
-    if issuer is None:
-        raise DidResolutionError(f"unknown DID {did!r}")
-    return issuer.did_document
 
 
 def issuer_trust(issuer_did: str, types: tuple[str, ...]) -> TrustDecision:
