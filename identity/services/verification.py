@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -19,20 +20,24 @@ from identity.credentials.encoding import EncodingError, b64url_decode
 from identity.credentials.status_list import StatusBitstring, StatusListError
 from identity.credentials.verify import (
     AnchorStatus,
+    SdJwtVcPresentation,
     TrustDecision,
     VerificationPolicy,
     VerificationResult,
     credential_leaf_hash,
     verify_credential,
     verify_presentation,
+    verify_sd_jwt_vc_presentation,
 )
 from identity.merkle import verify_inclusion
 from identity.models import AnchorBatch, AnchorLeaf, CredentialRecord, StatusList, TrustedIssuer
+from identity.openid4vci.certificates import credential_issuer_url
 from identity.services import keys
 from identity.services.anchor_confirmation import RootConfirmation, anchored_root_confirm
 from identity.services.did_resolution import did_document_resolve
 from identity.services.registry import PORTAL_CREDENTIAL_TYPES
-from identity.services.status import status_list_url
+from identity.services.status import sd_jwt_status_reason, status_list_url
+from identity.services.trust_anchors import credential_type_for_vct, trust_anchors_for
 
 _STATUS_LIST_TYPE = "BitstringStatusListCredential"
 
@@ -163,3 +168,54 @@ def _safely(run: Any) -> VerificationResult:
         return VerificationResult(is_valid=False, reason=error.reason, detail=error.detail)
     except (ValueError, TypeError, KeyError, AttributeError, IndexError, UnicodeError) as error:
         return VerificationResult(is_valid=False, reason=Reason.MALFORMED, detail=type(error).__name__)
+
+
+def _issued_here(anchor_bytes: bytes) -> bool:
+    """Whether an SD-JWT VC's ``iss`` is the portal (its credential issuer URL or did:web) or an issuer it hosts."""
+    try:
+        issuer = json.loads(b64url_decode(anchor_bytes.split(b".")[1].decode("ascii"))).get("iss")
+    except (IndexError, ValueError, EncodingError, AttributeError):
+        return True  # unreadable: the anchor check then says what is wrong
+    if not isinstance(issuer, str) or issuer in (credential_issuer_url(), keys.portal_did()):
+        return True
+    return TrustedIssuer.objects.filter(did=issuer, is_hosted=True).exists()
+
+
+def sd_jwt_anchor_status(anchor_bytes: bytes, *, allow_pending: bool) -> AnchorStatus:
+    """The anchor step for an SD-JWT VC: the portal's own and its hosted issuers' credentials must be anchored;
+    an outside issuer's (trusted by an X.509 anchor) are ``issued_elsewhere``."""
+    if not _issued_here(anchor_bytes):
+        return AnchorStatus.ISSUED_ELSEWHERE
+    return anchor_status_for(anchor_bytes, allow_pending=allow_pending)
+
+
+def sd_jwt_vc_policy(*, allow_pending_anchor: bool = True) -> VerificationPolicy:
+    """The portal's policy for SD-JWT VCs presented over OpenID4VP: the registry for DID issuers, X.509 anchors for
+    ``x5c`` issuers, the status of each credential through :func:`identity.services.status.sd_jwt_status_reason`."""
+    return replace(
+        verification_policy(allow_pending_anchor=allow_pending_anchor),
+        anchor_check=lambda anchor_bytes: sd_jwt_anchor_status(anchor_bytes, allow_pending=allow_pending_anchor),
+        credential_type_for_vct=credential_type_for_vct,
+        x509_anchors_for_type=trust_anchors_for,
+        sd_jwt_status=lambda claims, now: sd_jwt_status_reason(claims, now=now),
+    )
+
+
+def sd_jwt_vc_presentation_verify(
+    *, presentation: str, nonce: str, audience: str, now: datetime | None = None, allow_pending_anchor: bool = True
+) -> SdJwtVcPresentation:
+    """Verify one SD-JWT VC presentation answering an OpenID4VP request with ``nonce`` from the verifier
+    ``audience`` (its client id); raises CredentialError with the reason. A credential issued here whose anchor
+    leaf waits for the next anchoring run is accepted by default (a wrong leaf never is)."""
+    try:
+        return verify_sd_jwt_vc_presentation(
+            presentation,
+            policy=sd_jwt_vc_policy(allow_pending_anchor=allow_pending_anchor),
+            now=now or timezone.now(),
+            expected_nonce=nonce,
+            expected_audience=audience,
+        )
+    except CredentialError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, UnicodeError) as error:
+        raise CredentialError(Reason.MALFORMED, type(error).__name__) from error

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('identity', '0008_credit_checks_moved_out'),
+        ('identity', '0009_openid4vp_verifier'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
