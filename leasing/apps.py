@@ -6,3 +6,9 @@ class LeasingConfig(AppConfig):
 
     name = "leasing"
     verbose_name = "Leasing"
+
+    def ready(self) -> None:
+        # The identity check is an OpenID4VP request: identity's verifier hands its answers to leasing.
+        from leasing.services.identity_checks import identity_check_handler_register
+
+        identity_check_handler_register()
