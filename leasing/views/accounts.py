@@ -55,13 +55,15 @@ def _application_context(request: HttpRequest, application, **forms) -> dict:
     shows_refusals = request.user.role in (Role.BACK_OFFICE, Role.DEALER)
     identity_check = selectors.identity_check_latest(application=application)
     is_undecided = application.status in (ApplicationStatus.CREDIT_CHECK_PENDING, ApplicationStatus.DECISION_PENDING)
+    wallet_request = identity_check_links(identity_check) if identity_check else None
+    # a check can be (re)started when there is none, it was refused, or its request expired unanswered
+    can_restart = identity_check is None or identity_check.status == IdentityCheckStatus.REFUSED
+    can_restart = can_restart or (identity_check.status == IdentityCheckStatus.OPEN and wallet_request is None)
     return {
         "identity_check": identity_check,
         "identity_check_refusal": refusal_text(identity_check.refusal_reason) if identity_check else "",
-        "identity_wallet_request": identity_check_links(identity_check) if identity_check else None,
-        "can_start_identity_check": request.user.role == Role.CUSTOMER
-        and is_undecided
-        and (identity_check is None or identity_check.status == IdentityCheckStatus.REFUSED),
+        "identity_wallet_request": wallet_request,
+        "can_start_identity_check": request.user.role == Role.CUSTOMER and is_undecided and can_restart,
         "application": application,
         "credit_verdict_refusals": (
             selectors.credit_verdict_refusals_for_application(application=application) if shows_refusals else []
