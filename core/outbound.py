@@ -192,3 +192,38 @@ def outbound_post(url: str, *, content: bytes, headers: dict[str, str], timeout:
             return response.status
     except _TRANSPORT_ERRORS:
         return 0
+
+
+@dataclass(frozen=True)
+class OutboundResponse:
+    """What a GET brought back: status 0 when no answer came (then ``content`` is empty)."""
+
+    status: int
+    content_type: str
+    content: bytes
+
+
+def outbound_get(url: str, *, accept: str, timeout: float, max_bytes: int, purpose: str) -> OutboundResponse:
+    """GETs `url` under the same rules as `outbound_post` (checked addresses, pinned connection, no redirects, no
+    proxy). A body longer than `max_bytes` is not read to its end: the answer counts as none (status 0)."""
+    target, _is_literal = _target(url, purpose=purpose)
+    if not target.addresses:
+        return OutboundResponse(0, "", b"")
+    _check_addresses(target, purpose=purpose)
+    timeouts = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
+    try:
+        with (
+            httpcore.ConnectionPool(
+                ssl_context=tls_context(), network_backend=_PinnedBackend(target.addresses), retries=0
+            ) as pool,
+            pool.stream("GET", url, headers=[("Accept", accept)], extensions={"timeout": timeouts}) as response,
+        ):
+            body = bytearray()
+            for chunk in response.iter_stream():
+                body += chunk
+                if len(body) > max_bytes:
+                    return OutboundResponse(0, "", b"")
+            headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in response.headers}
+            return OutboundResponse(response.status, headers.get("content-type", ""), bytes(body))
+    except _TRANSPORT_ERRORS:
+        return OutboundResponse(0, "", b"")

@@ -18,6 +18,7 @@ from identity.openid4vci.configurations import credential_configurations
 from identity.openid4vci.issuance import type_url
 from identity.openid4vp import dcql, transactions, verifier
 from identity.openid4vp.transactions import PresentationHandler, VerifiedAnswer, VerifierError
+from identity.services.trust_anchors import CREDIT_HISTORY_VCT
 
 PURPOSE = "credit_check"
 QUERY_ID = "credit"
@@ -27,14 +28,14 @@ REQUEST_CLOSED = "request_closed"
 
 
 def credit_history_vct_values() -> tuple[str, ...]:
-    """The ``vct`` of every credit-history credential the portal knows (the demo bureau's while it exists)."""
-    return tuple(
-        sorted(
-            type_url(configuration)
-            for configuration in credential_configurations().values()
-            if configuration.credential_type == CREDENTIAL_TYPE
-        )
+    """The ``vct`` of every credit-history credential the portal knows: the shared type outside bureaus issue
+    (trusted through an X.509 anchor) and the demo bureau's while it exists."""
+    portal_types = (
+        type_url(configuration)
+        for configuration in credential_configurations().values()
+        if configuration.credential_type == CREDENTIAL_TYPE
     )
+    return tuple(sorted({CREDIT_HISTORY_VCT, *portal_types}))
 
 
 def credit_check_query() -> dict[str, object]:

@@ -17,9 +17,11 @@ from identity.models import (
     IssuerClient,
     SigningKey,
     StatusList,
+    TrustAnchor,
     TrustedIssuer,
 )
 from identity.services.registry import ISSUER_CLIENT_KEY_PREFIX, issuer_client_hash
+from identity.services.trust_anchors import credential_type_label
 
 _LEAF_HASH = re.compile(r"^[0-9a-f]{64}$")
 
@@ -35,6 +37,36 @@ def trusted_issuer_get(*, issuer_id: int) -> TrustedIssuer:
     if issuer is None:
         raise Http404("No such issuer.")
     return issuer
+
+
+@dataclass(frozen=True)
+class TrustAnchorRow:
+    """One anchor as the back-office list shows it: the names of its types, not their codes."""
+
+    anchor: TrustAnchor
+    type_labels: list[str]
+    is_expired: bool
+
+
+def trust_anchor_list() -> list[TrustAnchorRow]:
+    """Every anchor, by name."""
+    now = timezone.now()
+    anchors = TrustAnchor.objects.select_related("added_by", "suspended_by").order_by("name", "id")
+    return [
+        TrustAnchorRow(
+            anchor=anchor,
+            type_labels=[credential_type_label(value) for value in anchor.credential_types],
+            is_expired=anchor.not_valid_after <= now,
+        )
+        for anchor in anchors
+    ]
+
+
+def trust_anchor_get(*, anchor_id: int) -> TrustAnchor:
+    anchor = TrustAnchor.objects.filter(pk=anchor_id).first()
+    if anchor is None:
+        raise Http404("No such trust anchor.")
+    return anchor
 
 
 def issuer_client_list(*, issuer: TrustedIssuer) -> QuerySet[IssuerClient]:
@@ -81,6 +113,18 @@ def credential_record_list(*, limit: int = 100) -> list[CredentialRecord]:
 
 def status_list_get(*, list_id: str) -> StatusList:
     status_list = StatusList.objects.filter(list_id=list_id).exclude(published_credential=None).first()
+    if status_list is None:
+        raise Http404("No such status list.")
+    return status_list
+
+
+def status_list_token_get(*, list_id: str) -> StatusList:
+    """A published revocation list (only revocation lists have a Status List Token); 404 otherwise."""
+    status_list = (
+        StatusList.objects.filter(list_id=list_id, purpose=StatusList.Purpose.REVOCATION)
+        .exclude(published_credential=None)
+        .first()
+    )
     if status_list is None:
         raise Http404("No such status list.")
     return status_list

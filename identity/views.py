@@ -17,9 +17,15 @@ from accounts.roles import Role
 from core.confirmation import confirmation_page
 from core.errors import ApplicationError
 from identity import selectors
-from identity.forms import CredentialStatusForm, IssuerClientForm, IssuerRegisterForm, IssuerTypesForm
+from identity.forms import (
+    CredentialStatusForm,
+    IssuerClientForm,
+    IssuerRegisterForm,
+    IssuerTypesForm,
+    TrustAnchorAddForm,
+)
 from identity.models import SigningKey
-from identity.services import keys, registry, status
+from identity.services import keys, registry, status, trust_anchors
 
 
 @role_required(Role.CUSTOMER)
@@ -52,10 +58,12 @@ def issuer_list_view(request: HttpRequest) -> HttpResponse:
     return render(request, "identity/issuer_list.html", context, status=400 if form.errors else 200)
 
 
-def _attach(form: Any, error: ApplicationError) -> None:
-    """Put a service refusal next to the fields it names, or at the top of the form."""
+def _attach(form: Any, error: ApplicationError, *, aliases: dict[str, str] | None = None) -> None:
+    """Put a service refusal next to the fields it names (``aliases`` maps a service's field name to the form's),
+    or at the top of the form."""
     placed = False
-    for field in error.fields:
+    for name in error.fields:
+        field = (aliases or {}).get(name, name)
         if field in form.fields:
             form.add_error(field, error.detail)
             placed = True
@@ -223,3 +231,45 @@ def credentials_view(request: HttpRequest) -> HttpResponse:
         return redirect("identity:credentials")
     context = {"form": form, "records": selectors.credential_record_list(), "overview": selectors.anchoring_overview()}
     return render(request, "identity/credentials.html", context, status=400 if form.errors else 200)
+
+
+@role_required(Role.BACK_OFFICE)
+@require_http_methods(["GET", "POST"])
+def trust_anchor_list_view(request: HttpRequest) -> HttpResponse:
+    """The X.509 trust anchors with their state, and the form to add one; the portal's own CA is always listed."""
+    trust_anchors.portal_trust_anchor_ensure()
+    form = TrustAnchorAddForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            anchor = trust_anchors.trust_anchor_add(
+                name=data["name"],
+                pem=data["certificate"],
+                credential_types=data["credential_types"],
+                added_by=request.user,
+            )
+        except ApplicationError as error:
+            _attach(form, error, aliases={"certificate": "certificate_file"})
+        else:
+            messages.success(request, gettext("%(name)s is a trust anchor now.") % {"name": anchor.name})
+            return redirect("identity:trust-anchor-list")
+    context = {"form": form, "anchors": selectors.trust_anchor_list()}
+    return render(request, "identity/trust_anchor_list.html", context, status=400 if form.errors else 200)
+
+
+@role_required(Role.BACK_OFFICE)
+@require_http_methods(["POST"])
+def trust_anchor_suspend_view(request: HttpRequest, anchor_id: int) -> HttpResponse:
+    anchor = selectors.trust_anchor_get(anchor_id=anchor_id)
+    trust_anchors.trust_anchor_suspend(anchor=anchor, suspended_by=request.user)
+    messages.success(request, gettext("%(name)s is suspended.") % {"name": anchor.name})
+    return redirect("identity:trust-anchor-list")
+
+
+@role_required(Role.BACK_OFFICE)
+@require_http_methods(["POST"])
+def trust_anchor_reactivate_view(request: HttpRequest, anchor_id: int) -> HttpResponse:
+    anchor = selectors.trust_anchor_get(anchor_id=anchor_id)
+    trust_anchors.trust_anchor_reactivate(anchor=anchor, reactivated_by=request.user)
+    messages.success(request, gettext("%(name)s is trusted again.") % {"name": anchor.name})
+    return redirect("identity:trust-anchor-list")

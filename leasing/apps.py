@@ -11,3 +11,7 @@ class LeasingConfig(AppConfig):
         from leasing.notifications import notification_kinds_register
 
         notification_kinds_register()
+        # The identity check is an OpenID4VP request: identity's verifier hands its answers to leasing.
+        from leasing.services.identity_checks import identity_check_handler_register
+
+        identity_check_handler_register()

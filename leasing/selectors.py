@@ -31,6 +31,7 @@ from leasing.models import (
     CreditVerdictRefusal,
     CreditVerdictRefusalReason,
     DirectDebitBatch,
+    IdentityCheck,
     LeaseProduct,
     Quote,
     ScheduleItem,
@@ -415,3 +416,8 @@ def contract_arrears_for_customer(*, customer_id: int, on: datetime.date) -> lis
             ContractArrears(contract_number=contract.number, days_past_due=dpd, bucket=bucket_for(days_past_due=dpd))
         )
     return lines
+
+
+def identity_check_latest(*, application: Application) -> IdentityCheck | None:
+    """The application's most recent identity check (open, checked or refused), with its request."""
+    return application.identity_checks.select_related("presentation_transaction").order_by("-created_at", "-id").first()

@@ -12,6 +12,11 @@ urlpatterns = [
     path("applications/", accounts.application_list, name="application-list"),
     path("applications/<int:application_id>/", accounts.application_detail, name="application-detail"),
     path("applications/<int:application_id>/status.json", accounts.application_status, name="application-status"),
+    path(
+        "applications/<int:application_id>/identity-check/",
+        accounts.identity_check_start_view,
+        name="identity-check-start",
+    ),
     path("contracts/", accounts.contract_list, name="contract-list"),
     path("contracts/<int:contract_id>/", accounts.contract_detail, name="contract-detail"),
     path("contracts/<int:contract_id>/document.pdf", accounts.contract_document, name="contract-document"),

@@ -56,7 +56,9 @@ def test_the_request_asks_exactly_for_score_band_and_ceiling_of_a_credit_history
                 {
                     "id": "credit",
                     "format": "dc+sd-jwt",
-                    "meta": {"vct_values": [f"{BASE}/credentials/types/demo-credit-history"]},
+                    "meta": {
+                        "vct_values": [f"{BASE}/credentials/types/demo-credit-history", "urn:finlab:credit-history:1"]
+                    },
                     "claims": [{"path": ["scoreBand"]}, {"path": ["affordabilityCeilingPerMonth"]}],
                 }
             ]

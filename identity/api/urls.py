@@ -13,6 +13,7 @@ urlpatterns = [
     path("credentials/status", views.CredentialStatusUpdateApi.as_view(), name="credential-status-update"),
     path("credentials/status/<str:list_id>", views.StatusListApi.as_view(), name="status-list"),
     path("credentials/status/<str:list_id>/publish", views.StatusListPublishApi.as_view(), name="status-list-publish"),
+    path("credentials/token-status/<str:list_id>", views.status_list_token_view, name="status-list-token"),
     path("credentials/anchors/<str:leaf_hash>", views.AnchorProofApi.as_view(), name="anchor-proof"),
     path("presentations/verify", views.PresentationVerifyApi.as_view(), name="presentation-verify"),
     path(".well-known/did.json", views.PortalDidDocumentApi.as_view(), name="portal-did"),

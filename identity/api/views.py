@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -21,6 +23,7 @@ from core.errors import ApplicationError, ConflictError
 from identity import selectors
 from identity.api.authentication import IsIssuerClient, IssuerClientAuthentication
 from identity.credentials.core import Reason
+from identity.credentials.token_status_list import MEDIA_TYPE
 from identity.credentials.verify import VerificationResult
 from identity.models import IssuerClient
 from identity.services import issuance, keys, wallet
@@ -253,6 +256,16 @@ class StatusListApi(APIView):
     def get(self, request: Request, list_id: str) -> Response:
         status_list = selectors.status_list_get(list_id=list_id)
         return Response(status_list.published_credential)
+
+
+@require_GET
+def status_list_token_view(request: HttpRequest, list_id: str) -> HttpResponse:
+    """The revocation list's IETF Status List Token (``application/statuslist+jwt``), public like the W3C list;
+    caches may keep it for its ``ttl``."""
+    token = status_services.status_list_token_current(status_list=selectors.status_list_token_get(list_id=list_id))
+    response = HttpResponse(token, content_type=MEDIA_TYPE)
+    response["Cache-Control"] = f"public, max-age={status_services.TOKEN_TTL_SECONDS}"
+    return response
 
 
 class StatusListPublishApi(APIView):

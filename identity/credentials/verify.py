@@ -52,6 +52,9 @@ class AnchorStatus(enum.StrEnum):
     INVALID = "invalid"
     UNVERIFIABLE = "unverifiable"
     """The proof may be right, but the Tangle node could not be asked whether the root is really there."""
+    ISSUED_ELSEWHERE = "issued_elsewhere"
+    """From an outside issuer (trusted through an X.509 anchor) that anchors nothing on the portal's Tangle: the
+    anchor step does not apply; its trust rests on the trust registry alone."""
 
 
 IssuerTrust = Callable[[str, tuple[str, ...]], TrustDecision]
@@ -236,6 +239,8 @@ def _check_anchors(credentials: Sequence[SecuredCredential], *, policy: Verifica
     """Step 6."""
     for secured in credentials:
         status = policy.anchor_check(secured.anchor_bytes)
+        if status is AnchorStatus.ISSUED_ELSEWHERE:
+            continue
         if status is AnchorStatus.MISSING:
             raise CredentialError(Reason.ANCHOR_MISSING, "credential hash has not been anchored")
         if status is AnchorStatus.UNVERIFIABLE:

@@ -162,30 +162,56 @@ def certificate_chain_verify(
     *, chain: Sequence[x509.Certificate], trust_anchors: Sequence[x509.Certificate], at: datetime
 ) -> x509.Certificate:
     """Check that ``chain`` (leaf first, anchor optional at the end) leads to one of ``trust_anchors``: each
-    certificate signed by the next, every issuer a CA, every certificate valid ``at``, the leaf not a CA.
+    certificate signed by the next, every issuer a CA allowed to sign certificates (basic constraints, key usage,
+    path length), every certificate valid ``at``, the leaf not a CA and allowed to sign (key usage).
     Returns the leaf, whose public key then verifies the signature it vouches for."""
     if not chain or len(chain) > MAX_CHAIN_LENGTH:
         raise CertificateChainError("empty or over-long certificate chain")
     anchor_ders = {certificate_to_der(anchor) for anchor in trust_anchors}
     certificates = list(chain)
-    if certificate_to_der(certificates[-1]) not in anchor_ders:
-        anchor = next((candidate for candidate in trust_anchors if candidate.subject == certificates[-1].issuer), None)
-        if anchor is None:
-            raise CertificateChainError("the chain does not end at a trusted anchor")
-        certificates.append(anchor)
+    if certificate_to_der(certificates[-1]) in anchor_ders:
+        return _chain_check(certificates, at=at)
+    candidates = [anchor for anchor in trust_anchors if anchor.subject == certificates[-1].issuer]
+    if not candidates:
+        raise CertificateChainError("the chain does not end at a trusted anchor")
+    failure = CertificateChainError("the chain does not end at a trusted anchor")
+    for anchor in candidates:  # two anchors may share a subject name (a renewed CA): any one that signed it will do
+        try:
+            return _chain_check([*certificates, anchor], at=at)
+        except CertificateChainError as error:
+            failure = error
+    raise failure
+
+
+def _chain_check(certificates: Sequence[x509.Certificate], *, at: datetime) -> x509.Certificate:
+    """The checks of :func:`certificate_chain_verify` on a chain that ends at its anchor."""
     if _is_ca(certificates[0]):
         raise CertificateChainError("the signing certificate is a CA certificate")
+    if not _key_usage_allows(certificates[0], signing_certificates=False):
+        raise CertificateChainError("the signing certificate's key usage does not allow digital signatures")
     for certificate in certificates:
         if not certificate.not_valid_before_utc <= at <= certificate.not_valid_after_utc:
             raise CertificateChainError(f"certificate {certificate.subject.rfc4514_string()} is not valid at {at}")
-    for subject, issuer in itertools.pairwise(certificates):
-        if not _is_ca(issuer):
-            raise CertificateChainError(f"{issuer.subject.rfc4514_string()} is not a CA")
+    for position, (subject, issuer) in enumerate(itertools.pairwise(certificates)):
+        if not _is_ca(issuer) or not _key_usage_allows(issuer, signing_certificates=True):
+            raise CertificateChainError(f"{issuer.subject.rfc4514_string()} is not a CA that may sign certificates")
+        path_length = issuer.extensions.get_extension_for_class(x509.BasicConstraints).value.path_length
+        if path_length is not None and position > path_length:
+            raise CertificateChainError(f"{issuer.subject.rfc4514_string()} allows no CA below it this deep")
         try:
             subject.verify_directly_issued_by(issuer)
         except (ValueError, TypeError, InvalidSignature) as error:
             raise CertificateChainError(f"{subject.subject.rfc4514_string()} is not signed by its issuer") from error
     return certificates[0]
+
+
+def _key_usage_allows(certificate: x509.Certificate, *, signing_certificates: bool) -> bool:
+    """A certificate without a key usage extension may do anything; with one, it must allow the use."""
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return True
+    return bool(usage.key_cert_sign if signing_certificates else usage.digital_signature)
 
 
 def _is_ca(certificate: x509.Certificate) -> bool:

@@ -12,7 +12,7 @@ from identity.models.openid4vci import (
     X509SigningKey,
 )
 from identity.models.openid4vp import PresentationTransaction
-from identity.models.registry import IssuerClient, IssuerKind, TrustedIssuer
+from identity.models.registry import IssuerClient, IssuerKind, TrustAnchor, TrustedIssuer
 
 __all__ = [
     "AnchorBatch",
@@ -29,6 +29,7 @@ __all__ = [
     "SigningKey",
     "StatusList",
     "StatusListSlot",
+    "TrustAnchor",
     "TrustedIssuer",
     "X509SigningKey",
 ]

@@ -22,6 +22,11 @@ class StatusList(models.Model):
     credentials go to the issuer's one ``is_open`` list per purpose; once three quarters of its bits are taken it is
     closed and a new list opened. Every change increments ``version``, re-signs ``published_credential`` and anchors
     its hash.
+
+    A revocation list is also published as an IETF Token Status List (``status_token``, a JWT signed by the list's
+    issuer): two bits per index, 0 valid, 1 revoked, 2 suspended, the value at a credential's revocation index
+    derived from its :class:`CredentialRecord`. SD-JWT VCs point at it with ``status.status_list``; it is re-signed
+    whenever one of its credentials is revoked or (un)suspended, and when it nears ``status_token_expires_at``.
     """
 
     class Purpose(models.TextChoices):
@@ -38,6 +43,10 @@ class StatusList(models.Model):
     published_credential = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     published_at = models.DateTimeField(null=True, blank=True)
+    status_token = models.TextField(
+        blank=True, help_text="The revocation list's signed IETF Status List Token (JWT), empty for suspension lists."
+    )
+    status_token_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["issuer_did", "purpose", "id"]

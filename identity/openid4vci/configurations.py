@@ -101,9 +101,15 @@ def demo_configurations_register() -> None:
             claims=(
                 ClaimDisplay("isVerified", _("Identity verified")),
                 ClaimDisplay("isOver18", _("Over 18")),
+                ClaimDisplay("age_over_18", _("Over 18")),
                 ClaimDisplay("countryOfResidence", _("Country of residence")),
             ),
-            claims_for=lambda user: {"isVerified": True, "isOver18": True, "countryOfResidence": "DE"},
+            claims_for=lambda user: {
+                "isVerified": True,
+                "isOver18": True,
+                "age_over_18": True,  # the PID's name for it, which the lease identity check asks for
+                "countryOfResidence": "DE",
+            },
             signed_by=SignedBy.DEMO_KYC,
             validity=timedelta(days=180),
             is_available=_demo_issuers_on,

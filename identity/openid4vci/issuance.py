@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from identity.credentials import jose
 from identity.credentials.encoding import b64url_encode
+from identity.credentials.token_status_list import status_claim
 from identity.models import IssuanceAccessToken
 from identity.openid4vci import certificates
 from identity.openid4vci.configurations import CredentialConfiguration, SignedBy, credential_configuration_get
@@ -122,6 +123,7 @@ def credential_issue(
         "jti": credential_id,
         "cnf": {"jwk": jose.public_jwk(holder_key)},
         "credentialStatus": slots.entries(),
+        "status": status_claim(slots.status_reference()),
         "_sd": sorted(_digest(disclosure) for disclosure in disclosures),
         "_sd_alg": "sha-256",
     }

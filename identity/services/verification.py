@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
 
 from identity.credentials.core import CredentialError, Reason
-from identity.credentials.dids import DidResolutionError, resolve_did_key
 from identity.credentials.encoding import EncodingError, b64url_decode
 from identity.credentials.status_list import StatusBitstring, StatusListError
 from identity.credentials.verify import (
@@ -31,31 +31,15 @@ from identity.credentials.verify import (
 )
 from identity.merkle import verify_inclusion
 from identity.models import AnchorBatch, AnchorLeaf, CredentialRecord, StatusList, TrustedIssuer
+from identity.openid4vci.certificates import credential_issuer_url
 from identity.services import keys
 from identity.services.anchor_confirmation import RootConfirmation, anchored_root_confirm
+from identity.services.did_resolution import did_document_resolve
 from identity.services.registry import PORTAL_CREDENTIAL_TYPES
-from identity.services.status import status_list_url
+from identity.services.status import sd_jwt_status_reason, status_list_url
+from identity.services.trust_anchors import credential_type_for_vct, trust_anchors_for
 
 _STATUS_LIST_TYPE = "BitstringStatusListCredential"
-
-
-def did_document_resolve(did: str) -> Mapping[str, Any]:
-    """DID document of ``did`` without network access; an unknown DID raises DidResolutionError."""
-    if did.startswith("did:key:"):
-        return resolve_did_key(did)
-    if did == keys.portal_did():
-        return keys.portal_did_document()
-    dealer_prefix = keys.portal_did() + ":dealers:"
-    if did.startswith(dealer_prefix):
-        from accounts.models import DealerOrganisation
-
-        slug = did.removeprefix(dealer_prefix)
-        if DealerOrganisation.objects.filter(slug=slug).exists():
-            return keys.dealer_did_document(slug=slug)
-    issuer = TrustedIssuer.objects.filter(did=did).exclude(did_document=None).first()
-    if issuer is None:
-        raise DidResolutionError(f"unknown DID {did!r}")
-    return issuer.did_document
 
 
 def issuer_trust(issuer_did: str, types: tuple[str, ...]) -> TrustDecision:
@@ -186,27 +170,31 @@ def _safely(run: Any) -> VerificationResult:
         return VerificationResult(is_valid=False, reason=Reason.MALFORMED, detail=type(error).__name__)
 
 
-def credential_type_for_vct(vct: str) -> str | None:
-    """The credential type of an SD-JWT VC ``vct``: the type of the portal's configuration served at that URL."""
-    from identity.openid4vci.configurations import credential_configurations
-    from identity.openid4vci.issuance import type_url
+def _issued_here(anchor_bytes: bytes) -> bool:
+    """Whether an SD-JWT VC's ``iss`` is the portal (its credential issuer URL or did:web) or an issuer it hosts."""
+    try:
+        issuer = json.loads(b64url_decode(anchor_bytes.split(b".")[1].decode("ascii"))).get("iss")
+    except (IndexError, ValueError, EncodingError, AttributeError):
+        return True  # unreadable: the anchor check then says what is wrong
+    if not isinstance(issuer, str) or issuer in (credential_issuer_url(), keys.portal_did()):
+        return True
+    return TrustedIssuer.objects.filter(did=issuer, is_hosted=True).exists()
 
-    for configuration in credential_configurations().values():
-        if type_url(configuration) == vct:
-            return configuration.credential_type
-    return None
+
+def sd_jwt_anchor_status(anchor_bytes: bytes, *, allow_pending: bool) -> AnchorStatus:
+    """The anchor step for an SD-JWT VC: the portal's own and its hosted issuers' credentials must be anchored;
+    an outside issuer's (trusted by an X.509 anchor) are ``issued_elsewhere``."""
+    if not _issued_here(anchor_bytes):
+        return AnchorStatus.ISSUED_ELSEWHERE
+    return anchor_status_for(anchor_bytes, allow_pending=allow_pending)
 
 
 def sd_jwt_vc_policy(*, allow_pending_anchor: bool = True) -> VerificationPolicy:
     """The portal's policy for SD-JWT VCs presented over OpenID4VP: the registry for DID issuers, X.509 anchors for
     ``x5c`` issuers, the status of each credential through :func:`identity.services.status.sd_jwt_status_reason`."""
-    from dataclasses import replace
-
-    from identity.services.status import sd_jwt_status_reason
-    from identity.services.trust_anchors import trust_anchors_for
-
     return replace(
         verification_policy(allow_pending_anchor=allow_pending_anchor),
+        anchor_check=lambda anchor_bytes: sd_jwt_anchor_status(anchor_bytes, allow_pending=allow_pending_anchor),
         credential_type_for_vct=credential_type_for_vct,
         x509_anchors_for_type=trust_anchors_for,
         sd_jwt_status=lambda claims, now: sd_jwt_status_reason(claims, now=now),

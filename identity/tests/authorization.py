@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from accounts.tests.factories import DealerOrganisationFactory
+from identity.models import TrustAnchor
 from identity.services import registry
 from identity.services.anchoring import anchor_leaf_add
 from identity.services.status import status_slots_allocate
@@ -24,6 +25,13 @@ def _issuer(owner) -> int:
 
 def _status_list(owner) -> str:
     return status_slots_allocate(issuer_did="did:key:z6MkmatrixIssuer").revocation_list.list_id
+
+
+def _anchor(owner) -> int:
+    from identity.services.trust_anchors import portal_trust_anchor_ensure
+
+    portal_trust_anchor_ensure()
+    return TrustAnchor.objects.get().pk
 
 
 def _leaf(owner) -> str:
@@ -51,6 +59,23 @@ MATRIX = [
         BACK_OFFICE_PAGE,
         make_object=_issuer,
         route="identity/issuers/<int:issuer_id>/",
+    ),
+    Case("trust anchors", "GET", "/identity/trust-anchors/", BACK_OFFICE_PAGE, route="identity/trust-anchors/"),
+    Case(
+        "suspend a trust anchor",
+        "POST",
+        "/identity/trust-anchors/{object}/suspend/",
+        {"anonymous": 302, "customer": 403, "dealer": 403, "back_office": 302},
+        make_object=_anchor,
+        route="identity/trust-anchors/<int:anchor_id>/suspend/",
+    ),
+    Case(
+        "reactivate a trust anchor",
+        "POST",
+        "/identity/trust-anchors/{object}/reactivate/",
+        {"anonymous": 302, "customer": 403, "dealer": 403, "back_office": 302},
+        make_object=_anchor,
+        route="identity/trust-anchors/<int:anchor_id>/reactivate/",
     ),
     Case("keys and DIDs", "GET", "/identity/keys/", BACK_OFFICE_PAGE, route="identity/keys/"),
     Case("credentials and anchoring", "GET", "/identity/credentials/", BACK_OFFICE_PAGE, route="identity/credentials/"),
@@ -103,6 +128,14 @@ MATRIX = [
         PUBLIC,
         make_object=_status_list,
         route="credentials/status/<str:list_id>",
+    ),
+    Case(
+        "published Status List Token",
+        "GET",
+        "/credentials/token-status/{object}",
+        PUBLIC,
+        make_object=_status_list,
+        route="credentials/token-status/<str:list_id>",
     ),
     Case(
         "publish a status list",

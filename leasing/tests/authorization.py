@@ -126,6 +126,14 @@ MATRIX = [
         make_object=_application_id,
         route="leasing/applications/<int:application_id>/status.json",
     ),
+    Case(
+        "start the identity check of an application",
+        "POST",
+        "/leasing/applications/{object}/identity-check/",
+        {"anonymous": 302, "customer": 404, "dealer": 403, "back_office": 403},
+        make_object=_application_id,
+        route="leasing/applications/<int:application_id>/identity-check/",
+    ),
     Case("contract list", "GET", "/leasing/contracts/", PAGE_ANY_ROLE, route="leasing/contracts/"),
     Case(
         "contract page",

@@ -26,10 +26,11 @@ from leasing.forms import (
     RestructureForm,
     VerdictForm,
 )
-from leasing.models import ApplicationStatus, ContractStatus, DunningLetter
+from leasing.models import ApplicationStatus, ContractStatus, DunningLetter, IdentityCheckStatus
 from leasing.services.changes import payoff_quote_create
 from leasing.services.contracts import contract_accept
 from leasing.services.credit_verdicts import application_credit_verdicts_collect
+from leasing.services.identity_checks import identity_check_links, identity_check_start, refusal_text
 from leasing.views.common import form_error_apply, pdf_response
 
 ALL_ROLES = (Role.CUSTOMER, Role.DEALER, Role.BACK_OFFICE)
@@ -92,7 +93,17 @@ def _application_state(application) -> str:
 def _application_context(request: HttpRequest, application, **forms) -> dict:
     is_back_office = request.user.role == Role.BACK_OFFICE
     shows_refusals = request.user.role in (Role.BACK_OFFICE, Role.DEALER)
+    identity_check = selectors.identity_check_latest(application=application)
+    is_undecided = application.status in (ApplicationStatus.CREDIT_CHECK_PENDING, ApplicationStatus.DECISION_PENDING)
+    wallet_request = identity_check_links(identity_check) if identity_check else None
+    # a check can be (re)started when there is none, it was refused, or its request expired unanswered
+    can_restart = identity_check is None or identity_check.status == IdentityCheckStatus.REFUSED
+    can_restart = can_restart or (identity_check.status == IdentityCheckStatus.OPEN and wallet_request is None)
     return {
+        "identity_check": identity_check,
+        "identity_check_refusal": refusal_text(identity_check.refusal_reason) if identity_check else "",
+        "identity_wallet_request": wallet_request,
+        "can_start_identity_check": request.user.role == Role.CUSTOMER and is_undecided and can_restart,
         "application": application,
         "application_state": _application_state(application),
         # The page polls while others act; not for back office, who act here themselves (a reload would lose a form).
@@ -235,3 +246,15 @@ def dealer_lease_payouts(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     statement = selectors.dealer_lease_payout_statement(organisation_id=request.user.dealer_organisation_id)
     return render(request, "leasing/dealer_payouts.html", {"statement": statement})
+
+
+@role_required(Role.CUSTOMER)
+@require_http_methods(["POST"])
+def identity_check_start_view(request: HttpRequest, application_id: int) -> HttpResponse:
+    """The customer asks their wallet to show that they are over 18 (nothing else) for this application."""
+    application = selectors.application_get_for_user(user=request.user, application_id=application_id)
+    try:
+        identity_check_start(application=application)
+    except ApplicationError as error:
+        messages.error(request, error.detail)
+    return redirect("leasing:application-detail", application_id=application.pk)

@@ -111,7 +111,7 @@ def test_the_independent_wallet_collects_credentials_and_answers_the_dealers_cre
         "client_id": "x509_san_dns:localhost",
         "response_mode": "direct_post.jwt",
         "claims": ["scoreBand", "affordabilityCeilingPerMonth"],
-        "vct": [f"{portal_url}/credentials/types/demo-credit-history"],
+        "vct": [f"{portal_url}/credentials/types/demo-credit-history", "urn:finlab:credit-history:1"],
         "encrypted": True,
     }
     page.get_by_test_id("credit-check-verdict").wait_for(timeout=30_000)

@@ -16,8 +16,10 @@ TEST_REDIRECT_URI = "https://wallet.test/callback"
 
 @pytest.fixture
 def issuer_url(settings, live_server) -> str:
-    """The live server is the credential issuer (its http origin; the wallet allows insecure URLs in tests)."""
+    """The live server is the credential issuer (its http origin; the wallet allows insecure URLs in tests) and
+    publishes the status lists the credentials point at (the wallet fetches and checks the Status List Token)."""
     settings.OPENID4VCI_CREDENTIAL_ISSUER = live_server.url
+    settings.PORTAL_BASE_URL = live_server.url
     return live_server.url
 
 
