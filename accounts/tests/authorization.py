@@ -67,6 +67,13 @@ MATRIX = [
         route="accounts/settings/",
     ),
     Case(
+        "notification preferences",
+        "GET",
+        "/accounts/settings/notifications/",
+        {"anonymous": 302, "customer": 200, "dealer": 200, "back_office": 200},
+        route="accounts/settings/notifications/",
+    ),
+    Case(
         "confirm link",
         "GET",
         "/accounts/confirm/not-a-token/",

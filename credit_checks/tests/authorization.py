@@ -28,6 +28,11 @@ def _credit_check_id(owner) -> int:
     return _credit_check(owner).pk
 
 
+def _wallet_request_id(owner) -> str:
+    """The OpenID4VP transaction a credit check opens: its request object and response endpoint are the wallet's."""
+    return str(_credit_check(owner).presentation_transaction.public_id)
+
+
 def _credit_check_public_id(owner) -> str:
     return str(_credit_check(owner).public_id)
 
@@ -71,6 +76,30 @@ def _verdict_id(owner) -> int:
 
 
 MATRIX = [
+    Case(
+        "dealer page's poll of its credit check",
+        "GET",
+        "/identity/credit-checks/{object}/status.json",
+        DEALER_OWN_PAGE,
+        make_object=_credit_check_id,
+        route="identity/credit-checks/<int:request_id>/status.json",
+    ),
+    Case(
+        "wallet fetches the signed request object",
+        "GET",
+        "/openid4vp/request/{object}",
+        {"anonymous": 200, "customer": 200, "dealer": 200, "back_office": 200},
+        make_object=_wallet_request_id,
+        route="openid4vp/request/<uuid:public_id>",
+    ),
+    Case(
+        "wallet posts an answer without a state",
+        "POST",
+        "/openid4vp/response/{object}",
+        {"anonymous": 400, "customer": 400, "dealer": 400, "back_office": 400},
+        make_object=_wallet_request_id,
+        route="openid4vp/response/<uuid:public_id>",
+    ),
     Case("dealer's credit checks", "GET", "/identity/credit-checks/", DEALER_PAGE, route="identity/credit-checks/"),
     Case(
         "dealer's credit check",
