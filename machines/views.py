@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -311,6 +311,15 @@ def station_live_data(request: HttpRequest) -> JsonResponse:
     )
 
 
+# Where a signed reading came from, in words (the stored `source` is the OCPP message's name).
+READING_SOURCE_LABELS = {
+    "start": gettext_lazy("Session start"),
+    "meter_values": gettext_lazy("Meter values from the station"),
+    "transaction_event": gettext_lazy("Transaction event from the station"),
+    "stop": gettext_lazy("Session end"),
+}
+
+
 @require_GET
 @role_required(*OWNERS)
 def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
@@ -319,7 +328,10 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
     context = {
         "invoice": invoice,
         "session": invoice.session,
-        "readings": list(invoice.session.readings.order_by("sequence")),
+        "readings": [
+            (reading, READING_SOURCE_LABELS.get(reading.source, reading.source))
+            for reading in invoice.session.readings.order_by("sequence")
+        ],
         "check": charging_invoice_check(invoice=invoice),
     }
     return render(request, "machines/invoice_detail.html", context)
