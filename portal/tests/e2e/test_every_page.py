@@ -31,6 +31,7 @@ from django_otp.oath import totp
 from accounts.models import EncryptedTotpDevice, User
 from accounts.roles import Role
 from conftest import ARTIFACTS_DIR
+from portal.tests.e2e.page_checks import INTERNAL_CODE, VISIBLE_TEXT_JS, is_english_sentence, is_translation_pending
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -47,34 +48,6 @@ SKIPPED_PATH = re.compile(
 )
 # The query strings a link may carry that make a different page (pagination, filters); others are dropped.
 KEPT_QUERY = re.compile(r"^(page=\d+)$")
-
-# An English sentence on a German page: at least two common English function words (one may be a product name).
-ENGLISH_WORDS = re.compile(
-    r"\b(the|your|you|and|to|of|with|for|this|is|are|please|has|have|will|from|been|was|not yet|no|yes|here)\b",
-    re.IGNORECASE,
-)
-# Proper names and German words that happen to look English ("Online", "App" are German too): never counted.
-ENGLISH_ALLOWED = re.compile(r"FinLab Financial Services|Autohaus Nord|IOTA|OpenID|Google Authenticator")
-INTERNAL_CODE = re.compile(r"\b[a-z]+_[a-z_]+\b|\bqr-purchase:|\bcents?\b|\bminor units?\b")
-
-# The visible text of a page, one entry per text node, without code samples and what the page marks as not
-# translatable (translate="no": DIDs, e-mail addresses, hashes a person may copy).
-VISIBLE_TEXT_JS = """() => {
-  const out = [];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  while (walker.nextNode()) {
-    const node = walker.currentNode;
-    const text = node.textContent.replace(/\\s+/g, ' ').trim();
-    if (!text) continue;
-    const el = node.parentElement;
-    if (!el || el.closest('script, style, code, pre, kbd, samp, [translate=no], [hidden], .payload, .catalogue-text')) continue;
-    if (!el.getClientRects().length) continue;
-    const style = getComputedStyle(el);
-    if (style.visibility === 'hidden' || style.display === 'none') continue;
-    out.push(text);
-  }
-  return out;
-}"""
 
 # Layout problems at the current viewport: page overflow, overlapping controls, QR codes not whole or covered.
 LAYOUT_JS = """() => {
@@ -235,21 +208,19 @@ def _links(page, origin: str) -> list[str]:
     return [path for href in hrefs if (path := _normalised(href, origin))]
 
 
-def _check_text(page, where: str, language: str, report: CrawlReport) -> None:
+def _check_text(page, path: str, where: str, language: str, report: CrawlReport) -> None:
     texts = page.evaluate(VISIBLE_TEXT_JS)
     for text in texts:
         if match := INTERNAL_CODE.search(text):
             report.add(where, f"internal code {match.group(0)!r} in {text[:100]!r}")
-        if language == "de":
-            words = ENGLISH_WORDS.findall(ENGLISH_ALLOWED.sub("", text))
-            if len(words) >= 2 or (len(words) == 1 and len(text.split()) >= 3 and words[0].lower() in ("the", "your")):
-                report.add(where, f"English on a German page: {text[:100]!r}")
+        if language == "de" and is_english_sentence(text) and not is_translation_pending(path):
+            report.add(where, f"English on a German page: {text[:100]!r}")
 
 
-def _check_page(page, where: str, language: str, report: CrawlReport) -> None:
+def _check_page(page, path: str, where: str, language: str, report: CrawlReport) -> None:
     if page.evaluate("() => document.documentElement.lang") != language:
         report.add(where, f"<html lang> is {page.evaluate('() => document.documentElement.lang')!r}")
-    _check_text(page, where, language, report)
+    _check_text(page, path, where, language, report)
     for viewport in VIEWPORTS:
         page.set_viewport_size(viewport)
         for problem in page.evaluate(LAYOUT_JS):
@@ -277,7 +248,7 @@ def _crawl(page, origin: str, start_pages: list[str], role: str, language: str, 
             continue
         page.wait_for_load_state("load")
         report.pages += 1
-        _check_page(page, where, language, report)
+        _check_page(page, path, where, language, report)
         if depth < MAX_DEPTH:
             queue.extend((link, depth + 1) for link in _links(page, origin) if link not in seen)
 
