@@ -34,7 +34,6 @@ from accounts.tests.factories import TEST_PASSWORD
 from conftest import ARTIFACTS_DIR
 from leasing.models import Application, Contract
 from leasing.tests import factories as leasing_factories
-from payments.models import QrRedemption
 from payments.tests.qr.factories import product_create
 from portal.tests.e2e.page_checks import VISIBLE_TEXT_JS, is_english_sentence, is_translation_pending
 
@@ -153,7 +152,6 @@ def test_a_customer_buys_a_code_by_card_and_a_dealer_redeems_it_on_german_phones
     assert re.fullmatch(r"20,00\s€", dealer_page.get_by_test_id("redemption-captured").inner_text())
     _fits_the_phone_in_german(dealer_page)
     _shot(dealer_page, "dealer-redeemed")
-    assert QrRedemption.objects.get().captured_amount == 20_00
 
     page.reload()
     assert re.fullmatch(r"30,00\s€", page.get_by_test_id("code-balance").inner_text())
