@@ -266,7 +266,8 @@ def test_a_lease_is_quoted_applied_for_checked_approved_by_four_eyes_and_accepte
 def test_a_vehicle_is_topped_up_and_charged_on_german_phones(phone, make_user):
     from machines import demo as machines_demo
     from machines.models import ChargingSession, Vehicle
-    from machines.services import charging, metering, registry
+    from machines import metering
+    from machines.services import charging, registry
     from machines.services.settlement import charging_session_settle
 
     customer = make_user(Role.CUSTOMER)
