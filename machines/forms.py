@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -11,6 +12,7 @@ from core.form_fields import LocalizedDecimalField
 from core.idempotency import IdempotentForm
 from core.money import Money
 from machines.services.registry import STATION_PASSWORD_MAX_LENGTH, STATION_PASSWORD_MIN_LENGTH
+from machines.services.top_ups import TOP_UP_MAX_AMOUNT, TOP_UP_MIN_AMOUNT
 
 
 def to_minor_units(value: Decimal) -> int:
@@ -25,7 +27,16 @@ class VehicleForm(forms.Form):
     daily_limit = LocalizedDecimalField(
         min_value=Decimal("1"), max_digits=8, decimal_places=2, label=_("Limit per day (EUR)")
     )
-    owner_email = forms.EmailField(required=False, label=_("Owner's e-mail (back office only)"))
+    owner_email = forms.EmailField(
+        required=False,
+        label=_("Owner's e-mail"),
+        help_text=_("The customer the vehicle belongs to. Leave empty to register it for yourself."),
+    )
+
+    def __init__(self, *args: Any, is_back_office: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not is_back_office:  # only back office registers vehicles for others
+            del self.fields["owner_email"]
 
 
 class LimitsForm(forms.Form):
@@ -46,6 +57,43 @@ class TopUpForm(IdempotentForm):
         label=_("Payment reference"),
         help_text=_("The bank or card payment's reference."),
     )
+
+
+class OwnerTopUpForm(IdempotentForm):
+    """The owner's top-up of a vehicle wallet: from one of their payment codes, or by card. `confirmed` is set by the
+    confirmation page, so money moves only on its second submission."""
+
+    source = forms.ChoiceField(
+        choices=[("code", _("From one of my payment codes")), ("card", _("By card"))],
+        widget=forms.RadioSelect,
+        label=_("Pay with"),
+    )
+    code = forms.ChoiceField(required=False, label=_("Payment code"))
+    amount = LocalizedDecimalField(
+        min_value=Money(TOP_UP_MIN_AMOUNT, "EUR").to_decimal(),
+        max_value=Money(TOP_UP_MAX_AMOUNT, "EUR").to_decimal(),
+        max_digits=8,
+        decimal_places=2,
+        label=_("Amount (EUR)"),
+    )
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, code_choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["code"].choices = [("", _("Choose a code")), *code_choices]
+        if not code_choices:
+            self.fields["code"].help_text = _("You have no code with a balance to spend.")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("source") == "code" and not cleaned.get("code"):
+            self.add_error("code", _("Choose one of your codes."))
+        if cleaned.get("source") == "card":
+            cleaned["code"] = ""
+        return cleaned
+
+    def amount_minor_units(self) -> int:
+        return to_minor_units(self.cleaned_data["amount"])
 
 
 class StationForm(forms.Form):

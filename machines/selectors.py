@@ -45,6 +45,15 @@ def vehicle_get_for_user(*, user: User, vehicle_id: int) -> Vehicle:
     return vehicle
 
 
+def vehicle_get_for_owner(*, user: User, vehicle_id: int) -> Vehicle:
+    """The vehicle if `user` owns it; 404 for missing and for anyone else's alike (back office included: moving an
+    owner's money into the wallet is the owner's decision)."""
+    vehicle = Vehicle.objects.filter(pk=vehicle_id, owner=user).first()
+    if vehicle is None:
+        raise Http404("No such vehicle.")
+    return vehicle
+
+
 def station_list_for_user(*, user: User) -> QuerySet[ChargingStation]:
     stations = ChargingStation.objects.select_related("owner", "operator").order_by("id")
     return stations if _is_back_office(user) else stations.filter(owner=user)

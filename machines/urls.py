@@ -10,6 +10,7 @@ urlpatterns = [
     path("vehicles/<int:vehicle_id>/", views.vehicle_detail, name="vehicle-detail"),
     path("vehicles/<int:vehicle_id>/limits", views.vehicle_limits, name="vehicle-limits"),
     path("vehicles/<int:vehicle_id>/top-up", views.vehicle_top_up, name="vehicle-top-up"),
+    path("vehicles/<int:vehicle_id>/wallet/top-up", views.vehicle_owner_top_up, name="vehicle-owner-top-up"),
     path("vehicles/<int:vehicle_id>/operators", views.vehicle_operators, name="vehicle-operators"),
     path(
         "vehicles/<int:vehicle_id>/operators/<int:operator_id>/revoke",

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -12,13 +16,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from accounts.permissions import role_required
 from accounts.roles import Role
+from accounts.services import request_rate_exceeded
 from core.errors import ApplicationError
 from core.idempotency import idempotent_form_run
 from core.locale_format import format_when
 from core.money import Money
 from machines import charts, forms, selectors
-from machines.services import registry
+from machines.models import Vehicle
+from machines.services import registry, top_ups
 from machines.services.settlement import charging_invoice_check
+from payments.qr.selectors import qr_code_list_for_user
 
 OWNERS = (Role.CUSTOMER, Role.DEALER, Role.BACK_OFFICE)
 OPERATORS = (Role.DEALER, Role.BACK_OFFICE)
@@ -48,25 +55,27 @@ def _owner_for(request: HttpRequest, email: str) -> User:
         return request.user  # type: ignore[return-value]
     owner = User.objects.filter(email__iexact=email).first()
     if owner is None:
-        raise ApplicationError("No user has this e-mail address.", code="owner_unknown", fields={"owner_email": []})
+        raise ApplicationError(
+            gettext("No user has this e-mail address."), code="owner_unknown", fields={"owner_email": []}
+        )
     return owner
 
 
 @require_http_methods(["GET", "POST"])
 @role_required(*OWNERS)
 def vehicle_create(request: HttpRequest) -> HttpResponse:
-    form = forms.VehicleForm(request.POST or None)
+    form = forms.VehicleForm(request.POST or None, is_back_office=request.user.role == Role.BACK_OFFICE)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             vehicle = registry.vehicle_register(
-                owner=_owner_for(request, data["owner_email"]),
+                owner=_owner_for(request, data.get("owner_email", "")),
                 name=data["name"],
                 session_limit=forms.to_minor_units(data["session_limit"]),
                 daily_limit=forms.to_minor_units(data["daily_limit"]),
             )
         except ApplicationError as error:
-            form.add_error(None, error.detail)
+            form.add_error(next((name for name in error.fields if name in form.fields), None), error.detail)
         else:
             messages.success(
                 request, gettext("%(name)s is registered as %(did)s.") % {"name": vehicle.name, "did": vehicle.did}
@@ -92,6 +101,7 @@ def vehicle_detail(request: HttpRequest, vehicle_id: int) -> HttpResponse:
         "payments": selectors.payment_list_for_vehicle(vehicle=vehicle),
         "limits_form": limits,
         "top_up_form": forms.TopUpForm() if request.user.role == Role.BACK_OFFICE else None,
+        "is_owner": vehicle.owner_id == request.user.pk and request.user.role == Role.CUSTOMER,
     }
     return render(request, "machines/vehicle_detail.html", context)
 
@@ -204,6 +214,89 @@ def vehicle_top_up(request: HttpRequest, vehicle_id: int) -> HttpResponse:
     else:
         messages.error(request, gettext("Enter an amount and the payment's reference."))
     return redirect("machines:vehicle-detail", vehicle_id=vehicle.pk)
+
+
+def _spendable_codes(user: User) -> list[tuple[str, str]]:
+    return [
+        (view.code.public_id.hex, gettext("Code %(code)s · %(available)s available")
+         % {"code": view.code.short_id, "available": view.available})
+        for view in qr_code_list_for_user(user=user)
+        if view.is_active and view.available.amount > 0
+    ]  # fmt: skip
+
+
+def _top_up_book(request: HttpRequest, vehicle: Vehicle, form: forms.OwnerTopUpForm) -> dict[str, str]:
+    """Moves the money (or places the card order) once per form key; returns where to go and what to say."""
+    data, amount = form.cleaned_data, form.amount_minor_units()
+    vehicle_path = reverse("machines:vehicle-detail", args=[vehicle.pk])
+
+    def action() -> dict[str, str]:
+        if data["source"] == "code":
+            transfer_id = top_ups.vehicle_top_up_from_code(
+                vehicle=vehicle, owner=request.user, code_public_id=uuid.UUID(data["code"]), amount=amount,
+                key=data["idempotency_key"],
+            )  # fmt: skip
+            return {"transfer": str(transfer_id), "next": vehicle_path}
+        start = top_ups.vehicle_top_up_by_card_start(
+            vehicle=vehicle, owner=request.user, amount=amount, return_path=vehicle_path
+        )
+        return {"next": start.next_path}
+
+    outcome = idempotent_form_run(
+        request,
+        operation="machines.vehicle_owner_top_up",
+        key=data["idempotency_key"],
+        payload={"source": data["source"], "code": data["code"], "amount": amount},
+        action=action,
+    )
+    return outcome.body  # type: ignore[no-any-return]
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(Role.CUSTOMER)
+def vehicle_owner_top_up(request: HttpRequest, vehicle_id: int) -> HttpResponse:
+    """The owner tops up the vehicle's wallet from a payment code or by card; a confirmation page comes first."""
+    vehicle = selectors.vehicle_get_for_owner(user=request.user, vehicle_id=vehicle_id)
+    form = forms.OwnerTopUpForm(request.POST or None, code_choices=_spendable_codes(request.user))
+    status = 200
+    if request.method == "POST":
+        if request_rate_exceeded(
+            scope="vehicle-top-up", client=f"user:{request.user.pk}",
+            limit_per_minute=settings.VEHICLE_TOP_UP_RATE_PER_MINUTE,
+        ):  # fmt: skip
+            form.add_error(None, gettext("Too many top-ups in a short time. Wait a minute and try again."))
+            response = render(request, "machines/vehicle_top_up.html", {"vehicle": vehicle, "form": form}, status=429)
+            response["Retry-After"] = "60"
+            return response
+        if form.is_valid() and not form.cleaned_data["confirmed"]:
+            return render(request, "machines/vehicle_top_up_confirm.html", _confirm_context(vehicle, form))
+        if form.is_valid():
+            try:
+                booked = _top_up_book(request, vehicle, form)
+            except ApplicationError as error:
+                form.add_error(next((name for name in error.fields if name in form.fields), None), error.detail)
+            else:
+                if "transfer" in booked:
+                    messages.success(request, gettext("The wallet is topped up."))
+                return redirect(booked["next"])
+        status = 422
+    return render(request, "machines/vehicle_top_up.html", {"vehicle": vehicle, "form": form}, status=status)
+
+
+def _confirm_context(vehicle: Vehicle, form: forms.OwnerTopUpForm) -> dict[str, object]:
+    data = form.cleaned_data
+    code_label = dict(form.fields["code"].choices).get(data["code"], "") if data["source"] == "code" else ""
+    confirm = forms.OwnerTopUpForm(
+        initial={**data, "confirmed": True},
+        code_choices=[(value, str(label)) for value, label in form.fields["code"].choices if value],
+    )
+    return {
+        "vehicle": vehicle,
+        "amount": Money(form.amount_minor_units(), vehicle.currency),
+        "is_card": data["source"] == "card",
+        "code_label": code_label,
+        "confirm_form": confirm,
+    }
 
 
 @require_http_methods(["GET", "POST"])

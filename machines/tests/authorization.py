@@ -93,6 +93,23 @@ MATRIX = [
         route="machines/vehicles/<int:vehicle_id>/top-up",
     ),
     Case(
+        "vehicle owner top-up",
+        "GET",
+        "/machines/vehicles/{object}/wallet/top-up",
+        # Only the owning customer: another customer's vehicle is 404, other roles may not top up as owners.
+        {"anonymous": 302, "customer": 404, "dealer": 403, "back_office": 403, "other_owner": 403},
+        make_object=_vehicle,
+        route="machines/vehicles/<int:vehicle_id>/wallet/top-up",
+    ),
+    Case(
+        "vehicle owner top-up confirm",
+        "POST",
+        "/machines/vehicles/{object}/wallet/top-up",
+        {"anonymous": 302, "customer": 404, "dealer": 403, "back_office": 403, "other_owner": 403},
+        make_object=_vehicle,
+        route="machines/vehicles/<int:vehicle_id>/wallet/top-up",
+    ),
+    Case(
         "vehicle operators",
         "GET",
         "/machines/vehicles/{object}/operators",

@@ -40,3 +40,19 @@ urlpatterns += [
     path("qr-redemptions/<uuid:redemption_id>/refund", qr.QrRedemptionRefundApi.as_view(), name="qr-redemption-refund"),
     path("checkout/webhooks/sandbox", qr.SandboxWebhookReceiveApi.as_view(), name="sandbox-webhook"),
 ]
+
+# The customer's own codes, their history, the catalogue and buying a code (what a phone app shows).
+from payments.api import customer  # noqa: E402
+
+urlpatterns += [
+    path("customer/products", customer.CustomerProductListApi.as_view(), name="customer-product-list"),
+    path("customer/codes", customer.CustomerCodeListApi.as_view(), name="customer-code-list"),
+    path("customer/codes/<uuid:code_id>", customer.CustomerCodeDetailApi.as_view(), name="customer-code-detail"),
+    path(
+        "customer/codes/<uuid:code_id>/history",
+        customer.CustomerCodeHistoryApi.as_view(),
+        name="customer-code-history",
+    ),
+    path("customer/orders", customer.CustomerOrderCreateApi.as_view(), name="customer-order-create"),
+    path("customer/orders/<uuid:order_id>", customer.CustomerOrderDetailApi.as_view(), name="customer-order-detail"),
+]

@@ -21,6 +21,7 @@ __all__ = [
     "BankStatementEntry",
     "BankStatementEntryStatus",
     "CheckoutOrder",
+    "CheckoutOrderKind",
     "CheckoutOrderStatus",
     "CheckoutProvider",
     "SandboxCardPayment",
@@ -40,15 +41,31 @@ class CheckoutOrderStatus(models.TextChoices):
     DECLINED = "declined", _("Declined")
 
 
+class CheckoutOrderKind(models.TextChoices):
+    """What a paid order buys: a new QR code, or money into an existing wallet account (a vehicle's)."""
+
+    QR_CODE = "qr_code", _("Payment code")
+    WALLET_TOP_UP = "wallet_top_up", _("Wallet top-up")
+
+
 class CheckoutOrder(models.Model):
-    """A customer's order of one QR code of `amount` minor units; once paid it names the code it issued.
+    """A customer's order of `amount` minor units: one QR code (`product`; once paid it names the code it issued), or
+    a top-up of the wallet account `credit_account` (a vehicle's; once paid the purchase transfer credited it).
 
     SEPA orders carry an ISO 11649 `creditor_reference` (RF...) that the bank statement import matches on.
+    `return_path` is the portal page the customer goes back to after a top-up (the vehicle's page).
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="qr_orders")
-    product = models.ForeignKey("payments.QrProduct", on_delete=models.PROTECT, related_name="orders")
+    kind = models.CharField(max_length=20, choices=CheckoutOrderKind.choices, default=CheckoutOrderKind.QR_CODE)
+    product = models.ForeignKey(
+        "payments.QrProduct", null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
+    credit_account = models.ForeignKey(
+        "payments.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="top_up_orders"
+    )
+    return_path = models.CharField(max_length=200, blank=True)
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     provider = models.CharField(max_length=20, choices=CheckoutProvider.choices)
@@ -73,9 +90,26 @@ class CheckoutOrder(models.Model):
             models.CheckConstraint(
                 condition=Q(provider__in=CheckoutProvider.values), name="checkout_order_provider_valid"
             ),
+            models.CheckConstraint(condition=Q(kind__in=CheckoutOrderKind.values), name="checkout_order_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind=CheckoutOrderKind.QR_CODE, product__isnull=False, credit_account__isnull=True)
+                | Q(kind=CheckoutOrderKind.WALLET_TOP_UP, product__isnull=True, credit_account__isnull=False),
+                name="checkout_order_kind_has_target",
+            ),
             models.CheckConstraint(
                 condition=~Q(status=CheckoutOrderStatus.PAID)
-                | Q(code__isnull=False, paid_at__isnull=False, purchase_transfer_id__isnull=False),
+                | Q(
+                    kind=CheckoutOrderKind.QR_CODE,
+                    code__isnull=False,
+                    paid_at__isnull=False,
+                    purchase_transfer_id__isnull=False,
+                )
+                | Q(
+                    kind=CheckoutOrderKind.WALLET_TOP_UP,
+                    code__isnull=True,
+                    paid_at__isnull=False,
+                    purchase_transfer_id__isnull=False,
+                ),
                 name="checkout_order_paid_has_code",
             ),
         ]

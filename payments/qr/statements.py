@@ -33,6 +33,7 @@ _REASON_LABELS = {
     TransferCode.QR_REFUND: "Refund",
     TransferCode.QR_BALANCE_MOVE: "Balance moved to a new code",
     TransferCode.QR_INVOICE: "Invoice paid",
+    TransferCode.MACHINE_TOP_UP: "Vehicle wallet top-up",
 }
 
 

@@ -268,3 +268,23 @@ MATRIX += [
          {"anonymous": 400, "customer": 400, "dealer": 400, "back_office": 400}, body={"id": "evt"},
          route="api/payments/checkout/webhooks/sandbox"),
 ]  # fmt: skip
+
+CUSTOMER_API = {"anonymous": 401, "customer": 200, "dealer": 403, "back_office": 403}
+# The object belongs to another user, so the customer is told it does not exist.
+CUSTOMER_API_OBJECT = {"anonymous": 401, "customer": 404, "dealer": 403, "back_office": 403}
+
+MATRIX += [
+    Case("customer API products", "GET", "/api/payments/customer/products", CUSTOMER_API,
+         route="api/payments/customer/products"),
+    Case("customer API codes", "GET", "/api/payments/customer/codes", CUSTOMER_API,
+         route="api/payments/customer/codes"),
+    Case("customer API code", "GET", "/api/payments/customer/codes/{object}", CUSTOMER_API_OBJECT,
+         make_object=_qr_code, route="api/payments/customer/codes/<uuid:code_id>"),
+    Case("customer API code history", "GET", "/api/payments/customer/codes/{object}/history", CUSTOMER_API_OBJECT,
+         make_object=_qr_code, route="api/payments/customer/codes/<uuid:code_id>/history"),
+    Case("customer API order create", "POST", "/api/payments/customer/orders",
+         {"anonymous": 401, "customer": 422, "dealer": 403, "back_office": 403}, body={},
+         route="api/payments/customer/orders"),
+    Case("customer API order", "GET", "/api/payments/customer/orders/{object}", CUSTOMER_API_OBJECT,
+         make_object=_qr_order, route="api/payments/customer/orders/<uuid:order_id>"),
+]  # fmt: skip

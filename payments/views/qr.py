@@ -19,7 +19,7 @@ from payments.checkout.sepa import sepa_order_payload
 from payments.checkout.services import checkout_order_create
 from payments.codes.epc import epc_qr_svg
 from payments.forms import CardForm, ChallengeForm, InvoiceOpenForm, InvoicePayForm, OrderForm
-from payments.models import CheckoutOrderStatus, CheckoutProvider, SandboxCardPaymentStatus
+from payments.models import CheckoutOrderKind, CheckoutOrderStatus, CheckoutProvider, SandboxCardPaymentStatus
 from payments.qr import images
 from payments.qr.invoices import dealer_invoice_pay, dealer_invoice_reference_from_payload
 from payments.qr.selectors import (
@@ -82,6 +82,7 @@ def qr_order_detail_view(request: HttpRequest, order_id: str) -> HttpResponse:
             "beneficiary": settings.PAYMENTS_SEPA_BENEFICIARY_NAME,
         }
     context["is_waiting"] = order.status == CheckoutOrderStatus.AWAITING_PAYMENT
+    context["is_top_up"] = order.kind == CheckoutOrderKind.WALLET_TOP_UP
     return render(request, "payments/qr/order_detail.html", context)
 
 

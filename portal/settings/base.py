@@ -201,6 +201,8 @@ LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
 LOGIN_RATE_PER_MINUTE = env.int("LOGIN_RATE_PER_MINUTE", default=20)
 # Requests per minute a signed-in user may send to the credit-check forms (a dealer opening one, a customer answering).
 CREDIT_CHECK_PAGE_RATE_PER_MINUTE = env.int("CREDIT_CHECK_PAGE_RATE_PER_MINUTE", default=30)
+# Top-ups a vehicle owner may ask for per minute (from a payment code or by card), confirmations included.
+VEHICLE_TOP_UP_RATE_PER_MINUTE = env.int("VEHICLE_TOP_UP_RATE_PER_MINUTE", default=10)
 EMAIL_CONFIRMATION_MAX_AGE_SECONDS = 3 * 24 * 3600
 
 # --- E-mail --------------------------------------------------------------------------------------------------------
@@ -243,6 +245,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.schema.add_error_responses"],
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": ["active", "suspended", "revoked"],  # a credential's status keeps its name
+        "QrCodeStatusEnum": "payments.models.QrCodeStatus",
+        "CheckoutOrderStatusEnum": "payments.models.CheckoutOrderStatus",
+    },
 }
 
 # --- Internationalisation ------------------------------------------------------------------------------------------

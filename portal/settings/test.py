@@ -40,6 +40,7 @@ REST_FRAMEWORK = REST_FRAMEWORK | {
 }
 LOGIN_RATE_PER_MINUTE = env.int("LOGIN_RATE_PER_MINUTE", default=10000)
 CREDIT_CHECK_PAGE_RATE_PER_MINUTE = 10000
+VEHICLE_TOP_UP_RATE_PER_MINUTE = 10000
 PAYMENTS_QR_UPLOAD_RATE_PER_MINUTE = 10000
 
 # One test database per test run, so that several runs on one machine (a developer's and a benchmark's) never drop
