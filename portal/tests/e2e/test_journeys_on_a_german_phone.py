@@ -5,8 +5,8 @@ walk them.
    redeems part of its balance.
 2. A lease quote, the application through a dealer, the dealer's credit check answered from the customer's wallet,
    approval by two back-office users (four eyes) and the customer's acceptance of the contract.
-3. A vehicle is registered by its owner, back office books a top-up to its wallet, a station charges it and the owner
-   reads the session and its invoice.
+3. A vehicle is registered by its owner, who tops up its wallet by card; a station charges it and the owner reads
+   the session and its invoice.
 
 Every page is German (`<html lang="de">`, German words on the buttons and statuses) and no page is wider than the
 phone. Screenshots of the German phone views are written to test-artifacts/screenshots/ (the README's come from
@@ -265,8 +265,8 @@ def test_a_lease_is_quoted_applied_for_checked_approved_by_four_eyes_and_accepte
 
 def test_a_vehicle_is_topped_up_and_charged_on_german_phones(phone, make_user):
     from machines import demo as machines_demo
-    from machines.models import ChargingSession, Vehicle
     from machines import metering
+    from machines.models import ChargingSession, Vehicle
     from machines.services import charging, registry
     from machines.services.settlement import charging_session_settle
 
@@ -288,7 +288,7 @@ def test_a_vehicle_is_topped_up_and_charged_on_german_phones(phone, make_user):
     page = phone()
     _log_in(page, customer)
     page.goto("/machines/vehicles/new")
-    page.get_by_label("Fahrzeugname").fill("Mein E-Auto")
+    page.locator("#id_name").fill("Mein E-Auto")
     page.locator("#id_session_limit").fill("30,00")
     page.locator("#id_daily_limit").fill("100,00")
     _fits_the_phone_in_german(page)
@@ -299,14 +299,22 @@ def test_a_vehicle_is_topped_up_and_charged_on_german_phones(phone, make_user):
     page.get_by_role("button", name="Genehmigen", exact=True).click()
     _fits_the_phone_in_german(page)
 
-    staff_page = phone()
-    _log_in(staff_page, staff)
-    staff_page.goto(f"/machines/vehicles/{vehicle.pk}/")
-    staff_page.locator("#id_amount").fill("50,00")
-    staff_page.locator("#id_reference").fill("KARTE-4711")
-    _fits_the_phone_in_german(staff_page)
-    staff_page.locator(f"form[action$='/machines/vehicles/{vehicle.pk}/top-up'] button[type=submit]").click()
-    _shot(staff_page, "vehicle-top-up")
+    # The owner tops up the vehicle's wallet by card, confirming before any money moves.
+    page.goto(f"/machines/vehicles/{vehicle.pk}/")
+    page.get_by_test_id("owner-top-up").click()
+    page.get_by_label("Mit Karte").check()
+    page.get_by_label("Betrag (EUR)").fill("50,00")
+    _fits_the_phone_in_german(page)
+    _shot(page, "vehicle-top-up")
+    page.get_by_role("button", name="Weiter").click()
+    _fits_the_phone_in_german(page)
+    page.get_by_test_id("top-up-confirm").click()
+    page.get_by_label("Kartennummer").fill("4242 4242 4242 4242")
+    page.get_by_label("Gültig bis (MM/JJ)").fill("12/30")
+    page.get_by_label("Prüfnummer").fill("123")
+    page.get_by_role("button", name=re.compile(r"50,00\s€ bezahlen")).click()
+    page.get_by_test_id("top-up-booked").wait_for()
+    _fits_the_phone_in_german(page)
 
     # The station charges the car: what its OCPP messages make the central system record.
     start = timezone.now().replace(microsecond=0) - dt.timedelta(minutes=70)
