@@ -404,6 +404,13 @@ def station_live_data(request: HttpRequest) -> JsonResponse:
     )
 
 
+def _iota_rate_source_label(source: str) -> str:
+    """Where the invoice's EUR/IOTA rate came from, in words: the stored source names a setting or a rate-table row."""
+    if source.startswith("setting "):
+        return gettext("FinLab's fixed conversion rate")
+    return gettext("published rate, %(source)s") % {"source": source.split(": ", 1)[-1]}
+
+
 # Where a signed reading came from, in words (the stored `source` is the OCPP message's name).
 READING_SOURCE_LABELS = {
     "start": gettext_lazy("Session start"),
@@ -426,5 +433,6 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
             for reading in invoice.session.readings.order_by("sequence")
         ],
         "check": charging_invoice_check(invoice=invoice),
+        "iota_rate_source": _iota_rate_source_label(invoice.iota_rate_source),
     }
     return render(request, "machines/invoice_detail.html", context)

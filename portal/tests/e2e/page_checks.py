@@ -11,7 +11,7 @@ ENGLISH_WORDS = re.compile(
 )
 # Proper names and German words that happen to look English ("Online", "App" are German too): never counted.
 ENGLISH_ALLOWED = re.compile(r"FinLab Financial Services|Autohaus Nord|IOTA|OpenID|Google Authenticator")
-INTERNAL_CODE = re.compile(r"\b[a-z]+_[a-z_]+\b|\bqr-purchase:|\bcents?\b|\bminor units?\b")
+INTERNAL_CODE = re.compile(r"\b[a-z]+_[a-z_]+\b|\b[A-Z]+_[A-Z_]+\b|\bqr-purchase:|\bcents?\b|\bminor units?\b")
 
 # The visible text of a page, one entry per text node, without code samples and what the page marks as not
 # translatable (translate="no": DIDs, e-mail addresses, hashes a person may copy).
