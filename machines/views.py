@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -414,6 +414,22 @@ def station_live_data(request: HttpRequest) -> JsonResponse:
     )
 
 
+def _iota_rate_source_label(source: str) -> str:
+    """Where the invoice's EUR/IOTA rate came from, in words: the stored source names a setting or a rate-table row."""
+    if source.startswith("setting "):
+        return gettext("FinLab's fixed conversion rate")
+    return gettext("published rate, %(source)s") % {"source": source.split(": ", 1)[-1]}
+
+
+# Where a signed reading came from, in words (the stored `source` is the OCPP message's name).
+READING_SOURCE_LABELS = {
+    "start": gettext_lazy("Session start"),
+    "meter_values": gettext_lazy("Meter values from the station"),
+    "transaction_event": gettext_lazy("Transaction event from the station"),
+    "stop": gettext_lazy("Session end"),
+}
+
+
 @require_GET
 @role_required(*OWNERS)
 def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
@@ -422,7 +438,11 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
     context = {
         "invoice": invoice,
         "session": invoice.session,
-        "readings": list(invoice.session.readings.order_by("sequence")),
+        "readings": [
+            (reading, READING_SOURCE_LABELS.get(reading.source, reading.source))
+            for reading in invoice.session.readings.order_by("sequence")
+        ],
         "check": charging_invoice_check(invoice=invoice),
+        "iota_rate_source": _iota_rate_source_label(invoice.iota_rate_source),
     }
     return render(request, "machines/invoice_detail.html", context)

@@ -40,12 +40,11 @@ class OrderForm(forms.Form):
             del self.fields["amount"]
         else:
             self.fields["amount"].required = True
-            self.fields["amount"].label = f"Value in {product.currency}"
-            self.fields[
-                "amount"
-            ].help_text = (
-                f"From {Money(product.min_amount, product.currency)} to {Money(product.max_amount, product.currency)}."
-            )
+            self.fields["amount"].label = _("Value in %(currency)s") % {"currency": product.currency}
+            self.fields["amount"].help_text = _("From %(minimum)s to %(maximum)s.") % {
+                "minimum": Money(product.min_amount, product.currency),
+                "maximum": Money(product.max_amount, product.currency),
+            }
 
     def amount_minor_units(self) -> int | None:
         value = self.cleaned_data.get("amount")

@@ -48,4 +48,4 @@ def test_owner_operator_and_invoice_pages_render(demo, client_for):
     assert b"machines-chart-bar" in home.content and b"Demo e-car" in home.content
     assert live.json()["stations"][0]["station_id"] == "demo-station-1"
     assert b'data-testid="invoice-check">valid' in page.content
-    assert "EUR per IOTA (setting MACHINES_IOTA_EUR_RATE)" in page.content.decode()
+    assert "EUR per IOTA (FinLab&#x27;s fixed conversion rate)" in page.content.decode()

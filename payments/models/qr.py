@@ -12,6 +12,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.money import Money
@@ -66,7 +67,10 @@ class QrProduct(models.Model):
         """ "50.00 EUR" for a fixed value, "10.00 EUR to 500.00 EUR" for a range."""
         if self.fixed_amount is not None:
             return str(Money(self.fixed_amount, self.currency))
-        return f"{Money(self.min_amount or 0, self.currency)} to {Money(self.max_amount or 0, self.currency)}"
+        return gettext("%(minimum)s to %(maximum)s") % {
+            "minimum": Money(self.min_amount or 0, self.currency),
+            "maximum": Money(self.max_amount or 0, self.currency),
+        }
 
 
 class QrCodeStatus(models.TextChoices):

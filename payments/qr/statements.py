@@ -88,6 +88,8 @@ class LedgerLine:
     credit: str
     amount: Money
     reference: str
+    debit_label: str = ""  # the debited account's kind, for people ("Customer prepaid balance"); `debit` names it
+    credit_label: str = ""
 
 
 def back_office_statement(*, limit: int = 5000) -> list[LedgerLine]:
@@ -106,6 +108,8 @@ def back_office_statement(*, limit: int = 5000) -> list[LedgerLine]:
             credit=f"{t.credit_account.owner_reference} ({t.credit_account.get_code_display()})",
             amount=Money(t.amount, t.ledger),
             reference=t.user_data,
+            debit_label=t.debit_account.get_code_display(),
+            credit_label=t.credit_account.get_code_display(),
         )
         for t in transfers
     ]
