@@ -16,6 +16,7 @@ urlpatterns = [
     path("identity/", include("identity.urls")),
     path("", include("identity.api.urls")),
     path("", include("identity.openid4vci.urls")),
+    path("", include("identity.openid4vp.urls")),
     path("identity/", include("credit_checks.urls")),
     path("", include("credit_checks.api_urls")),
     path("leasing/", include("leasing.urls")),

@@ -34,6 +34,10 @@ class Reason(enum.StrEnum):
     ANCHOR_MISSING = "anchor_missing"
     ANCHOR_INVALID = "anchor_invalid"
     ANCHOR_UNVERIFIABLE = "anchor_unverifiable"
+    DISCLOSURE_INVALID = "disclosure_invalid"
+    KEY_BINDING_MISSING = "key_binding_missing"
+    KEY_BINDING_INVALID = "key_binding_invalid"
+    STATUS_UNVERIFIABLE = "status_unverifiable"
 
 
 class CredentialError(Exception):

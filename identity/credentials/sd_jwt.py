@@ -9,13 +9,18 @@ are top-level claims; ``credentialStatus`` (BitstringStatusListEntry objects) is
 import hashlib
 import json
 import secrets
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography import x509 as crypto_x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.x509 import Certificate
 
+from identity.credentials import jose, x509
 from identity.credentials.core import (
     CredentialError,
     DidDocumentResolver,
@@ -235,3 +240,123 @@ def _numeric_date(claims: Mapping[str, Any], name: str) -> datetime | None:
     if not isinstance(value, int):
         raise CredentialError(Reason.MALFORMED, f"{name} must be a NumericDate integer")
     return datetime.fromtimestamp(value, UTC)
+
+
+# --- SD-JWT VC as issued over OpenID4VCI and presented over OpenID4VP: ES256 (x5c) or EdDSA (DID kid) issuers,
+# --- P-256 or Ed25519 holder keys. The checks below raise the finer reasons OpenID4VP reports to both sides.
+
+X509AnchorsForVct = Callable[[str], Sequence[Certificate]]
+"""(vct) -> the X.509 trust anchors an ``x5c``-signed credential of that type must chain to (empty: none)."""
+
+
+def verify_sd_jwt_vc_issuer(
+    *,
+    parsed: ParsedSdJwt,
+    resolve_did_document: DidDocumentResolver,
+    x509_anchors_for_vct: X509AnchorsForVct,
+    now: datetime,
+) -> SecuredCredential:
+    """Check the issuer-signed JWT of an SD-JWT VC and its disclosures.
+
+    Signed ES256 with an ``x5c`` chain: the chain must lead to an anchor given for the credential's ``vct`` (else
+    ``untrusted_issuer``) and the leaf must name ``iss`` (SAN URI equal to it, or SAN DNS name equal to its host).
+    Signed EdDSA with a DID URL ``kid``: the key is the DID's ``assertionMethod`` and the DID must be ``iss``; whether
+    that DID is trusted is the caller's trust registry's answer. A disclosure whose digest is not in ``_sd`` (tampered
+    or foreign) is ``disclosure_invalid``."""
+    try:
+        header, payload, signing_input, signature = jose.decode_compact(parsed.issuer_jwt)
+    except jose.JoseError as error:
+        raise CredentialError(Reason.MALFORMED, str(error)) from error
+    issuer, vct = payload.get("iss"), payload.get("vct")
+    if header.get("typ") != ISSUER_JWT_TYPE or not isinstance(issuer, str) or not isinstance(vct, str):
+        raise CredentialError(Reason.MALFORMED, "SD-JWT VC needs typ dc+sd-jwt, iss and vct")
+    algorithm = header.get("alg")
+    if "x5c" in header:
+        public_key = _x5c_issuer_key(header["x5c"], issuer=issuer, anchors=x509_anchors_for_vct(vct), now=now)
+    elif isinstance(header.get("kid"), str) and algorithm == "EdDSA":
+        method_id = header["kid"]
+        if method_id.split("#", 1)[0] != issuer:
+            raise CredentialError(Reason.BAD_SIGNATURE, "the signing key does not belong to the issuer")
+        raw = resolve_method_public_key(method_id=method_id, resolve_did_document=resolve_did_document)
+        public_key = Ed25519PublicKey.from_public_bytes(raw)
+    else:
+        raise CredentialError(Reason.MALFORMED, "the issuer key must be named by x5c or by a DID URL kid (EdDSA)")
+    try:
+        jose.signature_verify(
+            algorithm=algorithm, public_key=public_key, signing_input=signing_input, signature=signature
+        )
+    except jose.JoseError as error:
+        raise CredentialError(Reason.BAD_SIGNATURE, f"SD-JWT issuer signature: {error}") from error
+    try:
+        claims = _apply_disclosures(payload, parsed.disclosures)
+    except CredentialError as error:
+        if error.reason is Reason.BAD_SIGNATURE:
+            raise CredentialError(Reason.DISCLOSURE_INVALID, error.detail) from error
+        raise
+    holder_jwk = claims.get("cnf", {}).get("jwk") if isinstance(claims.get("cnf"), dict) else None
+    try:
+        jose.public_key_from_jwk(holder_jwk)
+    except jose.JoseError as error:
+        raise CredentialError(Reason.MALFORMED, f"SD-JWT VC has no usable cnf.jwk: {error}") from error
+    return SecuredCredential(
+        format=FORMAT,
+        issuer=issuer,
+        subject=jose.jwk_thumbprint(holder_jwk),  # type: ignore[arg-type]
+        types=(vct,),
+        valid_from=_numeric_date(claims, "nbf") or _numeric_date(claims, "iat"),
+        valid_until=_numeric_date(claims, "exp"),
+        claims=claims,
+        anchor_bytes=parsed.issuer_jwt.encode("ascii"),
+        status_entries=(),
+    )
+
+
+def _x5c_issuer_key(value: object, *, issuer: str, anchors: Sequence[Certificate], now: datetime) -> jose.PublicKey:
+    try:
+        leaf = x509.certificate_chain_verify(chain=x509.x5c_decode(value), trust_anchors=anchors, at=now)
+    except x509.CertificateChainError as error:
+        raise CredentialError(Reason.UNTRUSTED_ISSUER, f"x5c: {error}") from error
+    try:
+        names = leaf.extensions.get_extension_for_class(crypto_x509.SubjectAlternativeName).value
+    except crypto_x509.ExtensionNotFound:
+        names = crypto_x509.SubjectAlternativeName([])
+    uris = names.get_values_for_type(crypto_x509.UniformResourceIdentifier)
+    dns_names = names.get_values_for_type(crypto_x509.DNSName)
+    if issuer not in uris and urlsplit(issuer).hostname not in dns_names:
+        raise CredentialError(Reason.UNTRUSTED_ISSUER, "the x5c leaf certificate does not name the issuer")
+    public_key = leaf.public_key()
+    if not isinstance(public_key, ec.EllipticCurvePublicKey):
+        raise CredentialError(Reason.MALFORMED, "the x5c leaf must hold a P-256 key")
+    return public_key
+
+
+def verify_key_binding_jwt(*, parsed: ParsedSdJwt, holder_jwk: Mapping[str, Any]) -> KeyBinding:
+    """Check the KB-JWT of an SD-JWT VC presentation: present (else ``key_binding_missing``), typ ``kb+jwt``,
+    signed ES256 or EdDSA by the ``cnf.jwk`` key and ``sd_hash`` over exactly the presented issuer JWT and
+    disclosures (else ``key_binding_invalid``). The caller compares nonce, audience and age to its request."""
+    if parsed.key_binding_jwt is None:
+        raise CredentialError(Reason.KEY_BINDING_MISSING, "presentation has no key binding JWT")
+    try:
+        header, payload, signing_input, signature = jose.decode_compact(parsed.key_binding_jwt)
+        if header.get("typ") != KEY_BINDING_JWT_TYPE:
+            raise jose.JoseError("key binding JWT must have typ kb+jwt")
+        jose.signature_verify(
+            algorithm=header.get("alg"),
+            public_key=jose.public_key_from_jwk(holder_jwk),
+            signing_input=signing_input,
+            signature=signature,
+        )
+    except jose.JoseError as error:
+        raise CredentialError(Reason.KEY_BINDING_INVALID, str(error)) from error
+    expected_hash = b64url_encode(hashlib.sha256(parsed.presented_part.encode("ascii")).digest())
+    if payload.get("sd_hash") != expected_hash:
+        raise CredentialError(Reason.KEY_BINDING_INVALID, "key binding JWT covers different disclosures")
+    nonce, audience, issued_at = (payload.get(name) for name in ("nonce", "aud", "iat"))
+    if not isinstance(nonce, str) or not isinstance(audience, str) or not isinstance(issued_at, int):
+        raise CredentialError(Reason.KEY_BINDING_INVALID, "key binding JWT needs nonce, aud and iat")
+    return KeyBinding(nonce=nonce, audience=audience, issued_at=datetime.fromtimestamp(issued_at, UTC))
+
+
+def disclosed_claim_names(parsed: ParsedSdJwt) -> list[str]:
+    """Names of the claims the holder disclosed (in the order sent)."""
+    return [_decode_disclosure(disclosure)[1] for disclosure in parsed.disclosures]

@@ -14,14 +14,21 @@ reached through callables on :class:`VerificationPolicy`, so this module needs n
 import enum
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import rfc8785
+from cryptography.x509 import Certificate
 
 from identity.credentials import data_integrity, jwt_vc, sd_jwt
-from identity.credentials.core import CredentialError, DidDocumentResolver, Reason, SecuredCredential
+from identity.credentials.core import (
+    CredentialError,
+    DidDocumentResolver,
+    Reason,
+    SecuredCredential,
+    status_entries_from,
+)
 from identity.credentials.dids import resolve_method_public_key
 from identity.credentials.jws import decode_jws, is_valid_ed25519_signature
 from identity.credentials.status_list import StatusBitstring, StatusListError
@@ -65,6 +72,13 @@ class VerificationPolicy:
     anchor_check: AnchorCheck
     clock_skew: timedelta = timedelta(seconds=60)
     presentation_max_age: timedelta = timedelta(minutes=10)
+    credential_type_for_vct: Callable[[str], str | None] = field(default=lambda vct: None)
+    """(SD-JWT VC ``vct``) -> the credential type the trust registry knows it by (None: unknown type)."""
+    x509_anchors_for_type: Callable[[str], Sequence[Certificate]] = field(default=lambda credential_type: [])
+    """(credential type) -> X.509 trust anchors for issuers that sign that type with an ``x5c`` chain."""
+    sd_jwt_status: Callable[[Mapping[str, Any], datetime], str | None] | None = None
+    """(SD-JWT VC claims, now) -> None when its status is valid, else a reason code (``revoked``, ``suspended``,
+    ``status_unverifiable``); when None, the ``credentialStatus`` entries are read through ``status_list``."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +197,11 @@ def _check_issuer_validity_status(
             raise CredentialError(Reason.NOT_YET_VALID, f"valid from {secured.valid_from.isoformat()}")
         if secured.valid_until is not None and now - policy.clock_skew >= secured.valid_until:
             raise CredentialError(Reason.EXPIRED, f"expired at {secured.valid_until.isoformat()}")
+    _check_status_entries(credentials, policy=policy)
+
+
+def _check_status_entries(credentials: Sequence[SecuredCredential], *, policy: VerificationPolicy) -> None:
+    """Step 4 through the Bitstring Status List entries of each credential."""
     for secured in credentials:
         for entry in secured.status_entries:
             try:
@@ -325,3 +344,77 @@ def _subject_errors(credentials: Sequence[SecuredCredential], *, holder: str) ->
         for secured in credentials
         if secured.subject != holder
     ]
+
+
+@dataclass(frozen=True)
+class SdJwtVcPresentation:
+    """A verified SD-JWT VC presentation: the credential (disclosed claims only), its type, what was disclosed."""
+
+    credential: SecuredCredential
+    credential_type: str | None
+    disclosed: tuple[str, ...]
+    key_binding: sd_jwt.KeyBinding
+
+
+def verify_sd_jwt_vc_presentation(
+    presentation: str,
+    *,
+    policy: VerificationPolicy,
+    now: datetime,
+    expected_nonce: str,
+    expected_audience: str,
+) -> SdJwtVcPresentation:
+    """Verify an SD-JWT VC with key binding as sent over OpenID4VP, in the fixed order of this module; raises
+    :class:`CredentialError` with the first failing check's reason.
+
+    1. issuer signature and disclosures (``malformed``, ``bad_signature``, ``disclosure_invalid``; an ``x5c`` chain
+       that does not reach an anchor for the type is ``untrusted_issuer``)
+    2. issuer trusted: DID issuers through the trust registry (``unknown_issuer``, ``untrusted_issuer``)
+    3. validity period (``not_yet_valid``, ``expired``)
+    4. status (``revoked``, ``suspended``, ``status_unverifiable``)
+    5. key binding: present and signed by ``cnf.jwk`` over the presented disclosures (``key_binding_missing``,
+       ``key_binding_invalid``), nonce (``wrong_challenge``), age (``wrong_challenge``), audience (``wrong_domain``)
+    6. anchor proof
+    """
+    parsed = sd_jwt.parse_sd_jwt(presentation)
+
+    def anchors_for_vct(vct: str) -> Sequence[Certificate]:
+        credential_type = policy.credential_type_for_vct(vct)
+        return policy.x509_anchors_for_type(credential_type) if credential_type else []
+
+    secured = sd_jwt.verify_sd_jwt_vc_issuer(
+        parsed=parsed, resolve_did_document=policy.resolve_did_document, x509_anchors_for_vct=anchors_for_vct, now=now
+    )
+    vct = secured.types[0]
+    credential_type = policy.credential_type_for_vct(vct)
+    if secured.issuer.startswith("did:"):
+        decision = policy.issuer_trust(secured.issuer, (credential_type or vct,))
+        if decision is TrustDecision.UNKNOWN:
+            raise CredentialError(Reason.UNKNOWN_ISSUER, f"{secured.issuer} is not in the trust registry")
+        if decision is not TrustDecision.TRUSTED:
+            raise CredentialError(Reason.UNTRUSTED_ISSUER, f"{secured.issuer} is not trusted for {vct}")
+    if secured.valid_from is not None and now + policy.clock_skew < secured.valid_from:
+        raise CredentialError(Reason.NOT_YET_VALID, f"valid from {secured.valid_from.isoformat()}")
+    if secured.valid_until is not None and now - policy.clock_skew >= secured.valid_until:
+        raise CredentialError(Reason.EXPIRED, f"expired at {secured.valid_until.isoformat()}")
+    if policy.sd_jwt_status is not None:
+        status_reason = policy.sd_jwt_status(secured.claims, now)
+        if status_reason is not None:
+            raise CredentialError(Reason(status_reason), "status list")
+    else:
+        _check_status_entries(
+            [replace(secured, status_entries=status_entries_from(secured.claims.get("credentialStatus")))],
+            policy=policy,
+        )
+    key_binding = sd_jwt.verify_key_binding_jwt(parsed=parsed, holder_jwk=secured.claims["cnf"]["jwk"])
+    binding = _Binding((), key_binding.nonce, key_binding.audience, key_binding.issued_at)
+    _check_binding(
+        binding, expected_challenge=expected_nonce, expected_domain=expected_audience, policy=policy, now=now
+    )
+    _check_anchors([secured], policy=policy)
+    return SdJwtVcPresentation(
+        credential=secured,
+        credential_type=credential_type,
+        disclosed=tuple(sd_jwt.disclosed_claim_names(parsed)),
+        key_binding=key_binding,
+    )

@@ -11,6 +11,7 @@ from identity.models.openid4vci import (
     IssuanceNonce,
     X509SigningKey,
 )
+from identity.models.openid4vp import PresentationTransaction
 from identity.models.registry import IssuerClient, IssuerKind, TrustedIssuer
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "IssuanceNonce",
     "IssuerClient",
     "IssuerKind",
+    "PresentationTransaction",
     "SigningKey",
     "StatusList",
     "StatusListSlot",

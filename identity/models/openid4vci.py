@@ -21,6 +21,7 @@ class X509SigningKey(models.Model):
     class Role(models.TextChoices):
         CA = "ca", "Issuing CA"
         ISSUER = "issuer", "Credential signing"
+        VERIFIER = "verifier", "Verifier access certificate"
 
     role = models.CharField(max_length=8, choices=Role.choices)
     certificate_der = models.BinaryField(max_length=4096)
@@ -33,7 +34,7 @@ class X509SigningKey(models.Model):
         ordering = ["role", "created_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["role"], condition=Q(is_active=True), name="identity_x509_one_active_role"),
-            models.CheckConstraint(condition=Q(role__in=["ca", "issuer"]), name="identity_x509_role_valid"),
+            models.CheckConstraint(condition=Q(role__in=["ca", "issuer", "verifier"]), name="identity_x509_role_valid"),
         ]
 
     def __str__(self) -> str:

@@ -131,6 +131,16 @@ def issuer_x509_signer() -> X509Signer:
     return X509Signer(private_key=private_key, certificate=certificate, x5c=x509.x5c_encode([certificate]))
 
 
+def x509_key_store(*, role: str, private_key: ec.EllipticCurvePrivateKey, certificate: crypto_x509.Certificate) -> None:
+    """Keep a new key of ``role`` (the verifier's access certificate uses this too)."""
+    _stored_key(role=role, private_key=private_key, certificate=certificate)
+
+
+def x509_key_open(row: X509SigningKey) -> tuple[ec.EllipticCurvePrivateKey, crypto_x509.Certificate]:
+    """Decrypt a stored key for one operation."""
+    return _opened(row)
+
+
 def trust_anchors() -> list[crypto_x509.Certificate]:
     """Every issuing CA certificate still valid (a retired CA keeps verifying what its leaves signed)."""
     portal_issuing_ca()

@@ -9,16 +9,24 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.errors import ConflictError, ValidationFailed
+from identity.credentials.core import CredentialError, status_entries_from
 from identity.credentials.data_integrity import sign_data_integrity
-from identity.credentials.status_list import StatusBitstring, build_status_list_credential, build_status_list_entry
+from identity.credentials.status_list import (
+    StatusBitstring,
+    StatusListError,
+    build_status_list_credential,
+    build_status_list_entry,
+)
 from identity.credentials.verify import anchor_bytes_for
 from identity.models import AnchorSource, CredentialRecord, StatusList, StatusListSlot
 from identity.services import keys
@@ -193,3 +201,28 @@ def credential_suspension_set(*, record: CredentialRecord, is_suspended: bool) -
         record.save(update_fields=["is_suspended"])
         logger.info("credential %s suspension set to %s", record.credential_id, is_suspended)
     return record
+
+
+def sd_jwt_status_reason(claims: Mapping[str, Any], *, now: datetime) -> str | None:
+    """None when the SD-JWT VC's status is valid, else ``revoked``, ``suspended`` or ``status_unverifiable``.
+
+    Reads the ``credentialStatus`` Bitstring Status List entries the portal puts on the SD-JWT VCs it issues; a list
+    the portal does not publish cannot be read (``status_unverifiable``)."""
+    from identity.services.verification import status_bitstring_for
+
+    try:
+        entries = status_entries_from(claims.get("credentialStatus"))
+    except CredentialError:
+        return "status_unverifiable"
+    for entry in entries:
+        try:
+            is_set = status_bitstring_for(entry.status_list_credential, entry.status_purpose).get(
+                entry.status_list_index
+            )
+        except StatusListError:
+            return "status_unverifiable"
+        if is_set and entry.status_purpose == Purpose.REVOCATION:
+            return "revoked"
+        if is_set and entry.status_purpose == Purpose.SUSPENSION:
+            return "suspended"
+    return None

@@ -20,12 +20,14 @@ from identity.credentials.encoding import EncodingError, b64url_decode
 from identity.credentials.status_list import StatusBitstring, StatusListError
 from identity.credentials.verify import (
     AnchorStatus,
+    SdJwtVcPresentation,
     TrustDecision,
     VerificationPolicy,
     VerificationResult,
     credential_leaf_hash,
     verify_credential,
     verify_presentation,
+    verify_sd_jwt_vc_presentation,
 )
 from identity.merkle import verify_inclusion
 from identity.models import AnchorBatch, AnchorLeaf, CredentialRecord, StatusList, TrustedIssuer
@@ -182,3 +184,50 @@ def _safely(run: Any) -> VerificationResult:
         return VerificationResult(is_valid=False, reason=error.reason, detail=error.detail)
     except (ValueError, TypeError, KeyError, AttributeError, IndexError, UnicodeError) as error:
         return VerificationResult(is_valid=False, reason=Reason.MALFORMED, detail=type(error).__name__)
+
+
+def credential_type_for_vct(vct: str) -> str | None:
+    """The credential type of an SD-JWT VC ``vct``: the type of the portal's configuration served at that URL."""
+    from identity.openid4vci.configurations import credential_configurations
+    from identity.openid4vci.issuance import type_url
+
+    for configuration in credential_configurations().values():
+        if type_url(configuration) == vct:
+            return configuration.credential_type
+    return None
+
+
+def sd_jwt_vc_policy(*, allow_pending_anchor: bool = True) -> VerificationPolicy:
+    """The portal's policy for SD-JWT VCs presented over OpenID4VP: the registry for DID issuers, X.509 anchors for
+    ``x5c`` issuers, the status of each credential through :func:`identity.services.status.sd_jwt_status_reason`."""
+    from dataclasses import replace
+
+    from identity.services.status import sd_jwt_status_reason
+    from identity.services.trust_anchors import trust_anchors_for
+
+    return replace(
+        verification_policy(allow_pending_anchor=allow_pending_anchor),
+        credential_type_for_vct=credential_type_for_vct,
+        x509_anchors_for_type=trust_anchors_for,
+        sd_jwt_status=lambda claims, now: sd_jwt_status_reason(claims, now=now),
+    )
+
+
+def sd_jwt_vc_presentation_verify(
+    *, presentation: str, nonce: str, audience: str, now: datetime | None = None, allow_pending_anchor: bool = True
+) -> SdJwtVcPresentation:
+    """Verify one SD-JWT VC presentation answering an OpenID4VP request with ``nonce`` from the verifier
+    ``audience`` (its client id); raises CredentialError with the reason. A credential issued here whose anchor
+    leaf waits for the next anchoring run is accepted by default (a wrong leaf never is)."""
+    try:
+        return verify_sd_jwt_vc_presentation(
+            presentation,
+            policy=sd_jwt_vc_policy(allow_pending_anchor=allow_pending_anchor),
+            now=now or timezone.now(),
+            expected_nonce=nonce,
+            expected_audience=audience,
+        )
+    except CredentialError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, UnicodeError) as error:
+        raise CredentialError(Reason.MALFORMED, type(error).__name__) from error
