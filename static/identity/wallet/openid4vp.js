@@ -123,9 +123,16 @@ export async function responseSend(payload, vpToken) {
   return post(payload.response_uri, form);
 }
 
-/** Tell the verifier the customer refused (error access_denied, unencrypted as OpenID4VP allows for errors). */
+/**
+ * Tell the verifier the customer refused (error access_denied, unencrypted as OpenID4VP allows for errors). A
+ * verifier may acknowledge it with 200 (and a redirect_uri) or close the request with an error naming the refusal
+ * (this portal answers 400 with reason wallet_declined): both mean it was received.
+ */
 export async function refusalSend(payload) {
   const form = new URLSearchParams({ error: "access_denied", error_description: "The holder refused." });
   if (payload.state) form.set("state", payload.state);
-  return post(payload.response_uri, form);
+  const answer = await fetchJson(payload.response_uri, { method: "POST", body: form });
+  if (answer.ok) return (answer.body && answer.body.redirect_uri) || null;
+  if (answer.body && answer.body.reason === "wallet_declined") return null;
+  throw new WalletError("response_refused", (answer.body && answer.body.error_description) || String(answer.status));
 }
