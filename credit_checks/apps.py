@@ -21,3 +21,8 @@ class CreditChecksConfig(AppConfig):
         from credit_checks.payment_history import payment_history_configuration_register
 
         payment_history_configuration_register()
+
+        # The credit check is an OpenID4VP request: identity's verifier hands its answers to this app.
+        from credit_checks.openid4vp import credit_check_handler_register
+
+        credit_check_handler_register()

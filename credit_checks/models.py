@@ -92,8 +92,9 @@ class CreditCheckRequest(models.Model):
     """A dealer's request to learn a customer's score band and affordability ceiling for one offer.
 
     ``amount`` is the requested monthly instalment in minor units of ``currency``; ``term_months`` the offer's term.
-    ``challenge`` (random, unique) and ``domain`` (the dealer's did:web) bind the presentation to this request; the
-    customer reaches it through ``link_token``. The first customer who opens the link becomes ``customer``; nobody
+    ``challenge`` (random, unique) and ``domain`` (the dealer's did:web) bind the portal wallet's presentation to this
+    request; the customer reaches it through ``link_token``. ``presentation_transaction`` is the OpenID4VP
+    authorization request any wallet answers (its own nonce, state and client id; see identity.openid4vp). The first customer who opens the link becomes ``customer``; nobody
     else can see it. ``presentation_hash`` (SHA-256 hex of the presentation received) is unique across all
     requests, so one presentation is never accepted twice. ``lease_application_id`` is the dealer's opaque
     reference to a leasing application: no foreign key (the tables live in different apps) and never checked here;
@@ -121,6 +122,9 @@ class CreditCheckRequest(models.Model):
     status = models.CharField(max_length=10, choices=CreditCheckStatus.choices, default=CreditCheckStatus.OPEN)
     refusal_reason = models.CharField(max_length=40, blank=True)
     presentation_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    presentation_transaction = models.OneToOneField(
+        "identity.PresentationTransaction", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -193,7 +197,9 @@ class ConsentReceipt(models.Model):
 
     request = models.OneToOneField(CreditCheckRequest, on_delete=models.CASCADE, related_name="consent_receipt")
     receipt_id = models.UUIDField(unique=True)
-    user_id_at_consent = models.PositiveIntegerField()
+    user_id_at_consent = models.PositiveIntegerField(
+        null=True, blank=True, help_text="None when a wallet answered cross-device without the customer signing in."
+    )
     decision = models.CharField(max_length=10, choices=Decision.choices)
     claims = models.JSONField(default=list)
     purpose = models.CharField(max_length=10, choices=CreditCheckPurpose.choices)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from credit_checks.models import (
@@ -20,43 +21,62 @@ from credit_checks.models import (
 from leasing.services.credit_verdicts import LeaseApplicationVerdict
 
 REFUSAL_TEXTS = {
-    "malformed": "The presentation could not be read.",
-    "bad_signature": "The credential's signature does not check out.",
-    "unknown_issuer": "The credential's issuer is unknown.",
-    "untrusted_issuer": "The credential's issuer is not in the portal's trust registry.",
-    "not_yet_valid": "The credential is not valid yet.",
-    "expired": "The credential has expired.",
-    "revoked": "The credential was revoked by its issuer.",
-    "suspended": "The credential is suspended by its issuer.",
-    "wrong_holder": "The presentation was not made by the credential's holder.",
-    "wrong_challenge": "The presentation was made for another credit-check request.",
-    "wrong_domain": "The presentation was made for another dealer.",
-    "anchor_missing": "The credential's anchor on the Tangle is missing.",
-    "anchor_invalid": "The credential's anchor on the Tangle does not match.",
-    "anchor_unverifiable": "The credential's anchor on the Tangle could not be checked; try again later.",
-    "presentation_replayed": "This presentation was already used once and cannot be used again.",
-    "claims_missing": "The presentation does not contain the score band and affordability ceiling.",
+    "malformed": _("The presentation could not be read."),
+    "bad_signature": _("The credential's signature does not check out."),
+    "unknown_issuer": _("The credential's issuer is unknown."),
+    "untrusted_issuer": _("The credential's issuer is not in the portal's trust registry."),
+    "not_yet_valid": _("The credential is not valid yet."),
+    "expired": _("The credential has expired."),
+    "revoked": _("The credential was revoked by its issuer."),
+    "suspended": _("The credential is suspended by its issuer."),
+    "status_unverifiable": _("Whether the credential was revoked could not be checked."),
+    "wrong_holder": _("The presentation was not made by the credential's holder."),
+    "wrong_challenge": _("The presentation was made for another credit-check request."),
+    "wrong_domain": _("The presentation was made for another dealer."),
+    "anchor_missing": _("The credential's anchor on the Tangle is missing."),
+    "anchor_invalid": _("The credential's anchor on the Tangle does not match."),
+    "anchor_unverifiable": _("The credential's anchor on the Tangle could not be checked; try again later."),
+    "presentation_replayed": _("This presentation was already used once and cannot be used again."),
+    "claims_missing": _("The presentation does not contain the score band and affordability ceiling."),
+    "wrong_nonce": _("The wallet's answer was made for another request (its one-time code does not match)."),
+    "wrong_audience": _("The wallet's answer was made for another verifier."),
+    "wrong_state": _("The wallet's answer does not belong to this request."),
+    "key_binding_missing": _("The wallet did not prove that it holds the credential."),
+    "key_binding_invalid": _("The wallet's proof that it holds the credential does not check out."),
+    "key_binding_stale": _("The wallet's proof that it holds the credential is too old."),
+    "disclosure_invalid": _("A disclosed value was changed after the credential was issued."),
+    "extra_disclosure": _("The wallet disclosed more than the score band and affordability ceiling."),
+    "dcql_not_satisfied": _("The wallet's answer does not contain the credit results that were asked for."),
+    "unsupported_format": _("The wallet answered with a credential format the portal does not accept."),
+    "response_replayed": _("This answer was already received once and cannot be used again."),
+    "response_for_another_request": _("The wallet's answer was made for another credit-check request."),
+    "response_not_encrypted": _("The wallet's answer was not encrypted as the request asked."),
+    "response_undecryptable": _("The wallet's answer could not be decrypted."),
+    "request_expired": _("The request had expired when the wallet answered."),
+    "request_closed": _("The request had already been answered or ended."),
+    "wallet_declined": _("The customer declined in the wallet."),
+    "wallet_error": _("The wallet could not answer the request."),
 }
 
 
 RULE_TEXTS = {
-    "all_rules_passed": "Every rule of the policy is met.",
-    "score_band_below_referral": "The score band is below the lowest band the policy refers to a person.",
-    "score_band_below_minimum": "The score band is below the policy's minimum band; a person decides.",
-    "ceiling_currency_differs": "The affordability ceiling is in another currency; a person compares them.",
-    "ceiling_below_instalment": "The affordability ceiling is below the requested instalment.",
-    "credential_too_old": "The credit credential is older than the policy accepts; a person decides.",
+    "all_rules_passed": _("Every rule of the policy is met."),
+    "score_band_below_referral": _("The score band is below the lowest band the policy refers to a person."),
+    "score_band_below_minimum": _("The score band is below the policy's minimum band; a person decides."),
+    "ceiling_currency_differs": _("The affordability ceiling is in another currency; a person compares them."),
+    "ceiling_below_instalment": _("The affordability ceiling is below the requested instalment."),
+    "credential_too_old": _("The credit credential is older than the policy accepts; a person decides."),
 }
 
 
 def rule_texts(codes: Collection[str]) -> list[str]:
     """Plain words for the policy rules a verdict names, in the verdict's order."""
-    return [RULE_TEXTS.get(code, code) for code in codes]
+    return [str(RULE_TEXTS.get(code, code)) for code in codes]
 
 
 def refusal_text(code: str) -> str:
     """Plain words for a refusal code, shown to dealer and customer alike."""
-    return REFUSAL_TEXTS.get(code, "The presentation was refused.")
+    return str(REFUSAL_TEXTS.get(code, _("The presentation was refused.")))
 
 
 def _base() -> QuerySet[CreditCheckRequest]:

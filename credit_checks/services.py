@@ -30,6 +30,7 @@ from credit_checks.models import (
     CreditCheckStatus,
     CreditCheckVerdict,
 )
+from credit_checks.openid4vp import credit_check_transaction_create
 from credit_checks.policy import credit_policy_apply, credit_policy_current
 from credit_checks.webhooks import webhook_event_create
 from identity.credentials.core import Reason
@@ -102,7 +103,7 @@ def credit_check_request_create(
     credit_policy_current(dealer_organisation=organisation, purpose=purpose)
     keys.signing_key_active_get_or_create(controller=keys.dealer_controller(organisation.slug))
     now = now or timezone.now()
-    return CreditCheckRequest.objects.create(
+    request = CreditCheckRequest.objects.create(
         public_id=uuid.uuid4(),
         link_token=secrets.token_urlsafe(24),
         dealer_organisation=organisation,
@@ -119,6 +120,8 @@ def credit_check_request_create(
         created_at=now,
         expires_at=now + REQUEST_VALIDITY,
     )
+    credit_check_transaction_create(request=request)
+    return request
 
 
 @transaction.atomic
@@ -177,7 +180,7 @@ def credit_check_decline(*, request: CreditCheckRequest, customer: User, now: da
     return receipt
 
 
-def _disclosed(claims: dict[str, Any]) -> tuple[str, int, str] | None:
+def disclosed_result_claims(claims: dict[str, Any]) -> tuple[str, int, str] | None:
     """(score band, ceiling in minor units per month, currency) from the disclosed claims, if both are there."""
     band, ceiling = claims.get("scoreBand"), claims.get("affordabilityCeilingPerMonth")
     if band not in SCORE_BANDS or not isinstance(ceiling, dict):
@@ -225,11 +228,34 @@ def credit_check_present(
     if not result.is_valid:
         return _finish(request=request, status=CreditCheckStatus.REFUSED, reason=str(result.reason), now=now)
     credential = result.credentials[0]
-    disclosed = _disclosed(credential.claims) if CREDENTIAL_TYPE in credential.types else None
+    disclosed = disclosed_result_claims(credential.claims) if CREDENTIAL_TYPE in credential.types else None
     if disclosed is None:
         return _finish(request=request, status=CreditCheckStatus.REFUSED, reason=CLAIMS_MISSING, now=now)
     _verdict_create(request=request, disclosed=disclosed, credential_valid_from=credential.valid_from, now=now)
     return _finish(request=request, status=CreditCheckStatus.DECIDED, reason="", now=now)
+
+
+def credit_check_decide(
+    *,
+    request: CreditCheckRequest,
+    disclosed: tuple[str, int, str],
+    credential_valid_from: datetime | None,
+    digest: str,
+    now: datetime,
+) -> CreditCheckRequest:
+    """A verified OpenID4VP answer (see credit_checks.openid4vp): consent receipt, verdict under the dealer's
+    current policy version, request decided. ``request`` is locked and open; call inside a transaction."""
+    _receipt_create(request=request, decision=ConsentReceipt.Decision.CONSENTED, digest=digest, now=now)
+    _verdict_create(request=request, disclosed=disclosed, credential_valid_from=credential_valid_from, now=now)
+    return _finish(request=request, status=CreditCheckStatus.DECIDED, reason="", now=now)
+
+
+def credit_check_end(*, request: CreditCheckRequest, decision: str, reason: str, now: datetime) -> CreditCheckRequest:
+    """An OpenID4VP answer that was refused (``reason``) or a wallet that declined: the receipt records it and the
+    request ends ``refused`` or ``declined``. ``request`` is locked and open; call inside a transaction."""
+    _receipt_create(request=request, decision=decision, digest="", now=now)
+    status = CreditCheckStatus.DECLINED if decision == ConsentReceipt.Decision.DECLINED else CreditCheckStatus.REFUSED
+    return _finish(request=request, status=status, reason=reason, now=now)
 
 
 def _verdict_create(

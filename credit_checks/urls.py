@@ -10,6 +10,7 @@ app_name = "credit_checks"
 urlpatterns = [
     path("credit-checks/", views.credit_check_list_view, name="credit-check-list"),
     path("credit-checks/<int:request_id>/", views.credit_check_detail_view, name="credit-check-detail"),
+    path("credit-checks/<int:request_id>/status.json", views.credit_check_status_view, name="credit-check-status"),
     path("credit-checks/policy/", views.credit_policy_view, name="credit-policy"),
     path(
         "credit-checks/respond/<str:link_token>/",

@@ -9,8 +9,9 @@ from typing import Any
 import segno
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
@@ -26,6 +27,7 @@ from credit_checks.forms import (
     CreditPolicyForm,
 )
 from credit_checks.models import CreditCheckPurpose
+from credit_checks.openid4vp import credit_check_links
 from credit_checks.policy import credit_policy_current, credit_policy_version_create
 from identity.services import keys
 
@@ -97,14 +99,34 @@ def _list_context(request: HttpRequest, form: CreditCheckRequestForm) -> dict[st
 
 @role_required(Role.DEALER)
 def credit_check_detail_view(request: HttpRequest, request_id: int) -> HttpResponse:
-    """The link and QR code for the customer while the request is open; the verdict once it is given."""
+    """While the request is open: the OpenID4VP QR code for the customer's wallet (cross-device) and the link to the
+    portal's consent page; the page follows the status by itself (credit_check.js) and shows the outcome."""
     credit_check = selectors.credit_check_get_for_dealer(user=request.user, request_id=request_id)
     link = request.build_absolute_uri(
         reverse("credit_checks:credit-check-respond", kwargs={"link_token": credit_check.link_token})
     )
     qr_svg = segno.make_qr(link, error="m").svg_inline(scale=4, title="Credit-check link")
-    context = _outcome_context(credit_check) | {"link": link, "qr_svg": qr_svg}
+    context = _outcome_context(credit_check) | {
+        "link": link,
+        "qr_svg": qr_svg,
+        "wallet_request": credit_check_links(credit_check) if credit_check.status == "open" else None,
+    }
     return render(request, "credit_checks/detail.html", context)
+
+
+@role_required(Role.DEALER)
+@require_http_methods(["GET"])
+def credit_check_status_view(request: HttpRequest, request_id: int) -> JsonResponse:
+    """The dealer page's poll: the status and, once it changed, the outcome section to show in place."""
+    credit_check = selectors.credit_check_get_for_dealer(user=request.user, request_id=request_id)
+    body: dict[str, Any] = {"status": credit_check.status}
+    if credit_check.status != "open":
+        body["outcomeHtml"] = render_to_string(
+            "credit_checks/_outcome.html", _outcome_context(credit_check), request=request
+        )
+    response = JsonResponse(body)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @role_required(Role.DEALER)
@@ -162,6 +184,7 @@ def credit_check_respond_view(request: HttpRequest, link_token: str) -> HttpResp
 def _respond_context(credit_check: Any) -> dict[str, Any]:
     return {
         "credit_check": selectors.credit_check_display(request=credit_check),
+        "wallet_request": credit_check_links(credit_check),
         "dealer_name": credit_check.dealer_organisation.name,
         "portal_did": keys.portal_did(),
         "wallet_requests": [("credit_history", "Get my credit-history credential (demo credit bureau)")]

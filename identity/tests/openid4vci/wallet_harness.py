@@ -13,12 +13,15 @@ INSTALL_COMMAND = "npm ci --prefix identity/tests/wallet"
 TIMEOUT_SECONDS = 120
 
 
-def run_wallet(request: dict[str, Any], *, authorize: Callable[[str], str] | None = None) -> dict[str, Any]:
+def run_wallet(
+    request: dict[str, Any], *, authorize: Callable[[str], str] | None = None, script: str = "wallet.mjs"
+) -> dict[str, Any]:
     """Start the wallet with ``request``; when it asks to authorize, ``authorize(url)`` returns the redirect URL the
-    customer's browser ended on. Returns the wallet's last JSON line."""
+    customer's browser ended on. Returns the wallet's last JSON line. ``script`` is ``wallet.mjs`` (OpenID4VCI:
+    collect a credential) or ``present.mjs`` (OpenID4VP: answer an authorization request)."""
     assert (WALLET_DIRECTORY / "node_modules").is_dir(), f"The test wallet is not installed; run: {INSTALL_COMMAND}"
     process = subprocess.Popen(
-        ["node", str(WALLET_DIRECTORY / "wallet.mjs")],
+        ["node", str(WALLET_DIRECTORY / script)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -1,7 +1,8 @@
 // An independent OpenID4VCI holder: the OpenWallet Foundation's @openid4vc libraries with node:crypto keys.
 // Reads one JSON line on stdin: {flow, offer, txCode?, clientId?, redirectUri?, caPem, proofOverride?}.
 // For the authorization code flow it writes {"step":"authorize","url":...} and reads {"redirect": url} back.
-// Ends with one JSON line: {"ok":true, credential, holderJwk, verified} or {"ok":false, error, status, body}.
+// Ends with one JSON line: {"ok":true, credential, holderJwk, holderPrivateJwk, verified} (the private JWK lets
+// present.mjs, a second process of the same test wallet, sign key-binding JWTs) or {"ok":false, error, status, body}.
 import { createHash, generateKeyPairSync, randomBytes, sign, X509Certificate, createPublicKey, verify } from 'node:crypto'
 import { createInterface } from 'node:readline'
 import { Openid4vciClient } from '@openid4vc/openid4vci'
@@ -74,7 +75,7 @@ async function main() {
     proofs: { jwt: [jwt] },
   })
   const credential = credentialResponse.credentialResponse.credentials[0].credential
-  say({ ok: true, credential, holderJwk, verified: await verifyIssuer(credential, request.caPem), proofJwt: jwt,
+  say({ ok: true, credential, holderJwk, holderPrivateJwk: holder.privateKey.export({ format: 'jwk' }), verified: await verifyIssuer(credential, request.caPem), proofJwt: jwt,
         accessToken: accessTokenResponse.access_token, otherKeyProof: signWithOtherKey(jwt) })
 }
 
@@ -87,6 +88,10 @@ function signWithOtherKey(jwt) {
 // The issuer's signature checked with @sd-jwt/sd-jwt-vc, the x5c leaf checked to chain to the portal CA.
 async function verifyIssuer(credential, caPem) {
   const header = JSON.parse(Buffer.from(credential.split('.')[0], 'base64url'))
+  if (!header.x5c) {
+    // a demo issuer's credential names its key by a DID URL (kid); the portal's verifier resolves it when presented
+    return { header, claims: JSON.parse(Buffer.from(credential.split('.')[1], 'base64url')), leafSubject: null }
+  }
   const leaf = new X509Certificate(Buffer.from(header.x5c[0], 'base64'))
   const ca = new X509Certificate(caPem)
   if (!leaf.verify(ca.publicKey) || !leaf.checkIssued(ca)) throw new Error('x5c leaf is not issued by the portal CA')

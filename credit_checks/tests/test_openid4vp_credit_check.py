@@ -1,0 +1,143 @@
+"""The dealer's credit check as an OpenID4VP request: the verdict from a wallet's encrypted answer, the dealer's
+status poll, the customer's page, and refusals with their reason on both sides."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from django.test import Client
+from django.urls import reverse
+
+from credit_checks.models import ConsentReceipt, CreditCheckVerdict
+from credit_checks.openid4vp import credit_check_links, credit_check_query
+from identity.tests.openid4vp.holder import credential_for, encrypted_response, present
+
+pytestmark = pytest.mark.django_db
+BASE = "https://portal.test"
+CLAIMS = ("scoreBand", "affordabilityCeilingPerMonth")
+
+
+@pytest.fixture(autouse=True)
+def _portal(settings):
+    settings.PORTAL_BASE_URL = BASE
+    settings.OPENID4VCI_CREDENTIAL_ISSUER = BASE
+
+
+def answer(client: Client, request, *, holder, credential: str, disclose=CLAIMS, nonce=None, audience=None):
+    presentation = request.presentation_transaction
+    vp = present(
+        credential,
+        holder=holder,
+        disclose=disclose,
+        nonce=nonce or presentation.nonce,
+        audience=audience or presentation.client_id,
+    )
+    response = encrypted_response(
+        {"vp_token": {"credit": [vp]}, "state": presentation.state}, jwk=presentation.encryption_jwk
+    )
+    return client.post(reverse("openid4vp:response", args=[presentation.public_id]), {"response": response})
+
+
+def test_the_request_asks_exactly_for_score_band_and_ceiling_of_a_credit_history_credential(open_request):
+    request = open_request()
+
+    assert (
+        request.presentation_transaction.dcql_query
+        == credit_check_query()
+        == {
+            "credentials": [
+                {
+                    "id": "credit",
+                    "format": "dc+sd-jwt",
+                    "meta": {"vct_values": [f"{BASE}/credentials/types/demo-credit-history"]},
+                    "claims": [{"path": ["scoreBand"]}, {"path": ["affordabilityCeilingPerMonth"]}],
+                }
+            ]
+        }
+    )
+    assert request.presentation_transaction.expires_at == request.expires_at
+    assert credit_check_links(request).wallet_link.startswith("openid4vp://?client_id=x509_san_dns%3Aportal.test&")
+
+
+def test_a_wallets_answer_gives_the_verdict_the_dealer_polls_and_the_customer_sees(
+    open_request, customer, dealer, client, client_for
+):
+    holder = ec.generate_private_key(ec.SECP256R1())
+    credential = credential_for(customer, configuration_id="DemoCreditHistoryCredential", holder=holder)
+    request = open_request(amount=450_00)
+    dealer_browser = client_for(dealer)
+    status_url = reverse("credit_checks:credit-check-status", args=[request.pk])
+    assert dealer_browser.get(status_url).json() == {"status": "open"}
+    page = dealer_browser.get(reverse("credit_checks:credit-check-detail", args=[request.pk])).content.decode()
+    assert 'data-testid="openid4vp-qr"' in page and "openid4vp://?client_id=" in page
+
+    posted = answer(client, request, holder=holder, credential=credential)
+
+    assert posted.status_code == 200, posted.content
+    assert posted.json() == {"redirect_uri": f"{BASE}/identity/credit-checks/mine/{request.pk}/"}
+    request.refresh_from_db()
+    verdict = CreditCheckVerdict.objects.get(request=request)
+    assert (request.status, verdict.outcome, verdict.disclosed_score_band, verdict.disclosed_ceiling) == (
+        "decided",
+        "approved",
+        "B",
+        65_000,
+    )
+    receipt = ConsentReceipt.objects.get(request=request)
+    assert receipt.decision == "consented" and receipt.presentation_hash == request.presentation_hash
+    assert request.presentation_transaction.presentation_hash == request.presentation_hash
+    polled = dealer_browser.get(status_url).json()
+    assert polled["status"] == "decided" and 'data-testid="credit-check-verdict">Approved<' in polled["outcomeHtml"]
+    customer_browser = client_for(customer)
+    mine = customer_browser.get(reverse("credit_checks:credit-check-mine", args=[request.pk])).content.decode()
+    assert "Approved" in mine
+
+
+@pytest.mark.parametrize(
+    ("change", "reason", "text"),
+    [
+        ({"nonce": "not-the-request-nonce"}, "wrong_nonce", "its one-time code does not match"),
+        ({"audience": "x509_san_dns:elsewhere.test"}, "wrong_audience", "made for another verifier"),
+        ({"holder": None}, "key_binding_missing", "did not prove that it holds the credential"),
+        ({"disclose": ("scoreBand",)}, "dcql_not_satisfied", "does not contain the credit results"),
+        ({"disclose": (*CLAIMS, "negativeRecordBand")}, "extra_disclosure", "disclosed more than"),
+    ],
+)
+def test_a_refused_answer_names_its_reason_to_wallet_dealer_and_customer(
+    open_request, customer, dealer, client, client_for, change, reason, text
+):
+    holder = ec.generate_private_key(ec.SECP256R1())
+    credential = credential_for(customer, configuration_id="DemoCreditHistoryCredential", holder=holder)
+    request = open_request()
+    options = {"holder": holder, "credential": credential} | change
+
+    posted = answer(client, request, **options)
+
+    assert posted.status_code == 400
+    assert posted.json()["reason"] == reason and posted.json()["error"] == "invalid_request"
+    request.refresh_from_db()
+    assert (request.status, request.refusal_reason) == ("refused", reason)
+    assert not CreditCheckVerdict.objects.filter(request=request).exists()
+    dealer_browser = client_for(dealer)
+    polled = dealer_browser.get(reverse("credit_checks:credit-check-status", args=[request.pk])).json()
+    assert text in polled["outcomeHtml"] and reason not in polled["outcomeHtml"]
+    customer_browser = client_for(customer)
+    mine = customer_browser.get(reverse("credit_checks:credit-check-mine", args=[request.pk])).content.decode()
+    assert text in mine
+
+
+def test_a_wallet_that_declines_ends_the_check_as_declined(open_request, client):
+    request = open_request()
+    presentation = request.presentation_transaction
+
+    posted = client.post(
+        reverse("openid4vp:response", args=[presentation.public_id]),
+        {"error": "access_denied", "state": presentation.state},
+    )
+
+    assert posted.status_code == 400 and posted.json()["reason"] == "wallet_declined"
+    request.refresh_from_db()
+    assert request.status == "declined" and request.consent_receipt.decision == "declined"
+    assert json.loads(json.dumps(request.consent_receipt.claims)) == []
