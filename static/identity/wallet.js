@@ -364,11 +364,26 @@
     return formatter.format(new Date(iso));
   }
 
+  // An amount claim ({amountMinor, currency}) in the page's language: "650,00 €" / "€650.00".
+  function formatMoney(amount) {
+    const root = document.getElementById("wallet");
+    const language = (root && root.dataset.language) === "de" ? "de-DE" : "en-GB";
+    try {
+      const formatter = new Intl.NumberFormat(language, { style: "currency", currency: amount.currency });
+      return formatter.format(amount.amountMinor / Math.pow(10, formatter.resolvedOptions().maximumFractionDigits));
+    } catch (error) {
+      return amount.amountMinor + " " + amount.currency; // an unknown currency code
+    }
+  }
+
   // A claim value for people: lists joined, nothing as a dash, objects (like an amount) as compact JSON.
   function claimText(value) {
     if (Array.isArray(value)) return value.length ? value.map(claimText).join(", ") : "—";
     if (value === null || value === undefined || value === "") return "—";
     if (typeof value === "boolean") return value ? text("Yes", "yes") : text("No", "no");
+    if (typeof value === "object" && Number.isInteger(value.amountMinor) && typeof value.currency === "string") {
+      return formatMoney(value);
+    }
     if (typeof value === "object") return JSON.stringify(value);
     return String(value);
   }

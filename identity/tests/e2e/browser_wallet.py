@@ -80,3 +80,25 @@ def import_backup(page, path: Path, passphrase: str) -> None:
     page.get_by_label("Backup file to import").set_input_files(str(path))
     page.get_by_label("Passphrase of the backup").fill(passphrase)
     page.get_by_role("button", name="Import backup").click()
+
+
+def receive_offer(page, credential_label: str) -> None:
+    """The customer asks "Get credentials" for an offer, opens it in the browser wallet and enters the PIN."""
+    page.goto("/identity/wallet/credential-offer/")
+    page.get_by_label(credential_label).check()
+    page.get_by_role("button", name="Make an offer").click()
+    link = page.get_by_test_id("offer-browser-wallet-link").get_attribute("href")
+    pin = page.get_by_test_id("offer-pin").inner_text()
+    page.goto(link)
+    page.get_by_test_id("offer-summary").wait_for()
+    open_wallet(page)
+    page.get_by_label("PIN shown with the offer").fill(pin)
+    page.get_by_role("button", name="Add to my wallet").click()
+    page.locator("#wallet-offer-status").wait_for()
+
+
+def consent_screen(page) -> list[tuple[str, str]]:
+    """(label, value) of every claim the wallet's consent screen says it will share."""
+    claims = page.get_by_test_id("request-claims")
+    claims.locator("dt").first.wait_for()
+    return list(zip(claims.locator("dt").all_inner_texts(), claims.locator("dd").all_inner_texts(), strict=True))

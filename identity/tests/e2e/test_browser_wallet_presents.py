@@ -18,6 +18,7 @@ from identity.credentials.encoding import b64url_decode, b64url_encode
 from identity.models import PresentationTransaction
 from identity.openid4vp import dcql, transactions, verifier
 from identity.tests.e2e.browser_wallet import (
+    consent_screen,
     export_backup,
     import_backup,
     log_in,
@@ -67,13 +68,6 @@ def open_request(base_url: str, *, response_mode: str = "direct_post.jwt") -> Pr
 def status_of(presentation: PresentationTransaction) -> tuple[str, str]:
     presentation.refresh_from_db()
     return presentation.status, presentation.refusal_reason
-
-
-def consent_screen(page) -> list[tuple[str, str]]:
-    page.get_by_test_id("request-claims").locator("dt").first.wait_for()
-    terms = page.get_by_test_id("request-claims").locator("dt").all_inner_texts()
-    values = page.get_by_test_id("request-claims").locator("dd").all_inner_texts()
-    return list(zip(terms, values, strict=True))
 
 
 @pytest.mark.parametrize("response_mode", ["direct_post.jwt", "direct_post"])
