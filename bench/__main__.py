@@ -21,6 +21,7 @@ BASE_DIR = Path(__file__).resolve().parents[1]
 DATABASE_NAME = os.environ.get("BENCH_DATABASE", "finlab_bench")
 MODULES = [
     "bench.identity",
+    "bench.openid4vp",
     "bench.ledger",
     "bench.settlement",
     "bench.redemption",

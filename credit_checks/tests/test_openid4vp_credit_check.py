@@ -4,14 +4,19 @@ status poll, the customer's page, and refusals with their reason on both sides."
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from credit_checks.models import ConsentReceipt, CreditCheckVerdict
 from credit_checks.openid4vp import credit_check_links, credit_check_query
+from identity.credentials import jose
+from identity.models import CredentialRecord, PresentationTransaction
+from identity.services.status import credential_revoke, credential_suspension_set
 from identity.tests.openid4vp.holder import credential_for, encrypted_response, present
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +146,122 @@ def test_a_wallet_that_declines_ends_the_check_as_declined(open_request, client)
     request.refresh_from_db()
     assert request.status == "declined" and request.consent_receipt.decision == "declined"
     assert json.loads(json.dumps(request.consent_receipt.claims)) == []
+
+
+def record_of(credential: str) -> CredentialRecord:
+    _header, payload, _input, _signature = jose.decode_compact(credential.split("~")[0])
+    return CredentialRecord.objects.get(credential_id=payload["jti"])
+
+
+@pytest.mark.parametrize(
+    ("status_change", "reason", "text"),
+    [
+        (lambda record: credential_revoke(record=record), "revoked", "revoked by its issuer"),
+        (
+            lambda record: credential_suspension_set(record=record, is_suspended=True),
+            "suspended",
+            "suspended by its issuer",
+        ),
+    ],
+)
+def test_a_revoked_or_suspended_credential_is_refused_through_its_bitstring_status_list(
+    open_request, customer, dealer, client, client_for, status_change, reason, text
+):
+    holder = ec.generate_private_key(ec.SECP256R1())
+    credential = credential_for(customer, configuration_id="DemoCreditHistoryCredential", holder=holder)
+    status_change(record_of(credential))
+    request = open_request()
+
+    posted = answer(client, request, holder=holder, credential=credential)
+
+    assert posted.status_code == 400 and posted.json()["reason"] == reason
+    polled = client_for(dealer).get(reverse("credit_checks:credit-check-status", args=[request.pk])).json()
+    assert text in polled["outcomeHtml"]
+    assert text in client_for(customer).get(reverse("credit_checks:credit-check-mine", args=[request.pk])).text
+
+
+def test_an_expired_credential_is_refused(open_request, customer, client):
+    holder = ec.generate_private_key(ec.SECP256R1())
+    issued = timezone.now() - timedelta(days=200)  # the demo bureau's credit history is valid for 180 days
+    credential = credential_for(customer, configuration_id="DemoCreditHistoryCredential", holder=holder, now=issued)
+    request = open_request()
+
+    posted = answer(client, request, holder=holder, credential=credential)
+
+    assert posted.status_code == 400 and posted.json()["reason"] == "expired"
+    request.refresh_from_db()
+    assert (request.status, request.refusal_reason) == ("refused", "expired")
+
+
+def test_an_answer_made_for_another_request_is_refused(open_request, customer, dealer, client):
+    holder = ec.generate_private_key(ec.SECP256R1())
+    credential = credential_for(customer, configuration_id="DemoCreditHistoryCredential", holder=holder)
+    first, second = open_request(), open_request()
+    made_for_first = first.presentation_transaction
+    vp = present(
+        credential, holder=holder, disclose=CLAIMS, nonce=made_for_first.nonce, audience=made_for_first.client_id
+    )
+    # encrypted to the first request's key, with its state: posted to the second request's response_uri
+    response = encrypted_response(
+        {"vp_token": {"credit": [vp]}, "state": made_for_first.state}, jwk=made_for_first.encryption_jwk
+    )
+    url = reverse("openid4vp:response", args=[second.presentation_transaction.public_id])
+
+    posted = client.post(url, {"response": response})
+
+    assert posted.status_code == 400 and posted.json()["reason"] == "response_for_another_request"
+    second.refresh_from_db()
+    assert (second.status, second.refusal_reason) == ("refused", "response_for_another_request")
+    # the same presentation, encrypted to the second request's key with its state: the nonce gives it away
+    third = open_request()
+    made_for_third = third.presentation_transaction
+    response = encrypted_response(
+        {"vp_token": {"credit": [vp]}, "state": made_for_third.state}, jwk=made_for_third.encryption_jwk
+    )
+    posted = client.post(reverse("openid4vp:response", args=[made_for_third.public_id]), {"response": response})
+    assert posted.status_code == 400 and posted.json()["reason"] == "response_for_another_request"
+    first.refresh_from_db()
+    assert first.status == "open"  # the request the answer was made for can still be answered
+
+
+def test_an_answer_in_another_format_is_refused(open_request, customer, client):
+    request = open_request()
+    presentation = request.presentation_transaction
+    vc_jwt = "eyJhbGciOiJFZERTQSJ9.eyJ2YyI6e319.c2lnbmF0dXJl"
+    response = encrypted_response(
+        {"vp_token": {"credit": [vc_jwt]}, "state": presentation.state}, jwk=presentation.encryption_jwk
+    )
+
+    posted = client.post(reverse("openid4vp:response", args=[presentation.public_id]), {"response": response})
+
+    assert posted.status_code == 400 and posted.json()["reason"] == "unsupported_format"
+
+
+def test_an_unencrypted_answer_to_a_request_for_an_encrypted_one_is_refused(open_request, client):
+    request = open_request()
+    presentation = request.presentation_transaction
+
+    posted = client.post(
+        reverse("openid4vp:response", args=[presentation.public_id]),
+        {"vp_token": json.dumps({"credit": ["x~"]}), "state": presentation.state},
+    )
+
+    assert posted.status_code == 400 and posted.json()["reason"] == "response_not_encrypted"
+
+
+def test_an_answer_after_the_request_expired_is_refused(open_request, customer, client):
+    holder = ec.generate_private_key(ec.SECP256R1())
+    credential = credential_for(customer, configuration_id="DemoCreditHistoryCredential", holder=holder)
+    request = open_request()
+    PresentationTransaction.objects.filter(pk=request.presentation_transaction_id).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    request.refresh_from_db()
+
+    posted = answer(client, request, holder=holder, credential=credential)
+
+    assert posted.status_code == 400 and posted.json()["reason"] == "request_expired"
+    assert (
+        client.get(reverse("openid4vp:request-object", args=[request.presentation_transaction.public_id])).status_code
+        == 404
+    )

@@ -6,6 +6,7 @@ OpenID4VP verifier. ES256 signatures are the 64-byte ``r || s`` form of RFC 7518
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -54,23 +55,34 @@ def public_jwk(public_key: PublicKey) -> dict[str, str]:
 
 
 def public_key_from_jwk(jwk: object) -> PublicKey:
-    """A P-256 or Ed25519 public key from its JWK; private members, other curves and bad points are refused."""
+    """A P-256 or Ed25519 public key from its JWK; private members, other curves and bad points are refused.
+
+    Keys already seen are answered from a small cache (a holder or issuer key recurs in every presentation, and
+    checking that a point lies on the curve is costly); the cache holds public keys only."""
     if not isinstance(jwk, Mapping):
         raise JoseError("a JWK is a JSON object")
     if "d" in jwk:
         raise JoseError("a public JWK must not contain the private key")
+    members = tuple(str(jwk.get(name, "")) for name in ("kty", "crv", "x", "y"))
+    return _public_key_from_members(*members)
+
+
+@functools.lru_cache(maxsize=1024)
+def _public_key_from_members(kty: str, crv: str, x: str, y: str) -> PublicKey:
     try:
-        if jwk.get("kty") == "EC" and jwk.get("crv") == "P-256":
-            x_bytes, y_bytes = b64url_decode(str(jwk["x"])), b64url_decode(str(jwk["y"]))
+        if kty == "EC" and crv == "P-256":
+            x_bytes, y_bytes = b64url_decode(x), b64url_decode(y)
             if len(x_bytes) != _P256_COORDINATE_LENGTH or len(y_bytes) != _P256_COORDINATE_LENGTH:
                 raise JoseError("P-256 coordinates are 32 bytes")
             numbers = ec.EllipticCurvePublicNumbers(
                 int.from_bytes(x_bytes, "big"), int.from_bytes(y_bytes, "big"), ec.SECP256R1()
             )
             return numbers.public_key()
-        if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519":
-            return Ed25519PublicKey.from_public_bytes(b64url_decode(str(jwk["x"])))
-    except (KeyError, EncodingError, ValueError) as error:
+        if kty == "OKP" and crv == "Ed25519":
+            return Ed25519PublicKey.from_public_bytes(b64url_decode(x))
+    except (EncodingError, ValueError) as error:
+        if isinstance(error, JoseError):
+            raise
         raise JoseError(f"unusable JWK: {error}") from error
     raise JoseError("only EC P-256 and OKP Ed25519 keys are supported")
 

@@ -311,23 +311,68 @@ def verify_sd_jwt_vc_issuer(
     )
 
 
-def _x5c_issuer_key(value: object, *, issuer: str, anchors: Sequence[Certificate], now: datetime) -> jose.PublicKey:
-    try:
-        leaf = x509.certificate_chain_verify(chain=x509.x5c_decode(value), trust_anchors=anchors, at=now)
-    except x509.CertificateChainError as error:
-        raise CredentialError(Reason.UNTRUSTED_ISSUER, f"x5c: {error}") from error
+@dataclass(frozen=True)
+class _CheckedChain:
+    """A chain that was found to lead to an anchor: the leaf's key and names, and when every certificate is valid."""
+
+    public_key: ec.EllipticCurvePublicKey
+    uris: tuple[str, ...]
+    dns_names: tuple[str, ...]
+    valid_from: datetime
+    valid_until: datetime
+
+
+_CHECKED_CHAINS: dict[tuple[tuple[str, ...], frozenset[bytes]], _CheckedChain] = {}
+_CHECKED_CHAINS_LIMIT = 256
+
+
+def _checked_chain(value: object, anchors: Sequence[Certificate]) -> _CheckedChain:
+    """The chain's signatures and CA constraints, checked once per (x5c, anchor set) and remembered (an issuer
+    signs many credentials with one chain); validity dates are compared by the caller on every use."""
+    anchor_ders = frozenset(x509.certificate_to_der(anchor) for anchor in anchors)
+    key = (tuple(value), anchor_ders) if isinstance(value, list) and all(isinstance(v, str) for v in value) else None
+    if key is not None and key in _CHECKED_CHAINS:
+        return _CHECKED_CHAINS[key]
+    chain = x509.x5c_decode(value)
+    linked = [*chain, *(anchor for anchor in anchors if anchor.subject == chain[-1].issuer)]
+    valid_from = max(certificate.not_valid_before_utc for certificate in linked)
+    valid_until = min(certificate.not_valid_after_utc for certificate in linked)
+    if valid_from > valid_until:
+        raise x509.CertificateChainError("the chain's certificates are never valid at the same time")
+    leaf = x509.certificate_chain_verify(chain=chain, trust_anchors=anchors, at=valid_from)
     try:
         names = leaf.extensions.get_extension_for_class(crypto_x509.SubjectAlternativeName).value
     except crypto_x509.ExtensionNotFound:
         names = crypto_x509.SubjectAlternativeName([])
-    uris = names.get_values_for_type(crypto_x509.UniformResourceIdentifier)
-    dns_names = names.get_values_for_type(crypto_x509.DNSName)
-    if issuer not in uris and urlsplit(issuer).hostname not in dns_names:
-        raise CredentialError(Reason.UNTRUSTED_ISSUER, "the x5c leaf certificate does not name the issuer")
     public_key = leaf.public_key()
     if not isinstance(public_key, ec.EllipticCurvePublicKey):
-        raise CredentialError(Reason.MALFORMED, "the x5c leaf must hold a P-256 key")
-    return public_key
+        raise x509.CertificateChainError("the x5c leaf must hold a P-256 key")
+    checked = _CheckedChain(
+        public_key=public_key,
+        uris=tuple(names.get_values_for_type(crypto_x509.UniformResourceIdentifier)),
+        dns_names=tuple(names.get_values_for_type(crypto_x509.DNSName)),
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )
+    if key is not None:
+        if len(_CHECKED_CHAINS) >= _CHECKED_CHAINS_LIMIT:
+            _CHECKED_CHAINS.clear()
+        _CHECKED_CHAINS[key] = checked
+    return checked
+
+
+def _x5c_issuer_key(value: object, *, issuer: str, anchors: Sequence[Certificate], now: datetime) -> jose.PublicKey:
+    """The issuer's key from an ``x5c`` chain that leads to one of ``anchors``, valid ``now`` and naming ``issuer``
+    (SAN URI equal to it, or SAN DNS name equal to its host); anything else is ``untrusted_issuer``."""
+    try:
+        checked = _checked_chain(value, anchors)
+    except x509.CertificateChainError as error:
+        raise CredentialError(Reason.UNTRUSTED_ISSUER, f"x5c: {error}") from error
+    if not checked.valid_from <= now <= checked.valid_until:
+        raise CredentialError(Reason.UNTRUSTED_ISSUER, f"x5c: a certificate of the chain is not valid at {now}")
+    if issuer not in checked.uris and urlsplit(issuer).hostname not in checked.dns_names:
+        raise CredentialError(Reason.UNTRUSTED_ISSUER, "the x5c leaf certificate does not name the issuer")
+    return checked.public_key
 
 
 def verify_key_binding_jwt(*, parsed: ParsedSdJwt, holder_jwk: Mapping[str, Any]) -> KeyBinding:
