@@ -37,6 +37,7 @@ from identity.credentials.verify import (
 from identity.openid4vp import dcql, jwe
 
 SHARE_TARGET = 0.25
+ROUNDS = 5
 CLIENT_ID = "x509_san_dns:portal.example"
 ISSUER_URL = "https://portal.example"
 VCT = f"{ISSUER_URL}/credentials/types/credit-history"
@@ -170,14 +171,19 @@ def openid4vp_benchmark(*, duration_seconds: float = 0.5) -> dict[str, float]:
     message = b"x" * 200
     raw_signature = leaf_key.sign(message, ec.ECDSA(hashes.SHA256()))
     raw_public = leaf_key.public_key()
-    return {
-        "es256_raw": _rate(
-            lambda: raw_public.verify(raw_signature, message, ec.ECDSA(hashes.SHA256())), duration_seconds
-        ),
-        "presentation_x5c": _rate(lambda: verify_presentation(answers["x5c"][0]), duration_seconds),
-        "answer_x5c": _rate(lambda: verify_answer(answers["x5c"][1]), duration_seconds),
-        "answer_did": _rate(lambda: verify_answer(answers["did"][1]), duration_seconds),
+    operations: dict[str, Callable[[], object]] = {
+        "es256_raw": lambda: raw_public.verify(raw_signature, message, ec.ECDSA(hashes.SHA256())),
+        "presentation_x5c": lambda: verify_presentation(answers["x5c"][0]),
+        "answer_x5c": lambda: verify_answer(answers["x5c"][1]),
+        "answer_did": lambda: verify_answer(answers["did"][1]),
     }
+    # Interleaved rounds, best round of each kept: on a shared machine the load changes from second to second, and
+    # measuring the baseline and the answers side by side, several times, compares them under the same load.
+    best = dict.fromkeys(operations, 0.0)
+    for _round in range(ROUNDS):
+        for name, operation in operations.items():
+            best[name] = max(best[name], _rate(operation, duration_seconds / ROUNDS))
+    return best
 
 
 def run() -> str:
@@ -203,6 +209,8 @@ def run() -> str:
             "",
             f"Complete ES256 answer at {share:.0%} of raw ES256 (target at least {SHARE_TARGET:.0%}): "
             f"**{'met' if share >= SHARE_TARGET else 'NOT met'}**. Status lists and the anchor answer are cached; the "
-            "x5c chain is checked once per chain and remembered, its validity dates on every answer.",
+            "x5c chain is checked once per chain and remembered, its validity dates on every answer. Each rate is the "
+            f"best of {ROUNDS} interleaved rounds. A complete answer costs three public-key operations (ECDH for the "
+            "JWE, ES256 for the issuer, ES256 for the key binding), so about a third of raw ES256 is its ceiling.",
         ]
     )

@@ -35,6 +35,7 @@ from credit_checks.policy import credit_policy_apply, credit_policy_current
 from credit_checks.webhooks import webhook_event_create
 from identity.credentials.core import Reason
 from identity.credentials.types import SCORE_BANDS
+from identity.openid4vp.transactions import presentation_transactions_delete, presentation_transactions_expire
 from identity.services import keys
 from identity.services.verification import presentation_verify
 
@@ -318,14 +319,20 @@ def credit_check_contest(*, verdict: CreditCheckVerdict, customer: User, message
 
 @transaction.atomic
 def credit_checks_purge_run(*, now: datetime | None = None) -> dict[str, int]:
-    """Expire open requests past their deadline; delete requests (with verdicts, receipts, reviews, contests and
-    webhook events) created more than CREDIT_CHECK_RETENTION_DAYS ago. Safe to run twice."""
+    """Expire open requests past their deadline (and their OpenID4VP transactions, whose keys are wiped); delete
+    requests (with verdicts, receipts, reviews, contests, webhook events and OpenID4VP transactions) created more
+    than CREDIT_CHECK_RETENTION_DAYS ago. Safe to run twice."""
     now = now or timezone.now()
     expired = CreditCheckRequest.objects.filter(status=CreditCheckStatus.OPEN, expires_at__lte=now).update(
         status=CreditCheckStatus.EXPIRED, completed_at=now
     )
+    presentation_transactions_expire(now=now)
     cutoff = now - timedelta(days=_retention_days())
     stale = CreditCheckRequest.objects.filter(created_at__lt=cutoff)
     purged = stale.count()
+    transaction_ids = list(
+        stale.exclude(presentation_transaction=None).values_list("presentation_transaction_id", flat=True)
+    )
     stale.delete()
+    presentation_transactions_delete(ids=transaction_ids)
     return {"expired": expired, "purged": purged}

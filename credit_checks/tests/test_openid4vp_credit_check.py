@@ -265,3 +265,31 @@ def test_an_answer_after_the_request_expired_is_refused(open_request, customer, 
         client.get(reverse("openid4vp:request-object", args=[request.presentation_transaction.public_id])).status_code
         == 404
     )
+
+
+def test_the_purge_expires_waiting_transactions_and_deletes_those_of_purged_requests(open_request):
+    from credit_checks.models import CreditCheckRequest
+    from credit_checks.services import credit_checks_purge_run
+
+    waiting, old = open_request(), open_request()
+    past = timezone.now() - timedelta(minutes=1)
+    CreditCheckRequest.objects.filter(pk=waiting.pk).update(expires_at=past)
+    PresentationTransaction.objects.filter(pk=waiting.presentation_transaction_id).update(expires_at=past)
+    CreditCheckRequest.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=400))
+
+    credit_checks_purge_run()
+
+    expired = PresentationTransaction.objects.get(pk=waiting.presentation_transaction_id)
+    assert expired.status == "expired" and bytes(expired.encrypted_private_key) == b""
+    assert not PresentationTransaction.objects.filter(pk=old.presentation_transaction_id).exists()
+
+
+def test_the_customers_page_offers_the_wallet_link_and_the_browser_wallet_link(open_request, customer, client_for):
+    request = open_request()
+    links = credit_check_links(request)
+
+    page = client_for(customer).get(reverse("credit_checks:credit-check-respond", args=[request.link_token])).text
+
+    assert f'href="{links.wallet_link.replace("&", "&amp;")}" data-testid="openid4vp-wallet-link"' in page
+    assert links.browser_wallet_link.startswith(f"{BASE}/identity/wallet/openid4vp/?client_id=x509_san_dns%3A")
+    assert f'href="{links.browser_wallet_link.replace("&", "&amp;")}"' in page

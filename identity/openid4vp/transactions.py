@@ -362,3 +362,16 @@ def _refuse(*, presentation: PresentationTransaction, reason: str, now: datetime
     handler = _HANDLERS.get(presentation.purpose)
     if handler is not None:
         handler.refused(presentation, reason)
+
+
+def presentation_transactions_expire(*, now: datetime | None = None) -> int:
+    """Mark waiting transactions past their expiry as expired and wipe their keys; returns how many."""
+    return PresentationTransaction.objects.filter(status=Status.PENDING, expires_at__lte=now or timezone.now()).update(
+        status=Status.EXPIRED, completed_at=now or timezone.now(), encrypted_private_key=b""
+    )
+
+
+def presentation_transactions_delete(*, ids: list[int]) -> int:
+    """Delete the given transactions (their app's retention ran out)."""
+    deleted, _by_model = PresentationTransaction.objects.filter(pk__in=ids).delete()
+    return deleted
