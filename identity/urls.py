@@ -7,6 +7,8 @@ app_name = "identity"
 
 urlpatterns = [
     path("wallet/", views.wallet_view, name="wallet"),
+    # where the verifier's browser-wallet link lands (identity.openid4vp.verifier.BROWSER_WALLET_PATH): the same page
+    path("wallet/openid4vp/", views.wallet_view, name="wallet-openid4vp"),
     path("wallet/credential-offer/", openid4vci_views.credential_offer_view, name="credential-offer"),
     path("issuers/", views.issuer_list_view, name="issuer-list"),
     path("issuers/<int:issuer_id>/", views.issuer_detail_view, name="issuer-detail"),

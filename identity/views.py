@@ -26,13 +26,25 @@ from identity.forms import (
 )
 from identity.models import SigningKey
 from identity.services import keys, registry, status, trust_anchors
+from identity.wallet_texts import wallet_messages
+from identity.wallet_trust import wallet_trust_anchors
 
 
 @role_required(Role.CUSTOMER)
 def wallet_view(request: HttpRequest) -> HttpResponse:
-    """The wallet lives in the browser (static/identity/wallet.js); the page only hosts it."""
-    context = {"portal_did": keys.portal_did(), "demo_issuers": settings.IDENTITY_DEMO_ISSUERS}
-    return render(request, "identity/wallet.html", context)
+    """The wallet lives in the browser (static/identity/wallet.js and static/identity/wallet/); the page only hosts
+    it. It is also where a wallet link lands: ``?credential_offer=`` / ``?credential_offer_uri=`` (OpenID4VCI) and
+    ``?client_id=&request_uri=`` (OpenID4VP), the same query a native wallet gets. The page hands the wallet the CA
+    certificates it trusts for issuers' and verifiers' x5c chains, and its sentences in the user's language."""
+    context = {
+        "portal_did": keys.portal_did(),
+        "demo_issuers": settings.IDENTITY_DEMO_ISSUERS,
+        "wallet_messages": wallet_messages(),
+        "trust_anchors": wallet_trust_anchors(),
+    }
+    response = render(request, "identity/wallet.html", context)
+    response["Cache-Control"] = "no-store"  # the query may carry a pre-authorized code
+    return response
 
 
 @role_required(Role.BACK_OFFICE)

@@ -16,6 +16,7 @@ import segno
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -238,11 +239,13 @@ def credential_offer_view(request: HttpRequest) -> HttpResponse:
             configuration_ids=[configuration_id],
             issuer_url=certificates.credential_issuer_url(),
         )
-        link = OFFER_SCHEME + "?" + urlencode({"credential_offer": json.dumps(made.credential_offer)})
+        query = urlencode({"credential_offer": json.dumps(made.credential_offer)})
+        link = OFFER_SCHEME + "?" + query
         context.update(
             {
                 "offered": configurations[configuration_id],
                 "offer_link": link,
+                "browser_wallet_link": reverse("identity:wallet") + "?" + query,
                 "offer_qr_svg": segno.make_qr(link, error="l").svg_inline(scale=3, title="Credential offer"),
                 "tx_code": made.tx_code,
                 "expires_at": made.offer.expires_at,

@@ -51,6 +51,13 @@ MATRIX = [
         {"anonymous": 302, "customer": 200, "dealer": 403, "back_office": 403},
         route="identity/wallet/",
     ),
+    Case(
+        "wallet page answering a presentation request",
+        "GET",
+        "/identity/wallet/openid4vp/?client_id=x509_san_dns%3Alocalhost&request_uri=https%3A%2F%2Flocalhost%2Fr",
+        {"anonymous": 302, "customer": 200, "dealer": 403, "back_office": 403},
+        route="identity/wallet/openid4vp/",
+    ),
     Case("trust registry", "GET", "/identity/issuers/", BACK_OFFICE_PAGE, route="identity/issuers/"),
     Case(
         "issuer detail",

@@ -5,6 +5,9 @@
  * {salt, iv, ciphertext}: AES-256-GCM over the JSON vault, under a key derived from the passphrase with PBKDF2
  * (SHA-256, 600,000 iterations, 16-byte random salt). The wallet key is an Ed25519 key made with WebCrypto; its
  * public half is the wallet's did:key. Presentations use SD-JWT VC with a key-binding JWT (RFC 9901).
+ * Credentials received over OpenID4VCI (format dc+sd-jwt) are bound to P-256 holder keys, kept as private JWKs in
+ * vault.keys under their RFC 7638 thumbprint; each such entry names its key (keyId). The protocol pages
+ * (static/identity/wallet/*.js, ES modules) use the functions below; they never see the passphrase.
  *
  * Public API for other pages (for example the credit check): window.FinLabWallet
  *   unlock(passphrase) -> Promise<void>
@@ -13,6 +16,13 @@
  *   list() -> [{id, type, format, receivedAt, disclosable: [names]}]
  *   disclosableClaims(credentialId) -> {name: value}    (what a presentation could reveal, for the consent screen)
  *   present({credentialId, disclose, challenge, domain}) -> Promise<string>   (SD-JWT + KB-JWT)
+ *   holderKey() -> Promise<{keyId, privateJwk}>       (the P-256 key for new OpenID4VCI credentials, made once)
+ *   privateJwk(keyId) -> JWK                           (the key an entry names, for a key-binding JWT)
+ *   entries() -> [entry]                               (stored entries, credentials included)
+ *   credentialAdd(entry) -> Promise<void>              (store and show a received credential)
+ *   snapshot() -> vault                                (for an encrypted backup)
+ *   restore(vault) -> Promise<void>                    (import a backup; nothing changes if it throws)
+ * "finlab-wallet:unlocked" is dispatched on document when the wallet opens.
  */
 (function () {
   "use strict";
@@ -112,7 +122,7 @@
     multicodec.set([0xed, 0x01]);
     multicodec.set(publicRaw, 2);
     const privateJwk = await crypto.subtle.exportKey("jwk", keyPair.privateKey);
-    return { holderDid: "did:key:z" + base58btc(multicodec), holderKey: privateJwk, credentials: [] };
+    return { holderDid: "did:key:z" + base58btc(multicodec), holderKey: privateJwk, credentials: [], keys: {} };
   }
 
   async function unlock(passphrase) {
@@ -131,9 +141,11 @@
     } else {
       vault = await newVault();
     }
+    vault.keys = vault.keys || {}; // vaults made before OpenID4VCI have no P-256 keys yet
     const privateKey = await crypto.subtle.importKey("jwk", vault.holderKey, { name: "Ed25519" }, false, ["sign"]);
     state = { aesKey: aesKey, salt: salt, vault: vault, privateKey: privateKey };
     if (!record) await saveVault();
+    document.dispatchEvent(new CustomEvent("finlab-wallet:unlocked"));
   }
 
   function lock() {
@@ -151,6 +163,10 @@
       const decoded = JSON.parse(decoder.decode(b64urlDecode(part)));
       return { encoded: part, name: decoded[1], value: decoded[2] };
     });
+  }
+
+  function isSdJwt(entry) {
+    return entry.format === "sd-jwt" || entry.format === "dc+sd-jwt";
   }
 
   function credentialType(entry) {
@@ -173,14 +189,17 @@
 
   function list() {
     return requireUnlocked().vault.credentials.map(function (entry) {
-      const disclosable = entry.format === "sd-jwt" ? sdJwtDisclosures(entry.credential).map(function (d) { return d.name; }) : [];
-      return { id: entry.id, type: entry.type, format: entry.format, receivedAt: entry.receivedAt, disclosable: disclosable };
+      const disclosable = isSdJwt(entry) ? sdJwtDisclosures(entry.credential).map(function (d) { return d.name; }) : [];
+      return {
+        id: entry.id, type: entry.type, format: entry.format, receivedAt: entry.receivedAt, disclosable: disclosable,
+        name: (entry.display && entry.display.name) || text(entry.type, entry.type),
+      };
     });
   }
 
   function disclosableClaims(credentialId) {
     const entry = find(credentialId);
-    if (entry.format !== "sd-jwt") throw new Error("Only SD-JWT credentials disclose claim by claim.");
+    if (!isSdJwt(entry)) throw new Error("Only SD-JWT credentials disclose claim by claim.");
     const claims = {};
     sdJwtDisclosures(entry.credential).forEach(function (d) { claims[d.name] = d.value; });
     return claims;
@@ -233,10 +252,82 @@
     return entry;
   }
 
+  // --- holder keys, entries and backups for the protocol pages ------------------------------------------------
+  async function jwkThumbprint(jwk) {
+    const members = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
+    return b64urlEncode(await sha256(members));
+  }
+
+  async function holderKey() {
+    const vault = requireUnlocked().vault;
+    const existing = Object.keys(vault.keys)[0];
+    if (existing) return { keyId: existing, privateJwk: vault.keys[existing] };
+    const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
+    const privateJwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
+    const keyId = await jwkThumbprint(privateJwk);
+    vault.keys[keyId] = privateJwk;
+    await saveVault();
+    return { keyId: keyId, privateJwk: privateJwk };
+  }
+
+  function privateJwk(keyId) {
+    const jwk = requireUnlocked().vault.keys[keyId];
+    if (!jwk) throw new Error("The wallet has no key " + keyId + ".");
+    return jwk;
+  }
+
+  function entries() {
+    return requireUnlocked().vault.credentials.slice();
+  }
+
+  async function credentialAdd(entry) {
+    const vault = requireUnlocked().vault;
+    if (entry.keyId && !vault.keys[entry.keyId]) throw new Error("The credential names a key the wallet does not hold.");
+    vault.credentials.push(entry);
+    await saveVault();
+    if (document.getElementById("wallet-credentials")) render();
+  }
+
+  function snapshot() {
+    return JSON.parse(JSON.stringify(requireUnlocked().vault));
+  }
+
+  function isVault(value) {
+    return value && typeof value.holderDid === "string" && value.holderKey && typeof value.holderKey === "object" &&
+      Array.isArray(value.credentials) && (value.keys === undefined || typeof value.keys === "object") &&
+      value.credentials.every(function (entry) { return entry && typeof entry.id === "string" && entry.format; });
+  }
+
+  // A backup replaces an empty wallet entirely (its DID, keys and credentials). Into a wallet that already holds
+  // credentials it adds the keys and the credentials not there yet, unless some of them are bound to another
+  // wallet DID (the older did:key credentials), which the two wallets cannot share: then nothing changes.
+  async function restore(imported) {
+    const current = requireUnlocked();
+    if (!isVault(imported)) throw new Error(text("BackupInvalid", "This file is not a FinLab wallet backup."));
+    imported.keys = imported.keys || {};
+    let next;
+    if (!current.vault.credentials.length) {
+      next = imported;
+    } else {
+      const bound = imported.credentials.some(function (entry) { return !entry.keyId; });
+      if (bound && imported.holderDid !== current.vault.holderDid) {
+        throw new Error(text("BackupConflict", "This wallet already holds credentials of another wallet. Import the backup into an empty wallet."));
+      }
+      next = JSON.parse(JSON.stringify(current.vault));
+      Object.assign(next.keys, imported.keys);
+      const known = new Set(next.credentials.map(function (entry) { return entry.id; }));
+      imported.credentials.forEach(function (entry) { if (!known.has(entry.id)) next.credentials.push(entry); });
+    }
+    const privateKey = await crypto.subtle.importKey("jwk", next.holderKey, { name: "Ed25519" }, false, ["sign"]);
+    state = { aesKey: current.aesKey, salt: current.salt, vault: next, privateKey: privateKey };
+    await saveVault();
+    if (document.getElementById("wallet-credentials")) openView();
+  }
+
   function download(credentialId) {
     const entry = find(credentialId);
     const isText = typeof entry.credential === "string";
-    const extension = { "sd-jwt": "sd-jwt", "vc-jwt": "jwt", "data-integrity": "json" }[entry.format];
+    const extension = { "sd-jwt": "sd-jwt", "dc+sd-jwt": "sd-jwt", "vc-jwt": "jwt", "data-integrity": "json" }[entry.format];
     const content = isText ? entry.credential : JSON.stringify(entry.credential, null, 2);
     const blob = new Blob([content], { type: isText ? "text/plain" : "application/vc+ld+json" });
     const link = document.createElement("a");
@@ -273,6 +364,50 @@
     return formatter.format(new Date(iso));
   }
 
+  // An amount claim ({amountMinor, currency}) in the page's language: "650,00 €" / "€650.00".
+  function formatMoney(amount) {
+    const root = document.getElementById("wallet");
+    const language = (root && root.dataset.language) === "de" ? "de-DE" : "en-GB";
+    try {
+      const formatter = new Intl.NumberFormat(language, { style: "currency", currency: amount.currency });
+      return formatter.format(amount.amountMinor / Math.pow(10, formatter.resolvedOptions().maximumFractionDigits));
+    } catch (error) {
+      return amount.amountMinor + " " + amount.currency; // an unknown currency code
+    }
+  }
+
+  // A claim value for people: lists joined, nothing as a dash, objects (like an amount) as compact JSON.
+  function claimText(value) {
+    if (Array.isArray(value)) return value.length ? value.map(claimText).join(", ") : "—";
+    if (value === null || value === undefined || value === "") return "—";
+    if (typeof value === "boolean") return value ? text("Yes", "yes") : text("No", "no");
+    if (typeof value === "object" && Number.isInteger(value.amountMinor) && typeof value.currency === "string") {
+      return formatMoney(value);
+    }
+    if (typeof value === "object") return JSON.stringify(value);
+    return String(value);
+  }
+
+  // The claims of a received credential with the issuer's display names (kept at receipt, in the page's language).
+  function claimDetails(entry) {
+    const details = document.createElement("details");
+    const summary = document.createElement("summary");
+    summary.textContent = text("Claims", "Claims");
+    details.appendChild(summary);
+    const list = document.createElement("dl");
+    list.className = "claims";
+    const labels = (entry.display && entry.display.labels) || {};
+    sdJwtDisclosures(entry.credential).forEach(function (disclosure) {
+      const term = document.createElement("dt");
+      term.textContent = labels[disclosure.name] || disclosure.name;
+      const value = document.createElement("dd");
+      value.textContent = claimText(disclosure.value);
+      list.append(term, value);
+    });
+    details.appendChild(list);
+    return details;
+  }
+
   function render() {
     const body = document.getElementById("wallet-credentials");
     body.textContent = "";
@@ -287,7 +422,9 @@
     entries.forEach(function (entry) {
       const row = body.insertRow();
       row.dataset.credentialId = entry.id;
-      row.insertCell().textContent = text(entry.type, entry.type);
+      const nameCell = row.insertCell();
+      nameCell.textContent = entry.name;
+      if (entry.format === "dc+sd-jwt") nameCell.appendChild(claimDetails(find(entry.id)));
       row.insertCell().textContent = entry.format;
       row.insertCell().textContent = formatMoment(entry.receivedAt);
       const button = document.createElement("button");
@@ -354,6 +491,13 @@
     disclosableClaims: disclosableClaims,
     present: present,
     download: download,
+    holderKey: holderKey,
+    privateJwk: privateJwk,
+    entries: entries,
+    credentialAdd: credentialAdd,
+    snapshot: snapshot,
+    restore: restore,
+    claimText: claimText,
   };
   document.addEventListener("DOMContentLoaded", bind);
 })();
