@@ -24,6 +24,7 @@ MODULES = [
     "bench.ledger",
     "bench.settlement",
     "bench.redemption",
+    "bench.serving",
     "bench.cost",
     "bench.open_loop",
     "bench.uploads",
