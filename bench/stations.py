@@ -374,6 +374,8 @@ def _report(outcomes: list[Outcome]) -> str:
         kept = outcome.resident.get("after", 0) - outcome.resident.get("before", 0)
         longest = max((generation.get("max_ms", 0.0) for generation in outcome.gc.values()), default=0.0)
         over = sum(int(generation.get("over_50_ms", 0)) for generation in outcome.gc.values())
+        longest_cpu = max((generation.get("max_cpu_ms", 0.0) for generation in outcome.gc.values()), default=0.0)
+        over_cpu = sum(int(generation.get("cpu_over_50_ms", 0)) for generation in outcome.gc.values())
         settlement = outcome.settlement
         add("stations connected / failures", f"{len(fleet.handshakes):,} / {len(fleet.failures)}")
         add("restart storm: all booted after", f"{outcome.storm_seconds:.1f} s")
@@ -384,7 +386,8 @@ def _report(outcomes: list[Outcome]) -> str:
         add("per-minute p99, best / worst", f"{min(minute_p99, default=float('nan')):.0f} / {max(minute_p99, default=float('nan')):.0f} ms")  # fmt: skip
         add("server CPU per message", f"{outcome.cpu_seconds / max(messages, 1) * 1000:.2f} ms")
         add("GC: collections gen0 / gen1 / gen2", " / ".join(f"{int(outcome.gc.get(g, {}).get('collections', 0)):,}" for g in "012"))  # fmt: skip
-        add("GC: longest pause / pauses over 50 ms", f"{longest:.1f} ms / {over}")
+        add("GC: longest pause / pauses over 50 ms (wall time)", f"{longest:.1f} ms / {over}")
+        add("GC: longest / over 50 ms in the collector's CPU time", f"{longest_cpu:.1f} ms / {over_cpu}")
         add("resident memory before storm", f"{outcome.resident.get('before', 0) / 2**20:.0f} MiB")
         add(
             "memory per connection (connected minus before)",
