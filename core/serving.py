@@ -3,10 +3,14 @@ production, so that what is measured is what runs.
 
 uvicorn (uvloop, httptools, the `websockets` implementation) serving the portal's ASGI application: one server for
 HTTP and for the stations' OCPP websockets (Django Channels), in `web_workers()` processes. Websocket frames are not
-compressed: OCPP messages are a few hundred bytes, and each connection's deflate state (zlib's window and tables for
-both directions) cost more memory than everything else a station's connection holds (bench/stations.py). bench/serving.py measured
-the alternatives in one run on one machine (gunicorn with uvicorn workers, gunicorn sync and gthread serving the WSGI
-application beside an ASGI server for the websockets); see docs/benchmarks.md for the figures and the choice.
+compressed: OCPP messages are a few hundred bytes, and each connection kept a deflate state (zlib's window and tables
+for both directions). bench/stations.py, 500 stations: 221 KiB per connection with compression and the collector's
+defaults, 75 KiB without compression and with `core.runtime`'s settings (the two measured together).
+
+bench/serving.py measured the alternatives in one run on one machine (gunicorn with uvicorn workers, gunicorn sync
+and gthread serving the WSGI application, 3 against 5 uvicorn processes): gunicorn with uvicorn workers served as
+many redemptions and websocket messages as uvicorn alone (it adds its own supervisor, which uvicorn has too), sync
+and gthread served fewer and cannot carry the websockets, and 5 processes on 2 cores served more than 3.
 """
 
 from __future__ import annotations
