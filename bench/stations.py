@@ -85,6 +85,7 @@ class Outcome:
     steady: tuple[float, float]  # monotonic start and end of the measured window
     cpu_seconds: float
     resident: dict[str, int]  # before, connected, after
+    blocks: dict[str, int]  # Python's allocated memory blocks at the same moments
     gc: dict[str, dict[str, float]]
     settlement: dict[str, int]
 
@@ -265,7 +266,8 @@ def _fleet_run(name: str, pairs: list[tuple[str, str]], *, baseline: bool) -> Ou
     with _FleetStack(environment=environment, baseline=baseline) as stack:
         web_pid = stack.processes["web"].pid
         time.sleep(2)
-        before = _runtime_stats(stats_path).get("resident_bytes", 0)
+        started = _runtime_stats(stats_path)
+        before, blocks = started.get("resident_bytes", 0), {"before": started.get("allocated_blocks", 0)}
         base_url = stack.base_url.replace("http://", "ws://")
         storm_began = time.monotonic()
         end = storm_began + SECONDS
@@ -291,14 +293,18 @@ def _fleet_run(name: str, pairs: list[tuple[str, str]], *, baseline: bool) -> Ou
             steady["storm_seconds"] = time.monotonic() - storm_began
             await asyncio.sleep(max(0.0, storm_began + WARMUP_SECONDS - time.monotonic()))
             steady["began"], steady["cpu_began"] = time.monotonic(), _cpu_seconds(web_pid)
-            resident["connected"] = _runtime_stats(stats_path).get("resident_bytes", 0)
+            connected = _runtime_stats(stats_path)
+            resident["connected"], blocks["connected"] = (
+                connected.get("resident_bytes", 0),
+                connected.get("allocated_blocks", 0),
+            )
             await asyncio.gather(*tasks)
             steady["ended"], steady["cpu_ended"] = time.monotonic(), _cpu_seconds(web_pid)
 
         uvloop.run(main())
         time.sleep(RELEASE_WAIT_SECONDS)
         runtime = _runtime_stats(stats_path)
-        resident["after"] = runtime.get("resident_bytes", 0)
+        resident["after"], blocks["after"] = runtime.get("resident_bytes", 0), runtime.get("allocated_blocks", 0)
         settlement = _settled(pairs)
     return Outcome(
         name=name,
@@ -307,6 +313,7 @@ def _fleet_run(name: str, pairs: list[tuple[str, str]], *, baseline: bool) -> Ou
         steady=(steady["began"], steady["ended"]),
         cpu_seconds=steady["cpu_ended"] - steady["cpu_began"],
         resident=resident,
+        blocks=blocks,
         gc=runtime.get("generations", {}),
         settlement=settlement,
     )
@@ -394,6 +401,7 @@ def _report(outcomes: list[Outcome]) -> str:
             f"{connected / max(len(fleet.handshakes), 1) / 1024:.0f} KiB",
         )
         add("kept after every station left", f"{kept / 2**20:.0f} MiB ({kept / max(connected, 1):.0%} of the connections' memory)")  # fmt: skip
+        add("Python memory blocks before / connected / after", " / ".join(f"{outcome.blocks.get(moment, 0):,}" for moment in ("before", "connected", "after")))  # fmt: skip
         add("sessions started / stopped / settled / settled twice / left open", f"{fleet.sessions_started:,} / {fleet.sessions_stopped:,} / {settlement['settled']:,} / {settlement['settled_twice']} / {settlement['still_active']}")  # fmt: skip
         add("invoiced = operator credited (cents)", f"{settlement['invoiced']:,} = {settlement['operator_credited']:,}")
     header = "| figure | " + " | ".join(

@@ -52,4 +52,4 @@ def test_every_collection_is_timed_per_generation(collector_restored, tmp_path):
     assert summary["generations"]["2"]["collections"] >= 1
     assert summary["generations"]["2"]["max_ms"] > 0
     assert summary["generations"]["2"]["max_cpu_ms"] > 0
-    assert summary["resident_bytes"] > 0
+    assert summary["resident_bytes"] > 0 and summary["allocated_blocks"] > 0
