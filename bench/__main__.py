@@ -29,6 +29,7 @@ MODULES = [
     "bench.open_loop",
     "bench.uploads",
     "bench.machines",
+    "bench.stations",
     "bench.load",
 ]
 
