@@ -5,8 +5,9 @@
   generation, which no collection scans again; and the young generation's threshold goes from 700 to
   `YOUNG_THRESHOLD` allocations, so that the short-lived objects of a request or an OCPP message mostly die before a
   collection sees them instead of being promoted to the old generations (whose collections are the long pauses).
-- `memory_release()` hands the allocator's free memory back to the system (glibc's `malloc_trim`): without it, what
-  thousands of closed websocket connections freed stays in the process.
+- `memory_release()` collects what closed connections left and hands the allocator's free memory back to the system
+  (glibc's `malloc_trim`): without it, what thousands of closed websocket connections held stays in the process (a
+  connection's objects form cycles, and with the raised thresholds no collection came to free them).
 - With `PORTAL_RUNTIME_STATS_PATH` set (benchmarks), every collection's pause is timed through `gc.callbacks` and a
   summary (pauses per generation, the longest, resident memory) is written every second to that path with
   `.<pid>.json` appended, one file per server process.
@@ -43,8 +44,11 @@ def runtime_tune() -> None:
 
 
 def memory_release() -> None:
-    """Returns freed heap memory to the system (glibc only; elsewhere nothing). Takes milliseconds on a large heap:
-    call it from a worker thread, after many connections closed, not per request."""
+    """Collects what closed connections left (their objects form reference cycles, which the raised thresholds leave
+    for a later collection) and returns the freed heap to the system (glibc's `malloc_trim`; elsewhere only the
+    collection). A full collection is a pause of its own: call it once after many connections closed, not per
+    request."""
+    gc.collect()
     trim = _malloc_trim()
     if trim is not None:
         trim(0)

@@ -53,3 +53,21 @@ def test_every_collection_is_timed_per_generation(collector_restored, tmp_path):
     assert summary["generations"]["2"]["max_ms"] > 0
     assert summary["generations"]["2"]["max_cpu_ms"] > 0
     assert summary["resident_bytes"] > 0 and summary["allocated_blocks"] > 0
+
+
+def test_memory_release_frees_the_cycles_closed_connections_leave(collector_restored):
+    import weakref
+
+    class Connection:
+        pass
+
+    gc.set_threshold(10**9)  # no automatic collection comes to free it
+    connection = Connection()
+    connection.self = connection  # a cycle, as a closed connection's objects form
+    alive = weakref.ref(connection)
+    del connection
+    assert alive() is not None
+
+    runtime.memory_release()
+
+    assert alive() is None
