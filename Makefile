@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 # The partition bed creates network namespaces: as root, or through sudo.
 AS_ROOT := $(shell [ "$$(id -u)" = 0 ] || echo sudo --preserve-env)
 
-.PHONY: setup run test lint audit format bench load faults partitions partitions-short totp clean messages
+.PHONY: setup run test lint audit format bench load stations faults partitions partitions-short totp clean messages
 
 $(INSTALLED): requirements/base.txt requirements/dev.txt requirements/lock.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,13 @@ load: setup
 	$(BIN)/pip install --quiet -r requirements/bench.txt -c requirements/lock.txt
 	scripts/test-prerequisites
 	$(BIN)/python -m bench --only bench.load
+
+# The OCPP fleet alone: 5,000 stations (BENCH_STATIONS) for 10 minutes (BENCH_STATIONS_SECONDS) after a restart storm,
+# against the server with the settings it had before in the same run (its section of docs/benchmarks.md is replaced).
+stations: setup
+	$(BIN)/pip install --quiet -r requirements/bench.txt -c requirements/lock.txt
+	scripts/test-prerequisites
+	BENCH_STATIONS_BASELINE=1 $(BIN)/python -m bench --only bench.stations
 
 # The load with faults injected (worker killed, Redis restarted, Tangle node stopped, web server killed); the report
 # goes into docs/reliability.md. Restarts the machine's Redis: never run it beside a test run.

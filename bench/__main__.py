@@ -25,10 +25,12 @@ MODULES = [
     "bench.ledger",
     "bench.settlement",
     "bench.redemption",
+    "bench.serving",
     "bench.cost",
     "bench.open_loop",
     "bench.uploads",
     "bench.machines",
+    "bench.stations",
     "bench.load",
 ]
 

@@ -37,10 +37,11 @@ from pathlib import Path
 import requests
 
 from bench.stack import Stack, redis_restart
+from core.serving import web_workers
 
 DATABASE_NAME = "finlab_load"
 PASSWORD = "load-run-password-4711"  # noqa: S105 - throwaway users of the load database
-WEB_WORKERS = 2
+WEB_WORKERS = web_workers()  # as production and `make run` serve the portal (core.serving)
 WORKER_CONCURRENCY = 2
 USERS = {"browse": 4, "buy": 2, "redeem": 4, "credit": 2, "ocpp": 4}
 DRAIN_SECONDS = 240
@@ -818,7 +819,7 @@ def endpoint_table(result: RunResult) -> list[str]:
 
 def setup_line() -> str:
     return (
-        f"One PostgreSQL database; uvicorn with {WEB_WORKERS} worker processes; one Celery worker with "
+        f"One PostgreSQL database; uvicorn with {WEB_WORKERS} worker processes (`core.serving`); one Celery worker with "
         f"{WORKER_CONCURRENCY} pool processes; beat; the Tangle dev node; Redis as broker, cache and channel layer. "
         f"Users at once: {USERS['browse']} browsing, {USERS['buy']} buying codes by card, {USERS['redeem']} dealers "
         f"redeeming and capturing, {USERS['credit']} dealer/customer pairs running credit checks, {USERS['ocpp']} "

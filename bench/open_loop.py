@@ -9,7 +9,8 @@ that is not the expected status (or no answer within `TIMEOUT_SECONDS`) is an er
 
 Endpoints: `POST /api/payments/qr-redemptions` (dealers with API tokens, each redeeming its own funded code, a
 fresh Idempotency-Key per request) and `POST /api/leasing/quotes` (anonymous, the demo mileage lease). The server is
-bench/redemption.py's (the portal's ASGI application, `BENCH_OPEN_LOOP_WORKERS` uvicorn processes). The generator
+bench/redemption.py's (the portal's ASGI application served as `core.serving` serves it; `BENCH_OPEN_LOOP_WORKERS`
+processes, by default `core.serving.web_workers()`). The generator
 is one asyncio loop with httpx in this process; on a machine with few cores it competes with the server for CPU,
 which the report states.
 
@@ -28,9 +29,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from core.serving import web_workers
+
 SECONDS = float(os.environ.get("BENCH_OPEN_LOOP_SECONDS", "60"))
 CAPACITY_SECONDS = float(os.environ.get("BENCH_OPEN_LOOP_CAPACITY_SECONDS", "10"))
-WORKERS = int(os.environ.get("BENCH_OPEN_LOOP_WORKERS", "2"))
+WORKERS = int(os.environ.get("BENCH_OPEN_LOOP_WORKERS", "0")) or web_workers()
 CAPACITY_CLIENTS = 16
 DEALERS = 16
 LOAD_SHARE = 0.5

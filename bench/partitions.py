@@ -51,7 +51,7 @@ from bench.load import (
     own_errors_check,
     run_load,
 )
-from core.client_address import uvicorn_proxy_arguments
+from core.serving import web_server_command
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 PREFIX = "flp"
@@ -289,9 +289,8 @@ class Bed:
         python = sys.executable
         celery = [python, "-m", "celery", "-A", "portal"]
         if role.startswith("web"):
-            return [python, "-m", "uvicorn", "portal.asgi:application", "--host", self.address(role), "--port",
-                    str(WEB_PORT), "--workers", "1", "--no-access-log", "--lifespan", "off", "--log-level",
-                    "warning", *uvicorn_proxy_arguments(), "--timeout-graceful-shutdown", "5"]  # fmt: skip
+            command = web_server_command(host=self.address(role), port=WEB_PORT, workers=1)
+            return [*command, "--timeout-graceful-shutdown", "5"]
         if role.startswith("worker"):
             return [*celery, "worker", "--loglevel", "WARNING", "--concurrency", "1", "--hostname", f"{role}@%h",
                     "--without-gossip", "--without-mingle"]  # fmt: skip

@@ -11,20 +11,19 @@ real dealerships; every redemption is a real authorization (pending ledger trans
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.client_address import uvicorn_proxy_arguments
+from bench.servers import free_port, served
+from core.serving import web_server_command
 
 CLIENTS = 32
 WORKERS = 3
@@ -75,6 +74,18 @@ def __getattr__(name: str) -> object:
             _URLPATTERNS.extend(_bench_urlpatterns())
         return _URLPATTERNS
     raise AttributeError(name)
+
+
+def bench_wsgi_application() -> object:
+    """The WSGI form of `bench_asgi_application`, for servers that speak only WSGI (compared in bench/serving.py)."""
+    import django
+    from django.conf import settings
+
+    django.setup()
+    settings.ROOT_URLCONF = "bench.redemption"
+    from portal.wsgi import application
+
+    return application
 
 
 def bench_asgi_application() -> object:
@@ -174,44 +185,16 @@ def _clients_create() -> list[BenchClient]:
 
 
 def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    return free_port()
 
 
-class _server:
-    """uvicorn as a child process on loopback, stopped (by its own pid) on exit."""
-
-    def __init__(self, *, port: int, workers: int = WORKERS) -> None:
-        self.port = port
-        self.workers = workers
-
-    def __enter__(self) -> _server:
-        command = [
-            sys.executable, "-m", "uvicorn", "--factory", "bench.redemption:bench_asgi_application",
-            "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers), "--no-access-log",
-            "--log-level", "warning", "--lifespan", "off", *uvicorn_proxy_arguments(),
-        ]  # fmt: skip
-        self.log = LOG_PATH.open("ab")
-        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.2)
-        self.__exit__()
-        raise RuntimeError(f"uvicorn did not start within 60 s; see {LOG_PATH}")
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
+def _server(*, port: int, workers: int = WORKERS) -> contextlib.AbstractContextManager[object]:
+    """The portal with this module's URLconf, served as `core.serving` serves it, on loopback."""
+    command = web_server_command(
+        host="127.0.0.1", port=port, workers=workers, application="bench.redemption:bench_asgi_application",
+        factory=True,
+    )  # fmt: skip
+    return served(command, port=port, log_path=LOG_PATH)
 
 
 def _load(*, port: int, clients_file: Path, endpoint: str, clients: int, seconds: float) -> LoadResult:

@@ -18,7 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from core.client_address import uvicorn_proxy_arguments
+from core.serving import web_server_command
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 LOG_DIR = Path("/tmp/finlab-load")  # noqa: S108 - logs for whoever investigates a run
@@ -71,11 +71,7 @@ class Stack:
                 python, "-m", "identity.tangle.devnode", "--host", "127.0.0.1", "--port", str(self.tangle_port),
                 "--data-dir", str(LOG_DIR / "tangle"),
             ],
-            "web": [
-                python, "-m", "uvicorn", "portal.asgi:application", "--host", "127.0.0.1", "--port",
-                str(self.web_port), "--workers", str(self.web_workers), "--no-access-log", "--lifespan", "off",
-                "--log-level", "warning", *uvicorn_proxy_arguments(),
-            ],
+            "web": web_server_command(host="127.0.0.1", port=self.web_port, workers=self.web_workers),
             "worker": [
                 *celery, "worker", "--loglevel", "WARNING", "--concurrency", str(self.worker_concurrency),
                 "--hostname", "load@%h",

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import io
 import re
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.servers import free_port, served
+from core.serving import web_server_command
 
 CLIENTS = 20
 TARGET_ADDED_MB = 200
@@ -80,48 +80,6 @@ def _session_cookies(count: int) -> list[str]:
         client.force_login(customer)
         cookies.append(client.cookies[settings.SESSION_COOKIE_NAME].value)
     return cookies
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class _server:
-    """One uvicorn process on loopback (the process the figures are about), stopped by its own pid on exit."""
-
-    def __init__(self, *, port: int) -> None:
-        self.port = port
-
-    def __enter__(self) -> _server:
-        from core.client_address import uvicorn_proxy_arguments
-
-        command = [
-            sys.executable, "-m", "uvicorn", "portal.asgi:application", "--host", "127.0.0.1", "--port",
-            str(self.port), "--no-access-log", "--log-level", "warning", "--lifespan", "off",
-            *uvicorn_proxy_arguments(),
-        ]  # fmt: skip
-        self.log = LOG_PATH.open("ab")
-        self.process = subprocess.Popen(command, cwd=BASE_DIR, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.2)
-        self.__exit__()
-        raise RuntimeError(f"uvicorn did not start within 60 s; see {LOG_PATH}")
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
 
 
 @dataclass
@@ -197,9 +155,10 @@ def run() -> str:
 
     worst = worst_accepted_png()
     cookies = _session_cookies(CLIENTS)
-    port = _free_port()
-    with _server(port=port) as server:
-        pid = server.process.pid
+    port = free_port()
+    command = web_server_command(host="127.0.0.1", port=port, workers=1)  # one process: the one measured
+    with served(command, port=port, log_path=LOG_PATH) as server:
+        pid = server.pid
         uploaders = [_Uploader(base_url=f"http://127.0.0.1:{port}", session_cookie=cookie) for cookie in cookies]
         for uploader in uploaders:
             uploader.open()

@@ -13,7 +13,6 @@ import datetime as dt
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ from ocpp.v16 import call as call16
 from ocpp.v201 import ChargePoint as Client201
 from ocpp.v201 import call as call201
 
-from core.client_address import uvicorn_proxy_arguments
+from core.serving import web_server_command
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 
@@ -40,29 +39,13 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def asgi_server(
-    *, environment: dict[str, str], log_path: Path | None = None, startup_timeout: float = 30.0
+    *, environment: dict[str, str], log_path: Path | None = None, startup_timeout: float = 30.0, workers: int = 1
 ) -> Iterator[str]:
-    """Starts uvicorn on a free loopback port; yields its `ws://127.0.0.1:<port>` base URL; stops it on exit."""
+    """Starts the portal's server (`core.serving`, `workers` processes) on a free loopback port; yields its
+    `ws://127.0.0.1:<port>` base URL; stops it on exit."""
     port = free_port()
     log = open(log_path or os.devnull, "ab")  # noqa: SIM115 - closed in the finally below
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "portal.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--ws",
-        "websockets",
-        "--log-level",
-        "warning",
-        "--no-access-log",
-        "--lifespan",
-        "off",
-        *uvicorn_proxy_arguments(),
-    ]
+    command = web_server_command(host="127.0.0.1", port=port, workers=workers)
     process = subprocess.Popen(command, cwd=BASE_DIR, env=environment, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_until_up(port=port, process=process, timeout=startup_timeout)

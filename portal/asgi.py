@@ -12,6 +12,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
+from core.runtime import runtime_tune  # noqa: E402
 from portal.routing import station_websocket_urlpatterns, websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -25,3 +26,6 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Start-up is over: what it made is frozen out of the collector's way, and its thresholds set for a server process.
+runtime_tune()

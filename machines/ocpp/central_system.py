@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +38,10 @@ from machines.services.charging import AuthorizationStatus
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_INTERVAL_SECONDS = 300
+# A heartbeat records "last seen" at most this often per connection: the interval the gateway asks for (above) always
+# writes, a station that heartbeats more often (many send every 30 s whatever they are told) costs no database write
+# and no worker thread for the heartbeats in between. Every other message still writes at once where it did.
+LAST_SEEN_RESOLUTION_SECONDS = 60.0
 STATUS_16 = {
     AuthorizationStatus.ACCEPTED: "Accepted",
     AuthorizationStatus.INVALID: "Invalid",
@@ -144,6 +149,31 @@ class _Refusing:
         details = {"code": "frame_malformed", "cause": str((error.details or {}).get("cause", description))}
         await self._send(CallError(unique_id, code, description, details).to_json())  # type: ignore[attr-defined]
 
+    _last_seen_written: float = float("-inf")
+    _station: Any = None
+
+    async def _meter_readings_record(
+        self, *, transaction_id: str, readings: list[metering.Reading], source: str
+    ) -> None:
+        """Meter values with the station read once per connection (`charging.station_for_connection`)."""
+        if self._station is None:
+            self._station = await self._service(charging.station_for_connection, station_id=self.id)  # type: ignore[attr-defined]
+        await self._service(
+            charging.meter_readings_record,
+            station_id=self.id,  # type: ignore[attr-defined]
+            transaction_id=transaction_id,
+            readings=readings,
+            source=source,
+            station=self._station,
+        )
+
+    async def _heartbeat_record(self) -> None:
+        now = time.monotonic()
+        if now - self._last_seen_written < LAST_SEEN_RESOLUTION_SECONDS:
+            return
+        await self._service(charging.station_heartbeat, station_id=self.id)  # type: ignore[attr-defined]
+        self._last_seen_written = now
+
     async def _service(self, function: Callable[..., Any], **kwargs: Any) -> Any:
         try:
             return await in_thread(function)(**kwargs)
@@ -190,7 +220,7 @@ class CentralSystem16(_Refusing, ChargePoint16):
 
     @on(Action16.heartbeat)
     async def on_heartbeat(self) -> Any:
-        await self._service(charging.station_heartbeat, station_id=self.id)
+        await self._heartbeat_record()
         return result16.Heartbeat(current_time=now_iso())
 
     @on(Action16.status_notification)
@@ -236,12 +266,8 @@ class CentralSystem16(_Refusing, ChargePoint16):
         transaction_id = kwargs.get("transaction_id")
         readings = _readings(meter_value)
         if transaction_id is not None and readings:
-            await self._service(
-                charging.meter_readings_record,
-                station_id=self.id,
-                transaction_id=str(transaction_id),
-                readings=readings,
-                source="meter_values",
+            await self._meter_readings_record(
+                transaction_id=str(transaction_id), readings=readings, source="meter_values"
             )
         return result16.MeterValues()
 
@@ -289,7 +315,7 @@ class CentralSystem201(_Refusing, ChargePoint201):
 
     @on(Action201.heartbeat)
     async def on_heartbeat(self, **kwargs: Any) -> Any:
-        await self._service(charging.station_heartbeat, station_id=self.id)
+        await self._heartbeat_record()
         return result201.Heartbeat(current_time=now_iso())
 
     @on(Action201.status_notification)
@@ -330,12 +356,8 @@ class CentralSystem201(_Refusing, ChargePoint201):
             )
         if event_type == "Updated":
             if readings:
-                await self._service(
-                    charging.meter_readings_record,
-                    station_id=self.id,
-                    transaction_id=transaction_id,
-                    readings=readings,
-                    source="transaction_event",
+                await self._meter_readings_record(
+                    transaction_id=transaction_id, readings=readings, source="transaction_event"
                 )
             return result201.TransactionEvent()
         await self._service(

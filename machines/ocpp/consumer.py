@@ -20,6 +20,7 @@ from typing import Any
 from channels.generic.websocket import AsyncWebsocketConsumer
 from websockets.exceptions import ConnectionClosed
 
+from core.runtime import memory_release
 from machines.ocpp.central_system import CentralSystem16, CentralSystem201, in_thread
 from machines.ocpp.transport import ChannelsConnection
 from machines.services import charging
@@ -35,6 +36,30 @@ logger = logging.getLogger(__name__)
 SUBPROTOCOLS = {"ocpp1.6": CentralSystem16, "ocpp2.0.1": CentralSystem201}
 VERSIONS = {"ocpp1.6": "1.6", "ocpp2.0.1": "2.0.1"}
 RESPONSE_TIMEOUT_SECONDS = 30
+# After disconnects, the memory their connections freed is handed back to the system once things settle: one release
+# this many seconds after the first disconnect of a wave (a restart storm closes thousands within seconds).
+MEMORY_RELEASE_DELAY_SECONDS = 5.0
+_memory_release_pending = False
+
+
+def _memory_release_schedule() -> None:
+    global _memory_release_pending
+    if _memory_release_pending:
+        return
+    _memory_release_pending = True
+
+    async def release() -> None:
+        global _memory_release_pending
+        await asyncio.sleep(MEMORY_RELEASE_DELAY_SECONDS)
+        _memory_release_pending = False
+        await asyncio.get_running_loop().run_in_executor(None, memory_release)
+
+    task = asyncio.get_running_loop().create_task(release())
+    _background_tasks.add(task)
+    task.add_done_callback(_background_tasks.discard)
+
+
+_background_tasks: set[asyncio.Task[None]] = set()
 
 
 def basic_credentials(headers: list[tuple[bytes, bytes]]) -> tuple[str, str] | None:
@@ -140,3 +165,4 @@ class StationConsumer(AsyncWebsocketConsumer):
         except (TimeoutError, asyncio.CancelledError):
             self.run_task.cancel()
         await in_thread(charging.station_disconnected)(station_id=self.station_id, connection_id=self.connection_id)
+        _memory_release_schedule()

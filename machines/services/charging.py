@@ -278,14 +278,16 @@ def _readings_apply(
 ) -> int:
     """Appends new readings to the session's chain; duplicates are skipped, contradictions refused. Returns how many
     were appended."""
-    known = {reading.measured_at: reading.energy_wh for reading in session.readings.all()}
-    tail = session.readings.order_by("-sequence").values_list("sequence", "record_hash").first()
+    # One read: every reading of the chain (the order check needs them all) and its tail.
+    chain = list(session.readings.values_list("measured_at", "energy_wh", "sequence", "record_hash"))
+    known = {measured_at: energy_wh for measured_at, energy_wh, _, _ in chain}
+    tail = max(((sequence, record_hash) for _, _, sequence, record_hash in chain), default=None)
     sequence, previous = tail or (
         0,
         metering.chain_genesis(station_did=station.did, transaction_id=session.transaction_id),
     )
     signing_key = None
-    appended = 0
+    appended: list[MeterReading] = []
     for reading in sorted(readings, key=lambda item: item.measured_at):
         if reading.measured_at in known:
             if known[reading.measured_at] != reading.energy_wh:
@@ -306,22 +308,24 @@ def _readings_apply(
             energy_wh=reading.energy_wh,
             source=source,
         )
-        MeterReading.objects.create(
-            session=session,
-            sequence=sequence,
-            measured_at=reading.measured_at,
-            energy_wh=reading.energy_wh,
-            source=source,
-            previous_hash=previous,
-            record_hash=record,
-            signature=metering.record_sign(private_key=signing_key, record_hash_hex=record),
+        appended.append(
+            MeterReading(
+                session=session,
+                sequence=sequence,
+                measured_at=reading.measured_at,
+                energy_wh=reading.energy_wh,
+                source=source,
+                previous_hash=previous,
+                record_hash=record,
+                signature=metering.record_sign(private_key=signing_key, record_hash_hex=record),
+            )
         )
         known[reading.measured_at] = reading.energy_wh
         previous = record
-        appended += 1
     if appended:
+        MeterReading.objects.bulk_create(appended)  # the message's readings in one statement
         _session_meter_update(session=session, known=known)
-    return appended
+    return len(appended)
 
 
 def _reading_order_check(*, known: dict[dt.datetime, int], reading: metering.Reading) -> None:
@@ -352,15 +356,29 @@ def _session_meter_update(*, session: ChargingSession, known: dict[dt.datetime, 
     )
 
 
+def station_for_connection(*, station_id: str) -> ChargingStation:
+    """The station a connection speaks for, read once per connection: its identity (id, DID, encrypted key) does not
+    change while it is connected, so meter values need not read it again. Anything that can change (operator,
+    tariff, lockouts, approval) is still read per message by the services that decide on it."""
+    return _station_get(station_id)
+
+
 @transaction.atomic
 def meter_readings_record(
-    *, station_id: str, transaction_id: str, readings: Sequence[metering.Reading], source: str
+    *,
+    station_id: str,
+    transaction_id: str,
+    readings: Sequence[metering.Reading],
+    source: str,
+    station: ChargingStation | None = None,
 ) -> int:
-    """Adds meter readings to an active session's chain; returns how many were new.
+    """Adds meter readings to an active session's chain; returns how many were new. `station`, when the caller holds
+    it (`station_for_connection`), saves reading it again.
 
     Readings for an ended session are accepted only when already recorded (a repeat after a reconnect).
     """
-    station = _station_get(station_id)
+    if station is None or station.station_id != station_id:
+        station = _station_get(station_id)
     session = _session_lock(station=station, transaction_id=transaction_id)
     if session.status != SessionStatus.ACTIVE:
         known = {reading.measured_at: reading.energy_wh for reading in session.readings.all()}

@@ -13,7 +13,8 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsDealer
 from core.idempotency import HEADER as IDEMPOTENCY_HEADER_NAME
-from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent_api_call
+from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_answer_statement, idempotent_api_call
+from core.sql import Statement
 from core.throttling import ScopedRateThrottle
 from payments.checkout.providers import payment_provider_is_offered
 from payments.checkout.webhooks import SIGNATURE_HEADER, sandbox_webhook_receive
@@ -73,11 +74,19 @@ class QrRedemptionCreateApi(APIView):
             serializer = self.InputSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             key = request.headers[IDEMPOTENCY_HEADER_NAME]
-            redemption = qr_redemption_authorize(
-                user=request.user, request=RedemptionRequest(idempotency_key=key, **serializer.validated_data)
+            answered: dict[str, object] = {}
+
+            def answer(redemption: QrRedemption) -> Statement:
+                # The answer is stored with the redemption and its ledger transfer, in one round trip.
+                answered.update(QrRedemptionOutputSerializer(redemption).data)
+                return idempotency_answer_statement(status=status.HTTP_201_CREATED, body=answered)
+
+            qr_redemption_authorize(
+                user=request.user,
+                request=RedemptionRequest(idempotency_key=key, **serializer.validated_data),
+                answer=answer,
             )
-            # The redemption as committed (it holds its code already), not read again.
-            return Response(QrRedemptionOutputSerializer(redemption).data, status=status.HTTP_201_CREATED)
+            return Response(answered, status=status.HTTP_201_CREATED)
 
         return idempotent_api_call(request, operation="payments.qr_redemption_authorize", action=authorize)
 

@@ -6,6 +6,8 @@ Products (QR codes, leasing, machines, settlement) call these functions and noth
   winner's account.
 - `transfer_post` and `transfers_post_linked` submit transfers with a code from the registry and raise one error,
   `LedgerRefused`, carrying the ledger's named result code, when the ledger refuses.
+- `transfer_post_with` books one transfer together with the product's own rows (`then`), in one round trip on
+  PostgreSQL: the product's rows are written only when the ledger books the transfer.
 - `transfer_id_derive` gives the deterministic id of a business event, so a retried call finds its first result
   (`exists`) instead of moving money twice.
 """
@@ -15,11 +17,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from core.errors import ApplicationError
 from payments.ledger import storage
+from payments.ledger.engine import RESOLUTION, check_fields
 from payments.ledger.registry import HOUSE_ACCOUNTS, PURPOSES, Owner, Purpose, TransferCode
 from payments.ledger.services import account_create, transfers_create
 from payments.ledger.types import ResultCode, TransferFlags, TransferSpec
@@ -62,6 +68,14 @@ def transfer_id_derive(*, context: str, key: str) -> uuid.UUID:
 def account_find(*, ledger: str, purpose: Purpose, owner: Owner) -> Account | None:
     """The account named (ledger, purpose, owner), or None when it was never opened. Opens nothing."""
     return Account.objects.filter(ledger=ledger, purpose=purpose, owner_kind=owner.kind, owner_id=owner.id).first()
+
+
+def account_id_query(*, ledger: str | Any, purpose: Purpose, owner: Owner) -> QuerySet[Account, int]:
+    """The id of the account named (ledger, purpose, owner) as a query, to read inside another one (`ledger` may be an
+    `OuterRef`); it finds nothing for an account never opened, and opens nothing."""
+    return Account.objects.filter(ledger=ledger, purpose=purpose, owner_kind=owner.kind, owner_id=owner.id).values_list(
+        "id", flat=True
+    )[:1]
 
 
 def account_get_or_open(*, ledger: str, purpose: Purpose, owner: Owner) -> Account:
@@ -121,10 +135,61 @@ def _declared(spec: TransferSpec) -> TransferSpec:
 def transfer_post(*, spec: TransferSpec, accept_exists: bool = False) -> ResultCode:
     """Submits one transfer. Returns `ok`, or `exists` for a retry of the same transfer when `accept_exists`;
     raises `LedgerRefused` on any other result (nothing was booked)."""
-    (result,) = transfers_create(transfers=[_declared(spec)])
-    if result.code is ResultCode.OK or (accept_exists and result.code is ResultCode.EXISTS):
-        return result.code
-    raise LedgerRefused(ledger_code=result.code, context=spec.user_data)
+    code, _ = _post_one(spec=_declared(spec), then=())
+    if code is ResultCode.OK or (accept_exists and code is ResultCode.EXISTS):
+        return code
+    raise LedgerRefused(ledger_code=code, context=spec.user_data)
+
+
+# A statement of the product's own: SQL with %s placeholders and its parameters, as Django's compilers give them.
+Statement = tuple[str, Sequence[Any]]
+
+
+def transfer_post_with(*, spec: TransferSpec, then: Sequence[Statement]) -> list[str | None]:
+    """Submits one transfer and, only when the ledger books it, runs the statements `then` after it in the same
+    transaction: a product's own rows of the booking (its redemption, its stored answer). On PostgreSQL the transfer
+    and `then` are one round trip (`payments_transfer_post`) for a single-phase or pending transfer.
+
+    Returns the first column of each statement's first row as text (None for a statement that returned none), in
+    order.
+    Raises `LedgerRefused` on any result but `ok`, `exists` included (a booking that writes rows with it is never a
+    retry); nothing was booked or written then.
+    """
+    code, answers = _post_one(spec=_declared(spec), then=then)
+    if code is not ResultCode.OK:
+        raise LedgerRefused(ledger_code=code, context=spec.user_data)
+    return answers
+
+
+def _post_one(*, spec: TransferSpec, then: Sequence[Statement]) -> tuple[ResultCode, list[str | None]]:
+    if connection.vendor != "postgresql" or spec.flags & (RESOLUTION | TransferFlags.LINKED):
+        # Posts and voids read their pending transfer and its resolutions: the batch path (several round trips).
+        with transaction.atomic():
+            (result,) = transfers_create(transfers=[spec])
+            if result.code is not ResultCode.OK:
+                return result.code, []
+            answers: list[str | None] = []
+            with connection.cursor() as cursor:
+                for sql, params in then:
+                    cursor.execute(sql, params)
+                    row = cursor.fetchone() if cursor.description else None
+                    answers.append(None if row is None or row[0] is None else str(row[0]))
+        return result.code, answers
+    code = check_fields(spec)
+    if code is not ResultCode.OK:
+        return code, []
+    statements = [connection.ops.compose_sql(sql, params) for sql, params in then]  # type: ignore[attr-defined]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT payments_transfer_post(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::text[])",
+            [
+                spec.id, spec.debit_account_id, spec.credit_account_id, spec.amount, spec.ledger, spec.code,
+                int(spec.flags), spec.timeout_seconds, spec.user_data, timezone.now(), statements,
+            ],
+        )  # fmt: skip
+        (answers,) = cursor.fetchone()
+    code_name, *written = answers  # the result code first, never NULL
+    return ResultCode(str(code_name)), written
 
 
 def transfers_post_linked(*, specs: Sequence[TransferSpec], context: str = "") -> list[ResultCode]:

@@ -156,7 +156,7 @@ def _apply(*, state: BatchState, transfer: StoredTransfer) -> None:
 
 def _evaluate_one(*, spec: TransferSpec, state: BatchState, created_at: datetime.datetime) -> ResultCode:
     """Checks one spec; on success records the transfer in `state` (not yet applied to balances)."""
-    code = _check_fields(spec)
+    code = check_fields(spec)
     if code is not ResultCode.OK:
         return code
     existing = state.transfers.get(spec.id)
@@ -174,7 +174,7 @@ def _evaluate_one(*, spec: TransferSpec, state: BatchState, created_at: datetime
     return code
 
 
-def _check_fields(spec: TransferSpec) -> ResultCode:
+def check_fields(spec: TransferSpec) -> ResultCode:
     """Checks that need no stored state, in TigerBeetle's order."""
     flags = TransferFlags(int(spec.flags)) if int(spec.flags) & ~int(KNOWN_FLAGS) == 0 else None
     if spec.id.int == 0:

@@ -12,18 +12,26 @@ import contextlib
 import datetime
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from accounts.models import DealerOrganisation, User
 from core.errors import ConflictError, ValidationFailed
-from payments.ledger.client import LedgerRefused, account_get_or_open, transfer_post, transfers_post_linked
+from core.sql import Statement, insert_statement, saved_mark
+from payments.ledger.client import (
+    LedgerRefused,
+    account_get_or_open,
+    account_id_query,
+    transfer_post,
+    transfer_post_with,
+    transfers_post_linked,
+)
 from payments.ledger.registry import Owner, Purpose, TransferCode
 from payments.ledger.services import expiry_void_id, pending_transfer_expire
 from payments.ledger.types import ResultCode, TransferFlags, TransferSpec
@@ -63,8 +71,14 @@ def _dealer_organisation(*, user: User) -> DealerOrganisation:
     return user.dealer_organisation
 
 
-def qr_redemption_authorize(*, user: User, request: RedemptionRequest) -> QrRedemption:
+def qr_redemption_authorize(
+    *, user: User, request: RedemptionRequest, answer: Callable[[QrRedemption], Statement] | None = None
+) -> QrRedemption:
     """Authorizes `request.amount` on a code for the dealer's organisation.
+
+    `answer`, given the redemption about to be written, returns the statement that stores the caller's answer with it
+    (`core.idempotency.idempotency_answer_statement`): the pending transfer, the redemption and the answer are then
+    written in one round trip, and only when the ledger books the transfer.
 
     Callers run it under `core.idempotency` with `request.idempotency_key`: a retry with the same key gets the first
     answer from there and never reaches this function. The key is also stored on the redemption, whose unique
@@ -74,18 +88,23 @@ def qr_redemption_authorize(*, user: User, request: RedemptionRequest) -> QrRede
     """
     organisation = _dealer_organisation(user=user)
     claims = qr_token_verify(token=request.token)
-    return _authorize(user=user, organisation=organisation, request=request, claims=claims)
+    return _authorize(user=user, organisation=organisation, request=request, claims=claims, answer=answer)
 
 
 # No savepoint of its own: a refusal raised here ends the caller's transaction too, and every caller (the API and
 # the staff form, both under core.idempotency) lets it propagate; two round trips fewer per redemption.
 @transaction.atomic(savepoint=False)
 def _authorize(
-    *, user: User, organisation: DealerOrganisation, request: RedemptionRequest, claims: QrTokenClaims
+    *,
+    user: User,
+    organisation: DealerOrganisation,
+    request: RedemptionRequest,
+    claims: QrTokenClaims,
+    answer: Callable[[QrRedemption], Statement] | None,
 ) -> QrRedemption:
     code = _code_for_redemption(claims=claims, organisation=organisation, currency=request.currency)
-    clearing = _dealer_account(
-        purpose=Purpose.QR_DEALER_CLEARING, organisation_id=organisation.pk, currency=code.currency
+    clearing_id = code.dealer_clearing_account_id or (
+        _dealer_account(purpose=Purpose.QR_DEALER_CLEARING, organisation_id=organisation.pk, currency=code.currency).pk
     )
     redemption = QrRedemption(
         dealer_organisation=organisation,
@@ -98,25 +117,31 @@ def _authorize(
         reference=request.reference,
     )
     redemption.authorization_transfer_id = qr_transfer_id(purpose=f"authorize:{redemption.public_id}")
+    statements = [insert_statement(redemption)]  # sets created_at, so that the answer can be made before the write
+    if answer is not None:
+        statements.append(answer(redemption))
     try:
-        transfer_post(
+        written = transfer_post_with(
             spec=TransferSpec(
                 id=redemption.authorization_transfer_id,
                 debit_account_id=code.account_id,
-                credit_account_id=clearing.pk,
+                credit_account_id=clearing_id,
                 amount=request.amount,
                 ledger=code.currency,
                 code=TransferCode.QR_REDEMPTION,
                 flags=TransferFlags.PENDING,
                 timeout_seconds=authorization_timeout_seconds(),
                 user_data=f"qr-redemption:{redemption.public_id.hex[:16]}",
-            )
+            ),
+            then=statements,
         )
     except LedgerRefused as refusal:
         if refusal.ledger_code is ResultCode.EXCEEDS_CREDITS:
             _raise_balance_refusal(code=code)
         raise
-    redemption.save(force_insert=True)
+    if None in written:
+        raise RuntimeError("the redemption's answer found no idempotency claim to store it in")
+    saved_mark(redemption, primary_key=written[0])
     return redemption
 
 
@@ -149,14 +174,19 @@ def _code_for_redemption(*, claims: QrTokenClaims, organisation: DealerOrganisat
     """The code a verified token names, locked; refuses unknown codes and stale or expired tokens here, and
     everything else through the acceptance check every spending path shares."""
     # One round trip: the code locked (only its row: locking the product too would queue every redemption of the
-    # product behind one another), its product, and whether the product is accepted by this organisation.
+    # product behind one another), its product, whether the product is accepted by this organisation, and the
+    # organisation's clearing account in the code's currency (None before its first redemption there).
     accepted_by = QrProduct.accepted_by.through.objects.filter(qrproduct_id=OuterRef("product_id"))
+    clearing = account_id_query(
+        ledger=OuterRef("currency"), purpose=Purpose.QR_DEALER_CLEARING, owner=Owner.dealer(organisation.pk)
+    )
     code = (
         QrCode.objects.select_for_update(of=("self",))
         .select_related("product")
         .annotate(
             accepted_by_all=~Exists(accepted_by),
             accepted_by_organisation=Exists(accepted_by.filter(dealerorganisation_id=organisation.pk)),
+            dealer_clearing_account_id=Subquery(clearing),
         )
         .filter(public_id=claims.public_id)
         .first()

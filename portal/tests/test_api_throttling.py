@@ -41,3 +41,29 @@ def test_with_the_cache_unreachable_money_endpoints_still_answer_and_log_it(deal
 
     assert response.status_code == 201
     assert "the cache is unreachable" in caplog.text
+
+
+def test_a_rate_limited_api_request_costs_one_redis_round_trip(dealer, monkeypatch):
+    """The sliding-window count is checked and taken by one script (DRF's own throttle reads and writes: two)."""
+    import redis
+    from django.test import Client
+
+    from accounts.services import api_token_create
+
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "user", "3/minute")
+    _, raw = api_token_create(user=dealer, name="DMS")
+    client = Client(headers={"Authorization": f"Bearer {raw}"})
+    assert client.get("/api/accounts/me").status_code == 200  # Redis learns the script (once per Redis start)
+    commands: list[str] = []
+    execute = redis.Redis.execute_command
+
+    def counted(self, *args, **options):
+        commands.append(str(args[0]))
+        return execute(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counted)
+
+    statuses = [client.get("/api/accounts/me").status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 429]
+    assert len(commands) == 3, commands  # one per request, the refused one included

@@ -23,6 +23,13 @@ def _migrate(targets: list[tuple[str, str]]) -> MigrationExecutor:
     return MigrationExecutor(connection)
 
 
+@pytest.fixture(autouse=True)
+def _latest_schema_afterwards():
+    """The tests after this one expect every migration applied, the ones after 0006 included."""
+    yield
+    _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
 def test_existing_accounts_get_purpose_and_owner_from_their_current_naming() -> None:

@@ -1,8 +1,9 @@
-"""The SQL a redemption sends, counted (never timed): what the portal sends itself, and what the ledger client does.
+"""The SQL a redemption sends, counted (never timed): at most six round trips in all.
 
-Ledger statements (the dealer's clearing account, the account locks, the transfer lookup and insert, the pending
-timeout, and the ledger's savepoint) belong to `payments.ledger`; the portal's own share is the token with its user,
-the Idempotency-Key claim, the code with its lock and acceptance, the redemption row and the stored answer.
+In production a redemption is: the token with its user and organisation; BEGIN (sent by the driver); the
+Idempotency-Key claim; the code locked with its acceptance and the dealer's clearing account; the ledger's
+`payments_transfer_post`, which books the pending transfer and, only then, writes the redemption row and the stored
+answer; COMMIT. Under the test's own transaction BEGIN and COMMIT become the SAVEPOINT and RELEASE counted here.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.services import api_token_create
 from core.models import IdempotencyRecord
-from payments.models import QrRedemption
+from payments.models import QrRedemption, Transfer
 from payments.qr.selectors import qr_code_view
 
 pytestmark = pytest.mark.django_db
@@ -54,25 +55,48 @@ def dealer_client(dealer, code) -> tuple[Client, str]:
     return client, token
 
 
-def test_a_redemption_sends_five_statements_of_its_own(dealer_client):
+def test_a_redemption_is_six_round_trips_with_the_booking_and_the_answer_in_one(dealer_client):
     client, token = dealer_client
 
     with CaptureQueriesContext(connection) as queries:
         response = _redeem(client, token, "key-1")
 
     assert response.status_code == 201, response.content
-    portal = _portal_statements(queries)
-    assert [sql.split(" ", 3)[:3] for sql in portal] == [
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert [sql.split(" ", 3)[:3] for sql in statements] == [
         ["SELECT", '"accounts_apitoken"."id",', '"accounts_apitoken"."user_id",'],  # token + user + organisation
+        ["SAVEPOINT", statements[1].split(" ")[1]],  # BEGIN in production
         ["SET", "LOCAL", "lock_timeout"],  # the key claim: bounded wait, insert, reset in one round trip
         ["SELECT", '"payments_qrcode"."id",', '"payments_qrcode"."public_id",'],  # code locked, with acceptance
-        ["INSERT", "INTO", '"payments_qrredemption"'],
-        ["UPDATE", '"core_idempotencyrecord"', "SET"],  # the stored answer
+        ["SELECT", statements[4].split(" ")[1], statements[4].split(" ")[2]],  # the booking
+        ["RELEASE", "SAVEPOINT", statements[5].split(" ")[2]],  # COMMIT in production
     ]
-    # In all, with the ledger client's statements and the one savepoint the test's own transaction turns the
-    # outer transaction into: 13 (it was 22, and 27 on a dealer's first redemption, before this was counted).
-    assert len(queries.captured_queries) <= 13, [query["sql"] for query in queries.captured_queries]
-    assert QrRedemption.objects.filter(idempotency_key="key-1").count() == 1
+    assert statements[4].startswith("SELECT payments_transfer_post(")
+    assert "payments_account" in statements[3]  # the clearing account read with the code
+    booking = statements[4]
+    assert "payments_qrredemption" in booking and "UPDATE" in booking and "core_idempotencyrecord" in booking
+    redemption = QrRedemption.objects.get(idempotency_key="key-1")
+    record = IdempotencyRecord.objects.get(key="key-1")
+    assert (record.response_status, record.response_body) == (201, response.json())
+    assert response.json()["id"] == str(redemption.public_id)
+    assert Transfer.objects.get(pk=redemption.authorization_transfer_id).amount == 100
+
+
+def test_a_refused_redemption_writes_neither_the_redemption_nor_an_answer(dealer_client):
+    client, token = dealer_client
+    transfers = Transfer.objects.count()
+
+    response = client.post(
+        URL,
+        data=json.dumps({"token": token, "amount": 10**9, "currency": "EUR"}),
+        content_type="application/json",
+        headers={"Idempotency-Key": "key-too-much"},
+    )
+
+    assert (response.status_code, response.json()["code"]) == (422, "insufficient_balance")
+    assert not QrRedemption.objects.filter(idempotency_key="key-too-much").exists()
+    assert not IdempotencyRecord.objects.filter(key="key-too-much").exists()
+    assert Transfer.objects.count() == transfers
 
 
 def test_a_replayed_redemption_reads_the_stored_answer_and_books_nothing(dealer_client):

@@ -16,8 +16,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.db import connection
 
-from core.client_address import uvicorn_proxy_arguments
+from core.serving import web_server_command, web_workers
 from portal.demo import demo_data_load
 
 
@@ -92,20 +93,14 @@ class Command(BaseCommand):
         python = sys.executable
         celery = [python, "-m", "celery", "-A", "portal"]
         return {
-            "web": [
-                python,
-                "-m",
-                "uvicorn",
-                "portal.asgi:application",
-                "--host",
-                host,
-                "--port",
-                str(port),
-                "--no-access-log",
-                "--lifespan",
-                "off",
-                *uvicorn_proxy_arguments(),
-            ],
+            # Served as in production and in the load run (core.serving); one process on the embedded SQLite, whose
+            # single writer several processes would only queue behind.
+            "web": web_server_command(
+                host=host,
+                port=port,
+                workers=web_workers() if connection.vendor == "postgresql" else 1,
+                log_level="info",
+            ),
             "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "--hostname", "portal@%h"],
             "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
         }

@@ -1,0 +1,49 @@
+"""How the portal is served: one command line for `make run`, the benchmarks, the load run, the tests' servers and
+production, so that what is measured is what runs.
+
+uvicorn (uvloop, httptools, the `websockets` implementation) serving the portal's ASGI application: one server for
+HTTP and for the stations' OCPP websockets (Django Channels), in `web_workers()` processes. Websocket frames are not
+compressed: OCPP messages are a few hundred bytes, and each connection kept a deflate state (zlib's window and tables
+for both directions). bench/stations.py, 500 stations: 221 KiB per connection with compression and the collector's
+defaults, 75 KiB without compression and with `core.runtime`'s settings (the two measured together).
+
+bench/serving.py measured the alternatives in one run on one machine (gunicorn with uvicorn workers, gunicorn sync
+and gthread serving the WSGI application, 3 against 5 uvicorn processes): gunicorn with uvicorn workers served as
+many redemptions and websocket messages as uvicorn alone (it adds its own supervisor, which uvicorn has too), sync
+and gthread served fewer and cannot carry the websockets, and 5 processes on 2 cores served more than 3.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from core.client_address import uvicorn_proxy_arguments
+
+ASGI_APPLICATION = "portal.asgi:application"
+
+
+def web_workers() -> int:
+    """Server processes: PORTAL_WEB_WORKERS, else two per core plus one (Django runs each process's synchronous
+    views in one thread, so a process waiting on PostgreSQL leaves its core to another process)."""
+    configured = os.environ.get("PORTAL_WEB_WORKERS", "").strip()
+    return int(configured) if configured else 2 * (os.cpu_count() or 1) + 1
+
+
+def web_server_command(
+    *,
+    host: str,
+    port: int,
+    workers: int | None = None,
+    application: str = ASGI_APPLICATION,
+    factory: bool = False,
+    log_level: str = "warning",
+    access_log: bool = False,
+) -> list[str]:
+    """The server's command line. `application` is a `module:attribute` (with `factory`, a function returning it)."""
+    return [
+        sys.executable, "-m", "uvicorn", *(["--factory"] if factory else []), application,
+        "--host", host, "--port", str(port), "--workers", str(workers or web_workers()),
+        "--ws", "websockets", "--ws-per-message-deflate", "false", "--lifespan", "off", "--log-level", log_level,
+        *([] if access_log else ["--no-access-log"]), *uvicorn_proxy_arguments(),
+    ]  # fmt: skip
