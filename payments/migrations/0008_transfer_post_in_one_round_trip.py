@@ -113,6 +113,6 @@ def _remove(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("payments", "0006_account_purpose_and_owner")]
+    dependencies = [("payments", "0007_checkout_order_wallet_top_up")]
 
     operations = [migrations.RunPython(_install, _remove)]
