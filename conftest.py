@@ -8,8 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
+from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
 from hypothesis import core as hypothesis_core
 from hypothesis import settings as hypothesis_settings
@@ -51,6 +53,15 @@ def _hypothesis_prints_failing_examples() -> None:
     back. Hypothesis prints only a failing example (or in verbose mode), so this costs nothing on a passing run."""
     importlib.import_module("schemathesis.generation.hypothesis.builder")
     hypothesis_core.RepresentationPrinter = hypothesis_pretty.RepresentationPrinter
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the site's default language: a request handled by an earlier test (LocaleMiddleware) or
+    an `activate` it made would otherwise leave German active in this thread for code that runs outside a request."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

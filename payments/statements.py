@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from core.money import Money
 from payments.ledger.registry import OwnerKind, Purpose
@@ -32,6 +33,7 @@ class StatementLine:
     amount: Money
     is_reserved: bool = False
     in_total: bool = True
+    code: int = 0  # the transfer code (payments.ledger.registry.TransferCode): what the line is, whatever the language
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,14 +75,17 @@ def account_lines(*, account_ids: set[int], labels: Mapping[int, str]) -> list[S
         if transfer.credit_account_id in account_ids and transfer.debit_account_id in account_ids:
             continue  # a move between the owner's own accounts
         sign = 1 if transfer.credit_account_id in account_ids else -1
-        description = labels.get(transfer.code, "Transfer")
+        description = str(labels.get(transfer.code, gettext("Transfer")))
         lines.append(
             StatementLine(
                 booked_at=transfer.created_at,
-                description=description + (" (reserved)" if is_pending else ""),
+                description=gettext("%(description)s (reserved)") % {"description": description}
+                if is_pending
+                else description,
                 reference=transfer.user_data,
                 amount=Money(sign * transfer.amount, transfer.ledger),
                 is_reserved=is_pending,
+                code=transfer.code,
             )
         )
     return lines

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.lookups import Exact, In
+from django.utils.translation import gettext_lazy as _
 
 __all__ = ["Account", "AccountCode", "PendingTransferTimeout", "Transfer"]
 
@@ -22,16 +23,16 @@ _RESOLUTION_BITS = _POST_PENDING | _VOID_PENDING
 class AccountCode(models.IntegerChoices):
     """What an account is for; the chart of accounts of the portal."""
 
-    CUSTOMER_PREPAID = 1, "Customer prepaid balance"
-    MERCHANT_PAYABLE = 2, "Merchant payable"
-    CLEARING = 3, "Clearing"
-    FEES = 4, "Fees"
-    REVENUE = 5, "Revenue"
-    MACHINE_WALLET = 6, "Machine wallet"
-    OPERATOR = 7, "Charging-station operator"
-    BANK = 8, "Bank (cash at bank)"
-    LEASE_RECEIVABLE = 9, "Lease receivable"
-    SUSPENSE = 10, "Suspense"
+    CUSTOMER_PREPAID = 1, _("Customer prepaid balance")
+    MERCHANT_PAYABLE = 2, _("Merchant payable")
+    CLEARING = 3, _("Clearing")
+    FEES = 4, _("Fees")
+    REVENUE = 5, _("Revenue")
+    MACHINE_WALLET = 6, _("Machine wallet")
+    OPERATOR = 7, _("Charging-station operator")
+    BANK = 8, _("Bank (cash at bank)")
+    LEASE_RECEIVABLE = 9, _("Lease receivable")
+    SUSPENSE = 10, _("Suspense")
 
 
 class Account(models.Model):

@@ -14,6 +14,9 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from accounts.models import DealerOrganisation, User
 from core.money import Money
 from payments.ledger.registry import QR_RANGE, Purpose, TransferCode
@@ -27,13 +30,13 @@ from payments.statements import (
 )
 
 _REASON_LABELS = {
-    TransferCode.QR_PURCHASE: "Purchase",
-    TransferCode.QR_REDEMPTION: "Payment at a dealer",
-    TransferCode.QR_SETTLEMENT: "Payout of a redemption",
-    TransferCode.QR_REFUND: "Refund",
-    TransferCode.QR_BALANCE_MOVE: "Balance moved to a new code",
-    TransferCode.QR_INVOICE: "Invoice paid",
-    TransferCode.MACHINE_TOP_UP: "Vehicle wallet top-up",
+    TransferCode.QR_PURCHASE: _("Purchase"),
+    TransferCode.QR_REDEMPTION: _("Payment at a dealer"),
+    TransferCode.QR_SETTLEMENT: _("Payout of a redemption"),
+    TransferCode.QR_REFUND: _("Refund"),
+    TransferCode.QR_BALANCE_MOVE: _("Balance moved to a new code"),
+    TransferCode.QR_INVOICE: _("Invoice paid"),
+    TransferCode.MACHINE_TOP_UP: _("Vehicle wallet top-up"),
 }
 
 
@@ -41,7 +44,7 @@ def customer_statement(*, user: User) -> Statement:
     """Purchases, payments, refunds and balance moves on every code the customer owns."""
     account_ids = set(QrCode.objects.filter(owner=user).values_list("account_id", flat=True))
     return statement_build(
-        title="My payment codes", lines=account_lines(account_ids=account_ids, labels=_REASON_LABELS)
+        title=gettext("My payment codes"), lines=account_lines(account_ids=account_ids, labels=_REASON_LABELS)
     )
 
 
@@ -58,10 +61,10 @@ def dealer_statement(*, organisation: DealerOrganisation) -> Statement:
     )
     payable_ids = dealer_account_ids(organisation_id=organisation.pk, purposes=(Purpose.QR_DEALER_PAYABLE,))
     labels = {
-        TransferCode.QR_REDEMPTION: "Redemption captured",
-        TransferCode.QR_SETTLEMENT: "Payout settled",
-        TransferCode.QR_INVOICE: "Invoice payout settled",
-        TransferCode.QR_REFUND: "Refund to a customer",
+        TransferCode.QR_REDEMPTION: _("Redemption captured"),
+        TransferCode.QR_SETTLEMENT: _("Payout settled"),
+        TransferCode.QR_INVOICE: _("Invoice payout settled"),
+        TransferCode.QR_REFUND: _("Refund to a customer"),
     }
     # Clearing -> payable settlements are internal to the dealer: show them from the payable side only.
     lines = account_lines(account_ids=payable_ids, labels=_REASON_LABELS | labels)
@@ -69,10 +72,10 @@ def dealer_statement(*, organisation: DealerOrganisation) -> Statement:
     lines += [
         dataclasses.replace(line, in_total=False)
         for line in account_lines(account_ids=clearing_ids, labels=_REASON_LABELS | labels)
-        if line.description.startswith("Redemption")
+        if line.code == TransferCode.QR_REDEMPTION
     ]
     lines.sort(key=lambda line: line.booked_at)
-    return statement_build(title=f"Statement of {organisation.name}", lines=lines)
+    return statement_build(title=gettext("Statement of %(dealer)s") % {"dealer": organisation.name}, lines=lines)
 
 
 def dealer_redemptions_summary(*, organisation: DealerOrganisation) -> list[QrRedemption]:
@@ -102,7 +105,7 @@ def back_office_statement(*, limit: int = 5000) -> list[LedgerLine]:
     return [
         LedgerLine(
             booked_at=t.created_at,
-            reason=_REASON_LABELS.get(t.code, str(t.code)),
+            reason=str(_REASON_LABELS.get(t.code, gettext("Transfer"))),
             kind=t.kind,
             debit=f"{t.debit_account.owner_reference} ({t.debit_account.get_code_display()})",
             credit=f"{t.credit_account.owner_reference} ({t.credit_account.get_code_display()})",
