@@ -159,8 +159,8 @@ class ProductForm(forms.Form):
         max_value=Decimal("99.99"),
         initial=0,
     )
-    excess_km_rate = forms.IntegerField(label=_("Excess km rate (cents per km)"), min_value=0, initial=0)
-    unused_km_rate = forms.IntegerField(label=_("Unused km rate (cents per km)"), min_value=0, initial=0)
+    excess_km_rate = MoneyField(label=_("Excess km rate (EUR per km)"), initial=0)
+    unused_km_rate = MoneyField(label=_("Unused km rate (EUR per km)"), initial=0)
     tolerance_kind = forms.ChoiceField(label=_("Mileage tolerance"), choices=ToleranceKind.choices)
     tolerance_km = forms.IntegerField(label=_("Tolerance (km)"), min_value=0, initial=0)
     mileage_bands = forms.CharField(

@@ -43,8 +43,8 @@ def product_list(request: HttpRequest) -> HttpResponse:
 
 def _product_initial(product: LeaseProduct) -> dict:
     initial = {name: getattr(product, name) for name in PRODUCT_FIELDS}
-    for name in ("arrangement_fee", "min_price", "max_price"):
-        initial[name] = getattr(product, name) / 100
+    for name in ("arrangement_fee", "min_price", "max_price", "excess_km_rate", "unused_km_rate"):
+        initial[name] = Money(getattr(product, name), "EUR").to_decimal()
     initial["mileage_bands"] = ", ".join(
         f"{band.yearly_km}:{band.residual_percent}" for band in product.mileage_bands.all()
     )

@@ -90,6 +90,7 @@ LAYOUT_JS = """() => {
     }
   }
   for (const qr of document.querySelectorAll('img.qr, .qr img, .qr svg, [data-testid$=qr] img, [data-testid$=qr] svg, img[data-testid$=qr]')) {
+    if (!qr.checkVisibility()) continue;  // e.g. the spare code inside a closed <details>: not shown, not scanned
     qr.scrollIntoView({block: 'center', inline: 'center'});
     const r = qr.getBoundingClientRect();
     if (r.left < 0 || r.right > window.innerWidth || r.width < 1) {

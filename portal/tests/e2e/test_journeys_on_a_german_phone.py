@@ -68,11 +68,22 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(folder / f"phone-de-{name}.png"))
 
 
+def _too_wide(page) -> list[str]:
+    """The innermost elements reaching past the window's right edge, to name what makes a page too wide."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+          .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+          .filter((e) => ![...e.children].some((c) => c.getBoundingClientRect().right > window.innerWidth + 0.5))
+          .slice(0, 5)
+          .map((e) => `${e.tagName.toLowerCase()}.${[...e.classList].join('.')} "${(e.textContent || '').trim().slice(0, 40)}"`)"""
+    )
+
+
 def _fits_the_phone_in_german(page) -> None:
     """The page is German, has no English sentence (the crawl's heuristic) and is no wider than the phone."""
     assert page.evaluate("() => document.documentElement.lang") == "de"
     width = page.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"{page.url} is {width}px wide on a {PHONE['width']}px phone"
+    assert width <= PHONE["width"], f"{page.url} is {width}px wide on a {PHONE['width']}px phone: {_too_wide(page)}"
     english = [text for text in page.evaluate(VISIBLE_TEXT_JS) if is_english_sentence(text)]
     assert not english, f"English on the German page {page.url}: {english}"
 
