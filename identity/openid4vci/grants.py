@@ -15,14 +15,20 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
 from identity.models import AuthorizationCode, CredentialOffer, IssuanceAccessToken, IssuanceNonce
+from identity.openid4vci.certificates import credential_issuer_url
 from identity.openid4vci.configurations import credential_configuration_get
 from identity.openid4vci.errors import OAuthError, invalid_grant, invalid_request
 
 TX_CODE_LENGTH = 6
+# The portal's own browser wallet (static/identity/wallet/) is a public client like any wallet app; its one redirect
+# URI is its page on the issuer's own origin (see browser_wallet_redirect_uri).
+BROWSER_WALLET_CLIENT_ID = "finlab-browser-wallet"
+ISSUER_STATE_MAX_LENGTH = 512
 PKCE_VERIFIER_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 
@@ -125,9 +131,21 @@ def _pkce_challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode("ascii")
 
 
+def browser_wallet_redirect_uri() -> str:
+    """The browser wallet's page on the credential issuer's origin, without query or fragment: the authorization
+    response is appended to it as ``?code=&state=&iss=``."""
+    return credential_issuer_url() + reverse("identity:wallet")
+
+
+def public_clients() -> dict[str, list[str]]:
+    """Client id to registered redirect URIs: the configured wallet apps and the portal's own browser wallet (which
+    a configuration cannot redirect elsewhere: its entry is set last)."""
+    return {**settings.OPENID4VCI_PUBLIC_CLIENTS, BROWSER_WALLET_CLIENT_ID: [browser_wallet_redirect_uri()]}
+
+
 def redirect_uri_allowed(*, client_id: str, redirect_uri: str) -> bool:
     """Wallets are public clients: a client id is known and its redirect URI matches a registered one exactly."""
-    registered = settings.OPENID4VCI_PUBLIC_CLIENTS.get(client_id, ())
+    registered = public_clients().get(client_id, ())
     return redirect_uri in registered
 
 

@@ -13,11 +13,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 import segno
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -107,7 +107,7 @@ def token_view(request: HttpRequest) -> HttpResponse:
         client_id, redirect_uri = _form_value(request, "client_id"), _form_value(request, "redirect_uri")
         if not code or not verifier or not client_id or not redirect_uri:
             raise invalid_request("code, code_verifier, client_id and redirect_uri are required.")
-        if client_id not in settings.OPENID4VCI_PUBLIC_CLIENTS:
+        if client_id not in grants.public_clients():
             raise OAuthError("invalid_client", "Unknown client.", status=401)
         granted = grants.authorization_code_exchange(
             code=code, client_id=client_id, redirect_uri=redirect_uri, code_verifier=verifier
@@ -193,6 +193,10 @@ def authorize_view(request: HttpRequest) -> HttpResponse:
     configuration_ids = _requested_configurations(params)
     if configuration_ids is None:
         return _authorization_error(redirect_uri, state, "invalid_scope", "Unknown credential configuration.")
+    # issuer_state comes from a credential offer and is opaque to the wallet (OpenID4VCI 1.0 section 4.1.1); it is
+    # kept through the consent form so that the request stays the one the offer set up
+    if len(params.get("issuer_state", "")) > grants.ISSUER_STATE_MAX_LENGTH:
+        return _authorization_error(redirect_uri, state, "invalid_request", "issuer_state is too long.")
     if request.method == "POST":
         if params.get("decision") != "allow":
             return _authorization_error(redirect_uri, state, "access_denied", "The customer refused.")
@@ -208,10 +212,20 @@ def authorize_view(request: HttpRequest) -> HttpResponse:
     configurations = [credential_configuration_get(value) for value in configuration_ids]
     hidden = {
         name: params.get(name, "")
-        for name in ("client_id", "redirect_uri", "state", "response_type", "code_challenge", "code_challenge_method")
+        for name in (
+            "client_id",
+            "redirect_uri",
+            "state",
+            "response_type",
+            "code_challenge",
+            "code_challenge_method",
+            "issuer_state",
+        )
+        if params.get(name, "")
     }
     hidden["scope"] = " ".join(configuration_ids)
-    context = {"client_id": client_id, "configurations": configurations, "hidden": hidden}
+    client_name = gettext("FinLab browser wallet") if client_id == grants.BROWSER_WALLET_CLIENT_ID else client_id
+    context = {"client_id": client_name, "configurations": configurations, "hidden": hidden}
     return _no_store(render(request, "identity/openid4vci/authorize.html", context))
 
 
