@@ -25,6 +25,7 @@ from identity.forms import (
     TrustAnchorAddForm,
 )
 from identity.models import SigningKey
+from identity.openid4vci import certificates, grants
 from identity.services import keys, registry, status, trust_anchors
 from identity.wallet_texts import wallet_messages
 from identity.wallet_trust import wallet_trust_anchors
@@ -35,15 +36,20 @@ def wallet_view(request: HttpRequest) -> HttpResponse:
     """The wallet lives in the browser (static/identity/wallet.js and static/identity/wallet/); the page only hosts
     it. It is also where a wallet link lands: ``?credential_offer=`` / ``?credential_offer_uri=`` (OpenID4VCI) and
     ``?client_id=&request_uri=`` (OpenID4VP), the same query a native wallet gets. The page hands the wallet the CA
-    certificates it trusts for issuers' and verifiers' x5c chains, and its sentences in the user's language."""
+    certificates it trusts for issuers' and verifiers' x5c chains, its sentences in the user's language, and its client
+    id and redirect URI for the authorization code flow (the authorization response comes back here:
+    ``?code=&state=&iss=``)."""
     context = {
         "portal_did": keys.portal_did(),
         "demo_issuers": settings.IDENTITY_DEMO_ISSUERS,
         "wallet_messages": wallet_messages(),
         "trust_anchors": wallet_trust_anchors(),
+        "credential_issuer": certificates.credential_issuer_url(),
+        "client_id": grants.BROWSER_WALLET_CLIENT_ID,
+        "redirect_uri": grants.browser_wallet_redirect_uri(),
     }
     response = render(request, "identity/wallet.html", context)
-    response["Cache-Control"] = "no-store"  # the query may carry a pre-authorized code
+    response["Cache-Control"] = "no-store"  # the query may carry a pre-authorized or an authorization code
     return response
 
 

@@ -16,7 +16,7 @@ def wallet_messages() -> dict[str, str]:
         # receiving a credential (OpenID4VCI)
         "offer_invalid": gettext("This credential offer cannot be read. Ask the portal for a new one."),
         "offer_unsupported_grant": gettext(
-            "This offer needs a sign-in at the issuer, which this wallet does not do. Ask for an offer with a PIN."
+            "This offer asks for a way of getting the credential this wallet does not know. Ask for a new offer."
         ),
         "offer_unsupported_format": gettext("This wallet cannot hold the kind of credential offered."),
         "foreign_origin": gettext("This wallet only talks to FinLab. The link leads elsewhere: it was not used."),
@@ -28,6 +28,17 @@ def wallet_messages() -> dict[str, str]:
         "untrusted_issuer": gettext("The credential's issuer is not one this wallet trusts. It was not stored."),
         "credential_invalid": gettext("The credential received is not valid. It was not stored."),
         "stored": gettext("Stored in your wallet:"),
+        # the authorization code flow: back from the issuer's confirmation page
+        "authorized": gettext("Confirmed at FinLab. Open your wallet below to store the credential."),
+        "authorization_state_mismatch": gettext(
+            "This answer from the issuer does not belong to a request started in this wallet: it may be old or "
+            "forged. Nothing was added. Start again from the offer or with “Add a credential”."
+        ),
+        "authorization_denied": gettext("You refused on the issuer's page. Nothing was added."),
+        "authorization_refused": gettext("The issuer did not allow the request. Nothing was added."),
+        "authorization_expired": gettext(
+            "The confirmation at the issuer has expired or was already used. Nothing was added: start again."
+        ),
         # answering a request (OpenID4VP)
         "request_unavailable": gettext("The request cannot be loaded. It may have expired: ask for a new code."),
         "request_invalid": gettext("The request is incomplete or malformed. Nothing was shared."),

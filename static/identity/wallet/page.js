@@ -1,11 +1,17 @@
 /*
- * The wallet page's protocol parts: a credential offer (OpenID4VCI) or a presentation request (OpenID4VP) that
- * arrived in the page's query, and the encrypted backup. The vault itself (passphrase, IndexedDB, keys) belongs to
- * ../wallet.js (window.FinLabWallet); this module asks it for keys and entries once the customer has opened it.
+ * The wallet page's protocol parts: a credential offer (OpenID4VCI), the authorization response that ends the
+ * authorization code flow (?code=&state=&iss=, or ?error=) or a presentation request (OpenID4VP) that arrived in the
+ * page's query; "Add a credential" (the authorization code flow started here); and the encrypted backup. The vault
+ * itself (passphrase, IndexedDB, keys) belongs to ../wallet.js (window.FinLabWallet); this module asks it for keys
+ * and entries once the customer has opened it.
  * Sentences come from the page (#wallet-messages, in the user's language); trusted CAs from #wallet-trust-anchors.
  */
 import { WalletError } from "./encoding.js";
-import { offerFromQuery, issuerDescribe, offerAccept, configurationDisplay } from "./openid4vci.js";
+import {
+  AUTHORIZATION_CODE_GRANT, PRE_AUTHORIZED_GRANT, offerFromQuery, offerGrant, issuerDescribe, issuerConfigurations,
+  offerAccept, configurationDisplay, authorizationStart, isAuthorizationResponse, authorizationResponse,
+  authorizationCodeExchange, authorizedAccept,
+} from "./openid4vci.js";
 import { requestFromQuery, requestObjectFetch, requestObjectVerify, responseSend, refusalSend } from "./openid4vp.js";
 import { sdJwtCheckReceived, sdJwtClaims, sdJwtParse, sdJwtPresent } from "./sdjwt.js";
 import { dcqlMatch } from "./dcql.js";
@@ -18,6 +24,12 @@ const byId = (id) => document.getElementById(id);
 const messages = JSON.parse(byId("wallet-messages").textContent);
 const anchors = JSON.parse(byId("wallet-trust-anchors").textContent).map(certificateFromBase64);
 const language = byId("wallet").dataset.language || "en";
+// the wallet's registration as a public client of the portal's authorization server (rendered by the page)
+const client = {
+  issuer: byId("wallet").dataset.credentialIssuer,
+  clientId: byId("wallet").dataset.clientId,
+  redirectUri: byId("wallet").dataset.redirectUri,
+};
 
 function say(element, sentence) {
   element.textContent = sentence || "";
@@ -85,6 +97,33 @@ async function storeReceived(received, described, holder) {
   return entry;
 }
 
+function showStored(stored) {
+  say(byId("wallet-offer-status"), messages.stored + " " + stored.map(function (entry) { return entry.display.name; }).join(", "));
+  const claims = sdJwtClaims(stored[0].credential);
+  claimList(byId("wallet-offer-claims"), Object.keys(claims).map(function (name) {
+    return { label: stored[0].display.labels[name] || name, value: wallet().claimText(claims[name]) };
+  }));
+}
+
+function offerSummary(described) {
+  const names = described.configurations.map(function (item) { return configurationDisplay(item.configuration, language).name; });
+  const issuerName = ((described.metadata.display || [])[0] || {}).name || new URL(described.issuer).host;
+  byId("wallet-offer-summary").textContent = issuerName + ": " + names.join(", ");
+}
+
+function unlockHintsHide(section) {
+  section.querySelectorAll("[data-wallet-needs-unlock]").forEach(function (hint) { hint.hidden = true; });
+}
+
+/** Send the customer to the issuer's authorization endpoint (the flow goes on in authorizationReturn). */
+async function authorizationGo(described, issuerState) {
+  const url = await authorizationStart({
+    described: described, clientId: client.clientId, redirectUri: client.redirectUri, issuerState: issuerState,
+  });
+  forgetQuery();
+  window.location.assign(url);
+}
+
 async function offerBegin(params) {
   const card = byId("wallet-offer");
   const error = byId("wallet-offer-error");
@@ -92,17 +131,34 @@ async function offerBegin(params) {
   card.hidden = false;
   let offer;
   let described;
+  let grantType;
   try {
     offer = await offerFromQuery(params);
+    grantType = offerGrant(offer);
     described = await issuerDescribe(offer);
   } catch (failure) {
     say(error, sentence(failure));
     return;
   }
-  const names = described.configurations.map(function (item) { return configurationDisplay(item.configuration, language).name; });
-  const issuerName = ((described.metadata.display || [])[0] || {}).name || new URL(described.issuer).host;
-  byId("wallet-offer-summary").textContent = issuerName + ": " + names.join(", ");
-  const grant = offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"];
+  offerSummary(described);
+  if (grantType === AUTHORIZATION_CODE_GRANT) {
+    // the key is needed only when the credential comes back, after the customer confirmed at the issuer
+    byId("wallet-offer-authorization").hidden = false;
+    unlockHintsHide(card);
+    button.disabled = false;
+    button.addEventListener("click", async function () {
+      say(error, "");
+      button.disabled = true;
+      try {
+        await authorizationGo(described, offer.grants[AUTHORIZATION_CODE_GRANT].issuer_state);
+      } catch (failure) {
+        say(error, sentence(failure));
+        button.disabled = false;
+      }
+    });
+    return;
+  }
+  const grant = offer.grants[PRE_AUTHORIZED_GRANT];
   const pin = byId("wallet-offer-pin");
   if (grant.tx_code) {
     byId("wallet-offer-pin-field").hidden = false;
@@ -120,15 +176,86 @@ async function offerBegin(params) {
       for (const item of received) stored.push(await storeReceived(item, described, holder));
       forgetQuery();
       byId("wallet-offer-pin-field").hidden = true;
-      say(byId("wallet-offer-status"), messages.stored + " " + stored.map(function (entry) { return entry.display.name; }).join(", "));
-      const claims = sdJwtClaims(stored[0].credential);
-      claimList(byId("wallet-offer-claims"), Object.keys(claims).map(function (name) {
-        return { label: stored[0].display.labels[name] || name, value: wallet().claimText(claims[name]) };
-      }));
+      showStored(stored);
     } catch (failure) {
       say(error, sentence(failure));
       // a wrong PIN may be tried again; every other failure spent or refused the offer
       button.disabled = !(failure instanceof WalletError && failure.code.startsWith("tx_code"));
+    }
+  });
+}
+
+/**
+ * Back from the authorization endpoint with ?code=&state=&iss= (or ?error=): check the state, spend the code at
+ * once (it lives a minute), then receive and store the credential when the wallet is open.
+ */
+async function authorizationReturn(params) {
+  const card = byId("wallet-offer");
+  const error = byId("wallet-offer-error");
+  card.hidden = false;
+  byId("wallet-offer-accept").parentElement.hidden = true; // nothing to press: the customer allowed at the issuer
+  let described;
+  let accessToken;
+  try {
+    const answer = authorizationResponse(params);
+    forgetQuery(); // the code is spent below: a reload must not try it again
+    described = await issuerDescribe({
+      credential_issuer: answer.flow.issuer, credential_configuration_ids: answer.flow.configurationIds,
+    });
+    offerSummary(described);
+    accessToken = await authorizationCodeExchange({ described: described, flow: answer.flow, code: answer.code });
+  } catch (failure) {
+    forgetQuery();
+    unlockHintsHide(card);
+    say(error, sentence(failure));
+    return;
+  }
+  say(byId("wallet-offer-status"), messages.authorized);
+  whenUnlocked(async function () {
+    try {
+      const holder = await holderForIssuance();
+      const received = await authorizedAccept({ described: described, accessToken: accessToken, holder: holder });
+      const stored = [];
+      for (const item of received) stored.push(await storeReceived(item, described, holder));
+      showStored(stored);
+    } catch (failure) {
+      say(byId("wallet-offer-status"), "");
+      say(error, sentence(failure));
+    }
+  });
+}
+
+/** "Add a credential": issuance started from the wallet, for a configuration the issuer's metadata lists. */
+async function addBind() {
+  const card = byId("wallet-add");
+  const select = byId("wallet-add-configuration");
+  const button = byId("wallet-add-start");
+  const error = byId("wallet-add-error");
+  document.addEventListener("finlab-wallet:unlocked", function () { card.hidden = false; });
+  byId("wallet-lock-button").addEventListener("click", function () { card.hidden = true; });
+  try {
+    (await issuerConfigurations(client.issuer)).forEach(function (item) {
+      const option = document.createElement("option");
+      option.value = item.id;
+      option.textContent = configurationDisplay(item.configuration, language).name || item.id;
+      select.appendChild(option);
+    });
+  } catch (failure) {
+    say(error, sentence(failure));
+    return;
+  }
+  button.disabled = select.options.length === 0;
+  button.addEventListener("click", async function () {
+    say(error, "");
+    button.disabled = true;
+    try {
+      const described = await issuerDescribe({
+        credential_issuer: client.issuer, credential_configuration_ids: [select.value],
+      });
+      await authorizationGo(described, undefined);
+    } catch (failure) {
+      say(error, sentence(failure));
+      button.disabled = false;
     }
   });
 }
@@ -288,5 +415,7 @@ function backupBind() {
 // --- start -------------------------------------------------------------------------------------------------------
 const params = new URLSearchParams(window.location.search);
 backupBind();
-if (params.has("credential_offer") || params.has("credential_offer_uri")) offerBegin(params);
+addBind();
+if (isAuthorizationResponse(params)) authorizationReturn(params);
+else if (params.has("credential_offer") || params.has("credential_offer_uri")) offerBegin(params);
 else if (params.has("request_uri") || params.has("client_id")) requestBegin(params);
