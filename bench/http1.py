@@ -3,8 +3,8 @@
 Requests are ready-made bytes (`request_bytes`), so the timed loop only writes them and reads the answer: status line,
 headers and a body of `Content-Length` bytes or in chunks. Connections are kept alive and reused last-in, first-out,
 so the ones in use stay warm; a connection idle longer than `IDLE_SECONDS` (under uvicorn's 5 s keep-alive timeout) is
-closed rather than reused. A reused connection the server had closed before it read the request (no byte of an answer
-came back) is retried once on a new connection and counted in `Pool.stale_retries`.
+closed rather than reused. A reused connection that ends without a byte of an answer (the server closed it while it
+was idle) is retried once on a new connection and counted in `Pool.stale_retries`, which the reports show.
 """
 
 from __future__ import annotations
