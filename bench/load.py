@@ -1160,6 +1160,9 @@ SLOWEST_EXPLAINED: dict[str, str] = {
     "decrypt the direct_post.jwt answer, the issuer's signature, the key-binding ES256) and, under the transaction's "
     "row lock, the status-list and anchor lookups, the replay checks on the response and presentation hashes and the "
     "verdict with its consent receipt and webhook outbox row." + _QUEUEING,
+    "GET /identity/credit-checks/respond/<link>/": "The customer's page of a credit check binds the check to the "
+    "customer under a row lock and renders the disclosure text with the OpenID4VP wallet links, whose context also "
+    "draws the request's QR code." + _QUEUEING,
     "POST /api/identity/wallet/credentials": "Issuing a credential takes the next revocation and suspension bits "
     "of the issuer's status lists under a row lock held until commit (every demo credential comes from the one demo "
     "credit bureau, so concurrent issuances queue on those two rows, each carrying its 16 KB bitstring), opens the "
