@@ -25,7 +25,8 @@ The server is bench/redemption.py's (the portal's ASGI application served as `co
 in this process with a minimal HTTP/1.1 keep-alive client on raw streams (bench/http1.py), every request's bytes made
 before the phase starts, so the timed loop only writes them and reads answers. How late each request left its
 schedule (send lag) and the generator's own CPU are measured and reported: on a machine with few cores the generator
-competes with the server, and a late send shows there rather than as server latency alone.
+competes with the server, and a late send shows there rather than as server latency alone. The generator raises its
+own priority above the server's when it may (`GENERATOR_NICE`), so it is not kept off a core by what it measures.
 
 `python -m bench --only bench.open_loop`.
 """
@@ -59,7 +60,10 @@ PREPARE_THREADS = 4
 LOAD_SHARE = 0.5
 TIMEOUT_SECONDS = 30.0
 TARGET_P99_MS = 50.0
-LATE_MS = 1.0  # a request that left more than this after it was due is counted as late
+LATE_MS = 2.0  # a request that left more than this after it was due is counted as late (timers: about 1 ms)
+# The generator's scheduling priority (a nice value): it needs about 1% of a core, and raised above the server's it
+# is not kept waiting for a core behind the server it measures, which would count against the portal.
+GENERATOR_NICE = -5
 HOST = "127.0.0.1"
 QUOTE_BODY = {
     "product_code": "private-mileage-lease",
@@ -383,6 +387,15 @@ async def _measure(port: int, endpoint: Endpoint) -> tuple[Phase, Phase]:
         pool.close()
 
 
+def _generator_priority() -> str:
+    """Raises this thread's priority (threads it starts inherit it; the server, started before, does not)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, GENERATOR_NICE)
+    except OSError:
+        return "at the server's priority (raising its own was not permitted)"
+    return f"at nice {GENERATOR_NICE} (the server at 0)"
+
+
 def _run_endpoints(port: int, endpoints: list[Endpoint]) -> list[tuple[Endpoint, Phase, Phase]]:
     try:
         import uvloop
@@ -405,7 +418,7 @@ def _failures_text(phase: Phase) -> str:
     return f"{phase.errors} ({', '.join(parts)})" if parts else "0"
 
 
-def report(results: list[tuple[Endpoint, Phase, Phase]]) -> str:
+def report(results: list[tuple[Endpoint, Phase, Phase]], *, priority: str = "") -> str:
     rows, lag_rows = [], []
     for endpoint, capacity, load in results:
         verdict = "met" if load.percentile(0.99) < TARGET_P99_MS and load.errors == 0 else "NOT met"
@@ -457,8 +470,8 @@ def report(results: list[tuple[Endpoint, Phase, Phase]]) -> str:
             "|---|---:|---:|---:|---:|---:|---:|",
             *lag_rows,
             "",
-            f"The generator used {mean_cpu:.1%} of one core on average, on a machine with "
-            f"{os.cpu_count()} cores it shares with the server.",
+            f"The generator ran {priority or 'at the default priority'} and used {mean_cpu:.1%} of one core on "
+            f"average, on a machine with {os.cpu_count()} cores it shares with the server.",
             "",
         ]
     )
@@ -470,5 +483,6 @@ def run() -> str:
     port = _free_port()
     endpoints = _endpoints(port)
     with _server(port=port, workers=WORKERS):
+        priority = _generator_priority()
         results = _run_endpoints(port, endpoints)
-    return report(results)
+    return report(results, priority=priority)
