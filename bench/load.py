@@ -8,7 +8,11 @@ HTTP and OCPP websockets, bounded in time, with these users at once:
 - visitors browsing the landing page, the shop, the lease calculator and the portal's DID document;
 - customers buying QR codes with a sandbox card (the acquirer's signed webhook is delivered by the worker);
 - dealers redeeming and capturing codes over the API (settlement to the dealer runs in the worker);
-- dealers opening credit checks over the API, answered by customers presenting a wallet credential;
+- dealers opening credit checks over the API, answered by customers presenting a wallet credential on the
+  credit check's page (the link-based answer);
+- dealers opening credit checks over the API, answered by the customers' wallet apps over OpenID4VP (the request
+  object fetched from its `request_uri`, a `direct_post.jwt` answer to its `response_uri`), the dealer polling for
+  the verdict;
 - charging stations running OCPP 1.6J sessions paid from vehicle wallets.
 
 A client that loses its connection or gets a 5xx retries the same request, with the same Idempotency-Key, as the
@@ -21,15 +25,21 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import html
 import logging
+import math
 import os
+import re
+import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,11 +49,13 @@ import requests
 from bench.stack import Stack, redis_restart
 from core.serving import web_workers
 
-DATABASE_NAME = "finlab_load"
+# A run beside another one (a shared machine) names its own database, cache and broker.
+DATABASE_NAME = os.environ.get("BENCH_LOAD_DATABASE", "finlab_load")
+SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "60"))  # the `make bench` / `make load` section's load
 PASSWORD = "load-run-password-4711"  # noqa: S105 - throwaway users of the load database
 WEB_WORKERS = web_workers()  # as production and `make run` serve the portal (core.serving)
 WORKER_CONCURRENCY = 2
-USERS = {"browse": 4, "buy": 2, "redeem": 4, "credit": 2, "ocpp": 4}
+USERS = {"browse": 4, "buy": 2, "redeem": 4, "credit": 2, "wallet": 2, "ocpp": 4}
 DRAIN_SECONDS = 240
 RETRIES = 30
 CARD = "4242424242424242"  # the sandbox acquirer's card that approves without a challenge
@@ -99,6 +111,7 @@ class Ledger:
     paid_orders: set[str] = field(default_factory=set)
     credentials: set[str] = field(default_factory=set)
     verdicts: set[str] = field(default_factory=set)
+    wallet_answers: set[str] = field(default_factory=set)  # credit checks whose OpenID4VP answer was accepted
     sessions: set[tuple[str, int]] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -164,6 +177,8 @@ class Parties:
     code_tokens: list[str]
     stations: list[tuple[str, str]]
     product_slug: str
+    # (P-256 key, SD-JWT VC) of each wallet user's app: issued once the server runs (`wallet_credentials_issue`).
+    wallet_credentials: list[tuple[object, str]] = field(default_factory=list)
 
 
 def parties_create() -> Parties:
@@ -183,11 +198,11 @@ def parties_create() -> Parties:
     leasing_demo_data_load()
     customers = [
         user_create(email=f"customer{n}@load.test", password=PASSWORD, role=Role.CUSTOMER).email
-        for n in range(USERS["buy"] + USERS["credit"])
+        for n in range(USERS["buy"] + USERS["credit"] + USERS["wallet"])
     ]
     owner = user_create(email="fleet@load.test", password=PASSWORD, role=Role.CUSTOMER)
     dealer_tokens, code_tokens = [], []
-    for n in range(max(USERS["redeem"], USERS["credit"])):
+    for n in range(max(USERS["redeem"], USERS["credit"], USERS["wallet"])):
         organisation = dealer_organisation_create(name=f"Autohaus Load {n}", slug=f"load-{n}")
         dealer = user_create(
             email=f"dealer{n}@load.test", password=PASSWORD, role=Role.DEALER, dealer_organisation=organisation
@@ -378,6 +393,109 @@ def credit(
             books.add("verdicts", request["id"])
 
 
+WALLET_LINK = re.compile(r'href="([^"]+)" data-testid="openid4vp-wallet-link"')
+CREDIT_CLAIMS = ("scoreBand", "affordabilityCeilingPerMonth")
+CREDIT_AMOUNT = 450_00  # a month, under the demo bureau's ceiling of 650 EUR with score band B: approved
+EXPECTED_VERDICT = "approved"
+
+
+def wallet_credentials_issue(parties: Parties, environment: dict[str, str]) -> None:
+    """Each wallet user's app gets the demo bureau's credit history as an SD-JWT VC bound to its own P-256 key,
+    issued by the portal's OpenID4VCI code (as the tests' holder gets it) under the running server's issuer URL."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from django.test import override_settings
+
+    from accounts.models import User
+    from identity.tests.openid4vp.holder import credential_for
+
+    base_url = environment.get("PORTAL_BASE_URL", "")
+    names = {"PORTAL_BASE_URL": base_url, "PORTAL_HOST": environment.get("PORTAL_HOST", "")}
+    names["OPENID4VCI_CREDENTIAL_ISSUER"] = environment.get("OPENID4VCI_CREDENTIAL_ISSUER", base_url)
+    first_wallet = USERS["buy"] + USERS["credit"]
+    with override_settings(**{name: value for name, value in names.items() if value}):
+        for email in parties.customers[first_wallet : first_wallet + USERS["wallet"]]:
+            key = ec.generate_private_key(ec.SECP256R1())
+            credential = credential_for(
+                User.objects.get(email=email), configuration_id="DemoCreditHistoryCredential", holder=key
+            )
+            parties.wallet_credentials.append((key, credential))
+
+
+def wallet(
+    *,
+    base_url: str,
+    stats: Stats,
+    stop: threading.Event,
+    ready: threading.Barrier,
+    token: str,
+    email: str,
+    holder: tuple[object, str],
+    books: Ledger,
+    **_,
+) -> None:
+    """A dealer's credit check answered over OpenID4VP: the customer opens the check's page (which binds it to them
+    and shows the wallet link), the wallet app fetches the signed request object, presents the two claims with key
+    binding for its nonce and encrypts the answer to the request's key; the dealer polls for the verdict."""
+    from identity.credentials import jose
+    from identity.tests.openid4vp.holder import encrypted_response, present
+
+    dealer = Client(base_url=base_url, stats=stats, token=token)
+    customer = Client(base_url=base_url, stats=stats)
+    customer.log_in(email)
+    app = Client(base_url=base_url, stats=stats)  # the wallet app: no session at the portal
+    key, credential = holder
+    ready.wait()
+    while not stop.is_set():
+        request_body = {"purpose": "lease", "amount": CREDIT_AMOUNT, "currency": "EUR", "termMonths": 36}
+        opened = dealer.call(
+            "POST",
+            "/api/identity/credit-checks",
+            label="POST /api/identity/credit-checks",
+            expect=(201,),
+            json=request_body,
+        )
+        if opened.status_code != 201:
+            continue
+        request = opened.json()
+        respond = "/" + request["link"].split("/", 3)[3]
+        page = customer.call("GET", respond, label="GET /identity/credit-checks/respond/<link>/", expect=(200,))
+        link = WALLET_LINK.search(page.text) if page.status_code == 200 else None
+        if link is None:
+            stats.record("credit check page without a wallet link", 0.0, ok=False)
+            continue
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(html.unescape(link.group(1))).query)
+        request_path = urllib.parse.urlsplit(query["request_uri"][0]).path
+        fetched = app.call("GET", request_path, label="GET /openid4vp/request/<id>", expect=(200,))
+        if fetched.status_code != 200:
+            continue
+        _header, asked, _input, _signature = jose.decode_compact(fetched.text)
+        presentation = present(
+            credential, holder=key, disclose=CREDIT_CLAIMS, nonce=asked["nonce"], audience=asked["client_id"]
+        )
+        answer = encrypted_response(
+            {"vp_token": {"credit": [presentation]}, "state": asked["state"]},
+            jwk=asked["client_metadata"]["jwks"]["keys"][0],
+        )
+        answered = app.call(
+            "POST",
+            urllib.parse.urlsplit(asked["response_uri"]).path,
+            label="POST /openid4vp/response/<id>",
+            expect=(200,),
+            data={"response": answer},
+        )
+        if answered.status_code != 200:
+            continue
+        books.add("wallet_answers", request["id"])
+        polled = dealer.call(
+            "GET",
+            f"/api/identity/credit-checks/{request['id']}",
+            label="GET /api/identity/credit-checks/<id>",
+            expect=(200,),
+        )
+        if polled.status_code == 200 and (polled.json().get("verdict") or {}).get("outcome"):
+            books.add("verdicts", request["id"])
+
+
 def ocpp(
     *,
     base_url: str,
@@ -528,6 +646,156 @@ def fault_schedule(stack: Stack, *, began: float, stop: threading.Event, events:
     note("web server started", "answering /health/live again")
 
 
+# --- profile --------------------------------------------------------------------------------------------------------
+
+# BENCH_LOAD_PROFILE=1: py-spy samples the web server's processes over the measured window (when py-spy is installed;
+# requirements/bench.txt pins it). Not blocking the processes while it reads their stacks, at PROFILE_RATE a second,
+# it costs the portal little; idle frames are kept, so time a view waits on PostgreSQL or a lock is in its profile.
+PROFILE = os.environ.get("BENCH_LOAD_PROFILE", "") == "1"
+PROFILE_RATE = 25
+PROFILE_TOP = 8
+_FRAME = re.compile(r"^(?P<function>.+) \((?P<file>[^()]+?)(?::\d+)?\)$")
+
+
+def _py_spy() -> str | None:
+    beside_python = Path(sys.executable).with_name("py-spy")
+    return shutil.which("py-spy") or (str(beside_python) if beside_python.exists() else None)
+
+
+def profiler_start(*, pid: int, seconds: float) -> tuple[subprocess.Popen[bytes], Path] | None:
+    """py-spy recording `pid` and its child processes for `seconds`, raw (collapsed stacks) into a file."""
+    py_spy = _py_spy()
+    if py_spy is None:
+        print("BENCH_LOAD_PROFILE=1, but py-spy is not installed: no profile", flush=True)
+        return None
+    from bench.stack import LOG_DIR
+
+    output = LOG_DIR / "web-profile.txt"
+    command = [
+        py_spy, "record", "--pid", str(pid), "--subprocesses", "--idle", "--nonblocking", "--rate", str(PROFILE_RATE),
+        "--duration", str(math.ceil(seconds)), "--format", "raw", "--output", str(output),
+    ]  # fmt: skip
+    log = (LOG_DIR / "py-spy.log").open("ab")
+    try:
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT), output
+    finally:
+        log.close()
+
+
+def profiler_stop(profiler: tuple[subprocess.Popen[bytes], Path] | None) -> Path | None:
+    if profiler is None:
+        return None
+    process, output = profiler
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:  # behind in sampling on a busy machine: stopped as by Ctrl-C, it writes its file
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return output if output.exists() and output.stat().st_size else None
+
+
+def _view_frame(label: str) -> tuple[str, str] | None:
+    """(function name, file path ending) of the view that answers the endpoint `label` ("POST /path/<id>/")."""
+    import inspect
+
+    from django.urls import Resolver404, resolve
+
+    method, _, pattern = label.partition(" ")
+    if not pattern.startswith("/"):
+        return None
+    for sample in ("00000000-0000-4000-8000-000000000000", "1", "x"):
+        try:
+            match = resolve(re.sub(r"<[^>]+>", sample, pattern))
+            break
+        except Resolver404:
+            continue
+    else:
+        return None
+    view = getattr(match.func, "view_class", None)
+    function = getattr(view, method.lower(), None) if view is not None else match.func
+    code = getattr(inspect.unwrap(function), "__code__", None) if function is not None else None
+    if code is None:
+        return None
+    return code.co_name, "/".join(Path(code.co_filename).parts[-2:])
+
+
+def _stacks(path: Path) -> list[tuple[list[tuple[str, str]], int]]:
+    """py-spy's raw lines ("frame;frame;... count"), outermost frame first, as (function, file) pairs."""
+    stacks = []
+    for line in path.read_text().splitlines():
+        text, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        frames = []
+        for frame in text.split(";"):
+            parsed = _FRAME.match(frame)
+            if parsed:
+                frames.append((parsed["function"], parsed["file"]))
+        stacks.append((frames, int(count)))
+    return stacks
+
+
+def profile_summary(path: Path, label: str) -> list[str]:
+    """The top functions of the endpoint's view in the profile (or of the whole server when no view answers it):
+    inclusive (the share of its samples a function was on the stack, waiting included) and self (the innermost)."""
+    stacks = _stacks(path)
+    total = sum(count for _, count in stacks)
+    view = _view_frame(label)
+    selected: list[tuple[list[tuple[str, str]], int]] = []
+    if view is not None:
+        name, file = view
+        for frames, count in stacks:
+            at = next((i for i, (f, path_) in enumerate(frames) if f == name and path_.endswith(file)), None)
+            if at is not None:
+                selected.append((frames[at:], count))
+    if not selected:
+        selected, view = stacks, None
+    samples = sum(count for _, count in selected)
+    if not samples:
+        return ["The profile holds no samples."]
+    inclusive: Counter[tuple[str, str]] = Counter()
+    innermost: Counter[tuple[str, str]] = Counter()
+    for frames, count in selected:
+        for frame in set(frames[1:]):  # below the view (whole server: below the thread's root)
+            inclusive[frame] += count
+        if frames:
+            innermost[frames[-1]] += count
+
+    def rows(counter: Counter[tuple[str, str]]) -> list[str]:
+        return [
+            f"| `{function}` ({file}) | {count / samples:.0%} |" for (function, file), count in counter.most_common()
+        ][:PROFILE_TOP]
+
+    source = (
+        f"Profile (py-spy, {PROFILE_RATE} samples a second of every thread of the web processes over the measured "
+        "window, waiting included; this run's latencies include its sampling): "
+    )
+    if view is None:
+        return [
+            source + f"no view of the portal answers `{label}`; the innermost functions of all {total:,} samples:",
+            "",
+            "| self | share |",
+            "|---|---:|",
+            *rows(innermost),
+        ]
+    return [
+        source + f"`{label}`'s view was on the stack in {samples:,} of {total:,} samples ({samples / total:.0%}). "
+        "Its top functions, by the share of those samples they were on the stack (inclusive) and innermost (self):",
+        "",
+        "| inclusive | share |",
+        "|---|---:|",
+        *rows(inclusive),
+        "",
+        "| self | share |",
+        "|---|---:|",
+        *rows(innermost),
+    ]
+
+
 # --- the run --------------------------------------------------------------------------------------------------------
 
 
@@ -539,6 +807,7 @@ class RunResult:
     events: list[FaultEvent]
     drained_in: float
     checks: list[tuple[str, bool, str]]
+    profile: Path | None = None  # py-spy's raw samples of the web processes over the measured window
 
 
 def _users(
@@ -555,6 +824,18 @@ def _users(
         (credit, {"token": parties.dealer_tokens[n], "email": parties.customers[USERS["buy"] + n]})
         for n in range(USERS["credit"])
     ]
+    first_wallet = USERS["buy"] + USERS["credit"]
+    specs += [
+        (
+            wallet,
+            {
+                "token": parties.dealer_tokens[n],
+                "email": parties.customers[first_wallet + n],
+                "holder": parties.wallet_credentials[n],
+            },
+        )
+        for n in range(USERS["wallet"])
+    ]
     specs += [(ocpp, {"station": parties.stations[n]}) for n in range(USERS["ocpp"])]
 
     def guarded(target: Callable[..., None], kwargs: dict[str, object]) -> None:
@@ -570,12 +851,16 @@ def _users(
 def prepare_database(
     *,
     admin_url: str = "",
-    redis_url: str = "redis://127.0.0.1:6379/11",
-    broker_url: str = "redis://127.0.0.1:6379/10",
+    redis_url: str = "",
+    broker_url: str = "",
 ) -> dict[str, str]:
-    """A fresh database for the run; returns the environment the portal's processes share."""
+    """A fresh database for the run; returns the environment the portal's processes share. The cache and broker are
+    BENCH_LOAD_REDIS_URL and BENCH_LOAD_BROKER_URL, by default databases 11 and 10 of the machine's Redis (the one the
+    fault run restarts)."""
     import psycopg
 
+    redis_url = redis_url or os.environ.get("BENCH_LOAD_REDIS_URL", "redis://127.0.0.1:6379/11")
+    broker_url = broker_url or os.environ.get("BENCH_LOAD_BROKER_URL", "redis://127.0.0.1:6379/10")
     admin_url = admin_url or os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     with psycopg.connect(admin_url.replace("postgres://", "postgresql://"), autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
@@ -633,6 +918,8 @@ def run_load(
             return Stack(environment=shared, web_workers=WEB_WORKERS, worker_concurrency=WORKER_CONCURRENCY)
 
     with stack_factory(os.environ | environment) as stack:
+        if USERS["wallet"]:
+            wallet_credentials_issue(parties, stack.environment)
         ready = threading.Barrier(sum(USERS.values()) + 1)
         users = _users(parties, stack.base_url, stats, stop, books, ready)
         for user in users:
@@ -643,6 +930,8 @@ def run_load(
             stats.latencies.clear(), stats.errors.clear(), stats.retries.clear()
             stats.own_errors.clear(), stats.unavailable.clear(), stats.served.clear()
             stats.began = began
+        web = getattr(stack, "processes", {}).get("web")
+        profiler = profiler_start(pid=web.pid, seconds=seconds) if PROFILE and web is not None else None
         fault_thread = None
         if faults:
             fault_thread = threading.Thread(
@@ -658,9 +947,10 @@ def run_load(
         for user in users:
             user.join(timeout=120)
         elapsed = time.monotonic() - began
+        profile = profiler_stop(profiler)
         drained_in = drain(timeout=DRAIN_SECONDS)
         checks = reconcile(books=books, tangle_url=stack.environment["TANGLE_NODE_URL"])
-    return RunResult(elapsed, stats, books, events, drained_in, checks)
+    return RunResult(elapsed, stats, books, events, drained_in, checks, profile)
 
 
 def _backlog() -> dict[str, int]:
@@ -770,6 +1060,18 @@ def reconcile(*, books: Ledger, tangle_url: str) -> list[tuple[str, bool, str]]:
             f"{still_holding} sessions left charging",
         )
     )
+    from credit_checks.models import CreditCheckRequest
+
+    answered = CreditCheckRequest.objects.filter(public_id__in=list(books.wallet_answers))
+    outcomes = Counter(answered.values_list("verdict__outcome", flat=True))
+    checks.append(
+        (
+            f"every OpenID4VP answer the portal accepted gave its credit check the verdict `{EXPECTED_VERDICT}`",
+            outcomes[EXPECTED_VERDICT] == len(books.wallet_answers),
+            f"{len(books.wallet_answers)} wallet answers accepted; verdicts: "
+            + (", ".join(f"{outcome or 'none'} {n}" for outcome, n in sorted(outcomes.items(), key=str)) or "none"),
+        )
+    )
     backlog = OutboxMessage.objects.exclude(state="done").count()
     checks.append(("outbox empty", backlog == 0, f"{backlog} messages not done"))
     return checks
@@ -822,7 +1124,8 @@ def setup_line() -> str:
         f"One PostgreSQL database; uvicorn with {WEB_WORKERS} worker processes (`core.serving`); one Celery worker with "
         f"{WORKER_CONCURRENCY} pool processes; beat; the Tangle dev node; Redis as broker, cache and channel layer. "
         f"Users at once: {USERS['browse']} browsing, {USERS['buy']} buying codes by card, {USERS['redeem']} dealers "
-        f"redeeming and capturing, {USERS['credit']} dealer/customer pairs running credit checks, {USERS['ocpp']} "
+        f"redeeming and capturing, {USERS['credit']} dealer/customer pairs running credit checks answered on the "
+        f"check's page and {USERS['wallet']} answered by a wallet app over OpenID4VP, {USERS['ocpp']} "
         "charging stations running OCPP 1.6J sessions. All on the same 2-core machine as the load generator."
     )
 
@@ -853,6 +1156,13 @@ SLOWEST_EXPLAINED: dict[str, str] = {
     "POST /identity/credit-checks/respond/<link>/": "Answering a credit check verifies an SD-JWT presentation: the "
     "issuer's Ed25519 signature, the key-binding JWT, the status list and the anchor, then applies the policy and "
     "writes verdict, consent receipt and webhook outbox row." + _QUEUEING,
+    "POST /openid4vp/response/<id>": "A wallet's OpenID4VP answer costs three public-key operations (ECDH to "
+    "decrypt the direct_post.jwt answer, the issuer's signature, the key-binding ES256) and, under the transaction's "
+    "row lock, the status-list and anchor lookups, the replay checks on the response and presentation hashes and the "
+    "verdict with its consent receipt and webhook outbox row." + _QUEUEING,
+    "GET /identity/credit-checks/respond/<link>/": "The customer's page of a credit check binds the check to the "
+    "customer under a row lock and renders the disclosure text with the OpenID4VP wallet links, whose context also "
+    "draws the request's QR code." + _QUEUEING,
     "POST /api/identity/wallet/credentials": "Issuing a credential takes the next revocation and suspension bits "
     "of the issuer's status lists under a row lock held until commit (every demo credential comes from the one demo "
     "credit bureau, so concurrent issuances queue on those two rows, each carrying its 16 KB bitstring), opens the "
@@ -883,6 +1193,7 @@ def benchmark_section(result: RunResult) -> str:
             "",
             f"Slowest endpoint: {label}. {SLOWEST_EXPLAINED.get(label.split('`')[1], '')}",
             "",
+            *([*profile_summary(result.profile, label.split("`")[1]), ""] if result.profile else []),
             f"Reconciliation after the run (drained in {result.drained_in:.0f} s):",
             "",
             *checks_table(result),
@@ -893,12 +1204,11 @@ def benchmark_section(result: RunResult) -> str:
 def run() -> str:
     """`make bench` section: the load run without faults, in its own process and database (the bench process has
     Django set up already, with other settings)."""
-    import subprocess
     import tempfile
 
     with tempfile.NamedTemporaryFile(suffix=".md") as section:
         subprocess.run(
-            [sys.executable, "-m", "bench.load", "--seconds", "60", "--section", section.name],
+            [sys.executable, "-m", "bench.load", "--seconds", f"{SECONDS:g}", "--section", section.name],
             check=True,
             env={
                 key: value for key, value in os.environ.items() if key not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")

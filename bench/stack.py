@@ -21,7 +21,8 @@ from pathlib import Path
 from core.serving import web_server_command
 
 BASE_DIR = Path(__file__).resolve().parents[1]
-LOG_DIR = Path("/tmp/finlab-load")  # noqa: S108 - logs for whoever investigates a run
+# Logs for whoever investigates a run, and the Tangle node's data; BENCH_LOAD_LOG_DIR for a run beside another one.
+LOG_DIR = Path(os.environ.get("BENCH_LOAD_LOG_DIR", "/tmp/finlab-load"))  # noqa: S108
 REDIS_START = [
     "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "",
     "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log",
@@ -109,7 +110,7 @@ class Stack:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
 
-    def wait_until_ready(self, *, timeout: float = 60.0) -> None:
+    def wait_until_ready(self, *, timeout: float = 180.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
