@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from channels.db import DatabaseSyncToAsync
+from ocpp import messages as ocpp_messages
 from ocpp.exceptions import OCPPError, PropertyConstraintViolationError, ProtocolError
 from ocpp.messages import CallError, MessageType, unpack
 from ocpp.routing import on
@@ -36,6 +37,12 @@ from machines.services import charging
 from machines.services.charging import AuthorizationStatus
 
 logger = logging.getLogger(__name__)
+
+# Every request a station sends and every answer the gateway gives is still checked against the version's JSON schema
+# (the library builds each action's validator once and keeps it). The library would run each check in a worker
+# thread: two thread hops per message, each costlier than the check of a payload of a few hundred bytes, and a
+# station's messages queue behind every other station's database work for a free thread. They run inline instead.
+ocpp_messages.ASYNC_VALIDATION = False
 
 HEARTBEAT_INTERVAL_SECONDS = 300
 # A heartbeat records "last seen" at most this often per connection: the interval the gateway asks for (above) always

@@ -17,6 +17,7 @@ import logging
 import uuid
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from websockets.exceptions import ConnectionClosed
 
@@ -96,7 +97,23 @@ def station_authenticate(*, station_id: str, credentials: tuple[str, str] | None
 
 
 class StationConsumer(AsyncWebsocketConsumer):
-    """One charging station's websocket; the `ocpp` library's ChargePoint runs on it as a task."""
+    """One charging station's websocket; the `ocpp` library's ChargePoint runs on it as a task.
+
+    Two things Channels does for every consumer are left out, because a station's connection lives for days and
+    carries a frame every few seconds: a channel on the channel layer (nothing addresses a station through it; each
+    connection would keep a channel, a waiting receive task and a buffer in Redis' reader), and the closing of the
+    event loop thread's database connections before every frame (a hop to Django's one synchronous thread per frame;
+    this consumer never touches the database there: its work runs through `in_thread`, which takes a connection from
+    the pool and hands it back around each call).
+    """
+
+    channel_layer_alias = ""  # no layer under this name: `self.channel_layer` is None
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         self.station_id = self.scope["url_route"]["kwargs"]["station_id"]

@@ -328,6 +328,10 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "celery": {"level": "INFO"},
+        # The `ocpp` library logs every frame a station sends and receives at INFO: two lines per message of every
+        # connected station. The gateway logs refusals and failures itself (machines.ocpp); OCPP_LOG_LEVEL=INFO brings
+        # the frames back when a station's conversation is to be read.
+        "ocpp": {"level": env.str("OCPP_LOG_LEVEL", default="WARNING")},
     },
 }
 
