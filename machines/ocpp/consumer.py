@@ -22,7 +22,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from websockets.exceptions import ConnectionClosed
 
 from core.runtime import memory_release
-from machines.ocpp.central_system import CentralSystem16, CentralSystem201, in_thread
+from machines.ocpp.central_system import CentralSystem16, CentralSystem201, in_thread, last_seen
 from machines.ocpp.transport import ChannelsConnection
 from machines.services import charging
 from machines.services.registry import (
@@ -181,5 +181,9 @@ class StationConsumer(AsyncWebsocketConsumer):
             await asyncio.wait_for(self.run_task, timeout=5)
         except (TimeoutError, asyncio.CancelledError):
             self.run_task.cancel()
+        try:
+            await last_seen.flush()
+        except Exception:
+            logger.exception("writing the stations' last-seen moments failed")
         await in_thread(charging.station_disconnected)(station_id=self.station_id, connection_id=self.connection_id)
         _memory_release_schedule()
