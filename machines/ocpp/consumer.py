@@ -101,7 +101,7 @@ class StationConsumer(AsyncWebsocketConsumer):
 
     Two things Channels does for every consumer are left out, because a station's connection lives for days and
     carries a frame every few seconds: a channel on the channel layer (nothing addresses a station through it; each
-    connection would keep a channel, a waiting receive task and a buffer in Redis' reader), and the closing of the
+    connection would keep a channel name, a waiting receive task and a receive buffer), and the closing of the
     event loop thread's database connections before every frame (a hop to Django's one synchronous thread per frame;
     this consumer never touches the database there: its work runs through `in_thread`, which takes a connection from
     the pool and hands it back around each call).
