@@ -11,14 +11,16 @@ connection's version defines it: a payload that breaks the schema is `FormationV
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
 from channels.db import DatabaseSyncToAsync
+from django.conf import settings
+from ocpp import messages as ocpp_messages
 from ocpp.exceptions import OCPPError, PropertyConstraintViolationError, ProtocolError
 from ocpp.messages import CallError, MessageType, unpack
 from ocpp.routing import on
@@ -37,11 +39,13 @@ from machines.services.charging import AuthorizationStatus
 
 logger = logging.getLogger(__name__)
 
+# Every request a station sends and every answer the gateway gives is still checked against the version's JSON schema
+# (the library builds each action's validator once and keeps it). The library would run each check in a worker
+# thread: two thread hops per message, each costlier than the check of a payload of a few hundred bytes, and a
+# station's messages queue behind every other station's database work for a free thread. They run inline instead.
+ocpp_messages.ASYNC_VALIDATION = False
+
 HEARTBEAT_INTERVAL_SECONDS = 300
-# A heartbeat records "last seen" at most this often per connection: the interval the gateway asks for (above) always
-# writes, a station that heartbeats more often (many send every 30 s whatever they are told) costs no database write
-# and no worker thread for the heartbeats in between. Every other message still writes at once where it did.
-LAST_SEEN_RESOLUTION_SECONDS = 60.0
 STATUS_16 = {
     AuthorizationStatus.ACCEPTED: "Accepted",
     AuthorizationStatus.INVALID: "Invalid",
@@ -63,6 +67,43 @@ STATUS_201 = {
 def in_thread(function: Callable[..., Any]) -> Callable[..., Any]:
     """Runs a service in the thread pool with Django's connection handling, so stations do not wait on each other."""
     return DatabaseSyncToAsync(function, thread_sensitive=False)
+
+
+class LastSeen:
+    """Stations' latest heartbeats, kept in memory and written in one statement at most
+    `MACHINES_OCPP_LAST_SEEN_FLUSH_SECONDS` after the first one arrived (`charging.stations_last_seen_record`);
+    `flush()` writes what is pending at once (a station's disconnect does).
+
+    A heartbeat is answered at once and costs no database call and no worker thread of its own. A crash loses at most
+    that many seconds of "last seen" (shown to people, never billed); every other message still writes before it is
+    answered.
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict[str, dt.datetime] = {}
+        self._writer: asyncio.Task[None] | None = None
+
+    def note(self, station_id: str) -> None:
+        self._pending[station_id] = dt.datetime.now(dt.UTC)
+        loop = asyncio.get_running_loop()
+        if self._writer is None or self._writer.done() or self._writer.get_loop() is not loop:
+            self._writer = loop.create_task(self._write_soon())
+
+    async def _write_soon(self) -> None:
+        while self._pending:
+            await asyncio.sleep(settings.MACHINES_OCPP_LAST_SEEN_FLUSH_SECONDS)
+            try:
+                await self.flush()
+            except Exception:
+                logger.exception("writing the stations' last-seen moments failed")
+
+    async def flush(self) -> None:
+        pending, self._pending = self._pending, {}
+        if pending:
+            await in_thread(charging.stations_last_seen_record)(seen=pending)
+
+
+last_seen = LastSeen()
 
 
 def now_iso() -> str:
@@ -149,7 +190,6 @@ class _Refusing:
         details = {"code": "frame_malformed", "cause": str((error.details or {}).get("cause", description))}
         await self._send(CallError(unique_id, code, description, details).to_json())  # type: ignore[attr-defined]
 
-    _last_seen_written: float = float("-inf")
     _station: Any = None
 
     async def _meter_readings_record(
@@ -168,11 +208,7 @@ class _Refusing:
         )
 
     async def _heartbeat_record(self) -> None:
-        now = time.monotonic()
-        if now - self._last_seen_written < LAST_SEEN_RESOLUTION_SECONDS:
-            return
-        await self._service(charging.station_heartbeat, station_id=self.id)  # type: ignore[attr-defined]
-        self._last_seen_written = now
+        last_seen.note(self.id)  # type: ignore[attr-defined]
 
     async def _service(self, function: Callable[..., Any], **kwargs: Any) -> Any:
         try:

@@ -17,11 +17,12 @@ import logging
 import uuid
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from websockets.exceptions import ConnectionClosed
 
 from core.runtime import memory_release
-from machines.ocpp.central_system import CentralSystem16, CentralSystem201, in_thread
+from machines.ocpp.central_system import CentralSystem16, CentralSystem201, in_thread, last_seen
 from machines.ocpp.transport import ChannelsConnection
 from machines.services import charging
 from machines.services.registry import (
@@ -96,7 +97,23 @@ def station_authenticate(*, station_id: str, credentials: tuple[str, str] | None
 
 
 class StationConsumer(AsyncWebsocketConsumer):
-    """One charging station's websocket; the `ocpp` library's ChargePoint runs on it as a task."""
+    """One charging station's websocket; the `ocpp` library's ChargePoint runs on it as a task.
+
+    Two things Channels does for every consumer are left out, because a station's connection lives for days and
+    carries a frame every few seconds: a channel on the channel layer (nothing addresses a station through it; each
+    connection would keep a channel name, a waiting receive task and a receive buffer), and the closing of the
+    event loop thread's database connections before every frame (a hop to Django's one synchronous thread per frame;
+    this consumer never touches the database there: its work runs through `in_thread`, which takes a connection from
+    the pool and hands it back around each call).
+    """
+
+    channel_layer_alias = ""  # no layer under this name: `self.channel_layer` is None
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         self.station_id = self.scope["url_route"]["kwargs"]["station_id"]
@@ -164,5 +181,9 @@ class StationConsumer(AsyncWebsocketConsumer):
             await asyncio.wait_for(self.run_task, timeout=5)
         except (TimeoutError, asyncio.CancelledError):
             self.run_task.cancel()
+        try:
+            await last_seen.flush()
+        except Exception:
+            logger.exception("writing the stations' last-seen moments failed")
         await in_thread(charging.station_disconnected)(station_id=self.station_id, connection_id=self.connection_id)
         _memory_release_schedule()

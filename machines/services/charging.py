@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Sum, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from core.outbox import outbox_write
@@ -93,8 +94,15 @@ def station_boot_record(*, station_id: str, vendor: str, model: str, firmware_ve
     )
 
 
-def station_heartbeat(*, station_id: str) -> None:
-    ChargingStation.objects.filter(station_id=station_id).update(last_seen_at=timezone.now())
+def stations_last_seen_record(*, seen: Mapping[str, dt.datetime]) -> None:
+    """The heartbeats of many stations in one statement (the gateway collects them for a few seconds): each station's
+    "last seen" becomes the latest of those moments unless something later was already recorded. "Last seen" is
+    shown to people; nothing is billed or decided on it."""
+    if not seen:
+        return
+    ChargingStation.objects.filter(station_id__in=list(seen)).update(
+        last_seen_at=Greatest(F("last_seen_at"), Value(max(seen.values())))
+    )
 
 
 @transaction.atomic

@@ -328,6 +328,10 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "celery": {"level": "INFO"},
+        # The `ocpp` library logs every frame a station sends and receives at INFO: two lines per message of every
+        # connected station. The gateway logs refusals and failures itself (machines.ocpp); OCPP_LOG_LEVEL=INFO brings
+        # the frames back when a station's conversation is to be read.
+        "ocpp": {"level": env.str("OCPP_LOG_LEVEL", default="WARNING")},
     },
 }
 
@@ -416,6 +420,9 @@ MACHINES_IOTA_EUR_RATE = env.str("MACHINES_IOTA_EUR_RATE", default="0.15")
 # OCPP handshakes: failed Basic-auth attempts per station id before the id is refused for the lockout period.
 MACHINES_STATION_AUTH_FAILURE_LIMIT = env.int("MACHINES_STATION_AUTH_FAILURE_LIMIT", default=10)
 MACHINES_STATION_LOCKOUT_SECONDS = env.int("MACHINES_STATION_LOCKOUT_SECONDS", default=900)
+# OCPP heartbeats: the stations' "last seen" moments are written together, one statement at most this many seconds
+# after a heartbeat (machines.ocpp.central_system.LastSeen); a crash loses at most this much "last seen".
+MACHINES_OCPP_LAST_SEEN_FLUSH_SECONDS = env.float("MACHINES_OCPP_LAST_SEEN_FLUSH_SECONDS", default=10.0)
 # Authorize/StartTransaction: refused answers per station and per operator before every answer to that station (or all
 # of the operator's stations) is a refusal for the lockout period; stops id-token guessing.
 MACHINES_AUTHORIZE_FAILURE_LIMIT_STATION = env.int("MACHINES_AUTHORIZE_FAILURE_LIMIT_STATION", default=10)
