@@ -54,6 +54,12 @@ class FourEyesError(ConflictError):
     code = "four_eyes_same_user"
 
 
+class IdentityCheckRequiredError(ConflictError):
+    """The application's customer has not (yet) shown over OpenID4VP that they are over 18."""
+
+    code = "identity_check_required"
+
+
 class ContractStateError(ConflictError):
     code = "contract_state_invalid"
 

@@ -12,12 +12,17 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from credit_checks.models import ConsentReceipt, CreditCheckVerdict
+from credit_checks.models import ConsentReceipt, CreditCheckRequest, CreditCheckVerdict
 from credit_checks.openid4vp import credit_check_links, credit_check_query
 from identity.credentials import jose
 from identity.models import CredentialRecord, PresentationTransaction
 from identity.services.status import credential_revoke, credential_suspension_set
-from identity.tests.openid4vp.holder import credential_for, encrypted_response, present
+from identity.tests.openid4vp.holder import (
+    credential_for,
+    encrypted_response,
+    present,
+    status_set_in_token_status_list_only,
+)
 
 pytestmark = pytest.mark.django_db
 BASE = "https://portal.test"
@@ -180,6 +185,41 @@ def test_a_revoked_or_suspended_credential_is_refused_through_its_bitstring_stat
     polled = client_for(dealer).get(reverse("credit_checks:credit-check-status", args=[request.pk])).json()
     assert text in polled["outcomeHtml"]
     assert text in client_for(customer).get(reverse("credit_checks:credit-check-mine", args=[request.pk])).text
+
+
+@pytest.mark.parametrize(
+    ("status_change", "reason", "text"),
+    [
+        ({"revoked": True}, "revoked", "revoked by its issuer"),
+        ({"suspended": True}, "suspended", "suspended by its issuer"),
+    ],
+)
+def test_a_credential_revoked_or_suspended_only_in_its_token_status_list_is_refused_on_both_pages(
+    open_request, customer, dealer, client, client_for, status_change, reason, text
+):
+    holder = ec.generate_private_key(ec.SECP256R1())
+    credential = credential_for(customer, configuration_id="DemoCreditHistoryCredential", holder=holder)
+    status_set_in_token_status_list_only(credential, **status_change)  # the bitstring still says valid
+    request = open_request()
+
+    posted = answer(client, request, holder=holder, credential=credential)
+
+    assert posted.status_code == 400
+    assert posted.json()["reason"] == reason and posted.json()["error"] == "invalid_request"
+    request.refresh_from_db()
+    assert (request.status, request.refusal_reason) == ("refused", reason) and not request.presentation_hash
+    # nothing but the refusal is kept: no verdict, a receipt without a presentation, no other request touched
+    assert not CreditCheckVerdict.objects.exists()
+    receipt = ConsentReceipt.objects.get(request=request)
+    assert (receipt.decision, receipt.presentation_hash) == ("consented", "")
+    assert list(CreditCheckRequest.objects.values_list("status", flat=True)) == ["refused"]
+    dealer_browser = client_for(dealer)
+    polled = dealer_browser.get(reverse("credit_checks:credit-check-status", args=[request.pk])).json()
+    assert polled["status"] == "refused" and text in polled["outcomeHtml"]
+    dealer_page = dealer_browser.get(reverse("credit_checks:credit-check-detail", args=[request.pk])).text
+    assert text in dealer_page
+    mine = client_for(customer).get(reverse("credit_checks:credit-check-mine", args=[request.pk])).text
+    assert text in mine and "Approved" not in mine
 
 
 def test_an_expired_credential_is_refused(open_request, customer, client):

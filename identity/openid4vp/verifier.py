@@ -4,6 +4,10 @@ Client identifier ``x509_san_dns:<host of PORTAL_BASE_URL>``: the request object
 access certificate key, whose certificate (issued by the portal's issuing CA, SAN dNSName = the host) travels in the
 ``x5c`` header. A wallet checks that the leaf's SAN names the client id and that the ``response_uri`` is on that
 host (OpenID4VP 1.0 section 5.9.3), so a page elsewhere cannot pose as the portal.
+
+The request's ``client_metadata`` (OpenID4VP 1.0 section 5.1) also names the portal for the wallet's consent screen:
+``client_name`` and ``logo_uri`` are client metadata of RFC 7591 section 2. They sit inside the signed request object;
+a wallet still takes the certificate, not them, as proof of who asks.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_private_key
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,6 +33,9 @@ from identity.openid4vci import certificates
 from identity.openid4vp.jwe import KEY_LENGTHS
 
 CLIENT_ID_PREFIX = "x509_san_dns:"
+CLIENT_NAME = "FinLab"
+"""The ``client_name`` a wallet shows as who asks (the brand, the same in every language)."""
+LOGO_PATH = "identity/finlab-logo.svg"
 WALLET_SCHEME = "openid4vp://"
 BROWSER_WALLET_PATH = "/identity/wallet/openid4vp/"
 """Where the portal's own browser wallet takes the same authorization request (its page reads the query)."""
@@ -124,8 +132,20 @@ def response_uri(presentation: PresentationTransaction) -> str:
     return portal_base_url() + reverse("openid4vp:response", args=[presentation.public_id])
 
 
+def logo_uri() -> str | None:
+    """The portal's logo as an absolute https URL; None when the portal is not served over https (a wallet refuses
+    a ``logo_uri`` that is not https, as the OpenWallet Foundation's OpenID4VP library does)."""
+    url = static(LOGO_PATH)
+    if not url.startswith(("https://", "http://")):
+        url = portal_base_url() + "/" + url.lstrip("/")
+    return url if url.startswith("https://") else None
+
+
 def client_metadata(presentation: PresentationTransaction) -> dict[str, object]:
+    logo = logo_uri()
     return {
+        "client_name": CLIENT_NAME,
+        **({"logo_uri": logo} if logo else {}),
         "jwks": {"keys": [presentation.encryption_jwk]},
         "encrypted_response_enc_values_supported": list(KEY_LENGTHS),
         "vp_formats_supported": {

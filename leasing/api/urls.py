@@ -14,4 +14,7 @@ urlpatterns = [
         views.ApplicationCreditVerdictApi.as_view(),
         name="application-credit-verdict",
     ),
+    path(
+        "applications/<int:application_id>/approve", views.ApplicationApproveApi.as_view(), name="application-approve"
+    ),
 ]

@@ -1,4 +1,5 @@
-"""Leasing API: products and quotes for anyone (throttled), contracts for their parties, verdicts for back office."""
+"""Leasing API: products and quotes for anyone (throttled), contracts for their parties, verdicts and approvals for
+back office."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from accounts.permissions import IsAnyRole, IsBackOffice
 from core.throttling import AnonRateThrottle, UserRateThrottle
 from leasing import selectors
 from leasing.models import CreditVerdict, PaymentTimingChoice
-from leasing.services.applications import application_credit_verdict_record
+from leasing.services.applications import application_approve, application_credit_verdict_record
 from leasing.services.quotes import QuoteInput, quote_create
 
 
@@ -182,5 +183,30 @@ class ApplicationCreditVerdictApi(APIView):
             source="manual",
             reason=serializer.validated_data["reason"],
             recorded_by=request.user,
+        )
+        return Response(self.OutputSerializer(application).data)
+
+
+class ApplicationApproveApi(APIView):
+    """Back office approves an application waiting for a decision, with a reason (one of two above the four-eyes
+    limit). Refused with ``identity_check_required`` (409) until the customer's identity check has passed."""
+
+    permission_classes = [IsBackOffice]
+
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=500)
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        status = serializers.CharField()
+        approvals_required = serializers.IntegerField()
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer, operation_id="leasing_application_approve")
+    def post(self, request: Request, application_id: int) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        application = selectors.application_get_for_user(user=request.user, application_id=application_id)
+        application = application_approve(
+            application_id=application.pk, approved_by=request.user, reason=serializer.validated_data["reason"]
         )
         return Response(self.OutputSerializer(application).data)

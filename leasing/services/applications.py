@@ -6,7 +6,8 @@ The credit check is done by the dealer credit-check flow (identity app). Leasing
 `credit_verdicts.application_credit_verdicts_collect`, which pulls it from that flow, or by a back-office user
 entering a manual verdict with a reason. A recorded "declined" declines the application; "approved" and "referred"
 move it to a human decision: one back-office approval, or two from different users when the financed amount is above
-`LEASING_FOUR_EYES_LIMIT` (minor units).
+`LEASING_FOUR_EYES_LIMIT` (minor units). Approval also waits for the customer's identity check (over 18, shown from
+a wallet over OpenID4VP, see `leasing.services.identity_checks`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import DealerOrganisation, User
 from core.errors import ValidationFailed
-from leasing.errors import ApplicationStateError, FourEyesError
+from leasing.errors import ApplicationStateError, FourEyesError, IdentityCheckRequiredError
 from leasing.models import (
     Application,
     ApplicationApproval,
@@ -32,9 +33,15 @@ from leasing.models import (
     Quote,
 )
 from leasing.notifications import application_decided_notify
+from leasing.services.identity_checks import identity_check_passed
 from leasing.services.quotes import QuoteInput, quote_create
 
 DEFAULT_FOUR_EYES_LIMIT = 50_000_00
+IDENTITY_CHECK_REQUIRED_TEXT = gettext_lazy(
+    "This application cannot be approved yet: the customer has not shown that they are over 18. Next step: the "
+    "customer opens the application in the portal and answers its identity check from their wallet (on the same "
+    "device or by scanning the QR code)."
+)
 
 
 def four_eyes_limit() -> int:
@@ -169,7 +176,10 @@ def application_credit_verdict_record(
 @transaction.atomic
 def application_approve(*, application_id: int, approved_by: User, reason: str) -> Application:
     """Records one back-office approval; when enough different users approved, the application is approved and a
-    contract is offered (its PDF issued). The same user approving twice raises `FourEyesError`."""
+    contract is offered (its PDF issued). The same user approving twice raises `FourEyesError`.
+
+    No approval, not even the first of two, is taken before the customer's identity check has passed (see
+    `identity_check_passed`): `IdentityCheckRequiredError` (``identity_check_required``) names the next step."""
     from leasing.services.contracts import contract_offer
 
     if not reason.strip():
@@ -179,6 +189,8 @@ def application_approve(*, application_id: int, approved_by: User, reason: str) 
     application = Application.objects.select_for_update().get(pk=application_id)
     if application.status != ApplicationStatus.DECISION_PENDING:
         raise ApplicationStateError(gettext_lazy("Only an application waiting for a decision can be approved."))
+    if not identity_check_passed(application=application):
+        raise IdentityCheckRequiredError(IDENTITY_CHECK_REQUIRED_TEXT)
     try:
         with transaction.atomic():
             ApplicationApproval.objects.create(application=application, approved_by=approved_by, reason=reason[:500])

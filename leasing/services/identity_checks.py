@@ -99,6 +99,13 @@ def identity_check_start(*, application: Application, now: datetime | None = Non
         raise ConflictError("An identity check is already open.", code="identity_check_open") from error
 
 
+def identity_check_passed(*, application: Application) -> bool:
+    """Whether the application's customer has shown that they are over 18, which approval needs: an identity check
+    answered over OpenID4VP whose credential the verifier accepted (issuer in the trust registry, signature, key
+    binding, validity, status) and whose ``age_over_18`` was true."""
+    return application.identity_checks.filter(status=IdentityCheckStatus.VERIFIED, is_over_18=True).exists()
+
+
 def identity_check_links(check: IdentityCheck) -> verifier.AuthorizationRequestLinks | None:
     """The wallet links and QR code of an open check (None once it has ended)."""
     presentation = check.presentation_transaction

@@ -319,4 +319,14 @@ MATRIX = [
         body={"verdict": "approved", "reason": "Payslips checked"},
         route="api/leasing/applications/<int:application_id>/credit-verdict",
     ),
+    Case(
+        "API approval",
+        "POST",
+        "/api/leasing/applications/{object}/approve",
+        # back office reaches the service, which refuses: the application still waits for its credit check
+        {"anonymous": 401, "customer": 403, "dealer": 403, "back_office": 409, "other_owner": 403},
+        make_object=_application_id,
+        body={"reason": "Fits policy"},
+        route="api/leasing/applications/<int:application_id>/approve",
+    ),
 ]

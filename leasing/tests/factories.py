@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from leasing.models import Application, Contract, LeaseProduct
+from leasing.models import Application, Contract, IdentityCheck, LeaseProduct
 from leasing.services import applications, contracts, products
 from leasing.services.quotes import QuoteInput
 from payments.ledger.registry import AccountCode
@@ -114,6 +114,33 @@ def quote_input(product: LeaseProduct, **overrides) -> QuoteInput:
     return QuoteInput(**(values | overrides))
 
 
+def identity_check_pass(application: Application) -> IdentityCheck:
+    """The customer shows that they are over 18 the way a wallet does: the identity check is started through its
+    service and answered over OpenID4VP (an encrypted direct_post.jwt to the verifier) with the demo KYC provider's
+    identity credential, disclosing ``age_over_18`` only. The verifier checks it like any answer; only the verdict,
+    the hashes and the consent receipt are stored."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from identity.openid4vp.transactions import presentation_response_receive
+    from identity.tests.openid4vp.holder import credential_for, encrypted_response, present
+    from leasing.services.identity_checks import QUERY_ID, identity_check_start
+
+    holder = ec.generate_private_key(ec.SECP256R1())
+    credential = credential_for(application.customer, configuration_id="DemoIdentityCredential", holder=holder)
+    check = identity_check_start(application=application)
+    presentation = check.presentation_transaction
+    shown = present(
+        credential, holder=holder, disclose=("age_over_18",), nonce=presentation.nonce, audience=presentation.client_id
+    )
+    response = encrypted_response(
+        {"vp_token": {QUERY_ID: [shown]}, "state": presentation.state}, jwk=presentation.encryption_jwk
+    )
+    presentation_response_receive(public_id=presentation.public_id, form={"response": response})
+    check.refresh_from_db()
+    assert (check.status, check.is_over_18) == ("verified", True), check.refusal_reason
+    return check
+
+
 def application_approved(
     *, customer, back_office, product: LeaseProduct, dealer_organisation=None, **overrides
 ) -> Application:
@@ -123,6 +150,7 @@ def application_approved(
     applications.application_credit_verdict_record(
         application_id=application.pk, verdict="approved", source="credential", external_reference="check-1"
     )
+    identity_check_pass(application)
     application = applications.application_approve(
         application_id=application.pk, approved_by=back_office, reason="Fits policy"
     )

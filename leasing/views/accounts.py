@@ -30,7 +30,12 @@ from leasing.models import ApplicationStatus, ContractStatus, DunningLetter, Ide
 from leasing.services.changes import payoff_quote_create
 from leasing.services.contracts import contract_accept
 from leasing.services.credit_verdicts import application_credit_verdicts_collect
-from leasing.services.identity_checks import identity_check_links, identity_check_start, refusal_text
+from leasing.services.identity_checks import (
+    identity_check_links,
+    identity_check_passed,
+    identity_check_start,
+    refusal_text,
+)
 from leasing.views.common import form_error_apply, pdf_response
 
 ALL_ROLES = (Role.CUSTOMER, Role.DEALER, Role.BACK_OFFICE)
@@ -78,14 +83,17 @@ def application_status(request: HttpRequest, application_id: int) -> JsonRespons
 
 
 def _application_state(application) -> str:
-    """What the page shows that can change without the reader: the status, the credit check and the approvals."""
+    """What the page shows that can change without the reader: the status, the credit check, the approvals and the
+    identity check (answered from a phone while the page is open)."""
     credit_check = getattr(application, "credit_check", None)
+    identity_check = selectors.identity_check_latest(application=application)
     return ":".join(
         [
             application.status,
             credit_check.status if credit_check else "",
             str(application.approvals.count()),
             str(getattr(getattr(application, "contract", None), "status", "")),
+            f"{identity_check.pk}-{identity_check.status}" if identity_check else "",
         ]
     )
 
@@ -103,6 +111,7 @@ def _application_context(request: HttpRequest, application, **forms) -> dict:
         "identity_check": identity_check,
         "identity_check_refusal": refusal_text(identity_check.refusal_reason) if identity_check else "",
         "identity_wallet_request": wallet_request,
+        "identity_check_passed": identity_check_passed(application=application),
         "can_start_identity_check": request.user.role == Role.CUSTOMER and is_undecided and can_restart,
         "application": application,
         "application_state": _application_state(application),

@@ -98,7 +98,7 @@ def _no_internal_codes(*texts: str) -> None:
 
 
 def _leasing_events(*, customer, dealer, back_office, product) -> None:
-    """Application → a dealer's credit check for it → approval (decision and contract) → SEPA acceptance →
+    """Application → a dealer's credit check for it → the customer's identity check → approval (decision and contract) → SEPA acceptance →
     pre-notifications → collection → the bank rejects the fee."""
     application = applications.application_create(
         customer=customer,
@@ -116,6 +116,7 @@ def _leasing_events(*, customer, dealer, back_office, product) -> None:
     applications.application_credit_verdict_record(
         application_id=application.pk, verdict="approved", source="credential", external_reference="check-1"
     )
+    leasing_factories.identity_check_pass(application)
     applications.application_approve(application_id=application.pk, approved_by=back_office, reason="Fits policy")
     application.refresh_from_db()
     if application.status != "approved":  # four eyes: a second back-office user

@@ -69,3 +69,37 @@ def encrypted_response(payload: dict[str, Any], *, jwk: dict[str, Any], encrypti
     return jwe.encrypt(
         json.dumps(payload).encode(), recipient=recipient, encryption=encryption, extra_header={"kid": jwk["kid"]}
     )
+
+
+def issuer_payload(credential: str) -> dict[str, Any]:
+    """The issuer-signed payload of an SD-JWT VC (the status references are never selectively disclosed)."""
+    return jose.decode_compact(credential.split("~")[0])[1]
+
+
+def status_set_in_token_status_list_only(credential: str, *, revoked: bool = False, suspended: bool = False) -> None:
+    """Revoke or suspend a portal-issued credential through its IETF Token Status List alone, the way an issuer that
+    keeps only that list does: the record changes and the revocation list's Status List Token is re-signed, while
+    the W3C Bitstring Status Lists keep their bits (they still say valid). The verifier's cached lists are dropped.
+    """
+    from django.core.cache import cache
+
+    from identity.models import CredentialRecord
+    from identity.services import status
+    from identity.services.status import sd_jwt_status_reason
+
+    record = CredentialRecord.objects.get(credential_id=issuer_payload(credential)["jti"])
+    changes: dict[str, Any] = {}
+    if revoked:
+        changes["revoked_at"] = timezone.now()
+    if suspended:
+        changes["is_suspended"] = True
+    CredentialRecord.objects.filter(pk=record.pk).update(**changes)
+    status.status_list_publish(status_list=record.revocation_list)  # the bitstring's bits are unchanged
+    cache.clear()
+    payload = issuer_payload(credential)
+    only_bitstring = {name: value for name, value in payload.items() if name != "status"}
+    only_token = {name: value for name, value in payload.items() if name != "credentialStatus"}
+    assert sd_jwt_status_reason(only_bitstring, now=timezone.now()) is None
+    expected = "revoked" if revoked else "suspended"
+    assert sd_jwt_status_reason(only_token, now=timezone.now()) == expected
+    cache.clear()

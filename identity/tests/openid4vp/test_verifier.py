@@ -92,10 +92,25 @@ def test_the_request_object_is_signed_by_the_access_certificate_and_names_everyt
     assert metadata["jwks"]["keys"][0]["alg"] == "ECDH-ES" and "d" not in metadata["jwks"]["keys"][0]
     assert metadata["encrypted_response_enc_values_supported"] == ["A128GCM", "A256GCM"]
     assert metadata["vp_formats_supported"]["dc+sd-jwt"]["sd-jwt_alg_values"] == ["ES256", "EdDSA"]
+    # who asks, for the wallet's consent screen (RFC 7591 client metadata), inside the signed request
+    assert metadata["client_name"] == "FinLab"
+    assert metadata["logo_uri"] == f"{BASE}/static/identity/finlab-logo.svg"
     assert "client_id_scheme" not in payload and "presentation_definition" not in payload
     # the ephemeral key is stored encrypted under its own context only
     with pytest.raises(DecryptionFailed):
         field_decrypt(blob=bytes(presentation.encrypted_private_key), context=b"openid4vp:other")
+
+
+def test_the_logo_is_served_where_the_request_says_and_left_out_when_the_portal_is_not_on_https(
+    client, recorder, settings
+):
+    assert client.get("/static/identity/finlab-logo.svg").status_code == 200
+    settings.PORTAL_BASE_URL = "http://localhost:8000"
+    presentation = open_transaction()
+
+    _header, payload = request_object(client, presentation)
+
+    assert payload["client_metadata"]["client_name"] == "FinLab" and "logo_uri" not in payload["client_metadata"]
 
 
 def test_the_links_carry_client_id_and_request_uri(recorder):

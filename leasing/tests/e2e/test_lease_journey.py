@@ -1,5 +1,6 @@
 """In headless Chromium: quote → application through a dealer → the dealer's credit check, answered by the customer
-from the browser wallet → back-office approval with the second factor → acceptance → beat collects.
+from the browser wallet → the identity check (over 18), answered from the browser wallet over OpenID4VP → back-office
+approval with the second factor → acceptance → beat collects.
 
 Nothing is recorded behind the browser's back: the verdict reaches the application the way it does in production,
 by leasing collecting it from the credit-check flow when the application page opens.
@@ -48,7 +49,11 @@ def _log_in_with_second_factor(page, user, device) -> None:
     page.get_by_test_id("dashboard-title").wait_for()
 
 
-def test_customer_gets_a_lease_approved_accepts_it_and_beat_collects(page, live_server, make_user, screenshot):
+def test_customer_gets_a_lease_approved_accepts_it_and_beat_collects(
+    page, live_server, make_user, screenshot, settings
+):
+    # the live server is the verifier and the issuer the browser wallet talks to (it reaches only its own origin)
+    settings.PORTAL_BASE_URL = settings.OPENID4VCI_CREDENTIAL_ISSUER = live_server.url
     factories.mileage_lease_product(code="private-mileage")
     customer = make_user(Role.CUSTOMER)
     dealer = make_user(Role.DEALER)
@@ -116,6 +121,42 @@ def test_customer_gets_a_lease_approved_accepts_it_and_beat_collects(page, live_
     assert page.get_by_test_id("application-status").inner_text() == "Decision pending"
     dealer_page.goto(f"/leasing/applications/{application.pk}/")
     assert dealer_page.get_by_test_id("application-status").inner_text() == "Decision pending"
+    assert dealer_page.get_by_test_id("identity-check").inner_text() == "not checked yet"
+    dealer_page.get_by_test_id("identity-check-next-step").wait_for()
+
+    # Approval waits for the identity check: the customer takes the demo KYC provider's identity credential into
+    # the browser wallet (OpenID4VCI offer with PIN) and shows only that they are over 18 (OpenID4VP).
+    page.goto("/identity/wallet/credential-offer/")
+    page.get_by_label("Identity (demo KYC provider)").check()
+    page.get_by_role("button", name="Make an offer").click()
+    offer_link = page.get_by_test_id("offer-browser-wallet-link").get_attribute("href")
+    pin = page.get_by_test_id("offer-pin").inner_text()
+    page.goto(offer_link)
+    page.get_by_test_id("offer-summary").wait_for()
+    page.get_by_label("Wallet passphrase").fill("correct horse battery lease")
+    page.get_by_role("button", name="Open wallet").click()
+    page.locator("#wallet-open").wait_for()
+    page.get_by_label("PIN shown with the offer").fill(pin)
+    page.get_by_role("button", name="Add to my wallet").click()
+    page.locator("#wallet-offer-status").wait_for()
+    page.goto(f"/leasing/applications/{application.pk}/")
+    page.get_by_test_id("identity-check-start").click()
+    page.get_by_test_id("identity-check-qr").wait_for()
+    screenshot(page, "identity-check-request")
+    page.get_by_role("link", name="Use the wallet in this browser").click()
+    page.get_by_test_id("request-verifier").wait_for()
+    page.get_by_label("Wallet passphrase").fill("correct horse battery lease")
+    page.get_by_role("button", name="Open wallet").click()
+    page.locator("#wallet-open").wait_for()
+    claims = page.get_by_test_id("request-claims")
+    claims.locator("dt").first.wait_for()
+    assert claims.locator("dt").all_inner_texts() == ["Over 18"]
+    screenshot(page, "identity-check-consent")
+    page.get_by_role("button", name="Share").click()
+    page.wait_for_url(f"{live_server.url}/leasing/applications/{application.pk}/")
+    assert page.get_by_test_id("identity-check").inner_text() == "yes"
+    dealer_page.reload()
+    assert dealer_page.get_by_test_id("identity-check").inner_text() == "yes"
     dealer_page.context.close()
 
     staff_page = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 860}).new_page()

@@ -101,6 +101,7 @@ def test_above_the_limit_two_different_back_office_users_must_approve(settings, 
     first, second = make_user(Role.BACK_OFFICE), make_user(Role.BACK_OFFICE)
     application = _apply(customer, mileage_product)
     applications.application_credit_verdict_record(application_id=application.pk, verdict="approved", source="x")
+    factories.identity_check_pass(application)
     assert application.approvals_required == 2
 
     application = applications.application_approve(application_id=application.pk, approved_by=first, reason="ok")
@@ -165,6 +166,7 @@ def test_approving_a_quote_priced_before_the_rule_is_refused_by_name_and_writes_
     product = factories.short_product()
     application = _apply(customer, product, **ONE_CENT_TO_REPAY | {"down_payment": 201_19})
     applications.application_credit_verdict_record(application_id=application.pk, verdict="approved", source="x")
+    factories.identity_check_pass(application)
     # A quote stored before quotes refused such terms: one cent to repay in two instalments.
     Quote.objects.filter(pk=application.quote_id).update(down_payment=201_20, financed_amount=201_22)
 

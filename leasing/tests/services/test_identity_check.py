@@ -16,7 +16,12 @@ from django.utils.html import escape
 from accounts.roles import Role
 from accounts.tests.factories import UserFactory
 from identity.models import TrustAnchor
-from identity.tests.openid4vp.holder import credential_for, encrypted_response, present
+from identity.tests.openid4vp.holder import (
+    credential_for,
+    encrypted_response,
+    present,
+    status_set_in_token_status_list_only,
+)
 from identity.tests.openid4vp.outside_issuer import PERSONAL_VALUES, outside_credentials_issue
 from identity.tests.privacy_scan import personal_values_found
 from leasing.models import IdentityCheck
@@ -161,3 +166,36 @@ def test_only_the_applicant_may_start_the_check_and_an_open_one_is_reused(applic
     assert first.pk == second.pk and IdentityCheck.objects.count() == 1
     stranger = client_for(UserFactory(role=Role.CUSTOMER))
     assert stranger.post(reverse("leasing:identity-check-start", args=[application.pk])).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("status_change", "reason", "text"),
+    [
+        ({"revoked": True}, "revoked", "The credential was revoked by its issuer."),
+        ({"suspended": True}, "suspended", "The credential is suspended by its issuer."),
+    ],
+)
+def test_an_identity_credential_revoked_or_suspended_only_in_its_token_status_list_is_refused_on_every_page(
+    applicant, back_office, dealer, client, client_for, status_change, reason, text
+):
+    application = applications.application_create(
+        customer=applicant,
+        quote_input=factories.quote_input(factories.mileage_lease_product()),
+        dealer_organisation=dealer.dealer_organisation,
+    )
+    holder = ec.generate_private_key(ec.SECP256R1())
+    credential = credential_for(applicant, configuration_id="DemoIdentityCredential", holder=holder)
+    status_set_in_token_status_list_only(credential, **status_change)  # the bitstring still says valid
+    check = start_check(client_for(applicant), application)
+
+    refused = answer(client, check, holder=holder, credential=credential)
+
+    assert refused.status_code == 400 and refused.json()["reason"] == reason
+    check.refresh_from_db()
+    assert (check.status, check.is_over_18, check.refusal_reason) == ("refused", None, reason)
+    assert (check.presentation_hash, check.consent_receipt) == ("", None)
+    application.refresh_from_db()
+    assert application.status == "credit_check_pending"
+    for viewer in (applicant, back_office, dealer):
+        page = client_for(viewer).get(reverse("leasing:application-detail", args=[application.pk])).content.decode()
+        assert escape(text) in page, viewer.role

@@ -4,7 +4,8 @@ walk them.
 1. A customer buys a code by card (with the card's challenge step), shows it at the dealer; the dealer reads it and
    redeems part of its balance.
 2. A lease quote, the application through a dealer, the dealer's credit check answered from the customer's wallet,
-   approval by two back-office users (four eyes) and the customer's acceptance of the contract.
+   the customer's identity check (recorded through the service layer, see the test), approval by two back-office
+   users (four eyes) and the customer's acceptance of the contract.
 3. A vehicle is registered by its owner, who tops up its wallet by card; a station charges it and the owner reads
    the session and its invoice.
 
@@ -247,6 +248,14 @@ def test_a_lease_is_quoted_applied_for_checked_approved_by_four_eyes_and_accepte
 
     page.goto(f"/leasing/applications/{application.pk}/")
     assert page.get_by_test_id("application-status").inner_text() == "Entscheidung ausstehend"
+    assert page.get_by_test_id("identity-check-next-step").is_visible()
+    # Approval waits for the identity check (age_over_18 over OpenID4VP). Here it is answered through the service
+    # layer the way a wallet answers (an encrypted direct_post.jwt checked by the verifier): this journey's pages
+    # are served from the live server, which is not the verifier's origin (PORTAL_BASE_URL) the browser wallet
+    # answers to. The browser wallet answering it in Chromium is walked in leasing's lease journey.
+    leasing_factories.identity_check_pass(application)
+    page.reload()
+    assert page.get_by_test_id("identity-check").inner_text() == "ja"
 
     first_page = phone()
     _log_in(first_page, first_staff)
