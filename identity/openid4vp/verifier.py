@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from urllib.parse import urlencode, urlsplit
 
 import segno
@@ -184,7 +185,12 @@ class AuthorizationRequestLinks:
 
     wallet_link: str
     browser_wallet_link: str
-    qr_svg: str
+
+    @cached_property
+    def qr_svg(self) -> str:
+        """The wallet link as an inline SVG QR code, drawn only by the pages that show it (drawing it costs more
+        than the rest of the page)."""
+        return segno.make_qr(self.wallet_link, error="l").svg_inline(scale=3, title="OpenID4VP")
 
 
 def authorization_request_links(presentation: PresentationTransaction) -> AuthorizationRequestLinks:
@@ -193,5 +199,4 @@ def authorization_request_links(presentation: PresentationTransaction) -> Author
     return AuthorizationRequestLinks(
         wallet_link=wallet_link,
         browser_wallet_link=f"{portal_base_url()}{BROWSER_WALLET_PATH}?{query}",
-        qr_svg=segno.make_qr(wallet_link, error="l").svg_inline(scale=3, title="OpenID4VP"),
     )
