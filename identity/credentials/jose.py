@@ -75,9 +75,11 @@ def public_key_and_thumbprint_from_jwk(jwk: object) -> tuple[PublicKey, str]:
     """:func:`public_key_from_jwk` and the key's RFC 7638 thumbprint, both remembered for the same exact members."""
     members = _jwk_members(jwk)
     public_key = _remembered_public_key(*members)
-    if isinstance(jwk, Mapping) and all(isinstance(jwk.get(name), str) for name in _thumbprint_members(members[0])):
-        return public_key, _remembered_thumbprint(*members)
-    return public_key, jwk_thumbprint(jwk)
+    if not isinstance(jwk, Mapping) or not all(
+        isinstance(jwk.get(name), str) for name in _thumbprint_members(members[0])
+    ):
+        return public_key, jwk_thumbprint(jwk)  # type: ignore[arg-type]  # members that are not text: not remembered
+    return public_key, _remembered_thumbprint(*members)
 
 
 def _jwk_members(jwk: object) -> tuple[str, str, str, str]:
