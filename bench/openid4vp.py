@@ -1,7 +1,8 @@
 """OpenID4VP answer verification throughput, next to raw ES256 verification with ``cryptography`` on this machine.
 
-A complete answer as the verifier receives it: a ``direct_post.jwt`` JWE (ECDH-ES, A128GCM) around a ``vp_token``
-holding one SD-JWT VC (the bureau's score band and affordability ceiling disclosed, three claims withheld) with its
+Two complete answers as the verifier receives them: the ``direct_post`` form (``vp_token`` as JSON text and
+``state`` in clear) and the ``direct_post.jwt`` JWE (ECDH-ES, A128GCM) around the same parameters; the ``vp_token``
+holds one SD-JWT VC (the bureau's score band and affordability ceiling disclosed, three claims withheld) with its
 key-binding JWT. Verified with the library code the response endpoint runs (identity.openid4vp.jwe, .dcql and
 identity.credentials.verify.verify_sd_jwt_vc_presentation): decryption, DCQL fit, issuer signature (ES256 with an
 ``x5c`` chain to the issuing CA, or EdDSA under a did:key), disclosures, validity, both Bitstring Status List entries
@@ -25,7 +26,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from identity.credentials import jose, x509
 from identity.credentials.dids import did_key_from_public_key, resolve_did_key
-from identity.credentials.encoding import b64url_encode
+from identity.credentials.encoding import b64url_encode, json_decode
 from identity.credentials.sd_jwt import _digest, _disclosure
 from identity.credentials.status_list import StatusBitstring, build_status_list_entry
 from identity.credentials.verify import (
@@ -46,10 +47,12 @@ CLAIMS = ("scoreBand", "affordabilityCeilingPerMonth")
 
 
 def _rate(operation: Callable[[], object], duration_seconds: float) -> float:
+    """Operations per second of this process's CPU time: on a machine shared with other work, waiting for a core
+    would otherwise count against whichever operation was running, and more against the longer ones."""
     for _ in range(20):
         operation()
-    count, started = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - started) < duration_seconds:
+    count, started = 0, time.process_time()
+    while (elapsed := time.process_time() - started) < duration_seconds:
         for _ in range(20):
             operation()
         count += 20
@@ -110,8 +113,8 @@ def _presentation(
 
 
 def openid4vp_benchmark(*, duration_seconds: float = 0.5) -> dict[str, float]:
-    """Verifications per second: ``es256_raw``, ``answer_x5c`` / ``answer_did`` (the whole encrypted answer) and
-    ``presentation_x5c`` (the SD-JWT VC with key binding, without the JWE)."""
+    """Verifications per second: ``es256_raw``, ``direct_post_x5c`` (the whole answer in clear) and ``answer_x5c`` /
+    ``answer_did`` (the whole encrypted answer, ``direct_post.jwt``)."""
     now = datetime.now(UTC).replace(microsecond=0)
     ca_key, leaf_key, holder = (x509.generate_p256_key() for _ in range(3))
     not_before, not_after = x509.validity_period(now=now - timedelta(days=1), days=365)
@@ -152,8 +155,9 @@ def openid4vp_benchmark(*, duration_seconds: float = 0.5) -> dict[str, float]:
     ):
         issuer_jwt, disclosures = _issuer_jwt(private_key=signer, header=header, issuer=issuer, holder=holder, now=now)
         vp = _presentation(issuer_jwt, disclosures, holder, nonce=nonce, now=now)
+        form = {"vp_token": json.dumps({"credit": [vp]}), "state": state}
         body = json.dumps({"vp_token": {"credit": [vp]}, "state": state}).encode()
-        answers[name] = (vp, jwe.encrypt(body, recipient=verifier_key.public_key()))
+        answers[name] = (form, jwe.encrypt(body, recipient=verifier_key.public_key()))
 
     def verify_presentation(vp: str) -> None:
         verified = verify_sd_jwt_vc_presentation(
@@ -161,19 +165,33 @@ def openid4vp_benchmark(*, duration_seconds: float = 0.5) -> dict[str, float]:
         )
         dcql.disclosure_check(query=credential_query, vct=verified.credential.types[0], disclosed=verified.disclosed)
 
-    def verify_answer(token: str) -> None:
-        payload = json.loads(jwe.decrypt(token, private_key=verifier_key))
+    def verify_parameters(payload: dict[str, Any]) -> None:
         if payload["state"] != state:
             raise AssertionError("state")
         for vp in dcql.vp_token_presentations(payload["vp_token"], query).values():
             verify_presentation(vp)
 
+    def verify_answer(token: str) -> None:
+        verify_parameters(json_decode(jwe.decrypt(token, private_key=verifier_key)))
+
     message = b"x" * 200
     raw_signature = leaf_key.sign(message, ec.ECDSA(hashes.SHA256()))
     raw_public = leaf_key.public_key()
+    holder_public = holder.public_key()
+    holder_signature = holder.sign(message, ec.ECDSA(hashes.SHA256()))
+    wallet_key_jwk = jose.public_jwk(x509.generate_p256_key().public_key())
+
+    def public_key_operations() -> None:
+        """The encrypted answer's public-key work alone: the issuer's and the holder's ES256 verification and the
+        ECDH with the key a wallet makes for one answer (built from its JWK, so checked, as every answer's is)."""
+        raw_public.verify(raw_signature, message, ec.ECDSA(hashes.SHA256()))
+        holder_public.verify(holder_signature, message, ec.ECDSA(hashes.SHA256()))
+        verifier_key.exchange(ec.ECDH(), jose.ephemeral_public_key_from_jwk(wallet_key_jwk))  # type: ignore[arg-type]
+
     operations: dict[str, Callable[[], object]] = {
         "es256_raw": lambda: raw_public.verify(raw_signature, message, ec.ECDSA(hashes.SHA256())),
-        "presentation_x5c": lambda: verify_presentation(answers["x5c"][0]),
+        "public_key_work": public_key_operations,
+        "direct_post_x5c": lambda: verify_parameters(answers["x5c"][0]),
         "answer_x5c": lambda: verify_answer(answers["x5c"][1]),
         "answer_did": lambda: verify_answer(answers["did"][1]),
     }
@@ -186,6 +204,11 @@ def openid4vp_benchmark(*, duration_seconds: float = 0.5) -> dict[str, float]:
     return best
 
 
+def _verdict(share: float) -> str:
+    # one decimal: 24.6% must not read as a "25%" that missed a 25% target
+    return f"{share:.1%} of raw ES256 (target at least {SHARE_TARGET:.0%}): **{'met' if share >= SHARE_TARGET else 'NOT met'}**"
+
+
 def run() -> str:
     rates = openid4vp_benchmark(duration_seconds=2.0)
     raw = rates["es256_raw"]
@@ -193,12 +216,14 @@ def run() -> str:
         f"| {label} | {rates[key]:,.0f} | {rates[key] / raw:.0%} |"
         for label, key in (
             ("raw ES256 verify (`cryptography`), baseline", "es256_raw"),
-            ("SD-JWT VC + key binding, ES256 issuer with x5c (no JWE)", "presentation_x5c"),
-            ("complete answer: JWE + DCQL + SD-JWT VC + KB, ES256/x5c issuer", "answer_x5c"),
-            ("complete answer: JWE + DCQL + SD-JWT VC + KB, EdDSA/did:key issuer", "answer_did"),
+            ("public-key work of an encrypted answer alone (2 ES256 verify + ECDH-ES): the ceiling", "public_key_work"),
+            ("`direct_post` answer (no JWE): DCQL + SD-JWT VC + KB, ES256/x5c issuer", "direct_post_x5c"),
+            ("`direct_post.jwt` answer: JWE + DCQL + SD-JWT VC + KB, ES256/x5c issuer", "answer_x5c"),
+            ("`direct_post.jwt` answer: JWE + DCQL + SD-JWT VC + KB, EdDSA/did:key issuer", "answer_did"),
         )
     ]
-    share = rates["answer_x5c"] / raw
+    ceiling = rates["public_key_work"] / raw
+    rest = raw / rates["answer_x5c"] - raw / rates["public_key_work"]
     return "\n".join(
         [
             "## OpenID4VP answer verification (issue 17)",
@@ -207,10 +232,21 @@ def run() -> str:
             "|---|---:|---:|",
             *rows,
             "",
-            f"Complete ES256 answer at {share:.0%} of raw ES256 (target at least {SHARE_TARGET:.0%}): "
-            f"**{'met' if share >= SHARE_TARGET else 'NOT met'}**. Status lists and the anchor answer are cached; the "
-            "x5c chain is checked once per chain and remembered, its validity dates on every answer. Each rate is the "
-            f"best of {ROUNDS} interleaved rounds. A complete answer costs three public-key operations (ECDH for the "
-            "JWE, ES256 for the issuer, ES256 for the key binding), so about a third of raw ES256 is its ceiling.",
+            f"Complete `direct_post` answer (two public-key operations: ES256 issuer, ES256 key binding) at "
+            f"{_verdict(rates['direct_post_x5c'] / raw)}. Complete `direct_post.jwt` answer (three: ECDH-ES for the "
+            f"JWE as well) at {_verdict(rates['answer_x5c'] / raw)}. Status lists and the anchor answer are cached; "
+            "the x5c chain is checked once per chain and remembered with its anchor (used only while that anchor is "
+            "still given), its validity dates compared on every answer. Each rate is the best of "
+            f"{ROUNDS} interleaved rounds, counted per second of the process's CPU time.",
+            "",
+            f"What bounds the encrypted answer: its public-key work alone runs at {ceiling:.0%} of raw (the second "
+            "row: the ECDH is made with a key the wallet made for this one answer, which is built from its JWK and "
+            "checked on the curve every time, and a new key pays OpenSSL's first-use cost). The rest of the "
+            f"answer costs {rest:.1f} raw ES256 verifications: base64url and JSON of a 4 KB JWE, of the issuer JWT "
+            "with its x5c header, of the disclosures and the key-binding JWT; two SHA-256 over the presented text; "
+            "the DCQL, validity, status and binding checks; and the signature checks run slower inside the answer "
+            "than in the baseline's tight loop, whose key, message and code stay in the CPU's caches. An EdDSA "
+            "issuer costs more than an ES256 one here: OpenSSL's Ed25519 verification is about three times slower "
+            "than its P-256 one on this machine.",
         ]
     )

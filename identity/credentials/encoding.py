@@ -4,10 +4,11 @@ JOSE (JWT, JWK, SD-JWT) uses unpadded base64url; Data Integrity proofs and Multi
 base58btc (prefix ``z``); the Bitstring Status List uses multibase base64url (prefix ``u``).
 """
 
-import base64
 import binascii
+from typing import Any
 
 import base58
+import orjson
 
 ED25519_PUBLIC_KEY_MULTICODEC = b"\xed\x01"
 ED25519_PUBLIC_KEY_LENGTH = 32
@@ -17,19 +18,34 @@ class EncodingError(ValueError):
     """Raised when an encoded value cannot be decoded into the expected bytes."""
 
 
+# binascii directly, not base64.urlsafe_b64*: the same codec without four layers of Python wrappers, which cost more
+# than the decoding itself for the short values of JOSE (a verified presentation decodes about a dozen of them).
+_STANDARD_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+# Decoding maps the URL-safe alphabet onto the standard one, and "=", "+" and "/" onto "!", which binascii's strict
+# mode refuses like any other character outside the alphabet (whitespace included).
+_URLSAFE_TO_STANDARD = bytes.maketrans(b"-_=+/", b"+/!!!")
+
+
 def b64url_encode(data: bytes) -> str:
     """Encode bytes as base64url without ``=`` padding (RFC 7515 section 2)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(data, newline=False).translate(_STANDARD_TO_URLSAFE).rstrip(b"=").decode("ascii")
 
 
 def b64url_decode(text: str) -> bytes:
-    """Decode unpadded base64url; padding, whitespace and the standard alphabet are refused."""
-    if "=" in text or "+" in text or "/" in text:
-        raise EncodingError("base64url value must be unpadded and use the URL-safe alphabet")
+    """Decode unpadded base64url; padding, whitespace, the standard alphabet and any other character are refused."""
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        data = text.encode("ascii").translate(_URLSAFE_TO_STANDARD)
+        return binascii.a2b_base64(data + b"=" * (-len(data) % 4), strict_mode=True)
     except (binascii.Error, ValueError) as error:
-        raise EncodingError("invalid base64url value") from error
+        raise EncodingError("invalid base64url value: unpadded, URL-safe alphabet only") from error
+
+
+def json_decode(data: bytes | str) -> Any:
+    """One JSON value from UTF-8 bytes (or text); anything else raises ``ValueError``.
+
+    orjson, not ``json``: several times faster on the small objects of JOSE, and stricter (invalid UTF-8, lone
+    surrogates, NaN and integers beyond 64 bits are refused)."""
+    return orjson.loads(data)
 
 
 def multibase_base58btc_encode(data: bytes) -> str:

@@ -18,13 +18,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
-from identity.credentials.encoding import EncodingError, b64url_decode, b64url_encode
+from identity.credentials.encoding import EncodingError, b64url_decode, b64url_encode, json_decode
 from identity.credentials.jws import compact_json
 
 PublicKey = ec.EllipticCurvePublicKey | Ed25519PublicKey
 PrivateKey = ec.EllipticCurvePrivateKey | Ed25519PrivateKey
 SUPPORTED_ALGORITHMS = ("ES256", "EdDSA")
 _P256_COORDINATE_LENGTH = 32
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+_REMEMBERED_KEYS = 1024
 
 
 class JoseError(ValueError):
@@ -57,17 +59,47 @@ def public_jwk(public_key: PublicKey) -> dict[str, str]:
 def public_key_from_jwk(jwk: object) -> PublicKey:
     """A P-256 or Ed25519 public key from its JWK; private members, other curves and bad points are refused.
 
-    Keys already seen are answered from a small cache (a holder or issuer key recurs in every presentation, and
-    checking that a point lies on the curve is costly); the cache holds public keys only."""
+    Keys already seen are answered from a bounded cache keyed by the JWK's exact ``kty``, ``crv``, ``x`` and ``y``
+    (a holder or issuer key recurs in every presentation, and checking that a point lies on the curve costs nearly
+    as much as a signature check); other key material never meets another key's entry. Public keys only."""
+    return _remembered_public_key(*_jwk_members(jwk))
+
+
+def ephemeral_public_key_from_jwk(jwk: object) -> PublicKey:
+    """As :func:`public_key_from_jwk`, for a key used once (a JWE's ``epk``): not remembered, so a stream of
+    one-time keys does not push the recurring ones out of the cache."""
+    return _public_key_from_members(*_jwk_members(jwk))
+
+
+def public_key_and_thumbprint_from_jwk(jwk: object) -> tuple[PublicKey, str]:
+    """:func:`public_key_from_jwk` and the key's RFC 7638 thumbprint, both remembered for the same exact members."""
+    members = _jwk_members(jwk)
+    public_key = _remembered_public_key(*members)
+    if not isinstance(jwk, Mapping) or not all(
+        isinstance(jwk.get(name), str) for name in _thumbprint_members(members[0])
+    ):
+        return public_key, jwk_thumbprint(jwk)  # type: ignore[arg-type]  # members that are not text: not remembered
+    return public_key, _remembered_thumbprint(*members)
+
+
+def _jwk_members(jwk: object) -> tuple[str, str, str, str]:
     if not isinstance(jwk, Mapping):
         raise JoseError("a JWK is a JSON object")
     if "d" in jwk:
         raise JoseError("a public JWK must not contain the private key")
-    members = tuple(str(jwk.get(name, "")) for name in ("kty", "crv", "x", "y"))
-    return _public_key_from_members(*members)
+    return str(jwk.get("kty", "")), str(jwk.get("crv", "")), str(jwk.get("x", "")), str(jwk.get("y", ""))
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=_REMEMBERED_KEYS)
+def _remembered_public_key(kty: str, crv: str, x: str, y: str) -> PublicKey:
+    return _public_key_from_members(kty, crv, x, y)
+
+
+@functools.lru_cache(maxsize=_REMEMBERED_KEYS)
+def _remembered_thumbprint(kty: str, crv: str, x: str, y: str) -> str:
+    return jwk_thumbprint({"kty": kty, "crv": crv, "x": x, "y": y})
+
+
 def _public_key_from_members(kty: str, crv: str, x: str, y: str) -> PublicKey:
     try:
         if kty == "EC" and crv == "P-256":
@@ -87,9 +119,13 @@ def _public_key_from_members(kty: str, crv: str, x: str, y: str) -> PublicKey:
     raise JoseError("only EC P-256 and OKP Ed25519 keys are supported")
 
 
+def _thumbprint_members(kty: str) -> tuple[str, ...]:
+    return ("crv", "kty", "x", "y") if kty == "EC" else ("crv", "kty", "x")
+
+
 def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
     """RFC 7638 SHA-256 thumbprint of a public JWK (base64url)."""
-    members = ("crv", "kty", "x", "y") if jwk.get("kty") == "EC" else ("crv", "kty", "x")
+    members = _thumbprint_members(str(jwk.get("kty")))
     canonical = json.dumps({name: jwk[name] for name in members}, separators=(",", ":"), sort_keys=True)
     return b64url_encode(hashlib.sha256(canonical.encode("ascii")).digest())
 
@@ -113,15 +149,27 @@ def decode_compact(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, b
     if len(parts) != 3:
         raise JoseError("a compact JWS has three parts")
     try:
-        header, payload = json.loads(b64url_decode(parts[0])), json.loads(b64url_decode(parts[1]))
+        header, payload = dict(_decoded_header(parts[0])), json_decode(b64url_decode(parts[1]))
         signature = b64url_decode(parts[2])
+    except JoseError:
+        raise
     except (EncodingError, ValueError) as error:
         raise JoseError(f"undecodable JWS: {error}") from error
-    if not isinstance(header, dict) or not isinstance(payload, dict):
+    if not isinstance(payload, dict):
         raise JoseError("JWS header and payload must be JSON objects")
     if "crit" in header:
         raise JoseError("critical JWS header parameters are not supported")
     return header, payload, (parts[0] + "." + parts[1]).encode("ascii"), signature
+
+
+@functools.lru_cache(maxsize=_REMEMBERED_KEYS)
+def _decoded_header(segment: str) -> dict[str, Any]:
+    """A JWS header, decoded once per exact encoded text: an issuer's header (with its ``x5c`` chain) and a wallet's
+    key-binding header recur in every presentation. Callers get a copy; an undecodable one is never remembered."""
+    header = json_decode(b64url_decode(segment))
+    if not isinstance(header, dict):
+        raise JoseError("JWS header and payload must be JSON objects")
+    return header
 
 
 def signature_verify(*, algorithm: object, public_key: PublicKey, signing_input: bytes, signature: bytes) -> None:
@@ -134,7 +182,7 @@ def signature_verify(*, algorithm: object, public_key: PublicKey, signing_input:
             if not isinstance(public_key.curve, ec.SECP256R1) or len(signature) != 64:
                 raise JoseError("ES256 needs a P-256 key and a 64-byte signature")
             der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
-            public_key.verify(der, signing_input, ec.ECDSA(hashes.SHA256()))
+            public_key.verify(der, signing_input, _ECDSA_SHA256)
             return
     except InvalidSignature as error:
         raise JoseError("signature does not verify") from error

@@ -6,9 +6,12 @@ exactly what is presented. A verifier therefore learns only the claims it was se
 are top-level claims; ``credentialStatus`` (BitstringStatusListEntry objects) is always disclosed.
 """
 
+import contextlib
+import functools
 import hashlib
 import json
 import secrets
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,7 +32,7 @@ from identity.credentials.core import (
     status_entries_from,
 )
 from identity.credentials.dids import did_key_from_public_key, resolve_method_public_key
-from identity.credentials.encoding import EncodingError, b64url_decode, b64url_encode
+from identity.credentials.encoding import EncodingError, b64url_decode, b64url_encode, json_decode
 from identity.credentials.jws import decode_jws, is_valid_ed25519_signature, sign_jws
 from identity.credentials.keys import public_key_from_jwk, public_key_to_jwk
 
@@ -50,7 +53,7 @@ class ParsedSdJwt:
     @property
     def presented_part(self) -> str:
         """The text ``sd_hash`` covers: the issuer JWT and disclosures, each followed by ``~``."""
-        return "".join(f"{part}~" for part in (self.issuer_jwt, *self.disclosures))
+        return "~".join((self.issuer_jwt, *self.disclosures)) + "~"
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,13 @@ def holder_public_key_of(secured: SecuredCredential) -> bytes:
 
 def _apply_disclosures(payload: Mapping[str, Any], disclosures: tuple[str, ...]) -> dict[str, Any]:
     """Replace the ``_sd`` digests by the disclosed claims; unknown, repeated or clashing disclosures are refused."""
+    return _disclosed_claims(payload, disclosures)[0]
+
+
+def _disclosed_claims(
+    payload: Mapping[str, Any], disclosures: tuple[str, ...]
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """:func:`_apply_disclosures`, and the disclosed claim names in the order sent (each disclosure decoded once)."""
     if payload.get("_sd_alg", "sha-256") != "sha-256":
         raise CredentialError(Reason.MALFORMED, "only sha-256 disclosure digests are supported")
     digests = payload.get("_sd", [])
@@ -193,6 +203,7 @@ def _apply_disclosures(payload: Mapping[str, Any], disclosures: tuple[str, ...])
         raise CredentialError(Reason.MALFORMED, "_sd must be a list of unique digests")
     claims = {key: value for key, value in payload.items() if key not in {"_sd", "_sd_alg"}}
     seen: set[str] = set()
+    names = []
     for disclosure in disclosures:
         digest = _digest(disclosure)
         if digest not in digests or digest in seen:
@@ -202,7 +213,8 @@ def _apply_disclosures(payload: Mapping[str, Any], disclosures: tuple[str, ...])
         if name in claims or name in _RESERVED_NAMES:
             raise CredentialError(Reason.MALFORMED, f"disclosure overwrites claim {name!r}")
         claims[name] = value
-    return claims
+        names.append(name)
+    return claims, tuple(names)
 
 
 def _disclosure(name: str, value: Any) -> str:
@@ -213,7 +225,7 @@ def _disclosure(name: str, value: Any) -> str:
 
 def _decode_disclosure(disclosure: str) -> tuple[str, str, Any]:
     try:
-        decoded = json.loads(b64url_decode(disclosure))
+        decoded = json_decode(b64url_decode(disclosure))
     except (EncodingError, ValueError) as error:
         raise CredentialError(Reason.MALFORMED, f"undecodable disclosure: {error}") from error
     if not isinstance(decoded, list) or len(decoded) != 3 or not all(isinstance(item, str) for item in decoded[:2]):
@@ -249,6 +261,16 @@ X509AnchorsForVct = Callable[[str], Sequence[Certificate]]
 """(vct) -> the X.509 trust anchors an ``x5c``-signed credential of that type must chain to (empty: none)."""
 
 
+@dataclass(frozen=True)
+class CheckedIssuerJwt:
+    """What the issuer step of an SD-JWT VC presentation found, handed on so no later step parses it again: the
+    credential (disclosed claims only), the holder's ``cnf`` key and the disclosed claim names in the order sent."""
+
+    credential: SecuredCredential
+    holder_public_key: jose.PublicKey
+    disclosed: tuple[str, ...]
+
+
 def verify_sd_jwt_vc_issuer(
     *,
     parsed: ParsedSdJwt,
@@ -256,6 +278,19 @@ def verify_sd_jwt_vc_issuer(
     x509_anchors_for_vct: X509AnchorsForVct,
     now: datetime,
 ) -> SecuredCredential:
+    """Check the issuer-signed JWT of an SD-JWT VC and its disclosures (see :func:`sd_jwt_vc_issuer_check`)."""
+    return sd_jwt_vc_issuer_check(
+        parsed=parsed, resolve_did_document=resolve_did_document, x509_anchors_for_vct=x509_anchors_for_vct, now=now
+    ).credential
+
+
+def sd_jwt_vc_issuer_check(
+    *,
+    parsed: ParsedSdJwt,
+    resolve_did_document: DidDocumentResolver,
+    x509_anchors_for_vct: X509AnchorsForVct,
+    now: datetime,
+) -> CheckedIssuerJwt:
     """Check the issuer-signed JWT of an SD-JWT VC and its disclosures.
 
     Signed ES256 with an ``x5c`` chain: the chain must lead to an anchor given for the credential's ``vct`` (else
@@ -278,7 +313,7 @@ def verify_sd_jwt_vc_issuer(
         if method_id.split("#", 1)[0] != issuer:
             raise CredentialError(Reason.BAD_SIGNATURE, "the signing key does not belong to the issuer")
         raw = resolve_method_public_key(method_id=method_id, resolve_did_document=resolve_did_document)
-        public_key = Ed25519PublicKey.from_public_bytes(raw)
+        public_key = _ed25519_public_key(raw)
     else:
         raise CredentialError(Reason.MALFORMED, "the issuer key must be named by x5c or by a DID URL kid (EdDSA)")
     try:
@@ -288,20 +323,20 @@ def verify_sd_jwt_vc_issuer(
     except jose.JoseError as error:
         raise CredentialError(Reason.BAD_SIGNATURE, f"SD-JWT issuer signature: {error}") from error
     try:
-        claims = _apply_disclosures(payload, parsed.disclosures)
+        claims, disclosed = _disclosed_claims(payload, parsed.disclosures)
     except CredentialError as error:
         if error.reason is Reason.BAD_SIGNATURE:
             raise CredentialError(Reason.DISCLOSURE_INVALID, error.detail) from error
         raise
     holder_jwk = claims.get("cnf", {}).get("jwk") if isinstance(claims.get("cnf"), dict) else None
     try:
-        jose.public_key_from_jwk(holder_jwk)
+        holder_public_key, thumbprint = jose.public_key_and_thumbprint_from_jwk(holder_jwk)
     except jose.JoseError as error:
         raise CredentialError(Reason.MALFORMED, f"SD-JWT VC has no usable cnf.jwk: {error}") from error
-    return SecuredCredential(
+    credential = SecuredCredential(
         format=FORMAT,
         issuer=issuer,
-        subject=jose.jwk_thumbprint(holder_jwk),  # type: ignore[arg-type]
+        subject=thumbprint,
         types=(vct,),
         valid_from=_numeric_date(claims, "nbf") or _numeric_date(claims, "iat"),
         valid_until=_numeric_date(claims, "exp"),
@@ -309,55 +344,65 @@ def verify_sd_jwt_vc_issuer(
         anchor_bytes=parsed.issuer_jwt.encode("ascii"),
         status_entries=(),
     )
+    return CheckedIssuerJwt(credential=credential, holder_public_key=holder_public_key, disclosed=disclosed)
+
+
+@functools.lru_cache(maxsize=1024)
+def _ed25519_public_key(raw: bytes) -> Ed25519PublicKey:
+    """The key object of a resolved DID key, remembered by its exact 32 bytes (the resolution itself, and so a
+    removed or rotated key, is looked up on every verification)."""
+    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 @dataclass(frozen=True)
 class _CheckedChain:
-    """A chain that was found to lead to an anchor: the leaf's key and names, and when every certificate is valid."""
+    """A chain that was found to lead to ``anchor``: the leaf's key and names, and when every certificate of the path
+    is valid."""
 
     public_key: ec.EllipticCurvePublicKey
     uris: tuple[str, ...]
     dns_names: tuple[str, ...]
     valid_from: datetime
     valid_until: datetime
+    anchor: Certificate
 
 
-_CHECKED_CHAINS: dict[tuple[tuple[str, ...], frozenset[bytes]], _CheckedChain] = {}
+_CHECKED_CHAINS: OrderedDict[tuple[str, ...], _CheckedChain] = OrderedDict()
 _CHECKED_CHAINS_LIMIT = 256
 
 
 def _checked_chain(value: object, anchors: Sequence[Certificate]) -> _CheckedChain:
-    """The chain's signatures and CA constraints, checked once per (x5c, anchor set) and remembered (an issuer
-    signs many credentials with one chain); validity dates are compared by the caller on every use."""
-    anchor_ders = frozenset(x509.certificate_to_der(anchor) for anchor in anchors)
-    key = (tuple(value), anchor_ders) if isinstance(value, list) and all(isinstance(v, str) for v in value) else None
-    if key is not None and key in _CHECKED_CHAINS:
-        return _CHECKED_CHAINS[key]
-    chain = x509.x5c_decode(value)
-    linked = [*chain, *(anchor for anchor in anchors if anchor.subject == chain[-1].issuer)]
-    valid_from = max(certificate.not_valid_before_utc for certificate in linked)
-    valid_until = min(certificate.not_valid_after_utc for certificate in linked)
-    if valid_from > valid_until:
-        raise x509.CertificateChainError("the chain's certificates are never valid at the same time")
-    leaf = x509.certificate_chain_verify(chain=chain, trust_anchors=anchors, at=valid_from)
+    """The chain's signatures and CA constraints, checked once per exact ``x5c`` value and remembered with the anchor
+    it led to (an issuer signs many credentials with one chain). The remembered answer is used only while that very
+    anchor is among ``anchors`` (the trust registry's current answer): a suspended or replaced anchor makes the chain
+    be checked again against the anchors given now. Validity dates are compared by the caller on every use."""
+    key = tuple(value) if isinstance(value, list) and all(isinstance(v, str) for v in value) else None
+    checked = _CHECKED_CHAINS.get(key) if key is not None else None
+    if checked is not None and any(anchor is checked.anchor or anchor == checked.anchor for anchor in anchors):
+        with contextlib.suppress(KeyError):
+            _CHECKED_CHAINS.move_to_end(key)  # type: ignore[arg-type]
+        return checked
+    path = x509.certificate_path_verify(chain=x509.x5c_decode(value), trust_anchors=anchors)
     try:
-        names = leaf.extensions.get_extension_for_class(crypto_x509.SubjectAlternativeName).value
+        names = path.leaf.extensions.get_extension_for_class(crypto_x509.SubjectAlternativeName).value
     except crypto_x509.ExtensionNotFound:
         names = crypto_x509.SubjectAlternativeName([])
-    public_key = leaf.public_key()
+    public_key = path.leaf.public_key()
     if not isinstance(public_key, ec.EllipticCurvePublicKey):
         raise x509.CertificateChainError("the x5c leaf must hold a P-256 key")
     checked = _CheckedChain(
         public_key=public_key,
         uris=tuple(names.get_values_for_type(crypto_x509.UniformResourceIdentifier)),
         dns_names=tuple(names.get_values_for_type(crypto_x509.DNSName)),
-        valid_from=valid_from,
-        valid_until=valid_until,
+        valid_from=path.valid_from,
+        valid_until=path.valid_until,
+        anchor=path.anchor,
     )
     if key is not None:
-        if len(_CHECKED_CHAINS) >= _CHECKED_CHAINS_LIMIT:
-            _CHECKED_CHAINS.clear()
         _CHECKED_CHAINS[key] = checked
+        while len(_CHECKED_CHAINS) > _CHECKED_CHAINS_LIMIT:
+            with contextlib.suppress(KeyError, StopIteration):
+                _CHECKED_CHAINS.popitem(last=False)
     return checked
 
 
@@ -376,6 +421,15 @@ def _x5c_issuer_key(value: object, *, issuer: str, anchors: Sequence[Certificate
 
 
 def verify_key_binding_jwt(*, parsed: ParsedSdJwt, holder_jwk: Mapping[str, Any]) -> KeyBinding:
+    """Check the KB-JWT of an SD-JWT VC presentation against the ``cnf.jwk`` key (see :func:`key_binding_check`)."""
+    try:
+        holder_public_key = jose.public_key_from_jwk(holder_jwk)
+    except jose.JoseError as error:
+        raise CredentialError(Reason.KEY_BINDING_INVALID, str(error)) from error
+    return key_binding_check(parsed=parsed, holder_public_key=holder_public_key)
+
+
+def key_binding_check(*, parsed: ParsedSdJwt, holder_public_key: jose.PublicKey) -> KeyBinding:
     """Check the KB-JWT of an SD-JWT VC presentation: present (else ``key_binding_missing``), typ ``kb+jwt``,
     signed ES256 or EdDSA by the ``cnf.jwk`` key and ``sd_hash`` over exactly the presented issuer JWT and
     disclosures (else ``key_binding_invalid``). The caller compares nonce, audience and age to its request."""
@@ -387,7 +441,7 @@ def verify_key_binding_jwt(*, parsed: ParsedSdJwt, holder_jwk: Mapping[str, Any]
             raise jose.JoseError("key binding JWT must have typ kb+jwt")
         jose.signature_verify(
             algorithm=header.get("alg"),
-            public_key=jose.public_key_from_jwk(holder_jwk),
+            public_key=holder_public_key,
             signing_input=signing_input,
             signature=signature,
         )

@@ -14,7 +14,7 @@ reached through callables on :class:`VerificationPolicy`, so this module needs n
 import enum
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from identity.credentials.core import (
     DidDocumentResolver,
     Reason,
     SecuredCredential,
+    StatusEntry,
     status_entries_from,
 )
 from identity.credentials.dids import resolve_method_public_key
@@ -206,17 +207,20 @@ def _check_issuer_validity_status(
 def _check_status_entries(credentials: Sequence[SecuredCredential], *, policy: VerificationPolicy) -> None:
     """Step 4 through the Bitstring Status List entries of each credential."""
     for secured in credentials:
-        for entry in secured.status_entries:
-            try:
-                is_set = policy.status_list(entry.status_list_credential, entry.status_purpose).get(
-                    entry.status_list_index
-                )
-            except StatusListError as error:
-                raise CredentialError(Reason.MALFORMED, f"status entry unusable: {error}") from error
-            if is_set and entry.status_purpose == "revocation":
-                raise CredentialError(Reason.REVOKED, f"revoked in {entry.status_list_credential}")
-            if is_set and entry.status_purpose == "suspension":
-                raise CredentialError(Reason.SUSPENDED, f"suspended in {entry.status_list_credential}")
+        _check_status_of(secured.status_entries, policy=policy)
+
+
+def _check_status_of(entries: Sequence[StatusEntry], *, policy: VerificationPolicy) -> None:
+    """Step 4 for one credential's Bitstring Status List entries."""
+    for entry in entries:
+        try:
+            is_set = policy.status_list(entry.status_list_credential, entry.status_purpose).get(entry.status_list_index)
+        except StatusListError as error:
+            raise CredentialError(Reason.MALFORMED, f"status entry unusable: {error}") from error
+        if is_set and entry.status_purpose == "revocation":
+            raise CredentialError(Reason.REVOKED, f"revoked in {entry.status_list_credential}")
+        if is_set and entry.status_purpose == "suspension":
+            raise CredentialError(Reason.SUSPENDED, f"suspended in {entry.status_list_credential}")
 
 
 def _check_binding(
@@ -387,9 +391,10 @@ def verify_sd_jwt_vc_presentation(
         credential_type = policy.credential_type_for_vct(vct)
         return policy.x509_anchors_for_type(credential_type) if credential_type else []
 
-    secured = sd_jwt.verify_sd_jwt_vc_issuer(
+    checked = sd_jwt.sd_jwt_vc_issuer_check(
         parsed=parsed, resolve_did_document=policy.resolve_did_document, x509_anchors_for_vct=anchors_for_vct, now=now
     )
+    secured = checked.credential
     vct = secured.types[0]
     credential_type = policy.credential_type_for_vct(vct)
     if secured.issuer.startswith("did:"):
@@ -407,11 +412,8 @@ def verify_sd_jwt_vc_presentation(
         if status_reason is not None:
             raise CredentialError(Reason(status_reason), "status list")
     else:
-        _check_status_entries(
-            [replace(secured, status_entries=status_entries_from(secured.claims.get("credentialStatus")))],
-            policy=policy,
-        )
-    key_binding = sd_jwt.verify_key_binding_jwt(parsed=parsed, holder_jwk=secured.claims["cnf"]["jwk"])
+        _check_status_of(status_entries_from(secured.claims.get("credentialStatus")), policy=policy)
+    key_binding = sd_jwt.key_binding_check(parsed=parsed, holder_public_key=checked.holder_public_key)
     binding = _Binding((), key_binding.nonce, key_binding.audience, key_binding.issued_at)
     _check_binding(
         binding, expected_challenge=expected_nonce, expected_domain=expected_audience, policy=policy, now=now
@@ -420,6 +422,6 @@ def verify_sd_jwt_vc_presentation(
     return SdJwtVcPresentation(
         credential=secured,
         credential_type=credential_type,
-        disclosed=tuple(sd_jwt.disclosed_claim_names(parsed)),
+        disclosed=checked.disclosed,
         key_binding=key_binding,
     )

@@ -12,6 +12,7 @@ import base64
 import binascii
 import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cryptography import x509
@@ -165,22 +166,62 @@ def certificate_chain_verify(
     certificate signed by the next, every issuer a CA allowed to sign certificates (basic constraints, key usage,
     path length), every certificate valid ``at``, the leaf not a CA and allowed to sign (key usage).
     Returns the leaf, whose public key then verifies the signature it vouches for."""
+    failure = CertificateChainError("the chain does not end at a trusted anchor")
+    for path in _candidate_paths(chain, trust_anchors):  # two anchors may share a subject name (a renewed CA)
+        try:
+            return _chain_check(path, at=at)
+        except CertificateChainError as error:
+            failure = error
+    raise failure
+
+
+@dataclass(frozen=True)
+class VerifiedPath:
+    """A chain found to lead to ``anchor``, and the window in which every certificate of the path is valid."""
+
+    leaf: x509.Certificate
+    anchor: x509.Certificate
+    valid_from: datetime
+    valid_until: datetime
+
+
+def certificate_path_verify(
+    *, chain: Sequence[x509.Certificate], trust_anchors: Sequence[x509.Certificate]
+) -> VerifiedPath:
+    """The checks of :func:`certificate_chain_verify`, made at the first moment every certificate of the path is
+    valid; the caller compares its clock with the returned window (so a checked path can be remembered and reused
+    while its anchor is still trusted)."""
+    failure = CertificateChainError("the chain does not end at a trusted anchor")
+    for path in _candidate_paths(chain, trust_anchors):
+        valid_from = max(certificate.not_valid_before_utc for certificate in path)
+        valid_until = min(certificate.not_valid_after_utc for certificate in path)
+        if valid_from > valid_until:
+            failure = CertificateChainError("the chain's certificates are never valid at the same time")
+            continue
+        try:
+            leaf = _chain_check(path, at=valid_from)
+        except CertificateChainError as error:
+            failure = error
+            continue
+        return VerifiedPath(leaf=leaf, anchor=path[-1], valid_from=valid_from, valid_until=valid_until)
+    raise failure
+
+
+def _candidate_paths(
+    chain: Sequence[x509.Certificate], trust_anchors: Sequence[x509.Certificate]
+) -> list[list[x509.Certificate]]:
+    """The chain ending at a trusted anchor: as sent when its last certificate is an anchor, else with each anchor
+    whose subject issued its last certificate appended."""
     if not chain or len(chain) > MAX_CHAIN_LENGTH:
         raise CertificateChainError("empty or over-long certificate chain")
     anchor_ders = {certificate_to_der(anchor) for anchor in trust_anchors}
     certificates = list(chain)
     if certificate_to_der(certificates[-1]) in anchor_ders:
-        return _chain_check(certificates, at=at)
+        return [certificates]
     candidates = [anchor for anchor in trust_anchors if anchor.subject == certificates[-1].issuer]
     if not candidates:
         raise CertificateChainError("the chain does not end at a trusted anchor")
-    failure = CertificateChainError("the chain does not end at a trusted anchor")
-    for anchor in candidates:  # two anchors may share a subject name (a renewed CA): any one that signed it will do
-        try:
-            return _chain_check([*certificates, anchor], at=at)
-        except CertificateChainError as error:
-            failure = error
-    raise failure
+    return [[*certificates, anchor] for anchor in candidates]
 
 
 def _chain_check(certificates: Sequence[x509.Certificate], *, at: datetime) -> x509.Certificate:

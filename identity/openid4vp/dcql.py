@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from identity.credentials.encoding import json_decode
+
 FORMAT = "dc+sd-jwt"
 
 
@@ -66,14 +68,12 @@ def vp_token_presentations(vp_token: object, query: Mapping[str, Any]) -> dict[s
     a presentation that is not an SD-JWT (compact, with ``~``) is of an unsupported format."""
     if isinstance(vp_token, str):
         try:
-            import json
-
-            vp_token = json.loads(vp_token)
+            vp_token = json_decode(vp_token)
         except ValueError as error:
             raise DcqlMismatch("dcql_not_satisfied", "vp_token is not a JSON object") from error
     if not isinstance(vp_token, Mapping):
         raise DcqlMismatch("dcql_not_satisfied", "vp_token must be a JSON object keyed by credential query id")
-    wanted = {entry.query_id for entry in credential_queries(query)}
+    wanted = {entry["id"] for entry in query["credentials"]}
     if set(vp_token) != wanted:
         raise DcqlMismatch(
             "dcql_not_satisfied", f"vp_token answers {sorted(vp_token)}, the query asks {sorted(wanted)}"

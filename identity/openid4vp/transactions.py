@@ -38,7 +38,7 @@ from django.utils import timezone
 from core.encryption import field_encrypt
 from identity.credentials import jose, x509
 from identity.credentials.core import CredentialError, Reason
-from identity.credentials.encoding import EncodingError, b64url_decode
+from identity.credentials.encoding import EncodingError, b64url_decode, json_decode
 from identity.credentials.verify import SdJwtVcPresentation
 from identity.models import PresentationTransaction
 from identity.openid4vp import dcql, jwe, verifier
@@ -269,7 +269,7 @@ def _response_payload(*, presentation: PresentationTransaction, form: Mapping[st
         _foreign_key_check(presentation=presentation, token=token)
         try:
             plaintext = jwe.decrypt(token, private_key=verifier.transaction_private_key(presentation))
-            payload = json.loads(plaintext)
+            payload = json_decode(plaintext)
         except (jwe.JweError, ValueError, LookupError) as error:
             raise VerifierError(
                 RESPONSE_UNDECRYPTABLE, "The answer does not decrypt with this request's key."
