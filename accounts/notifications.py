@@ -197,8 +197,9 @@ def _message_id(*, kind: str, event_key: str, user_id: int) -> str:
 
 
 def notification_render(*, user: User, kind: NotificationKind, context: dict[str, Any]) -> tuple[str, str, str]:
-    """Subject, plain text and HTML of one notification, in the user's language and time zone."""
-    language = user.language or settings.LANGUAGE_CODE
+    """Subject, plain text and HTML of one notification, in the user's correspondence language (chosen, else the
+    sign-up's, else the default) and time zone."""
+    language = user.correspondence_language
     try:
         zone = zoneinfo.ZoneInfo(user.time_zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

@@ -98,7 +98,11 @@ def register_view(request: HttpRequest) -> HttpResponse:
             return render(request, "accounts/register.html", context, status=429)
         if form.is_valid():
             try:
-                services.customer_register(email=form.cleaned_data["email"], password=form.cleaned_data["password"])
+                services.customer_register(
+                    email=form.cleaned_data["email"],
+                    password=form.cleaned_data["password"],
+                    language=translation.get_language() or "",
+                )
             except ApplicationError as error:
                 if error.code != "email_taken":
                     form.add_error("email", error.detail)
