@@ -79,15 +79,22 @@ class DevNode:
         ready, _, _ = select.select([self.process.stdout], [], [], STARTUP_TIMEOUT_SECONDS)
         line = self.process.stdout.readline().decode().strip() if ready else ""
         if not line.startswith("listening on http://"):
-            waited = f"within {STARTUP_TIMEOUT_SECONDS:.0f} s" if not ready else f"but printed {line!r}"
-            raise DevNodeStartError(f"dev node did not announce its address {waited}.\n{self._output()}")
+            if not ready:
+                reason = f"it announced no address within {STARTUP_TIMEOUT_SECONDS:.0f} s"
+            elif not line:
+                reason = "it exited before announcing its address"
+            else:
+                reason = f"it printed {line!r} instead of its address"
+            raise DevNodeStartError(f"dev node did not start: {reason}.\n{self._output()}")
         return int(line.rsplit(":", 1)[1])
 
     def _wait_until_healthy(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise DevNodeStartError(f"dev node exited with {self.process.returncode}.\n{self._output()}")
+                raise DevNodeStartError(
+                    f"dev node did not start: it exited with {self.process.returncode}.\n{self._output()}"
+                )
             try:
                 # The URL is always http:// on the host and port this helper chose.
                 with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:  # noqa: S310
@@ -96,7 +103,7 @@ class DevNode:
             except (urllib.error.URLError, OSError):
                 time.sleep(0.05)
         raise DevNodeStartError(
-            f"dev node at {self.url} did not become healthy within {STARTUP_TIMEOUT_SECONDS:.0f} s.\n{self._output()}"
+            f"dev node did not start: {self.url} was not healthy within {STARTUP_TIMEOUT_SECONDS:.0f} s.\n{self._output()}"
         )
 
     def _output(self) -> str:
