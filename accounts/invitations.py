@@ -148,9 +148,10 @@ def staff_invitation_get_by_token(*, token: str) -> StaffInvitation:
     return invitation
 
 
-def staff_invitation_accept(*, token: str, display_name: str, password: str) -> User:
+def staff_invitation_accept(*, token: str, display_name: str, password: str, language: str = "") -> User:
     """Creates the invited user (e-mail confirmed: the link reached that mailbox) and marks the invitation used, once.
-    The user's first login continues with enrolling the second factor."""
+    The user's first login continues with enrolling the second factor. `language` is the page language of the
+    acceptance (the request's active language); mail follows it until the user chooses one."""
     with transaction.atomic():
         invitation = staff_invitation_get_by_token(token=token)
         invitation = StaffInvitation.objects.select_for_update().get(pk=invitation.pk)
@@ -165,6 +166,7 @@ def staff_invitation_accept(*, token: str, display_name: str, password: str) -> 
                     password=password,
                     role=Role(invitation.role),
                     dealer_organisation=invitation.dealer_organisation,
+                    signup_language=language,
                 )
         except IntegrityError as error:
             raise ConflictError(gettext_lazy("An account with this e-mail exists."), code="email_taken") from error

@@ -13,7 +13,8 @@ from django.utils.translation import gettext as _
 from accounts.selectors import user_has_confirmed_device, user_requires_second_factor
 from core.api import error_body
 
-_ALWAYS_ALLOWED_PREFIXES = ("/static/", "/health/", "/accounts/logout/", "/accounts/mfa/")
+# The unsubscribe link works without a session (RFC 8058), so a half-finished login does not stand in its way.
+_ALWAYS_ALLOWED_PREFIXES = ("/static/", "/health/", "/accounts/logout/", "/accounts/mfa/", "/accounts/unsubscribe/")
 
 
 class SecondFactorRequiredMiddleware:

@@ -67,6 +67,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     display_name = models.CharField(max_length=120, blank=True, default="")
     # The page language chosen with the header switch ("" = follow the browser), applied on every request after login.
     language = models.CharField(max_length=8, blank=True, default="", choices=settings.LANGUAGES)
+    # The page language the person used when they signed up ("" = not known: signed up before it was recorded, or
+    # invited). Mail follows it until they choose a language (see `correspondence_language`).
+    signup_language = models.CharField(max_length=8, blank=True, default="", choices=settings.LANGUAGES)
     # IANA zone every time is shown in; validated against the zone database by accounts.services.user_preferences_update.
     time_zone = models.CharField(max_length=64, default="Europe/Berlin")
 
@@ -92,6 +95,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     def shown_name(self) -> str:
         """How pages name this person to others: the display name, else the e-mail address."""
         return self.display_name or self.email
+
+    @property
+    def correspondence_language(self) -> str:
+        """The language of e-mails and documents sent to this person: the one they chose, else the one they signed up
+        in, else the portal's default. A person who signed up with a German browser and never chose gets German."""
+        return self.language or self.signup_language or settings.LANGUAGE_CODE
 
     @property
     def is_staff(self) -> bool:

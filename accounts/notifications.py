@@ -13,7 +13,9 @@ direct debit coming or returned, a charging invoice) without accounts importing 
   it under `notification_deliver`, which records a `SentNotification` row keyed by (kind, event, user) in the same
   transaction as the send. A repeated delivery (sweep after a Redis restart, broker redelivery) finds the row and
   sends nothing. Only a crash after the mail server accepted the mail and before the commit can send it twice; the
-  Message-ID is derived from the event, so the recipient's mail system can tell the copies apart.
+  Message-ID is derived from the event, so the recipient's mail system can tell the copies apart;
+- optional kinds carry RFC 8058 one-click `List-Unsubscribe` headers whose signed link turns that kind off without a
+  login (`notification_unsubscribe`); mandatory kinds never carry them.
 
 The context is a snapshot of the event in primitive values: strings and numbers, and typed values made by `money()`,
 `moment()`, `day()`, `decimal()` and `link()`, formatted at sending time in the recipient's language and zone
@@ -33,14 +35,17 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 
 from accounts.models import NotificationPreference, SentNotification, SentNotificationStatus, User
+from core.errors import ApplicationError
 from core.locale_format import format_day, format_decimal, format_money, format_when
 from core.money import Money
 from core.outbox import outbox_write
@@ -197,8 +202,9 @@ def _message_id(*, kind: str, event_key: str, user_id: int) -> str:
 
 
 def notification_render(*, user: User, kind: NotificationKind, context: dict[str, Any]) -> tuple[str, str, str]:
-    """Subject, plain text and HTML of one notification, in the user's language and time zone."""
-    language = user.language or settings.LANGUAGE_CODE
+    """Subject, plain text and HTML of one notification, in the user's correspondence language (chosen, else the
+    sign-up's, else the default) and time zone."""
+    language = user.correspondence_language
     try:
         zone = zoneinfo.ZoneInfo(user.time_zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -219,13 +225,23 @@ def notification_render(*, user: User, kind: NotificationKind, context: dict[str
     return subject, text, html
 
 
+def notification_headers(*, user: User, kind: NotificationKind, event_key: str) -> dict[str, str]:
+    """The mail headers of one notification. Optional kinds carry RFC 8058 one-click unsubscribe headers, so the
+    recipient's mail program offers "unsubscribe" and turns the kind off with one POST; mandatory kinds never do."""
+    headers = {"Message-ID": _message_id(kind=kind.code, event_key=event_key, user_id=user.pk)}
+    if kind.is_optional:
+        headers["List-Unsubscribe"] = f"<{notification_unsubscribe_link(user=user, kind=kind)}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return headers
+
+
 def _email_send(*, user: User, kind: NotificationKind, event_key: str, context: dict[str, Any]) -> None:
     subject, text, html = notification_render(user=user, kind=kind, context=context)
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,
         to=[user.email],
-        headers={"Message-ID": _message_id(kind=kind.code, event_key=event_key, user_id=user.pk)},
+        headers=notification_headers(user=user, kind=kind, event_key=event_key),
     )
     message.attach_alternative(html, "text/html")
     message.send()
@@ -247,3 +263,55 @@ def notification_preferences_update(*, user: User, enabled: Mapping[str, bool]) 
         if not notification_kind_get(code=code).is_optional:
             raise ValueError(f"notification kind {code!r} cannot be turned off")
         NotificationPreference.objects.update_or_create(user=user, kind=code, defaults={"is_enabled": bool(is_enabled)})
+
+
+# --- One-click unsubscribe (RFC 8058) --------------------------------------------------------------------------------
+# The link in an optional notification's List-Unsubscribe header carries a token signed with the portal's secret key
+# (django.core.signing, its own salt) naming the user and the kind. It does not expire: mails stay in inboxes for
+# months, and the link can do one thing only, turn that kind off, which the user can undo on the preferences page.
+# A token that does not verify, or names an unknown or mandatory kind or a closed account, changes nothing.
+
+_UNSUBSCRIBE_SALT = "accounts.notification-unsubscribe"
+
+
+class NotificationUnsubscribeInvalid(ApplicationError):
+    """An unsubscribe link that was not made by the portal for an optional kind of an open account."""
+
+
+def notification_unsubscribe_token(*, user: User, kind: NotificationKind) -> str:
+    if not kind.is_optional:
+        raise ValueError(f"notification kind {kind.code!r} cannot be turned off")
+    return signing.dumps({"user": user.pk, "kind": kind.code}, salt=_UNSUBSCRIBE_SALT)
+
+
+def notification_unsubscribe_link(*, user: User, kind: NotificationKind) -> str:
+    """The absolute one-click URL of the List-Unsubscribe header (https on a production PORTAL_BASE_URL)."""
+    token = notification_unsubscribe_token(user=user, kind=kind)
+    return _absolute(reverse("accounts:notification-unsubscribe", kwargs={"token": token}))
+
+
+def notification_unsubscribe_target(*, token: str) -> tuple[User, NotificationKind]:
+    """The user and the optional kind an unsubscribe token names; `NotificationUnsubscribeInvalid` for anything
+    else (a tampered or foreign token, a kind no longer registered or mandatory, a closed account)."""
+    invalid = NotificationUnsubscribeInvalid(
+        gettext_lazy("This unsubscribe link is not valid. Nothing was changed."), code="unsubscribe_link_invalid"
+    )
+    try:
+        payload = signing.loads(token, salt=_UNSUBSCRIBE_SALT)
+    except signing.BadSignature as error:
+        raise invalid from error
+    kind = _KINDS.get(payload.get("kind")) if isinstance(payload, dict) else None
+    user_id = payload.get("user") if isinstance(payload, dict) else None
+    user = User.objects.filter(pk=user_id, is_active=True).first() if isinstance(user_id, int) else None
+    if kind is None or not kind.is_optional or user is None:
+        raise invalid
+    return user, kind
+
+
+def notification_unsubscribe(*, token: str) -> tuple[User, NotificationKind]:
+    """Turns off the kind the token names for the user it names (no login: the signature is the authority); doing
+    it twice is harmless. Returns what was turned off."""
+    user, kind = notification_unsubscribe_target(token=token)
+    notification_preferences_update(user=user, enabled={kind.code: False})
+    logger.info("notification %s turned off by user %s with the unsubscribe link", kind.code, user.pk)
+    return user, kind

@@ -48,8 +48,10 @@ def user_create(
     role: Role,
     dealer_organisation: DealerOrganisation | None = None,
     is_active: bool = True,
+    signup_language: str = "",
 ) -> User:
-    """Creates a user in one role. Dealers must name their organisation; other roles must not have one."""
+    """Creates a user in one role. Dealers must name their organisation; other roles must not have one.
+    `signup_language` is the page language the person signs up in (one of settings.LANGUAGES, else not recorded)."""
     email = User.objects.normalize_email(email).strip().lower()
     if (role == Role.DEALER) != (dealer_organisation is not None):
         raise ValidationFailed(
@@ -60,6 +62,7 @@ def user_create(
             gettext_lazy("An account with this e-mail exists."), code="email_taken", fields={"email": ["taken"]}
         )
     user = User(email=email, is_active=is_active, dealer_organisation=dealer_organisation, area_role=role.value)
+    user.signup_language = signup_language if signup_language in dict(settings.LANGUAGES) else ""
     user.set_password(password)
     if is_active:
         user.email_confirmed_at = timezone.now()
@@ -123,12 +126,16 @@ def role_group_get(*, role: Role) -> Group:
     return group
 
 
-def customer_register(*, email: str, password: str) -> User:
-    """Self-registration: an inactive customer until the e-mail link is followed. The e-mail is sent after commit."""
+def customer_register(*, email: str, password: str, language: str = "") -> User:
+    """Self-registration: an inactive customer until the e-mail link is followed. The e-mail is sent after commit.
+    `language` is the page language of the sign-up (the request's active language); mail follows it until the
+    customer chooses one."""
     from accounts.tasks import EMAIL_CONFIRMATION_TOPIC
 
     with transaction.atomic():
-        user = user_create(email=email, password=password, role=Role.CUSTOMER, is_active=False)
+        user = user_create(
+            email=email, password=password, role=Role.CUSTOMER, is_active=False, signup_language=language
+        )
         outbox_write(topic=EMAIL_CONFIRMATION_TOPIC, key=f"user:{user.pk}", payload={"user_id": user.pk})
     logger.info("customer registered", extra={"user_id": user.pk})
     return user
@@ -157,7 +164,7 @@ def registration_attempt_mail_deliver(*, user_id: int) -> None:
         "login": settings.PORTAL_BASE_URL.rstrip("/") + reverse("accounts:login"),
         "reset": settings.PORTAL_BASE_URL.rstrip("/") + reverse("accounts:password-reset"),
     }
-    with translation.override(user.language or settings.LANGUAGE_CODE):
+    with translation.override(user.correspondence_language):
         body = render_to_string("accounts/email/registration_attempt.txt", links)
         send_mail(gettext("Your FinLab account"), body, None, [user.email])
 
@@ -174,7 +181,7 @@ def email_confirmation_deliver(*, user_id: int) -> None:
     link = settings.PORTAL_BASE_URL.rstrip("/") + reverse(
         "accounts:email-confirm", kwargs={"token": email_confirmation_token(user=user)}
     )
-    with translation.override(user.language or settings.LANGUAGE_CODE):
+    with translation.override(user.correspondence_language):
         body = render_to_string("accounts/email/confirmation.txt", {"link": link})
         send_mail(gettext("Confirm your FinLab account"), body, None, [user.email])
     User.objects.filter(pk=user.pk).update(confirmation_sent_at=timezone.now())

@@ -11,6 +11,7 @@ from django.contrib.auth import login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
@@ -135,7 +136,10 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             user = invitations.staff_invitation_accept(
-                token=token, display_name=form.cleaned_data["display_name"], password=form.cleaned_data["password"]
+                token=token,
+                display_name=form.cleaned_data["display_name"],
+                password=form.cleaned_data["password"],
+                language=translation.get_language() or "",
             )
         except ApplicationError as error:
             return render(request, "accounts/invitation_invalid.html", {"reason": error.detail}, status=400)

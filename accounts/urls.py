@@ -12,6 +12,7 @@ urlpatterns = [
     path("language/", views.language_switch_view, name="language"),
     path("settings/", views.preferences_view, name="preferences"),
     path("settings/notifications/", views.notification_preferences_view, name="notification-preferences"),
+    path("unsubscribe/<str:token>/", views.notification_unsubscribe_view, name="notification-unsubscribe"),
     path("confirm/resend/", views.confirmation_resend_view, name="confirmation-resend"),
     path("confirm/<str:token>/", views.email_confirm_view, name="email-confirm"),
     path("mfa/setup/", views.mfa_setup_view, name="mfa-setup"),

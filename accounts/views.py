@@ -18,6 +18,7 @@ from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language
 from django_otp import login as otp_login
@@ -98,7 +99,11 @@ def register_view(request: HttpRequest) -> HttpResponse:
             return render(request, "accounts/register.html", context, status=429)
         if form.is_valid():
             try:
-                services.customer_register(email=form.cleaned_data["email"], password=form.cleaned_data["password"])
+                services.customer_register(
+                    email=form.cleaned_data["email"],
+                    password=form.cleaned_data["password"],
+                    language=translation.get_language() or "",
+                )
             except ApplicationError as error:
                 if error.code != "email_taken":
                     form.add_error("email", error.detail)
@@ -241,6 +246,28 @@ def language_switch_view(request: HttpRequest) -> HttpResponse:
     language = request.POST.get("language", "")
     if request.user.is_authenticated and language in dict(settings.LANGUAGES):
         services.user_preferences_update(user=request.user, language=language)
+    return response
+
+
+@csrf_exempt  # RFC 8058: the recipient's mail program POSTs here without a session; the signed token is the authority
+@require_http_methods(["GET", "POST"])
+def notification_unsubscribe_view(request: HttpRequest, token: str) -> HttpResponse:
+    """The List-Unsubscribe link of an optional notification, no login needed. GET (a person who clicked the link)
+    asks for confirmation with one button; POST (that button, or the mail program's one-click request with the body
+    "List-Unsubscribe=One-Click") turns the kind off. A link that does not verify changes nothing and says so."""
+    try:
+        if request.method == "POST":
+            _user, kind = notifications.notification_unsubscribe(token=token)
+        else:
+            _user, kind = notifications.notification_unsubscribe_target(token=token)
+    except notifications.NotificationUnsubscribeInvalid as error:
+        context = {"state": "invalid", "reason": error.detail}
+        return render(request, "accounts/notification_unsubscribe.html", context, status=400)
+    state = "done" if request.method == "POST" else "confirm"
+    context = {"state": state, "kind": kind, "action": request.path}
+    response = render(request, "accounts/notification_unsubscribe.html", context)
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"  # the token is in the address
     return response
 
 

@@ -103,7 +103,7 @@ def _list_context(request: HttpRequest, form: CreditCheckRequestForm) -> dict[st
 @role_required(Role.DEALER)
 def credit_check_detail_view(request: HttpRequest, request_id: int) -> HttpResponse:
     """While the request is open: the OpenID4VP QR code for the customer's wallet (cross-device) and the link to the
-    portal's consent page; the page follows the status by itself (credit_check.js) and shows the outcome."""
+    portal's consent page; the page follows the status by itself (static/js/refresh.js) and shows the outcome."""
     credit_check = selectors.credit_check_get_for_dealer(user=request.user, request_id=request_id)
     link = request.build_absolute_uri(
         reverse("credit_checks:credit-check-respond", kwargs={"link_token": credit_check.link_token})

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -163,7 +162,7 @@ def contract_clauses(*, contract: Contract) -> Sequence[str]:
 def contract_pdf_render(*, contract: Contract, schedule: Schedule) -> bytes:
     """The contract in the customer's language (their choice in the portal, else English): the document they accept,
     so its words and figures must be theirs, whoever in the back office pressed the button that wrote it."""
-    with translation.override(contract.customer.language or settings.LANGUAGE_CODE):
+    with translation.override(contract.customer.correspondence_language):
         return _contract_pdf(contract=contract, schedule=schedule)
 
 

@@ -10,9 +10,9 @@ import asyncio
 import base64
 import contextlib
 import datetime as dt
-import os
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -27,6 +27,7 @@ from ocpp.v201 import ChargePoint as Client201
 from ocpp.v201 import call as call201
 
 from core.serving import web_server_command
+from core.testing import PROCESS_START_TIMEOUT_SECONDS, output_size, process_start_failure
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 
@@ -39,38 +40,52 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def asgi_server(
-    *, environment: dict[str, str], log_path: Path | None = None, startup_timeout: float = 30.0, workers: int = 1
+    *,
+    environment: dict[str, str],
+    log_path: Path | None = None,
+    startup_timeout: float = PROCESS_START_TIMEOUT_SECONDS,
+    workers: int = 1,
 ) -> Iterator[str]:
     """Starts the portal's server (`core.serving`, `workers` processes) on a free loopback port; yields its
-    `ws://127.0.0.1:<port>` base URL; stops it on exit."""
+    `ws://127.0.0.1:<port>` base URL; stops it on exit.
+
+    The server's output goes to `log_path` (a temporary file without one); a server that exits or does not answer
+    within `startup_timeout` seconds fails with the end of that output."""
     port = free_port()
-    log = open(log_path or os.devnull, "ab")  # noqa: SIM115 - closed in the finally below
-    command = web_server_command(host="127.0.0.1", port=port, workers=workers)
-    process = subprocess.Popen(command, cwd=BASE_DIR, env=environment, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_until_up(port=port, process=process, timeout=startup_timeout)
-        yield f"ws://127.0.0.1:{port}"
-    finally:
-        process.terminate()
+    with contextlib.ExitStack() as cleanup:
+        if log_path is None:
+            log_path = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="finlab-asgi-"))) / "server.log"
+        offset = output_size(log_path)
+        log = cleanup.enter_context(log_path.open("ab"))
+        command = web_server_command(host="127.0.0.1", port=port, workers=workers)
+        process = subprocess.Popen(command, cwd=BASE_DIR, env=environment, stdout=log, stderr=subprocess.STDOUT)
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+            _wait_until_up(port=port, process=process, timeout=startup_timeout, log_path=log_path, offset=offset)
+            yield f"ws://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
-def _wait_until_up(*, port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
+def _wait_until_up(*, port: int, process: subprocess.Popen[bytes], timeout: float, log_path: Path, offset: int) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the ASGI server exited with {process.returncode}")
+            reason = f"exited with {process.returncode} before it answered"
+            raise process_start_failure(
+                what="The ASGI server", reason=reason, output_path=log_path, output_offset=offset
+            )
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=1):
                 return
         except OSError:
             time.sleep(0.1)
-    raise RuntimeError("the ASGI server did not start in time")
+    reason = f"did not answer /health/live on port {port} within {timeout:.0f} s"
+    raise process_start_failure(what="The ASGI server", reason=reason, output_path=log_path, output_offset=offset)
 
 
 def basic_auth(user: str, password: str) -> dict[str, str]:

@@ -15,6 +15,8 @@ import redis
 from django.conf import settings
 from django.db import connection
 
+from core.testing import PROCESS_START_TIMEOUT_SECONDS, output_size, process_start_failure
+
 BASE_DIR = Path(__file__).resolve().parents[1]
 
 
@@ -190,7 +192,9 @@ class PrivateRedis:
             return False
 
     def start(self) -> None:
-        log = open(self.directory / "redis.log", "ab")  # noqa: SIM115 - the server process keeps it
+        log_path = self.directory / "redis.log"
+        offset = output_size(log_path)
+        log = open(log_path, "ab")  # noqa: SIM115 - the server process keeps it
         self.process = subprocess.Popen(
             [
                 "redis-server",
@@ -211,7 +215,21 @@ class PrivateRedis:
             stderr=subprocess.STDOUT,
         )
         log.close()
-        wait_for(self.answers, timeout=30, message=f"redis on port {self.port} to answer")
+        deadline = time.monotonic() + PROCESS_START_TIMEOUT_SECONDS
+        while not self.answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                reason = (
+                    f"exited with {self.process.returncode}"
+                    if self.process.poll() is not None
+                    else f"did not answer within {PROCESS_START_TIMEOUT_SECONDS:.0f} s"
+                )
+                raise process_start_failure(
+                    what=f"redis-server on port {self.port}",
+                    reason=reason,
+                    output_path=log_path,
+                    output_offset=offset,
+                )
+            time.sleep(0.1)
 
     def stop(self) -> None:
         """Stops the server without saving (what it held is gone)."""

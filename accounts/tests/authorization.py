@@ -73,6 +73,22 @@ MATRIX = [
         {"anonymous": 302, "customer": 200, "dealer": 200, "back_office": 200},
         route="accounts/settings/notifications/",
     ),
+    # The one-click unsubscribe link needs no login; a token the portal did not sign is refused alike for everyone.
+    Case(
+        "unsubscribe page",
+        "GET",
+        "/accounts/unsubscribe/not-a-token/",
+        {"anonymous": 400, "customer": 400, "dealer": 400, "back_office": 400},
+        route="accounts/unsubscribe/<str:token>/",
+    ),
+    Case(
+        "unsubscribe one-click",
+        "POST",
+        "/accounts/unsubscribe/not-a-token/",
+        {"anonymous": 400, "customer": 400, "dealer": 400, "back_office": 400},
+        body={"List-Unsubscribe": "One-Click"},
+        route="accounts/unsubscribe/<str:token>/",
+    ),
     Case(
         "confirm link",
         "GET",

@@ -20,12 +20,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from core.testing import PROCESS_START_TIMEOUT_SECONDS, ProcessStartError, output_size, output_tail
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-STARTUP_TIMEOUT_SECONDS = 20.0
+STARTUP_TIMEOUT_SECONDS = PROCESS_START_TIMEOUT_SECONDS
 STOP_TIMEOUT_SECONDS = 10.0
 
 
-class DevNodeStartError(RuntimeError):
+class DevNodeStartError(ProcessStartError):
     """The dev node process exited or stayed silent instead of announcing its address."""
 
 
@@ -42,6 +44,7 @@ class DevNode:
         self.port = port
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}-devnode.log"
+        self.log_offset = 0
 
     @property
     def url(self) -> str:
@@ -57,6 +60,7 @@ class DevNode:
             "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
         }
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.log_offset = output_size(self.log_path)
         with self.log_path.open("ab") as log:
             # The command is this interpreter running a module of this project; no outside input reaches it.
             self.process = subprocess.Popen(
@@ -75,12 +79,22 @@ class DevNode:
         ready, _, _ = select.select([self.process.stdout], [], [], STARTUP_TIMEOUT_SECONDS)
         line = self.process.stdout.readline().decode().strip() if ready else ""
         if not line.startswith("listening on http://"):
-            raise DevNodeStartError(f"dev node did not start (see {self.log_path}): {line!r}")
+            if not ready:
+                reason = f"it announced no address within {STARTUP_TIMEOUT_SECONDS:.0f} s"
+            elif not line:
+                reason = "it exited before announcing its address"
+            else:
+                reason = f"it printed {line!r} instead of its address"
+            raise DevNodeStartError(f"dev node did not start: {reason}.\n{self._output()}")
         return int(line.rsplit(":", 1)[1])
 
     def _wait_until_healthy(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise DevNodeStartError(
+                    f"dev node did not start: it exited with {self.process.returncode}.\n{self._output()}"
+                )
             try:
                 # The URL is always http:// on the host and port this helper chose.
                 with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:  # noqa: S310
@@ -88,7 +102,12 @@ class DevNode:
                         return
             except (urllib.error.URLError, OSError):
                 time.sleep(0.05)
-        raise DevNodeStartError(f"dev node at {self.url} never became healthy")
+        raise DevNodeStartError(
+            f"dev node did not start: {self.url} was not healthy within {STARTUP_TIMEOUT_SECONDS:.0f} s.\n{self._output()}"
+        )
+
+    def _output(self) -> str:
+        return output_tail(self.log_path, offset=self.log_offset)
 
     def stop(self) -> None:
         """Terminate the process (SIGTERM, then SIGKILL after a grace period) and wait for it to exit."""

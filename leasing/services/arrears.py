@@ -178,7 +178,7 @@ def _dunning_letter_send(*, contract: Contract, on: datetime.date, dpd: int) -> 
     amount = Money(overdue.aggregate(total=Sum("amount"))["total"] or 0, contract.currency)
     if DunningLetter.objects.filter(contract=contract, level=bucket.level, oldest_due_date=oldest).exists():
         return
-    with translation.override(contract.customer.language or settings.LANGUAGE_CODE):
+    with translation.override(contract.customer.correspondence_language):
         pdf = dunning_letter_pdf(
             number=contract.number, level=bucket.level, letter_date=on, days_past_due=dpd, amount_overdue=amount
         )
@@ -208,7 +208,7 @@ def dunning_letter_email(*, letter_id: int) -> bool:
         return False
     contract = letter.contract
     amount = Money(letter.amount_overdue, contract.currency)
-    with translation.override(contract.customer.language or settings.LANGUAGE_CODE):
+    with translation.override(contract.customer.correspondence_language):
         subject = gettext("Payment reminder for contract %(number)s") % {"number": contract.number}
         body = gettext(
             "%(amount)s is overdue on your contract %(number)s for %(days)s days. "

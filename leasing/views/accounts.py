@@ -71,7 +71,7 @@ def application_detail(request: HttpRequest, application_id: int) -> HttpRespons
 
 @role_required(*ALL_ROLES)
 def application_status(request: HttpRequest, application_id: int) -> JsonResponse:
-    """The application's state as JSON, polled by its page (static/payments/refresh.js) to reload once it changes."""
+    """The application's state as JSON, polled by its page (static/js/refresh.js) to reload once it changes."""
     application = selectors.application_get_for_user(user=request.user, application_id=application_id)
     if application.status == ApplicationStatus.CREDIT_CHECK_PENDING and application_credit_verdicts_collect(
         application_ids=[application.pk]

@@ -5,6 +5,7 @@ from django.db import transaction
 
 from accounts import services
 from accounts.models import User
+from core.testing import PROCESS_START_TIMEOUT_SECONDS
 from portal.testing import celery_worker_process, tasks_sent_to_broker, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -23,7 +24,7 @@ def test_task_enqueued_after_commit_is_run_by_a_worker_process(real_broker, tmp_
     with celery_worker_process(log_path=tmp_path / "worker.log"):
         wait_for(
             lambda: User.objects.filter(pk=user.pk, confirmation_sent_at__isnull=False).exists(),
-            timeout=60,
+            timeout=PROCESS_START_TIMEOUT_SECONDS,  # the worker's own start-up is part of the wait
             message="the worker to stamp confirmation_sent_at",
         )
 

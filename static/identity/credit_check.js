@@ -61,32 +61,5 @@
     });
   }
 
-  // The dealer's page follows its request: it polls the status and, once the answer arrived, shows the outcome in
-  // place of the code (the server renders the outcome section; nothing here holds a claim).
-  const POLL_MILLISECONDS = 2000;
-
-  function follow() {
-    const live = document.getElementById("credit-check-live");
-    if (!live || live.dataset.status !== "open") return;
-    async function poll() {
-      try {
-        const answer = await fetch(live.dataset.statusUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-        if (answer.ok) {
-          const body = await answer.json();
-          if (body.status !== "open" && body.outcomeHtml) {
-            live.dataset.status = body.status;
-            live.innerHTML = body.outcomeHtml;
-            return;
-          }
-        }
-      } catch (failure) {
-        // the network may come back; keep asking
-      }
-      setTimeout(poll, POLL_MILLISECONDS);
-    }
-    setTimeout(poll, POLL_MILLISECONDS);
-  }
-
   document.addEventListener("DOMContentLoaded", bind);
-  document.addEventListener("DOMContentLoaded", follow);
 })();

@@ -96,6 +96,19 @@ def test_a_dealer_invitation_names_the_dealership(
     assert (user.role, user.dealer_organisation_id) == (Role.DEALER, dealer_organisation.pk)
 
 
+def test_a_colleague_who_accepts_in_german_gets_german_mail_until_choosing(
+    administrator, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        _invite(login_client(administrator))
+
+    form = {"display_name": "Nina", "password": PASSWORD, "password_confirm": PASSWORD}
+    Client().post(_link(mail.outbox[0]), form, HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9")
+
+    user = User.objects.get(email="new.colleague@example.test")
+    assert (user.language, user.signup_language, user.correspondence_language) == ("", "de", "de")
+
+
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [

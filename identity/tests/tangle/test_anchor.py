@@ -137,8 +137,10 @@ def test_block_bytes_that_do_not_match_the_id_are_refused(dev_node):
 
 
 def test_second_node_on_a_taken_port_fails_to_start(dev_node, tmp_path):
-    with pytest.raises(DevNodeStartError, match="dev node did not start"):
+    with pytest.raises(DevNodeStartError, match="dev node did not start") as failure:
         DevNode(data_dir=tmp_path / "other", port=dev_node.port).start()
+
+    assert "Address already in use" in str(failure.value)  # the node's own output says why
 
 
 @pytest.mark.parametrize(

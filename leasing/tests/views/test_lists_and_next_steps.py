@@ -133,7 +133,7 @@ def test_a_pending_application_tells_the_customer_what_happens_and_updates_itsel
 
     assert 'data-testid="next-step"' in page and "/identity/wallet/" in page
     assert f'data-status-url="{status_url}"' in page and f'data-status="{before}"' in page
-    assert "payments/refresh.js" in page and "<script>" not in page
+    assert "js/refresh.js" in page and "<script>" not in page
     applications.application_credit_verdict_record(
         application_id=application.pk, verdict="approved", source="credential", external_reference="check-1"
     )

@@ -77,7 +77,7 @@ def _kill_during_open_batch(process: subprocess.Popen[bytes]) -> bool:
     wait_for(
         lambda: SettlementBatch.objects.filter(state=SettlementBatchState.CLOSED).exists()
         and SettlementBatch.objects.filter(state=SettlementBatchState.OPEN).exists(),
-        timeout=90,
+        timeout=120,
         interval=0.002,
         message="a batch in progress",
     )
@@ -123,7 +123,7 @@ def test_nothing_is_lost_when_redis_restarts_mid_run(tmp_path):
         environment = {"CELERY_BROKER_URL": broker.url}
         with celery_worker_process(concurrency=1, log_path=tmp_path / "worker.log", environment=environment):
             first = redemptions_create(ledger=ledger, count=6000, per_transaction=500)
-            wait_for(lambda: SettlementBatch.objects.exists(), timeout=60, interval=0.01, message="a first batch")
+            wait_for(lambda: SettlementBatch.objects.exists(), timeout=120, interval=0.01, message="a first batch")
             broker.stop()
             # Written while the broker is down: the business change commits, the relay leaves the message pending.
             second = redemptions_create(ledger=ledger, count=1000, per_transaction=500, start=6000)

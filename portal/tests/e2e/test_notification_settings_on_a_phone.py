@@ -1,11 +1,12 @@
 """The e-mail settings on a 360 px phone in German: reached from the account menu, the page's content no wider than
-the screen, the choice saved and shown again."""
+the screen, the choice saved and shown again; and the unsubscribe link of a reminder mail, used on the same phone."""
 
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 
-from accounts.notifications import notification_preferences_get
+from accounts.notifications import notification_kind_get, notification_preferences_get, notification_unsubscribe_link
 from accounts.roles import Role
 from accounts.services import user_preferences_update
 from accounts.tests.factories import TEST_PASSWORD
@@ -48,6 +49,39 @@ def test_a_german_customer_turns_expiry_reminders_off_on_a_phone(
         assert page.get_by_label("Ein QR-Code läuft bald ab").is_checked() is False
         assert page.get_by_label("Eine Laderechnung wurde ausgestellt").is_checked() is True
         assert page.evaluate(FITS) == []
+        assert notification_preferences_get(user=customer) == {
+            "payments.code_expiring": False,
+            "machines.charging_invoice_issued": True,
+        }
+    finally:
+        context.close()
+
+
+def test_a_german_customer_unsubscribes_from_a_reminder_with_the_mails_link_on_a_phone(
+    _playwright_browser, live_server, make_user, screenshot
+):
+    """The List-Unsubscribe link opened on a 360 px phone, not logged in: the question and its one button in German,
+    nothing wider than the screen, and the kind turned off after the tap."""
+    customer = make_user(Role.CUSTOMER)
+    kind = notification_kind_get(code="payments.code_expiring")
+    link = notification_unsubscribe_link(user=customer, kind=kind)
+    path = link.removeprefix(settings.PORTAL_BASE_URL.rstrip("/"))
+    context = _playwright_browser.new_context(
+        base_url=live_server.url, viewport={"width": 360, "height": 740}, locale="de-DE"
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        page.goto(path)
+        page.get_by_role("heading", name="Diese E-Mails abbestellen?").wait_for()
+        assert page.evaluate(FITS) == []
+        assert notification_preferences_get(user=customer)["payments.code_expiring"] is True  # looking is not asking
+        screenshot(page, "confirm")
+
+        page.get_by_role("button", name="Abbestellen").click()
+        page.get_by_role("heading", name="Sie sind abgemeldet").wait_for()
+        assert page.evaluate(FITS) == []
+        screenshot(page, "done")
         assert notification_preferences_get(user=customer) == {
             "payments.code_expiring": False,
             "machines.charging_invoice_issued": True,
