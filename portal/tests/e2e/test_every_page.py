@@ -254,6 +254,8 @@ def _crawl(page, origin: str, start_pages: list[str], role: str, language: str, 
             queue.extend((link, depth + 1) for link in _links(page, origin) if link not in seen)
 
 
+# About 200 page loads with an accessibility check each: minutes on an idle machine, several times that on a busy one.
+@pytest.mark.timeout(1500)
 def test_every_page_of_every_role_on_a_phone_and_a_desktop_in_german_and_english(_playwright_browser, live_server):
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: run scripts/test-prerequisites (npm ci in portal/tests/e2e/js).")
