@@ -14,8 +14,9 @@ let through are counted, as with DRF. Any other cache keeps DRF's list.
 
 from __future__ import annotations
 
+import functools
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
@@ -45,6 +46,12 @@ redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 return {1, current + 1, previous}
 """
+
+
+@functools.lru_cache(maxsize=8)
+def _sliding_window_script(client: Any) -> Any:
+    """The script registered once per Redis client (the portal's cache keeps one per process), not per request."""
+    return client.register_script(_SLIDING_WINDOW)
 
 
 class _CacheTolerant(throttling.SimpleRateThrottle):
@@ -79,7 +86,7 @@ class _CacheTolerant(throttling.SimpleRateThrottle):
         previous_weight = 1 - into / self.duration
         keys = [backend.make_and_validate_key(f"{self.key}:{int(window) - offset}") for offset in (0, 1)]
         client = backend._cache.get_client(keys[0], write=True)
-        allowed, current, previous = client.register_script(_SLIDING_WINDOW)(
+        allowed, current, previous = _sliding_window_script(client)(
             keys=keys, args=[repr(previous_weight), self.num_requests, 2 * self.duration]
         )
         if allowed:

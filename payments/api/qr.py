@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from accounts.permissions import IsDealer
 from core.idempotency import HEADER as IDEMPOTENCY_HEADER_NAME
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_answer_statement, idempotent_api_call
+from core.serializers import input_validated, output_data
 from core.sql import Statement
 from core.throttling import ScopedRateThrottle
 from payments.checkout.providers import payment_provider_is_offered
@@ -71,20 +72,17 @@ class QrRedemptionCreateApi(APIView):
     )
     def post(self, request: Request) -> Response:
         def authorize() -> Response:
-            serializer = self.InputSerializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
+            validated = input_validated(self.InputSerializer, request.data)
             key = request.headers[IDEMPOTENCY_HEADER_NAME]
             answered: dict[str, object] = {}
 
             def answer(redemption: QrRedemption) -> Statement:
                 # The answer is stored with the redemption and its ledger transfer, in one round trip.
-                answered.update(QrRedemptionOutputSerializer(redemption).data)
+                answered.update(output_data(QrRedemptionOutputSerializer, redemption))
                 return idempotency_answer_statement(status=status.HTTP_201_CREATED, body=answered)
 
             qr_redemption_authorize(
-                user=request.user,
-                request=RedemptionRequest(idempotency_key=key, **serializer.validated_data),
-                answer=answer,
+                user=request.user, request=RedemptionRequest(idempotency_key=key, **validated), answer=answer
             )
             return Response(answered, status=status.HTTP_201_CREATED)
 

@@ -12,18 +12,19 @@ import contextlib
 import datetime
 import hashlib
 import logging
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from accounts.models import DealerOrganisation, User
 from core.errors import ConflictError, ValidationFailed
-from core.sql import Statement, insert_statement, saved_mark
+from core.sql import CompiledQuery, Statement, insert_statement, saved_mark
 from payments.ledger.client import (
     LedgerRefused,
     account_get_or_open,
@@ -170,27 +171,35 @@ def _authorization_must_be_open() -> Iterator[None]:
         raise
 
 
-def _code_for_redemption(*, claims: QrTokenClaims, organisation: DealerOrganisation, currency: str) -> QrCode:
-    """The code a verified token names, locked; refuses unknown codes and stale or expired tokens here, and
-    everything else through the acceptance check every spending path shares."""
-    # One round trip: the code locked (only its row: locking the product too would queue every redemption of the
-    # product behind one another), its product, whether the product is accepted by this organisation, and the
-    # organisation's clearing account in the code's currency (None before its first redemption there).
+def _code_for_redemption_query(*, public_id: uuid.UUID, organisation_id: int) -> QuerySet[QrCode]:
+    """One round trip: the code locked (only its row: locking the product too would queue every redemption of the
+    product behind one another), its product, whether the product is accepted by this organisation, and the
+    organisation's clearing account in the code's currency (None before its first redemption there)."""
     accepted_by = QrProduct.accepted_by.through.objects.filter(qrproduct_id=OuterRef("product_id"))
     clearing = account_id_query(
-        ledger=OuterRef("currency"), purpose=Purpose.QR_DEALER_CLEARING, owner=Owner.dealer(organisation.pk)
+        ledger=OuterRef("currency"), purpose=Purpose.QR_DEALER_CLEARING, owner=Owner.dealer(organisation_id)
     )
-    code = (
+    return (
         QrCode.objects.select_for_update(of=("self",))
         .select_related("product")
         .annotate(
             accepted_by_all=~Exists(accepted_by),
-            accepted_by_organisation=Exists(accepted_by.filter(dealerorganisation_id=organisation.pk)),
+            accepted_by_organisation=Exists(accepted_by.filter(dealerorganisation_id=organisation_id)),
             dealer_clearing_account_id=Subquery(clearing),
         )
-        .filter(public_id=claims.public_id)
-        .first()
+        .filter(public_id=public_id)[:1]
     )
+
+
+# Compiled once per process: building and compiling this queryset took longer than the rest of a redemption.
+_CODE_FOR_REDEMPTION = CompiledQuery(_code_for_redemption_query, public_id=uuid.UUID, organisation_id=int)
+
+
+def _code_for_redemption(*, claims: QrTokenClaims, organisation: DealerOrganisation, currency: str) -> QrCode:
+    """The code a verified token names, locked; refuses unknown codes and stale or expired tokens here, and
+    everything else through the acceptance check every spending path shares."""
+    found = _CODE_FOR_REDEMPTION.fetch(public_id=claims.public_id, organisation_id=organisation.pk)
+    code = found[0] if found else None
     if code is None:
         raise ValidationFailed(gettext_lazy("This payment code is unknown."), code="code_unknown")
     if claims.version != code.version:

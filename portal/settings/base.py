@@ -85,7 +85,7 @@ MIDDLEWARE = [
     "accounts.middleware.UserLocaleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "portal.middleware.ContentSecurityPolicyMiddleware",
     # Innermost, and synchronous only: under ASGI, Django runs a middleware asynchronously when everything inside it
     # can, and each asynchronous MiddlewareMixin hops to a thread and back for its request and response hooks. With a
     # synchronous-only middleware last, the whole chain runs in one thread (3 hops per request instead of 8). Its own

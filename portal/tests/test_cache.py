@@ -20,3 +20,16 @@ def test_every_thread_shares_one_redis_client_and_its_connection_pool():
 
     assert len(clients) == 4 and len({id(client) for client in clients}) == 1
     assert caches["default"]._cache is clients[0]
+
+
+def test_every_cache_call_uses_one_redis_client_per_connection_pool():
+    """Django's client makes a `redis.Redis` per call; the portal's keeps one per pool, which works after a restart of
+    the pool's connections as before."""
+    cache = caches["default"]
+    cache.set("one-client-probe", 1, 5)
+
+    first = cache._cache.get_client(write=True)
+    assert cache._cache.get_client(write=True) is first
+    assert cache._cache.get_client() is first  # one server: reads and writes share the pool
+    first.connection_pool.disconnect()
+    assert cache.get("one-client-probe") == 1

@@ -133,3 +133,68 @@ def test_csrf_is_enforced_on_forms():
     response = Client(enforce_csrf_checks=True).post("/accounts/login/", {"email": "a@b.c", "password": "x"})
 
     assert response.status_code == 403
+
+
+def _policy_headers(response) -> tuple[str | None, str | None]:
+    return response.headers.get("Content-Security-Policy"), response.headers.get("Content-Security-Policy-Report-Only")
+
+
+def test_the_policy_built_once_is_the_policy_django_csp_builds(client, settings):
+    """The portal's middleware keeps the settings' policy per process; it is django-csp's, and follows the settings."""
+    from csp.utils import build_policy
+
+    assert _policy_headers(client.get("/")) == (build_policy(), None)
+
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'self'"], "img-src": ["data:"]}}
+
+    policy, report_only = _policy_headers(client.get("/"))
+    assert (policy, report_only) == (build_policy(), build_policy(report_only=True))
+    assert "img-src data:" in policy and report_only == "default-src 'none'"
+
+
+def test_a_response_with_its_own_policy_or_a_nonce_gets_django_csps_handling(rf):
+    from csp.decorators import csp_update
+    from django.http import HttpResponse
+
+    from portal.middleware import ContentSecurityPolicyMiddleware
+
+    @csp_update({"img-src": ["https://maps.example"]})
+    def with_own_policy(request):
+        return HttpResponse()
+
+    def with_nonce(request):
+        return HttpResponse(str(request.csp_nonce))
+
+    own = ContentSecurityPolicyMiddleware(with_own_policy)(rf.get("/"))
+    nonce_response = ContentSecurityPolicyMiddleware(with_nonce)(rf.get("/"))
+
+    assert "https://maps.example" in own.headers["Content-Security-Policy"]
+    nonce = nonce_response.content.decode()
+    assert f"'nonce-{nonce}'" not in nonce_response.headers["Content-Security-Policy"]  # no directive asks for one
+    assert (
+        nonce_response.headers["Content-Security-Policy"]
+        == ContentSecurityPolicyMiddleware(lambda request: HttpResponse())(rf.get("/")).headers[
+            "Content-Security-Policy"
+        ]
+    )
+
+
+def test_an_exempt_response_and_an_excluded_prefix_get_no_policy(rf, settings):
+    from csp.decorators import csp_exempt
+    from django.http import HttpResponse
+
+    from portal.middleware import ContentSecurityPolicyMiddleware
+
+    settings.CONTENT_SECURITY_POLICY = {
+        "EXCLUDE_URL_PREFIXES": ["/excluded"],
+        "DIRECTIVES": {"default-src": ["'self'"]},
+    }
+
+    exempt = ContentSecurityPolicyMiddleware(csp_exempt()(lambda request: HttpResponse()))(rf.get("/"))
+    excluded = ContentSecurityPolicyMiddleware(lambda request: HttpResponse())(rf.get("/excluded/page"))
+    kept = ContentSecurityPolicyMiddleware(lambda request: HttpResponse())(rf.get("/page"))
+
+    assert "Content-Security-Policy" not in exempt.headers
+    assert "Content-Security-Policy" not in excluded.headers
+    assert kept.headers["Content-Security-Policy"] == "default-src 'self'"

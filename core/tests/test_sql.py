@@ -1,0 +1,154 @@
+"""core.sql: a query compiled once answers as its queryset does; an INSERT compiled once writes what save() writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from django.db import connection, models, transaction
+from django.db.models import Exists, OuterRef, Value
+from django.db.models.functions import Concat, Upper
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import ApiToken, DealerOrganisation
+from accounts.roles import Role
+from accounts.services import api_token_create
+from core.sql import CompiledQuery, insert_statement, saved_mark
+
+pytestmark = pytest.mark.django_db
+
+
+def _tokens(*, user_id: int, name: str) -> models.QuerySet[ApiToken]:
+    return (
+        ApiToken.objects.select_related("user", "user__dealer_organisation")
+        .annotate(
+            named_alike=Exists(ApiToken.objects.filter(user_id=OuterRef("user_id"), name=name)),
+            user_email_upper=Upper("user__email"),
+            label=Concat("name", Value("@"), "user__email", output_field=models.CharField()),
+        )
+        .filter(user_id=user_id)
+        .order_by("pk")
+    )
+
+
+def _same(found: list[ApiToken], expected: list[ApiToken]) -> None:
+    def state(instance: models.Model) -> dict[str, object]:
+        return {key: value for key, value in vars(instance).items() if not key.startswith("_")}
+
+    assert [state(token) for token in found] == [state(token) for token in expected]
+    assert [state(token.user) for token in found] == [state(token.user) for token in expected]
+    organisations = [token.user.dealer_organisation for token in found]
+    assert [state(o) if o else None for o in organisations] == [
+        state(o) if o else None for o in (token.user.dealer_organisation for token in expected)
+    ]
+    assert all(not token._state.adding and token._state.db == "default" for token in found)
+
+
+def test_a_compiled_query_answers_as_its_queryset_for_every_value(make_user):
+    organisation = DealerOrganisation.objects.create(name="Compiled", slug="compiled")
+    dealer = make_user(Role.DEALER, dealer_organisation=organisation)
+    customer = make_user(Role.CUSTOMER)
+    for user, name in ((dealer, "DMS"), (dealer, "script"), (customer, "DMS")):
+        api_token_create(user=user, name=name)
+    compiled = CompiledQuery(_tokens, user_id=int, name=str)
+
+    for user, name in ((dealer, "DMS"), (customer, "DMS"), (dealer, "nothing"), (customer, "script")):
+        found = compiled.fetch(user_id=user.pk, name=name)
+        expected = list(_tokens(user_id=user.pk, name=name))
+        assert found and len(found) == len(expected)
+        _same(found, expected)
+        assert [token.named_alike for token in found] == [token.named_alike for token in expected]
+
+    assert compiled.fetch(user_id=customer.pk + 1000, name="DMS") == []
+
+
+def test_a_compiled_query_sends_the_querysets_sql(make_user):
+    dealer = make_user(Role.DEALER)
+    api_token_create(user=dealer, name="DMS")
+    compiled = CompiledQuery(_tokens, user_id=int, name=str)
+
+    with CaptureQueriesContext(connection) as compiled_queries:
+        compiled.fetch(user_id=dealer.pk, name="DMS")
+    with CaptureQueriesContext(connection) as queryset_queries:
+        list(_tokens(user_id=dealer.pk, name="DMS"))
+
+    assert [q["sql"] for q in compiled_queries.captured_queries] == [
+        q["sql"] for q in queryset_queries.captured_queries
+    ]
+
+
+def test_a_compiled_lock_compiles_inside_the_transaction(make_user):
+    dealer = make_user(Role.DEALER)
+    token, _ = api_token_create(user=dealer, name="DMS")
+
+    def locked(*, token_id: int, name: str) -> models.QuerySet[ApiToken]:
+        return ApiToken.objects.select_for_update(of=("self",)).select_related("user").filter(pk=token_id, name=name)
+
+    compiled = CompiledQuery(locked, token_id=int, name=str)
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        (found,) = compiled.fetch(token_id=token.pk, name="DMS")
+        assert compiled.fetch(token_id=token.pk, name="other") == []
+
+    assert (found.pk, found.user) == (token.pk, dealer)
+    assert all(q["sql"].endswith('FOR UPDATE OF "accounts_apitoken"') for q in queries.captured_queries)
+
+
+def test_a_value_the_query_reshapes_or_drops_is_refused_when_compiling(make_user):
+    dealer = make_user(Role.DEALER)
+
+    def pattern(*, name: str) -> models.QuerySet[ApiToken]:
+        return ApiToken.objects.filter(name__contains=name)
+
+    def dropped(*, user_id: int, name: str) -> models.QuerySet[ApiToken]:
+        return ApiToken.objects.filter(user_id=user_id)
+
+    def reshaped(*, request: uuid.UUID) -> models.QuerySet[ApiToken]:
+        return ApiToken.objects.filter(key_hash=request.hex)
+
+    with pytest.raises(ValueError, match="transformed"):
+        CompiledQuery(pattern, name=str).fetch(name="DMS")
+    with pytest.raises(ValueError, match="did not reach"):
+        CompiledQuery(dropped, user_id=int, name=str).fetch(user_id=dealer.pk, name="DMS")
+    with pytest.raises(ValueError, match="did not reach"):
+        CompiledQuery(reshaped, request=uuid.UUID).fetch(request=uuid.uuid4())
+    compiled = CompiledQuery(dropped, user_id=int, name=str)
+    with pytest.raises(TypeError):
+        compiled.fetch(user_id=str(dealer.pk), name="DMS")
+    with pytest.raises(TypeError):
+        compiled.fetch(user_id=None, name="DMS")
+    with pytest.raises(TypeError):
+        compiled.fetch(user_id=True, name="DMS")
+    with pytest.raises(TypeError):
+        compiled.fetch(user_id=dealer.pk)
+
+
+def test_an_insert_compiled_once_writes_what_the_orm_compiles_every_time(make_user):
+    """The second and later INSERTs of a model reuse the SQL and prepare their values as Django's compiler does."""
+    dealer = make_user(Role.DEALER)
+    from django.db.models.sql import InsertQuery
+
+    def compiled_by_django(instance: ApiToken) -> tuple[str, list[object]]:
+        fields = [f for f in ApiToken._meta.local_concrete_fields if f is not ApiToken._meta.auto_field]
+        query = InsertQuery(ApiToken)
+        query.insert_values(fields, [instance], raw=False)
+        compiler = query.get_compiler(connection=connection)
+        compiler.returning_fields = [ApiToken._meta.pk]
+        ((sql, params),) = compiler.as_sql()
+        return sql, list(params)
+
+    made = []
+    for index in range(3):
+        token = ApiToken(user=dealer, name=f"token {index}", prefix="fl_x", key_hash=f"{index:064d}")
+        token.last_used_at = dt.datetime(2026, 1, index + 1, tzinfo=dt.UTC) if index else None
+        sql, params = insert_statement(token)
+        assert (sql, list(params)) == compiled_by_django(token)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            saved_mark(token, primary_key=cursor.fetchone()[0])
+        made.append(token)
+
+    stored = {token.pk: token for token in ApiToken.objects.filter(user=dealer)}
+    assert [(stored[t.pk].name, stored[t.pk].last_used_at, stored[t.pk].created_at) for t in made] == [
+        (t.name, t.last_used_at, t.created_at) for t in made
+    ]
