@@ -21,7 +21,8 @@ from pathlib import Path
 from core.serving import web_server_command
 
 BASE_DIR = Path(__file__).resolve().parents[1]
-LOG_DIR = Path("/tmp/finlab-load")  # noqa: S108 - logs for whoever investigates a run
+# BENCH_LOG_DIR: a folder of one's own when several runs share the machine.
+LOG_DIR = Path(os.environ.get("BENCH_LOG_DIR", "/tmp/finlab-load"))  # noqa: S108 - logs for whoever investigates a run
 REDIS_START = [
     "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "",
     "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log",
