@@ -18,7 +18,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from channels.db import DatabaseSyncToAsync
 from django.conf import settings
 from ocpp import messages as ocpp_messages
 from ocpp.exceptions import OCPPError, PropertyConstraintViolationError, ProtocolError
@@ -34,6 +33,7 @@ from ocpp.v201.enums import Action as Action201
 from core.errors import ApplicationError
 from machines import metering
 from machines.metering import MeterDataError
+from machines.ocpp.database import in_db_thread
 from machines.services import charging
 from machines.services.charging import AuthorizationStatus
 
@@ -65,8 +65,9 @@ STATUS_201 = {
 
 
 def in_thread(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Runs a service in the thread pool with Django's connection handling, so stations do not wait on each other."""
-    return DatabaseSyncToAsync(function, thread_sensitive=False)
+    """Runs a service in one of the gateway's database threads (`machines.ocpp.database`): stations do not wait on
+    each other beyond the threads' number, and no call pays for setting up or checking a connection."""
+    return in_db_thread(function)
 
 
 class LastSeen:
