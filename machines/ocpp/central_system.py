@@ -192,13 +192,14 @@ class _Refusing:
         await self._send(CallError(unique_id, code, description, details).to_json())  # type: ignore[attr-defined]
 
     _station: Any = None
+    _signing_key: Any = None  # the station's decrypted key, for this connection's meter values only; never logged
 
     async def _meter_readings_record(
         self, *, transaction_id: str, readings: list[metering.Reading], source: str
     ) -> None:
-        """Meter values with the station read once per connection (`charging.station_for_connection`)."""
+        """Meter values with the station read and its key decrypted once per connection (`charging.station_for_connection`)."""
         if self._station is None:
-            self._station = await self._service(charging.station_for_connection, station_id=self.id)  # type: ignore[attr-defined]
+            self._station, self._signing_key = await self._service(charging.station_for_connection, station_id=self.id)  # type: ignore[attr-defined]
         await self._service(
             charging.meter_readings_record,
             station_id=self.id,  # type: ignore[attr-defined]
@@ -206,6 +207,7 @@ class _Refusing:
             readings=readings,
             source=source,
             station=self._station,
+            signing_key=self._signing_key,
         )
 
     async def _heartbeat_record(self) -> None:
