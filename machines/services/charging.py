@@ -268,8 +268,24 @@ def charging_session_start(
     )
     if not transaction_id:
         session.transaction_id = str(session.pk)
-        ChargingSession.objects.filter(pk=session.pk).update(transaction_id=session.transaction_id)
-    _readings_apply(session=session, station=station, readings=readings, source="start")
+    # The chain is new, so nothing to read: the opening readings and the session's transaction id (1.6) and meter
+    # fields are written in two statements.
+    appended, known = _chain_extend(
+        chain=(), station=station, transaction_id=session.transaction_id, readings=readings, source="start"
+    )
+    changed = {"transaction_id": session.transaction_id} if not transaction_id else {}
+    if appended:
+        for record in appended:
+            record.session = session
+        MeterReading.objects.bulk_create(appended)
+        session.meter_start_wh, session.meter_stop_wh, session.last_increase_at = _session_meter_fields(known)
+        changed |= {
+            "meter_start_wh": session.meter_start_wh,
+            "meter_stop_wh": session.meter_stop_wh,
+            "last_increase_at": session.last_increase_at,
+        }
+    if changed:
+        ChargingSession.objects.filter(pk=session.pk).update(**changed)
     return StartOutcome(AuthorizationStatus.ACCEPTED, session.transaction_id)
 
 
