@@ -166,7 +166,7 @@ def test_the_request_object_check_accepts_the_verifiers_request(wallet, portal):
 
     assert checked == {
         "host": "portal.test",
-        "verifier": {"organisation": "FinLab Financial Services", "commonName": "FinLab Verifier", "name": ""},
+        "verifier": {"organisation": "FinLab Financial Services", "commonName": "FinLab Verifier", "name": "FinLab"},
         "nonce": presentation.nonce,
     }
 

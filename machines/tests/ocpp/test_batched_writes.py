@@ -20,6 +20,7 @@ from ocpp.v16 import call as call16
 
 from accounts.roles import Role
 from core.serving import web_server_command
+from core.testing import PROCESS_START_TIMEOUT_SECONDS, output_size
 from machines.models import ChargingSession, ChargingStation, MeterReading, SessionStatus
 from machines.ocpp import central_system
 from machines.services import charging
@@ -113,9 +114,12 @@ def test_a_crash_between_flushes_loses_only_last_seen_and_the_session_settles_on
     connect = {"base_url": f"ws://127.0.0.1:{port}", "station_id": station.station_id, "password": STATION_PASSWORD}
 
     def server() -> subprocess.Popen[bytes]:
+        offset = output_size(LOG_PATH)
         with LOG_PATH.open("ab") as log:
             process = subprocess.Popen(command, cwd=BASE_DIR, env=environment, stdout=log, stderr=subprocess.STDOUT)
-        _wait_until_up(port=port, process=process, timeout=60)
+        _wait_until_up(
+            port=port, process=process, timeout=PROCESS_START_TIMEOUT_SECONDS, log_path=LOG_PATH, offset=offset
+        )
         return process
 
     def meter(transaction_id: int, minutes: int, energy: int) -> call16.MeterValues:

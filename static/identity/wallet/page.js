@@ -292,7 +292,9 @@ async function presentationsBuild(matches, payload) {
 }
 
 function verifierText(checked) {
-  const who = checked.verifier.name || checked.verifier.organisation || checked.verifier.commonName;
+  // The certificate's organisation is checked against the portal CA; the request's client_name is only what the
+  // request says of itself, so it is shown only when the certificate names no organisation.
+  const who = checked.verifier.organisation || checked.verifier.commonName || checked.verifier.name;
   return messages.asked_by + ": " + who + " (" + messages.checked_domain + " " + checked.host + ")";
 }
 
