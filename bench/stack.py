@@ -21,11 +21,8 @@ from pathlib import Path
 from core.serving import web_server_command
 
 BASE_DIR = Path(__file__).resolve().parents[1]
-# Logs for whoever investigates a run, and the Tangle node's data: a folder of one's own (BENCH_LOG_DIR, or the older
-# BENCH_LOAD_LOG_DIR) when several runs share the machine.
-LOG_DIR = Path(
-    os.environ.get("BENCH_LOG_DIR") or os.environ.get("BENCH_LOAD_LOG_DIR") or "/tmp/finlab-load"  # noqa: S108
-)
+# Logs for whoever investigates a run, and the Tangle node's data; BENCH_LOAD_LOG_DIR for a run beside another one.
+LOG_DIR = Path(os.environ.get("BENCH_LOAD_LOG_DIR", "/tmp/finlab-load"))  # noqa: S108
 REDIS_START = [
     "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "",
     "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log",

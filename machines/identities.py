@@ -39,7 +39,6 @@ def machine_keys_generate(*, private_key: Ed25519PrivateKey | None = None) -> Ma
 
 
 def machine_private_key_open(*, did: str, encrypted_private_key: bytes) -> Ed25519PrivateKey:
-    """The signing key of a machine, decrypted from its field-encrypted column (never written anywhere in clear; a
-    station connection keeps it in memory while it lasts, see machines/ocpp)."""
+    """The signing key of a machine, decrypted for one use (never stored in clear)."""
     raw = field_decrypt(blob=encrypted_private_key, context=did.encode("ascii"))
     return private_key_from_bytes(raw)

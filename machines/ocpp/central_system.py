@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from channels.db import DatabaseSyncToAsync
 from django.conf import settings
 from ocpp import messages as ocpp_messages
 from ocpp.exceptions import OCPPError, PropertyConstraintViolationError, ProtocolError
@@ -33,7 +34,6 @@ from ocpp.v201.enums import Action as Action201
 from core.errors import ApplicationError
 from machines import metering
 from machines.metering import MeterDataError
-from machines.ocpp.database import in_db_thread
 from machines.services import charging
 from machines.services.charging import AuthorizationStatus
 
@@ -65,9 +65,8 @@ STATUS_201 = {
 
 
 def in_thread(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Runs a service in one of the gateway's database threads (`machines.ocpp.database`): stations do not wait on
-    each other beyond the threads' number, and no call pays for setting up or checking a connection."""
-    return in_db_thread(function)
+    """Runs a service in the thread pool with Django's connection handling, so stations do not wait on each other."""
+    return DatabaseSyncToAsync(function, thread_sensitive=False)
 
 
 class LastSeen:
@@ -192,14 +191,13 @@ class _Refusing:
         await self._send(CallError(unique_id, code, description, details).to_json())  # type: ignore[attr-defined]
 
     _station: Any = None
-    _signing_key: Any = None  # the station's decrypted key, for this connection's meter values only; never logged
 
     async def _meter_readings_record(
         self, *, transaction_id: str, readings: list[metering.Reading], source: str
     ) -> None:
-        """Meter values with the station read and its key decrypted once per connection (`charging.station_for_connection`)."""
+        """Meter values with the station read once per connection (`charging.station_for_connection`)."""
         if self._station is None:
-            self._station, self._signing_key = await self._service(charging.station_for_connection, station_id=self.id)  # type: ignore[attr-defined]
+            self._station = await self._service(charging.station_for_connection, station_id=self.id)  # type: ignore[attr-defined]
         await self._service(
             charging.meter_readings_record,
             station_id=self.id,  # type: ignore[attr-defined]
@@ -207,7 +205,6 @@ class _Refusing:
             readings=readings,
             source=source,
             station=self._station,
-            signing_key=self._signing_key,
         )
 
     async def _heartbeat_record(self) -> None:

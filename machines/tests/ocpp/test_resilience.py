@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 
 import pytest
-from django.db import connection
 from ocpp.v16 import call as call16
 
 from accounts.roles import Role
@@ -102,69 +101,3 @@ def test_ocpp201_reconnect_with_repeated_ended_event_settles_once(server_url, ma
     balance = wallets.wallet_balance_get(account_id=vehicle.wallet_account_id)
     assert (balance.posted, balance.held) == (4_675, 0)
     assert wallets.wallet_balance_get(account_id=station.operator.account_id).posted == 325
-
-
-def _backend_pid() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return cursor.fetchone()[0]
-
-
-def _gateway_backends_terminate(keep: int) -> int:
-    """Ends every backend on the test database but the test's own (`keep`, and this thread's), the server's kept
-    connections among them, as a database failover or an administrator would; returns how many were ended."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 10000)) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid() AND pid <> %s"
-                " AND backend_type = 'client backend'",
-                [keep],
-            )
-            return cursor.fetchone()[0]
-    finally:
-        connection.close()
-
-
-def test_after_the_database_ended_the_kept_connections_the_next_messages_still_succeed(server_url, make_user):
-    vehicle = vehicle_make(owner=make_user(Role.CUSTOMER), balance=5_000)
-    station = station_make(owner=make_user(Role.DEALER), price_per_kwh=40, session_fee=0, accepted_by=[vehicle])
-    start = call16.StartTransaction(connector_id=1, id_tag=vehicle.id_token, meter_start=0, timestamp=iso(START))
-
-    def meter(transaction_id: int, minutes: int, energy: int) -> call16.MeterValues:
-        sample = energy_sample16(moment=START + minutes * MINUTE, energy_wh=energy)
-        return call16.MeterValues(connector_id=1, transaction_id=transaction_id, meter_value=[sample])
-
-    own = _backend_pid()
-
-    async def run() -> tuple[int, list[int]]:
-        connect = {"base_url": server_url, "station_id": station.station_id, "password": STATION_PASSWORD}
-        async with station_connection(**connect, version="1.6") as client:
-            started = await client.call(start)
-            await client.call(meter(started.transaction_id, 10, 1_000))
-            ended = []
-            for step in range(2, 6):
-                ended.append(await asyncio.to_thread(_gateway_backends_terminate, own))
-                await client.call(meter(started.transaction_id, 10 * step, 1_000 * step))  # stored: see below
-            await client.call(
-                call16.StopTransaction(
-                    transaction_id=started.transaction_id, meter_stop=6_000, timestamp=iso(START + 60 * MINUTE)
-                )
-            )
-        return started.transaction_id, ended
-
-    transaction_id, ended = asyncio.run(run())
-
-    assert ended[0] >= 1  # the server's connection was among them
-    session = ChargingSession.objects.get(station=station)
-    assert session.transaction_id == str(transaction_id)
-    assert list(MeterReading.objects.filter(session=session).values_list("energy_wh", flat=True)) == [
-        0,
-        1_000,
-        2_000,
-        3_000,
-        4_000,
-        5_000,
-        6_000,
-    ]
-    assert session.status == SessionStatus.SETTLED
