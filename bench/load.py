@@ -726,7 +726,7 @@ def _view_frame(label: str) -> tuple[str, str] | None:
 def _stacks(path: Path) -> list[tuple[list[tuple[str, str]], int]]:
     """py-spy's raw lines ("frame;frame;... count"), outermost frame first, as (function, file) pairs."""
     stacks = []
-    for line in path.read_text().splitlines():
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         text, _, count = line.rpartition(" ")
         if not count.isdigit():
             continue
