@@ -326,6 +326,31 @@ def redeem(
             books.add("captured_redemptions", redemption_id)
 
 
+CREDIT_AMOUNT = 450_00  # a month, under the demo bureau's ceiling of 650 EUR with score band B: approved
+
+
+def credit_check_open(dealer: Client) -> dict | None:
+    """The dealer asks for a lease credit check; None when the portal did not open one (the failure is counted)."""
+    request_body = {"purpose": "lease", "amount": CREDIT_AMOUNT, "currency": "EUR", "termMonths": 36}
+    opened = dealer.call(
+        "POST",
+        "/api/identity/credit-checks",
+        label="POST /api/identity/credit-checks",
+        expect=(201,),
+        json=request_body,
+    )
+    return opened.json() if opened.status_code == 201 else None
+
+
+def verdict_poll(dealer: Client, *, request_id: str, books: Ledger) -> None:
+    """The dealer polls the check once; a verdict it sees is booked for the reconciliation."""
+    polled = dealer.call(
+        "GET", f"/api/identity/credit-checks/{request_id}", label="GET /api/identity/credit-checks/<id>", expect=(200,)
+    )
+    if polled.status_code == 200 and (polled.json().get("verdict") or {}).get("outcome"):
+        books.add("verdicts", request_id)
+
+
 def credit(
     *,
     base_url: str,
@@ -348,17 +373,9 @@ def credit(
     holder_did = did_key_from_public_key(public_key_bytes(key))
     ready.wait()
     while not stop.is_set():
-        request_body = {"purpose": "lease", "amount": 450_00, "currency": "EUR", "termMonths": 36}
-        opened = dealer.call(
-            "POST",
-            "/api/identity/credit-checks",
-            label="POST /api/identity/credit-checks",
-            expect=(201,),
-            json=request_body,
-        )
-        if opened.status_code != 201:
+        request = credit_check_open(dealer)
+        if request is None:
             continue
-        request = opened.json()
         csrf = customer.session.cookies.get("csrftoken", "")
         issued = customer.call(
             "POST",
@@ -383,19 +400,11 @@ def credit(
         )
         data = {"csrfmiddlewaretoken": csrf, "action": "present", "presentation": presentation}
         customer.call("POST", respond, label="POST /identity/credit-checks/respond/<link>/", expect=(302,), data=data)
-        polled = dealer.call(
-            "GET",
-            f"/api/identity/credit-checks/{request['id']}",
-            label="GET /api/identity/credit-checks/<id>",
-            expect=(200,),
-        )
-        if polled.status_code == 200 and (polled.json().get("verdict") or {}).get("outcome"):
-            books.add("verdicts", request["id"])
+        verdict_poll(dealer, request_id=request["id"], books=books)
 
 
 WALLET_LINK = re.compile(r'href="([^"]+)" data-testid="openid4vp-wallet-link"')
 CREDIT_CLAIMS = ("scoreBand", "affordabilityCeilingPerMonth")
-CREDIT_AMOUNT = 450_00  # a month, under the demo bureau's ceiling of 650 EUR with score band B: approved
 EXPECTED_VERDICT = "approved"
 
 
@@ -446,17 +455,9 @@ def wallet(
     key, credential = holder
     ready.wait()
     while not stop.is_set():
-        request_body = {"purpose": "lease", "amount": CREDIT_AMOUNT, "currency": "EUR", "termMonths": 36}
-        opened = dealer.call(
-            "POST",
-            "/api/identity/credit-checks",
-            label="POST /api/identity/credit-checks",
-            expect=(201,),
-            json=request_body,
-        )
-        if opened.status_code != 201:
+        request = credit_check_open(dealer)
+        if request is None:
             continue
-        request = opened.json()
         respond = "/" + request["link"].split("/", 3)[3]
         page = customer.call("GET", respond, label="GET /identity/credit-checks/respond/<link>/", expect=(200,))
         link = WALLET_LINK.search(page.text) if page.status_code == 200 else None
@@ -486,14 +487,7 @@ def wallet(
         if answered.status_code != 200:
             continue
         books.add("wallet_answers", request["id"])
-        polled = dealer.call(
-            "GET",
-            f"/api/identity/credit-checks/{request['id']}",
-            label="GET /api/identity/credit-checks/<id>",
-            expect=(200,),
-        )
-        if polled.status_code == 200 and (polled.json().get("verdict") or {}).get("outcome"):
-            books.add("verdicts", request["id"])
+        verdict_poll(dealer, request_id=request["id"], books=books)
 
 
 def ocpp(
