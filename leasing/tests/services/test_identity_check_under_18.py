@@ -222,3 +222,27 @@ def test_once_declined_with_that_reason_the_customer_reads_why(
     assert TEXTS[language]["declined"] in page and TEXTS[language]["customer"] in page
     assert escape(DECLINE_REASON) in page
     assert 'data-testid="identity-check-start"' not in page and 'data-status-url="' not in page
+
+
+@pytest.mark.parametrize(
+    ("language", "note"),
+    [("en", "Not over 18: cannot be approved"), ("de", "Nicht über 18: kann nicht genehmigt werden")],
+)
+def test_every_party_finds_it_marked_in_the_application_list(
+    application, customer, dealer, back_office, client_for, mileage_product, language, note
+):
+    other = applications.application_create(customer=customer, quote_input=factories.quote_input(mileage_product))
+    answered_under_18(application)
+
+    for viewer in (customer, dealer, back_office):
+        browser = client_for(viewer)
+        browser.defaults["HTTP_ACCEPT_LANGUAGE"] = language
+        page = browser.get(reverse("leasing:application-list")).text
+        rows = page.split('data-testid="application-row"')[1:]
+        marked = [row for row in rows if 'data-testid="applicant-under-18"' in row]
+        assert len(marked) == 1 and f">{application.pk}</a>" in marked[0] and note in marked[0], viewer.role
+        assert all(f">{other.pk}</a>" not in row for row in marked)
+
+    applications.application_decline(application_id=application.pk, declined_by=back_office, reason=DECLINE_REASON)
+    page = client_for(customer).get(reverse("leasing:application-list")).text
+    assert 'data-testid="applicant-under-18"' not in page  # declined: the status says it all
