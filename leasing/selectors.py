@@ -11,7 +11,7 @@ import itertools
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Min, OuterRef, Q, QuerySet, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -79,8 +79,17 @@ def application_list_for_user(*, user: User, status: str | None = None) -> Query
 
 def application_search_for_user(*, user: User, query: str = "", status: str = "") -> QuerySet[Application]:
     """The applications ``user`` may see, newest first, narrowed by ``query`` (an application number, the application's
-    reference or its first characters, or the customer's e-mail address or part of it) and ``status``."""
-    queryset = application_list_for_user(user=user, status=status or None).select_related("customer")
+    reference or its first characters, or the customer's e-mail address or part of it) and ``status``.
+
+    Each row carries ``is_applicant_under_18``: still undecided, but a wallet showed that the customer is not over 18,
+    so it can only be declined."""
+    under_18 = IdentityCheck.objects.filter(application=OuterRef("pk"), status="verified", is_over_18=False)
+    undecided = Q(status__in=[ApplicationStatus.CREDIT_CHECK_PENDING, ApplicationStatus.DECISION_PENDING])
+    queryset = (
+        application_list_for_user(user=user, status=status or None)
+        .select_related("customer")
+        .annotate(is_applicant_under_18=ExpressionWrapper(undecided & Exists(under_18), output_field=BooleanField()))
+    )
     query = query.strip()
     if query:
         matches = Q(customer__email__icontains=query)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
@@ -20,7 +23,6 @@ from accounts.services import request_rate_exceeded
 from core.confirmation import confirmation_page
 from core.errors import ApplicationError
 from core.idempotency import idempotent_form_run
-from core.locale_format import format_when
 from core.money import Money
 from machines import charts, forms, selectors
 from machines.models import Vehicle
@@ -383,35 +385,51 @@ def station_detail(request: HttpRequest, station_pk: int) -> HttpResponse:
 @require_GET
 @role_required(*OPERATORS)
 def station_live(request: HttpRequest) -> HttpResponse:
-    """Stations with their connection and charging state; static/machines/live.js refreshes it every 5 seconds."""
-    return render(
-        request, "machines/station_live.html", {"stations": selectors.station_live_list_for_user(user=request.user)}
-    )
+    """Stations with their connection and charging state; static/js/refresh.js keeps the table current by asking
+    `station_live_data` and putting its table in place whenever it differs."""
+    table = _station_live_table(request)
+    return render(request, "machines/station_live.html", {"table_html": table.html, "table_state": table.state})
 
 
 @require_GET
 @role_required(*OPERATORS)
 def station_live_data(request: HttpRequest) -> JsonResponse:
-    stations = selectors.station_live_list_for_user(user=request.user)
-    return JsonResponse(
+    """The live table for refresh.js: ``status`` names what is shown (a digest of the table as drawn for this reader:
+    words in their language, times in their zone), ``outcomeHtml`` is that table; ``stations`` the same as data."""
+    table = _station_live_table(request)
+    response = JsonResponse(
         {
+            "status": table.state,
+            "outcomeHtml": table.html,
             "stations": [
                 {
                     "station_id": s.station_id,
                     "name": s.name,
                     "is_connected": s.is_connected,
                     "status": s.status,
-                    # The page shows words in the reader's language and times in their zone, before and after a
-                    # refresh alike: the label comes from here, the time is formatted by the browser (live.js).
-                    "status_label": s.status_label,
                     "active_sessions": s.active_sessions,
                     "last_seen_at": s.last_seen_at.isoformat() if s.last_seen_at else None,
-                    "last_seen_text": format_when(s.last_seen_at, seconds=True),
                 }
-                for s in stations
-            ]
+                for s in table.stations
+            ],
         }
     )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@dataclass(frozen=True)
+class _StationLiveTable:
+    stations: list[selectors.StationLive]
+    html: str
+    state: str
+
+
+def _station_live_table(request: HttpRequest) -> _StationLiveTable:
+    """The table drawn once, for the page and for its updates alike, so an unchanged table has an unchanged state."""
+    stations = selectors.station_live_list_for_user(user=request.user)
+    html = render_to_string("machines/_station_live_table.html", {"stations": stations}, request=request)
+    return _StationLiveTable(stations, html, hashlib.sha256(html.encode()).hexdigest()[:16])
 
 
 def _iota_rate_source_label(source: str) -> str:

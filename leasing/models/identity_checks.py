@@ -25,7 +25,8 @@ class IdentityCheck(models.Model):
     Only ``age_over_18`` is asked for and only the verdict is kept (``is_over_18``), with the SHA-256 of the
     presentation and a consent receipt naming what was asked and disclosed (claim names and time, never values): no
     name, birth date or address reaches the portal. A refused answer keeps its reason code; the customer can start a
-    new check after a refusal.
+    new check after a refusal. A verified "not over 18" is final for the application: a lease needs the holder to be
+    of age, so no new check is started and the application can only be declined.
     """
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="identity_checks")

@@ -33,7 +33,7 @@ from leasing.models import (
     Quote,
 )
 from leasing.notifications import application_decided_notify
-from leasing.services.identity_checks import identity_check_passed
+from leasing.services.identity_checks import identity_check_passed, identity_check_shows_under_18
 from leasing.services.quotes import QuoteInput, quote_create
 
 DEFAULT_FOUR_EYES_LIMIT = 50_000_00
@@ -42,6 +42,14 @@ IDENTITY_CHECK_REQUIRED_TEXT = gettext_lazy(
     "customer opens the application in the portal and answers its identity check from their wallet (on the same "
     "device or by scanning the QR code)."
 )
+APPLICANT_UNDER_18_TEXT = gettext_lazy(
+    "This application cannot be approved: the customer's wallet showed that they are not over 18, and a lease needs "
+    "the holder to be of age. Decline the application with that reason."
+)
+UNDER_18_DECLINE_REASON = gettext_lazy(
+    "A lease needs the holder to be of age; the identity check from your wallet showed that you are not over 18."
+)
+"""The decline reason offered to back office for such an application (the customer reads it)."""
 
 
 def four_eyes_limit() -> int:
@@ -189,6 +197,8 @@ def application_approve(*, application_id: int, approved_by: User, reason: str) 
     application = Application.objects.select_for_update().get(pk=application_id)
     if application.status != ApplicationStatus.DECISION_PENDING:
         raise ApplicationStateError(gettext_lazy("Only an application waiting for a decision can be approved."))
+    if identity_check_shows_under_18(application=application):
+        raise IdentityCheckRequiredError(APPLICANT_UNDER_18_TEXT)
     if not identity_check_passed(application=application):
         raise IdentityCheckRequiredError(IDENTITY_CHECK_REQUIRED_TEXT)
     try:

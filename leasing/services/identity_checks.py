@@ -32,6 +32,10 @@ IDENTITY_CREDENTIAL_TYPE = "IdentityCredential"
 CHECK_VALIDITY = timedelta(minutes=30)
 """How long a wallet may take to answer before the customer starts a new check."""
 CHECK_CLOSED = "request_closed"
+UNDER_18_TEXT = _(
+    "A lease needs the holder to be of age. Your wallet showed that you are not over 18, so this application cannot "
+    "go on and its identity check cannot be repeated."
+)
 
 
 REFUSAL_TEXTS = {
@@ -83,7 +87,9 @@ def identity_check_start(*, application: Application, now: datetime | None = Non
     now = now or timezone.now()
     application = Application.objects.select_for_update().get(pk=application.pk)
     if application.status not in (ApplicationStatus.CREDIT_CHECK_PENDING, ApplicationStatus.DECISION_PENDING):
-        raise ConflictError("This application is decided; its identity check is closed.", code="application_decided")
+        raise ConflictError(_("This application is decided; its identity check is closed."), code="application_decided")
+    if identity_check_shows_under_18(application=application):
+        raise ConflictError(UNDER_18_TEXT, code="applicant_under_18")
     open_check = application.identity_checks.filter(status=IdentityCheckStatus.OPEN).first()
     if open_check is not None and open_check.presentation_transaction.expires_at > now:
         return open_check
@@ -104,6 +110,14 @@ def identity_check_passed(*, application: Application) -> bool:
     answered over OpenID4VP whose credential the verifier accepted (issuer in the trust registry, signature, key
     binding, validity, status) and whose ``age_over_18`` was true."""
     return application.identity_checks.filter(status=IdentityCheckStatus.VERIFIED, is_over_18=True).exists()
+
+
+def identity_check_shows_under_18(*, application: Application) -> bool:
+    """Whether a wallet answered the application's identity check with a verified ``age_over_18`` of false.
+
+    That answer is final for the application: a lease needs the holder to be of age, so no new check is started and
+    the application can only be declined."""
+    return application.identity_checks.filter(status=IdentityCheckStatus.VERIFIED, is_over_18=False).exists()
 
 
 def identity_check_links(check: IdentityCheck) -> verifier.AuthorizationRequestLinks | None:

@@ -27,12 +27,14 @@ from leasing.forms import (
     VerdictForm,
 )
 from leasing.models import ApplicationStatus, ContractStatus, DunningLetter, IdentityCheckStatus
+from leasing.services.applications import UNDER_18_DECLINE_REASON
 from leasing.services.changes import payoff_quote_create
 from leasing.services.contracts import contract_accept
 from leasing.services.credit_verdicts import application_credit_verdicts_collect
 from leasing.services.identity_checks import (
     identity_check_links,
     identity_check_passed,
+    identity_check_shows_under_18,
     identity_check_start,
     refusal_text,
 )
@@ -101,23 +103,21 @@ def _application_state(application) -> str:
 def _application_context(request: HttpRequest, application, **forms) -> dict:
     is_back_office = request.user.role == Role.BACK_OFFICE
     shows_refusals = request.user.role in (Role.BACK_OFFICE, Role.DEALER)
-    identity_check = selectors.identity_check_latest(application=application)
     is_undecided = application.status in (ApplicationStatus.CREDIT_CHECK_PENDING, ApplicationStatus.DECISION_PENDING)
-    wallet_request = identity_check_links(identity_check) if identity_check else None
-    # a check can be (re)started when there is none, it was refused, or its request expired unanswered
-    can_restart = identity_check is None or identity_check.status == IdentityCheckStatus.REFUSED
-    can_restart = can_restart or (identity_check.status == IdentityCheckStatus.OPEN and wallet_request is None)
+    identity = _identity_context(request, application, is_undecided=is_undecided)
+    # Back office declines an application whose customer is not of age even while its credit check is open.
+    can_decline = is_back_office and (
+        application.status == ApplicationStatus.DECISION_PENDING or (is_undecided and identity["applicant_under_18"])
+    )
+    # The reason for that decline is filled in; back office may still change it.
+    decline_initial = {"reason": str(UNDER_18_DECLINE_REASON)} if identity["applicant_under_18"] else None
     return {
-        "identity_check": identity_check,
-        "identity_check_refusal": refusal_text(identity_check.refusal_reason) if identity_check else "",
-        "identity_wallet_request": wallet_request,
-        "identity_check_passed": identity_check_passed(application=application),
-        "can_start_identity_check": request.user.role == Role.CUSTOMER and is_undecided and can_restart,
+        **identity,
         "application": application,
         "application_state": _application_state(application),
+        "is_undecided": is_undecided,
         # The page polls while others act; not for back office, who act here themselves (a reload would lose a form).
-        "waits_for_others": not is_back_office
-        and application.status in (ApplicationStatus.CREDIT_CHECK_PENDING, ApplicationStatus.DECISION_PENDING),
+        "waits_for_others": not is_back_office and is_undecided,
         "is_customer": request.user.role == Role.CUSTOMER,
         "credit_verdict_refusals": (
             selectors.credit_verdict_refusals_for_application(application=application) if shows_refusals else []
@@ -126,10 +126,34 @@ def _application_context(request: HttpRequest, application, **forms) -> dict:
         "contract": getattr(application, "contract", None),
         "approvals": list(application.approvals.all()),
         "can_record_verdict": is_back_office and application.status == ApplicationStatus.CREDIT_CHECK_PENDING,
-        "can_decide": is_back_office and application.status == ApplicationStatus.DECISION_PENDING,
+        "can_decline": can_decline,
         "verdict_form": forms.get("verdict_form") or VerdictForm(),
         "approve_form": forms.get("approve_form") or ReasonForm(prefix="approve"),
-        "decline_form": forms.get("decline_form") or ReasonForm(prefix="decline"),
+        "decline_form": forms.get("decline_form") or ReasonForm(prefix="decline", initial=decline_initial),
+    }
+
+
+def _identity_context(request: HttpRequest, application, *, is_undecided: bool) -> dict:
+    """Where the identity check stands and what the reader can do about it.
+
+    A verified answer that the customer is not over 18 is final: no new check can be started, and every party is told
+    that the application cannot go on (``applicant_under_18``)."""
+    identity_check = selectors.identity_check_latest(application=application)
+    wallet_request = identity_check_links(identity_check) if identity_check else None
+    # a check can be (re)started when there is none, it was refused, or its request expired unanswered
+    can_restart = identity_check is None or identity_check.status == IdentityCheckStatus.REFUSED
+    can_restart = can_restart or (identity_check.status == IdentityCheckStatus.OPEN and wallet_request is None)
+    applicant_under_18 = identity_check_shows_under_18(application=application)
+    return {
+        "identity_check": identity_check,
+        "identity_check_refusal": refusal_text(identity_check.refusal_reason) if identity_check else "",
+        "identity_wallet_request": wallet_request,
+        "identity_check_passed": identity_check_passed(application=application),
+        "applicant_under_18": applicant_under_18,
+        "can_start_identity_check": request.user.role == Role.CUSTOMER
+        and is_undecided
+        and can_restart
+        and not applicant_under_18,
     }
 
 

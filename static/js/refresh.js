@@ -6,6 +6,8 @@
  *   instead. Once "status" differs from the state the page was drawn with, it stops asking and either puts the
  *   answer's "outcomeHtml" in place of the element's content (the dealer's credit check) or, without one, reloads
  *   the page (a lease application).
+ * - with data-refresh-keep as well, a live view (the operator's station table): after each in-place update it goes on
+ *   asking, the wait starting over from the first, until the page is left, hidden or the hour is up.
  * Backoff: the wait grows by half after every unchanged answer or failed request, up to four times the first; after
  * an hour of asking it stops and says so. Nothing is asked while the page is hidden; shown again, it asks at once and
  * starts over from the first wait.
@@ -63,6 +65,7 @@
   var firstWait = (parseFloat(element.getAttribute("data-refresh")) || 3) * 1000;
   var url = element.getAttribute("data-status-url");
   var shown = element.getAttribute("data-status") || "";
+  var keepsAsking = element.hasAttribute("data-refresh-keep");
   var wait = firstWait;
   var started = Date.now();
   var timer = null;
@@ -97,7 +100,14 @@
     }
     element.setAttribute("data-status", body.status);
     element.innerHTML = body.outcomeHtml;
-    finish(element.getAttribute("data-text-changed"));
+    if (!keepsAsking) {
+      finish(element.getAttribute("data-text-changed"));
+      return;
+    }
+    shown = body.status;
+    wait = firstWait;
+    say(element.getAttribute("data-text-changed"));
+    schedule();
   }
 
   function schedule() {

@@ -64,12 +64,15 @@ class OutsideCredentials:
     bureau_issuer: str
 
 
-def outside_credentials_issue(holder: ec.EllipticCurvePrivateKey) -> OutsideCredentials:
-    """A PID and a credit-history credential bound to ``holder``, from a freshly made outside CA."""
+def outside_credentials_issue(
+    holder: ec.EllipticCurvePrivateKey, *, pid_claims: dict[str, Any] | None = None
+) -> OutsideCredentials:
+    """A PID (``PID_CLAIMS`` unless ``pid_claims`` are given) and a credit-history credential bound to ``holder``,
+    from a freshly made outside CA."""
     assert (WALLET_DIRECTORY / "node_modules").is_dir(), f"The test harness is not installed; run: {INSTALL_COMMAND}"
     request: dict[str, Any] = {
         "holder_jwk": jose.public_jwk(holder.public_key()),
-        "pid": PID_CLAIMS,
+        "pid": PID_CLAIMS if pid_claims is None else pid_claims,
         "bureau": BUREAU_CLAIMS,
     }
     finished = subprocess.run(

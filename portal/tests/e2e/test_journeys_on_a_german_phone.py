@@ -249,6 +249,8 @@ def test_a_lease_is_quoted_applied_for_checked_approved_by_four_eyes_and_accepte
     page.goto(f"/leasing/applications/{application.pk}/")
     assert page.get_by_test_id("application-status").inner_text() == "Entscheidung ausstehend"
     assert page.get_by_test_id("identity-check-next-step").is_visible()
+    _fits_the_phone_in_german(page)
+    _shot(page, "identity-check")
     # Approval waits for the identity check (age_over_18 over OpenID4VP). Here it is answered through the service
     # layer the way a wallet answers (an encrypted direct_post.jwt checked by the verifier): this journey's pages
     # are served from the live server, which is not the verifier's origin (PORTAL_BASE_URL) the browser wallet

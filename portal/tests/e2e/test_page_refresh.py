@@ -3,7 +3,8 @@ application, a card payment), in Chromium on Playwright's fake clock: no test he
 
 The page is served by the test itself and the status endpoint is a stand-in for `fetch` that answers at once and
 notes the (fake) moment of every question, so the schedule is exact: the first wait, then half as long again after
-every unchanged answer, up to four times the first; nothing while hidden; once the state changed, never again."""
+every unchanged answer, up to four times the first; nothing while hidden; once the state changed, never again — except
+on a live view (data-refresh-keep, the operator's station table), which takes in every change and goes on asking."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ PAGE = """<!doctype html><html lang="en"><head><title>Waiting</title></head><bod
 <section id="followed" data-refresh="2" data-status-url="/status.json" data-status="open"
   data-text-changed="The answer arrived." data-text-stopped="No longer updating."><p>Waiting</p></section>
 </main><script src="/refresh.js" defer></script></body></html>"""
+LIVE_PAGE = PAGE.replace('data-refresh="2"', 'data-refresh="2" data-refresh-keep')
 
 # Replaces fetch: answers come from window.answers (the last one repeats), every question is noted in window.asked
 # as milliseconds since the page's start on the fake clock. document.hidden follows window.hidden.
@@ -40,7 +42,8 @@ window.setHidden = (value) => { window.hidden = value; document.dispatchEvent(ne
 
 
 @pytest.fixture
-def waiting_page(_playwright_browser):
+def waiting_page(_playwright_browser, request):
+    html = getattr(request, "param", PAGE)
     context = _playwright_browser.new_context()
     page = context.new_page()
     page.set_default_timeout(15_000)
@@ -52,7 +55,7 @@ def waiting_page(_playwright_browser):
             route.fulfill(path=MODULE, content_type="text/javascript")
         else:
             loads.append(path)
-            route.fulfill(body=PAGE, content_type="text/html")
+            route.fulfill(body=html, content_type="text/html")
 
     page.route(f"{ORIGIN}/**", serve)
     page.clock.install(time=0)  # before the stand-in, whose clock must be the fake one
@@ -136,3 +139,25 @@ def test_a_change_without_an_outcome_reloads_the_page_which_then_announces_it(wa
     assert waiting_page.loads == ["/page", "/page"]
     assert announced(waiting_page) == "The answer arrived."
     assert waiting_page.evaluate("sessionStorage.length") == 0  # said once, not after the next reload
+
+
+@pytest.mark.parametrize("waiting_page", [LIVE_PAGE], indirect=True)
+def test_a_live_view_takes_in_every_change_in_place_and_goes_on_asking_from_the_first_wait(waiting_page):
+    first = {"status": "a", "outcomeHtml": "<p data-testid=outcome>A</p>"}
+    second = {"status": "b", "outcomeHtml": "<p data-testid=outcome>B</p>"}
+    answer(waiting_page, {"status": "open"}, first, first, second)
+
+    waiting_page.clock.run_for(16_000)
+
+    # 2 s, +3 s (unchanged); A arrives: 2 s, +3 s; B arrives: 2 s, +3 s
+    assert asked(waiting_page) == [2_000, 5_000, 7_000, 10_000, 12_000, 15_000]
+    assert waiting_page.locator("#followed").get_attribute("data-status") == "b"
+    assert waiting_page.locator("#followed").inner_text() == "B"
+    assert announced(waiting_page) == "The answer arrived."
+    assert waiting_page.loads == ["/page"]  # in place: no reload
+
+    waiting_page.clock.run_for(3_600_000)
+    count = len(asked(waiting_page))
+    waiting_page.clock.run_for(600_000)
+    assert len(asked(waiting_page)) == count  # the hour is up: it stops, as every waiting page does
+    assert announced(waiting_page) == "No longer updating."
