@@ -9,8 +9,11 @@
   collection looks at no longer fits the processor's caches). Over a mix of credit-check answers and lease quotes
   (some 200 objects per request left in reference cycles, freed only by a collection) a young collection took
   5 ms at 10,000 and 66 ms at 50,000, and all young collections together took 67 ms against 169 ms: a pause of
-  66 ms every few hundred requests is a request's whole latency budget (issue 20). The middle and old thresholds
-  are set so that full collections come after as many allocations as with a young generation of 50,000.
+  66 ms every few hundred requests is a request's whole latency budget (issue 20). The middle threshold is raised
+  as the young one is lowered, so that middle and full collections come after as many allocations as before
+  (1 million and 100 million): a middle collection looks at everything that outlived a young one since the last,
+  the heap a process grows while it warms up included, and at 200,000 allocations (young 10,000 x middle 20) the
+  first ones took up to 130 ms of CPU in the open-loop benchmark's web processes.
 - `memory_release()` collects what closed connections left and hands the allocator's free memory back to the system
   (glibc's `malloc_trim`): without it, what thousands of closed websocket connections held stays in the process (a
   connection's objects form cycles, and with the raised thresholds no collection came to free them).
@@ -33,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 YOUNG_THRESHOLD = 10_000
-MIDDLE_THRESHOLD = 20
-OLD_THRESHOLD = 500
+MIDDLE_THRESHOLD = 100
+OLD_THRESHOLD = 100
 
 
 def runtime_tune() -> None:
