@@ -22,6 +22,7 @@ from accounts.models import User
 from accounts.roles import Role
 from accounts.tests.factories import DealerOrganisationFactory, UserFactory
 from identity.services.anchor_confirmation import confirmed_roots
+from identity.services.trust_anchors import portal_anchors_seen
 
 # Hypothesis profiles. "dev" (a developer's machine) draws new random examples on every run and keeps the failing ones
 # in .hypothesis/ to replay them first next time. "ci" derandomizes: the examples follow from each test's source, so
@@ -73,6 +74,8 @@ def _clear_cache() -> None:
         client.delete(*keys)
     # Roots the Tangle confirmed are remembered per process; each test asks its own (or in-memory) node afresh.
     confirmed_roots.clear()
+    # So is that the portal's CA is an anchor already: a test's rolled-back database may not hold that row.
+    portal_anchors_seen.clear()
 
 
 @pytest.fixture

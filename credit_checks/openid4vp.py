@@ -62,7 +62,14 @@ def credit_check_links(request: CreditCheckRequest) -> verifier.AuthorizationReq
 
 
 def _locked_request(presentation: PresentationTransaction) -> CreditCheckRequest | None:
-    return CreditCheckRequest.objects.select_for_update().filter(presentation_transaction=presentation).first()
+    """The credit check, locked, with its dealer organisation (whose policy decides it) read in the same query; only
+    the request's row is locked."""
+    return (
+        CreditCheckRequest.objects.select_related("dealer_organisation")
+        .select_for_update(of=("self",))
+        .filter(presentation_transaction=presentation)
+        .first()
+    )
 
 
 def _on_verified(answer: VerifiedAnswer) -> str | None:

@@ -335,3 +335,22 @@ def test_the_customers_page_offers_the_wallet_link_and_the_browser_wallet_link(o
     assert f'href="{links.wallet_link.replace("&", "&amp;")}" data-testid="openid4vp-wallet-link"' in page
     assert links.browser_wallet_link.startswith(f"{BASE}/identity/wallet/openid4vp/?client_id=x509_san_dns%3A")
     assert f'href="{links.browser_wallet_link.replace("&", "&amp;")}"' in page
+
+
+def test_an_answer_reads_the_dealer_organisation_with_the_locked_request(open_request, customer, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    holder = ec.generate_private_key(ec.SECP256R1())
+    credential = credential_for(customer, configuration_id="DemoCreditHistoryCredential", holder=holder)
+    request = open_request(amount=450_00)
+
+    with CaptureQueriesContext(connection) as queries:
+        posted = answer(client, request, holder=holder, credential=credential)
+
+    assert posted.status_code == 200, posted.content
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert not [sql for sql in statements if sql.startswith('SELECT "accounts_dealerorganisation"')]
+    [locked] = [sql for sql in statements if sql.startswith('SELECT "identity_creditcheckrequest"')]
+    assert '"accounts_dealerorganisation"' in locked
+    assert CreditCheckVerdict.objects.get(request=request).policy.dealer_organisation == request.dealer_organisation

@@ -12,6 +12,7 @@ time anchors are read, so back office sees it in the list and could suspend it t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import Sequence
@@ -47,6 +48,7 @@ ANCHOR_CREDENTIAL_TYPES = (PID_TYPE, *CREDENTIAL_TYPES)
 """Credential types an anchor may vouch for."""
 _VCT_TYPES = {PID_VCT: PID_TYPE, CREDIT_HISTORY_VCT: "CreditHistoryCredential"}
 PORTAL_ANCHOR_NAME = "FinLab Credential Issuing CA"
+portal_anchors_seen: set[bytes] = set()  # DER of portal CAs whose anchor row this process has seen
 
 
 _TYPE_LABELS = {
@@ -77,18 +79,22 @@ def credential_type_for_vct(vct: str) -> str | None:
 
 def trust_anchors_for(credential_type: str) -> list[x509.Certificate]:
     """Certificates of the active anchors that vouch for ``credential_type`` (a type name or a ``vct``); an
-    unknown type has none. Each call reads the registry, so a suspension counts from the next verification on."""
+    unknown type has none. Each call reads the registry, so a suspension counts from the next verification on, in
+    every process; only what never changes for a given text is kept in the process (the parsed certificate of a
+    PEM, and that the portal's CA of a given DER is an anchor already)."""
     type_name = credential_type_for_vct(credential_type)
     if type_name is None:
         return []
     portal_trust_anchor_ensure()
-    rows = TrustAnchor.objects.filter(state=TrustAnchor.State.ACTIVE).only("certificate_pem", "credential_types")
+    rows = TrustAnchor.objects.filter(state=TrustAnchor.State.ACTIVE).values_list("certificate_pem", "credential_types")
     # filtered here, not by a JSON containment query, which SQLite (the embedded default) does not support
-    return [
-        x509.load_pem_x509_certificate(row.certificate_pem.encode("ascii"))
-        for row in rows
-        if type_name in row.credential_types
-    ]
+    return [_certificate_from_pem(pem) for pem, types in rows if type_name in types]
+
+
+@functools.lru_cache(maxsize=256)
+def _certificate_from_pem(pem: str) -> x509.Certificate:
+    """The certificate of a stored anchor's PEM text (the same text always gives the same certificate)."""
+    return x509.load_pem_x509_certificate(pem.encode("ascii"))
 
 
 def portal_anchor_types() -> list[str]:
@@ -99,10 +105,15 @@ def portal_anchor_types() -> list[str]:
 
 def portal_trust_anchor_ensure() -> None:
     """Add the portal's active issuing CA as an anchor for the portal's own types, unless it is there already
-    (in whatever state back office left it)."""
-    certificate = x509.load_der_x509_certificate(bytes(certificates.portal_issuing_ca().certificate_der))
+    (in whatever state back office left it). An anchor is never deleted, so once this process has seen the row of
+    a CA it does not ask again for that CA."""
+    der = bytes(certificates.portal_issuing_ca().certificate_der)
+    if der in portal_anchors_seen:
+        return
+    certificate = x509.load_der_x509_certificate(der)
     fingerprint = fingerprint_of(certificate)
     if TrustAnchor.objects.filter(fingerprint_sha256=fingerprint).exists():
+        portal_anchors_seen.add(der)
         return
     try:
         with transaction.atomic():

@@ -42,13 +42,29 @@ from identity.services.trust_anchors import credential_type_for_vct, trust_ancho
 _STATUS_LIST_TYPE = "BitstringStatusListCredential"
 
 
-def issuer_trust(issuer_did: str, types: tuple[str, ...]) -> TrustDecision:
+class TrustedIssuerLookup:
+    """Registry rows by DID, each read at most once: one verification asks about its issuer twice (trust, then
+    whether the portal hosts it for the anchor step). Make one per verification, never keep one across requests:
+    a suspended issuer must be refused by the next verification."""
+
+    def __init__(self) -> None:
+        self._rows: dict[str, TrustedIssuer | None] = {}
+
+    def __call__(self, did: str) -> TrustedIssuer | None:
+        if did not in self._rows:
+            self._rows[did] = TrustedIssuer.objects.filter(did=did).first()
+        return self._rows[did]
+
+
+def issuer_trust(
+    issuer_did: str, types: tuple[str, ...], *, lookup: TrustedIssuerLookup | None = None
+) -> TrustDecision:
     """The trust registry's answer: the portal for its own types, registered issuers for theirs while active."""
     specific = [value for value in types if value != "VerifiableCredential"]
     if issuer_did == keys.portal_did():
         allowed = {*PORTAL_CREDENTIAL_TYPES, _STATUS_LIST_TYPE}
         return TrustDecision.TRUSTED if specific and set(specific) <= allowed else TrustDecision.UNTRUSTED
-    issuer = TrustedIssuer.objects.filter(did=issuer_did).first()
+    issuer = (lookup or TrustedIssuerLookup())(issuer_did)
     if issuer is None:
         return TrustDecision.UNKNOWN
     if not issuer.is_active or not specific or not set(specific) <= set(issuer.credential_types):
@@ -170,7 +186,7 @@ def _safely(run: Any) -> VerificationResult:
         return VerificationResult(is_valid=False, reason=Reason.MALFORMED, detail=type(error).__name__)
 
 
-def _issued_here(anchor_bytes: bytes) -> bool:
+def _issued_here(anchor_bytes: bytes, *, lookup: TrustedIssuerLookup) -> bool:
     """Whether an SD-JWT VC's ``iss`` is the portal (its credential issuer URL or did:web) or an issuer it hosts."""
     try:
         issuer = json.loads(b64url_decode(anchor_bytes.split(b".")[1].decode("ascii"))).get("iss")
@@ -178,23 +194,31 @@ def _issued_here(anchor_bytes: bytes) -> bool:
         return True  # unreadable: the anchor check then says what is wrong
     if not isinstance(issuer, str) or issuer in (credential_issuer_url(), keys.portal_did()):
         return True
-    return TrustedIssuer.objects.filter(did=issuer, is_hosted=True).exists()
+    row = lookup(issuer)
+    return row is not None and row.is_hosted
 
 
-def sd_jwt_anchor_status(anchor_bytes: bytes, *, allow_pending: bool) -> AnchorStatus:
+def sd_jwt_anchor_status(
+    anchor_bytes: bytes, *, allow_pending: bool, lookup: TrustedIssuerLookup | None = None
+) -> AnchorStatus:
     """The anchor step for an SD-JWT VC: the portal's own and its hosted issuers' credentials must be anchored;
     an outside issuer's (trusted by an X.509 anchor) are ``issued_elsewhere``."""
-    if not _issued_here(anchor_bytes):
+    if not _issued_here(anchor_bytes, lookup=lookup or TrustedIssuerLookup()):
         return AnchorStatus.ISSUED_ELSEWHERE
     return anchor_status_for(anchor_bytes, allow_pending=allow_pending)
 
 
 def sd_jwt_vc_policy(*, allow_pending_anchor: bool = True) -> VerificationPolicy:
     """The portal's policy for SD-JWT VCs presented over OpenID4VP: the registry for DID issuers, X.509 anchors for
-    ``x5c`` issuers, the status of each credential through :func:`identity.services.status.sd_jwt_status_reason`."""
+    ``x5c`` issuers, the status of each credential through :func:`identity.services.status.sd_jwt_status_reason`.
+    One policy serves one verification: it reads each issuer's registry row once (:class:`TrustedIssuerLookup`)."""
+    lookup = TrustedIssuerLookup()
     return replace(
         verification_policy(allow_pending_anchor=allow_pending_anchor),
-        anchor_check=lambda anchor_bytes: sd_jwt_anchor_status(anchor_bytes, allow_pending=allow_pending_anchor),
+        issuer_trust=lambda issuer_did, types: issuer_trust(issuer_did, types, lookup=lookup),
+        anchor_check=lambda anchor_bytes: sd_jwt_anchor_status(
+            anchor_bytes, allow_pending=allow_pending_anchor, lookup=lookup
+        ),
         credential_type_for_vct=credential_type_for_vct,
         x509_anchors_for_type=trust_anchors_for,
         sd_jwt_status=lambda claims, now: sd_jwt_status_reason(claims, now=now),

@@ -8,7 +8,7 @@ half-up to one decimal). Service packages are priced per month on top and are no
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -121,8 +121,9 @@ def _start_date(*, data: QuoteInput) -> datetime.date:
     return start
 
 
-def _residual(*, data: QuoteInput, product: LeaseProduct) -> int:
-    """The residual value in minor units, checked against the product's rules and the financed amount."""
+def _residual(*, data: QuoteInput, product: LeaseProduct, bands: Mapping[int, Decimal]) -> int:
+    """The residual value in minor units, checked against the product's rules and the financed amount; `bands` are
+    the product's residual percentages by yearly km (see `_mileage_bands`)."""
     financed = data.price - data.down_payment
     if product.kind == ProductKind.MILEAGE_LEASE:
         if data.residual_value is not None:
@@ -130,9 +131,9 @@ def _residual(*, data: QuoteInput, product: LeaseProduct) -> int:
                 gettext_lazy("In a mileage lease the residual value follows the mileage band."),
                 fields={"residual_value": ["Leave empty."]},
             )
-        band = product.mileage_bands.get(yearly_km=data.yearly_km)
+        residual_percent = bands[data.yearly_km]  # type: ignore[index]  # _check_mileage admitted it
         residual = Money.from_decimal(
-            Money(data.price, product.currency).to_decimal() * band.residual_percent / 100, product.currency
+            Money(data.price, product.currency).to_decimal() * residual_percent / 100, product.currency
         ).amount
         return min(residual, financed)
     residual = data.residual_value or 0
@@ -147,12 +148,18 @@ def _residual(*, data: QuoteInput, product: LeaseProduct) -> int:
     return residual
 
 
-def _check_mileage(*, data: QuoteInput, product: LeaseProduct) -> None:
+def _mileage_bands(*, product: LeaseProduct) -> dict[int, Decimal]:
+    """The product's residual percentages by yearly km, in one query (none for a product without mileage)."""
+    if not product.needs_mileage:
+        return {}
+    return dict(product.mileage_bands.order_by().values_list("yearly_km", "residual_percent"))
+
+
+def _check_mileage(*, data: QuoteInput, product: LeaseProduct, bands: Mapping[int, Decimal]) -> None:
     if not product.needs_mileage:
         if data.yearly_km is not None:
             raise MileageInvalidError(gettext_lazy("A loan has no mileage."), fields={"yearly_km": ["Leave empty."]})
         return
-    bands = set(product.mileage_bands.values_list("yearly_km", flat=True))
     if data.yearly_km not in bands:
         raise MileageInvalidError(
             f"Choose a yearly mileage of {', '.join(str(km) for km in sorted(bands))} km.",
@@ -162,6 +169,8 @@ def _check_mileage(*, data: QuoteInput, product: LeaseProduct) -> None:
 
 def _service_packages(*, data: QuoteInput, product: LeaseProduct) -> tuple[ServicePackage, ...]:
     codes = list(dict.fromkeys(data.service_package_codes))
+    if not codes:
+        return ()
     packages = list(product.service_packages.filter(code__in=codes, is_active=True, currency=product.currency))
     if len(packages) != len(codes):
         raise ServicePackageInvalidError(
@@ -196,8 +205,9 @@ def quote_calculate(*, data: QuoteInput) -> QuoteResult:
     """Prices `data` without storing anything; raises a named `ValidationFailed` for any input the product refuses."""
     product = _product_get(code=data.product_code)
     _check_amounts(data=data, product=product)
-    _check_mileage(data=data, product=product)
-    residual = _residual(data=data, product=product)
+    bands = _mileage_bands(product=product)
+    _check_mileage(data=data, product=product, bands=bands)
+    residual = _residual(data=data, product=product, bands=bands)
     packages = _service_packages(data=data, product=product)
     currency = product.currency
     terms = LoanTerms(
@@ -253,7 +263,8 @@ def quote_create(*, data: QuoteInput, created_by: object | None = None) -> Quote
         total_amount_payable=result.total_amount_payable,
         aprc_percent=result.aprc_percent,
     )
-    quote.service_packages.set(result.service_packages)
+    if result.service_packages:  # a new quote has none yet: nothing to read or remove
+        quote.service_packages.add(*result.service_packages)
     return quote
 
 

@@ -182,3 +182,73 @@ def test_aprc_is_at_least_the_nominal_rate_when_fees_are_charged(
     fees = Money(periods + financed * extra_fee_per_mille // 1000, "EUR")
     flows = schedule_cash_flows(schedule=schedule_build(terms=terms), upfront_fees=fees)
     assert aprc_percent_exact(cash_flows=flows) > rate
+
+
+def _solved_both_ways(flows: list[CashFlow]) -> tuple[Decimal, Decimal]:
+    from decimal import localcontext
+
+    from leasing.calculations import aprc
+
+    with localcontext() as context:
+        context.prec = aprc.DECIMAL_PRECISION
+        return aprc._solve(flows), aprc._solve_in_decimal(flows)
+
+
+@pytest.mark.parametrize("vector", APRC_VECTORS, ids=[vector["name"] for vector in APRC_VECTORS])
+def test_float_seeded_search_finds_the_decimal_searchs_root(vector):
+    seeded, searched = _solved_both_ways(vector_flows(vector))
+    assert abs(seeded - searched) < Decimal("1e-28")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    financed=st.integers(min_value=100_000, max_value=10**9),
+    rate=st.decimals(min_value=0, max_value=25, places=2),
+    periods=st.integers(min_value=2, max_value=96),
+    timing=st.sampled_from(PaymentTiming),
+    residual_share=st.integers(min_value=0, max_value=60),
+    fee_per_mille=st.integers(min_value=0, max_value=50),
+)
+def test_float_seeded_search_equals_the_decimal_search_on_leases(
+    financed, rate, periods, timing, residual_share, fee_per_mille
+):
+    terms = LoanTerms(
+        financed_amount=Money(financed, "EUR"),
+        nominal_rate_percent=rate,
+        periods=periods,
+        start_date=date(2025, 1, 1),
+        timing=timing,
+        residual_value=Money(financed * residual_share // 100, "EUR"),
+    )
+    flows = schedule_cash_flows(
+        schedule=schedule_build(terms=terms), upfront_fees=Money(financed * fee_per_mille // 1000, "EUR")
+    )
+    seeded, searched = _solved_both_ways(flows)
+    assert abs(seeded - searched) < Decimal("1e-28")
+
+
+def test_a_lease_needs_few_decimal_evaluations(monkeypatch):
+    from leasing.calculations import aprc
+
+    calls = []
+    evaluate = aprc._present_value_and_slope
+    monkeypatch.setattr(
+        aprc, "_present_value_and_slope", lambda flows, rate: calls.append(rate) or evaluate(flows, rate)
+    )
+    flows = loan_cash_flows(
+        financed_amount=eur("27000"), instalments=[eur("650.12")] * 36, timing=PaymentTiming.IN_ADVANCE,
+        upfront_fees=eur("300"), residual_value=eur("9000"),
+    )  # fmt: skip
+    assert aprc_percent(cash_flows=flows) == Decimal("11.1")
+    # The Decimal search alone evaluated f ten times for these flows (bracket, then Newton from its middle).
+    assert len(calls) <= 3
+
+
+def test_flows_the_floats_cannot_hold_fall_back_to_the_decimal_search():
+    from leasing.calculations import aprc
+
+    # exp(4.6 * 200) overflows a float at the search's lowest rate: only the Decimal search can bracket this.
+    flows = [CashFlow(Decimal(0), Decimal(1000)), CashFlow(Decimal(200), Decimal(-1100))]
+    assert aprc._float_search(flows) is None
+    expected = (Decimal("1.1") ** (Decimal(1) / 200) - 1) * 100
+    assert abs(aprc_percent_exact(cash_flows=flows) - expected) < Decimal("1e-25")

@@ -183,3 +183,29 @@ def test_terms_leaving_less_than_a_cent_a_month_are_refused_for_every_kind(db, k
     assert raised.value.code == "repayment_too_small"
     assert sorted(raised.value.fields) == (fields or ["down_payment", "residual_value"])
     assert Quote.objects.count() == 0
+
+
+def _statements(queries) -> list[str]:
+    return [query["sql"] for query in queries.captured_queries if not query["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+
+
+def test_a_mileage_lease_quote_without_packages_reads_the_product_and_its_bands_once(mileage_product):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        quote = quote_create(data=factories.quote_input(mileage_product))
+
+    statements = _statements(queries)
+    assert [statement.split(" ", 1)[0] for statement in statements] == ["SELECT", "SELECT", "INSERT"]
+    assert '"leasing_mileageband"' in statements[1]
+    assert quote.residual_value == 15_000_00
+    assert list(quote.service_packages.all()) == []
+
+
+def test_a_quote_with_packages_stores_them(mileage_product):
+    quote = quote_create(data=factories.quote_input(mileage_product, service_package_codes=["mileage-36-maintenance"]))
+
+    assert list(Quote.objects.get(pk=quote.pk).service_packages.values_list("code", flat=True)) == [
+        "mileage-36-maintenance"
+    ]
