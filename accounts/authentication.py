@@ -12,6 +12,7 @@ from rest_framework.request import Request
 
 from accounts.models import ApiToken, DealerOrganisation, User
 from accounts.services import api_token_hash
+from core.sql import prepared_cursor
 
 # How stale `ApiToken.last_used_at` may be. Writing it on every call would add a write and a commit to each API
 # request, more than the work of a hot endpoint such as a redemption; staff need the day, not the second.
@@ -49,12 +50,13 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 def api_token_with_user(*, key_hash: str) -> ApiToken | None:
     """The unrevoked token with `key_hash`, its user and the user's dealer organisation, from one query.
 
-    What `ApiToken.objects.select_related("user", "user__dealer_organisation").filter(...).first()` returns, without
-    compiling that query on every request: its SQL is built once per process from the models' fields (compiling it
-    took about as long as PostgreSQL took to answer it), and the three rows become model instances as Django makes
-    them (`Model.from_db`)."""
+        What `ApiToken.objects.select_related("user", "user__dealer_organisation").filter(...).first()` returns, without
+        compiling that query on every request: its SQL is built once per process from the models' fields (compiling it
+        took about as long as PostgreSQL took to answer it), and the three rows become model instances as Django makes
+        them (`Model.from_db`). PostgreSQL prepares it once per connection (`prepared_cursor`): planning the join took
+    it longer than running it."""
     sql, shapes = _token_query()
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [key_hash])
         row = cursor.fetchone()
     if row is None:

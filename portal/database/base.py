@@ -1,4 +1,5 @@
-"""Django's PostgreSQL backend (`ENGINE = "portal.database"`), with the pool's health check made cheap.
+"""Django's PostgreSQL backend (`ENGINE = "portal.database"`), with the pool's health check made cheap and a cursor
+for statements PostgreSQL keeps prepared.
 
 Django's pool with `CONN_HEALTH_CHECKS` checks each connection it hands out by sending an empty query to PostgreSQL
 and waiting for the answer: a network round trip at the start of every request, the same as the work of a bare API
@@ -16,7 +17,8 @@ import time
 from typing import Any
 
 from django.db.backends.postgresql import base
-from psycopg import Connection
+from django.db.backends.postgresql.operations import DatabaseOperations as PostgresqlOperations
+from psycopg import Connection, errors
 from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool
 
@@ -47,9 +49,51 @@ def _socket_is_quiet(connection: Connection[Any]) -> bool:
         return False
 
 
+class PreparingCursor(base.ServerBindingCursor):
+    """A cursor that binds values on the server and has PostgreSQL prepare each statement on its connection the first
+    time (psycopg keeps the names per connection, the most recent 100), so a repeated statement is neither parsed nor
+    planned again. Django's own cursors bind on the client and never prepare (`prepare_threshold` None), which keeps
+    every other statement as it was."""
+
+    def execute(
+        self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None
+    ) -> Any:
+        return super().execute(query, params, prepare=True, binary=binary)
+
+
+class DatabaseOperations(PostgresqlOperations):
+    def last_executed_query(self, cursor: Any, sql: str, params: Any) -> str | None:
+        """A prepared statement is logged (and counted by tests) with its values in place, as every other statement
+        is, rather than with PostgreSQL's `$1` placeholders."""
+        if isinstance(cursor, PreparingCursor):
+            try:
+                return self.compose_sql(sql, params)
+            except errors.DataError:
+                return None
+        return super().last_executed_query(cursor, sql, params)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     """Django's PostgreSQL connection, whose pool (with `CONN_HEALTH_CHECKS`) checks connections with
-    `pooled_connection_check` instead of a round trip each time."""
+    `pooled_connection_check` instead of a round trip each time, and which offers `prepared_cursor`."""
+
+    ops_class = DatabaseOperations
+
+    def get_connection_params(self) -> dict[str, Any]:
+        """Django turns psycopg's prepared statements off (`prepare_threshold` None, for poolers in transaction mode,
+        which the portal does not use); they are turned on again, with psycopg's default, unless OPTIONS name one.
+        Django's own cursors bind on the client and are never prepared either way: only `PreparingCursor` prepares."""
+        params = super().get_connection_params()
+        if "prepare_threshold" not in self.settings_dict["OPTIONS"]:
+            params["prepare_threshold"] = 5
+        return params
+
+    def prepared_cursor(self) -> Any:
+        """A cursor like `cursor()` (wrapped by Django: errors, logging, counted queries) whose statements are prepared:
+        for the few fixed statements of hot paths (core.sql.prepared_cursor)."""
+        self.ensure_connection()
+        with self.wrap_database_errors:
+            return self._prepare_cursor(PreparingCursor(self.connection))
 
     @property
     def pool(self) -> Any:
