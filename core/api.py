@@ -7,9 +7,6 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
-from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.renderers import BaseRenderer
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -65,32 +62,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         response.data = error_body(code=code, detail=str(detail))
     return response
-
-
-class CachedContentNegotiation(DefaultContentNegotiation):
-    """DRF's content negotiation, its answer remembered per Accept header, format and renderer classes.
-
-    DRF parses the Accept header into media types and ranks them on every request, for the same few headers each time.
-    Its choice depends on nothing else, so it is made once for each combination (a bounded number of them: headers
-    are the client's to choose) and then looked up. Refusals (406, 404 for an unknown format) are not remembered and
-    come from DRF each time."""
-
-    def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
-    ) -> tuple[BaseRenderer, str]:
-        requested_format = format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE)
-        key = (request.META.get("HTTP_ACCEPT", "*/*"), requested_format, tuple(type(r) for r in renderers))
-        found = _NEGOTIATED.get(key)
-        if found is not None:
-            return renderers[found[0]], found[1]
-        renderer, media_type = super().select_renderer(request, renderers, format_suffix)
-        if len(_NEGOTIATED) < _NEGOTIATED_MAX:
-            _NEGOTIATED[key] = (next(i for i, r in enumerate(renderers) if r is renderer), media_type)
-        return renderer, media_type
-
-
-_NEGOTIATED: dict[tuple[str, str | None, tuple[type, ...]], tuple[int, str]] = {}
-_NEGOTIATED_MAX = 256
 
 
 # Paths whose clients are programs: errors there are JSON in the one error shape, never an HTML page.
@@ -151,4 +122,4 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> Any:
     return default_csrf_failure(request, reason=reason)
 
 
-__all__ = ["CachedContentNegotiation", "error_body", "exception_handler", "status"]
+__all__ = ["error_body", "exception_handler", "status"]

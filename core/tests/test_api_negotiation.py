@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
-from core import api
+from core import negotiation as cached
 
 
 class _Json(APIView):
@@ -32,7 +32,7 @@ class _JsonOrHtml(_Json):
 
 @pytest.fixture(autouse=True)
 def _forget() -> None:
-    api._NEGOTIATED.clear()
+    cached._NEGOTIATED.clear()
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def _get(view: type[APIView], path: str = "/", **headers: str) -> Response:
 
 
 def test_the_api_uses_the_cached_negotiation() -> None:
-    assert isinstance(_Json().get_content_negotiator(), api.CachedContentNegotiation)
+    assert isinstance(_Json().get_content_negotiator(), cached.CachedContentNegotiation)
 
 
 def test_the_same_accept_header_is_ranked_once(rankings) -> None:
@@ -95,11 +95,11 @@ def test_refusals_are_drfs_and_not_remembered() -> None:
     for _ in range(2):
         assert _get(_Json, HTTP_ACCEPT="text/html").status_code == 406
         assert _get(_Json, "/?format=xml").status_code == 404
-    assert api._NEGOTIATED == {}
+    assert cached._NEGOTIATED == {}
 
 
 def test_the_remembered_answers_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(api, "_NEGOTIATED_MAX", 3)
+    monkeypatch.setattr(cached, "_NEGOTIATED_MAX", 3)
     for index in range(10):
         assert _get(_Json, HTTP_ACCEPT=f"application/json, text/x-{index}").status_code == 200
-    assert len(api._NEGOTIATED) == 3
+    assert len(cached._NEGOTIATED) == 3
