@@ -6,6 +6,8 @@ A module of its own: DRF imports the negotiation class while it defines `APIView
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -20,8 +22,9 @@ class CachedContentNegotiation(DefaultContentNegotiation):
     come from DRF each time."""
 
     def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
+        renderers = renderers if isinstance(renderers, list) else list(renderers)  # DRF hands a list
         requested_format = format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE)
         key = (request.META.get("HTTP_ACCEPT", "*/*"), requested_format, tuple(type(r) for r in renderers))
         found = _NEGOTIATED.get(key)
