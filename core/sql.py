@@ -173,14 +173,20 @@ def _marker(kind: type, index: int) -> Any:
     raise TypeError(f"a compiled query takes int, str or UUID values, not {kind.__name__}")
 
 
+def _uuid_hex(value: uuid.UUID) -> str:
+    return value.hex
+
+
 def _marker_slot(param: Any, markers: dict[str, Any]) -> tuple[str, Callable[[Any], Any] | None] | None:
-    """Which value `param` is (and the conversion the queryset applied to it: none, or `str`), or None for a parameter
+    """Which value `param` is (and the conversion the queryset applied to it: none, `str` or a UUID's hex), or None for a parameter
     of the query itself. A parameter that merely contains a marker (a LIKE pattern) is refused: it cannot be replayed."""
     for name, marker in markers.items():
         if type(param) is type(marker) and param == marker:
             return name, None
         if isinstance(param, str) and param == str(marker):
             return name, str
+        if isinstance(marker, uuid.UUID) and param == marker.hex and not connection.features.has_native_uuid_field:
+            return name, _uuid_hex  # Django stores a UUID as its hex where the database has no uuid type (SQLite)
         if str(marker) in str(param):
             raise ValueError(f"the value {name} reached the SQL transformed ({param!r}); it cannot be replayed")
     return None
