@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -12,6 +13,7 @@ from rest_framework.request import Request
 
 from accounts.models import ApiToken, DealerOrganisation, User
 from accounts.services import api_token_hash
+from core.sql import prepared_cursor
 
 # How stale `ApiToken.last_used_at` may be. Writing it on every call would add a write and a commit to each API
 # request, more than the work of a hot endpoint such as a redemption; staff need the day, not the second.
@@ -52,33 +54,52 @@ def api_token_with_user(*, key_hash: str) -> ApiToken | None:
     What `ApiToken.objects.select_related("user", "user__dealer_organisation").filter(...).first()` returns, without
     compiling that query on every request: its SQL is built once per process from the models' fields (compiling it
     took about as long as PostgreSQL took to answer it), and the three rows become model instances as Django makes
-    them (`Model.from_db`)."""
+    them (the database's value converters, then `Model.from_db`; PostgreSQL needs no converter for these fields,
+    SQLite's text dates and integer booleans do). PostgreSQL prepares it once per connection (`prepared_cursor`):
+    planning the join took it longer than running it."""
     sql, shapes = _token_query()
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [key_hash])
         row = cursor.fetchone()
     if row is None:
         return None
     instances = []
     offset = 0
-    for model, names in shapes:
+    for model, names, converters in shapes:
         values = row[offset : offset + len(names)]
         offset += len(names)
-        instances.append(None if values[0] is None else model.from_db(connection.alias, names, values))
+        if values[0] is None:
+            instances.append(None)
+            continue
+        if converters:
+            values = list(values)
+            for position, functions, expression in converters:
+                for function in functions:
+                    values[position] = function(values[position], expression, connection)
+        instances.append(model.from_db(connection.alias, names, values))
     token, user, organisation = instances
     user.dealer_organisation = organisation  # type: ignore[union-attr]
     token.user = user  # type: ignore[union-attr,assignment]
     return token  # type: ignore[return-value]
 
 
+_Converters = list[tuple[int, list[Any], Any]]
+
+
 @functools.cache
-def _token_query() -> tuple[str, list[tuple[type, list[str]]]]:
+def _token_query() -> tuple[str, list[tuple[type, list[str], _Converters]]]:
     quote = connection.ops.quote_name
-    shapes: list[tuple[type, list[str]]] = []
+    shapes: list[tuple[type, list[str], _Converters]] = []
     columns: list[str] = []
     for alias, model in (("t", ApiToken), ("u", User), ("o", DealerOrganisation)):
         fields = [model._meta.pk, *(f for f in model._meta.concrete_fields if not f.primary_key)]
-        shapes.append((model, [field.attname for field in fields]))
+        converters: _Converters = []
+        for position, field in enumerate(fields):
+            expression = field.get_col(alias)
+            functions = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+            if functions:
+                converters.append((position, functions, expression))
+        shapes.append((model, [field.attname for field in fields], converters))
         columns += [f"{alias}.{quote(field.column)}" for field in fields]
     token_column = ApiToken._meta.get_field
     sql = (

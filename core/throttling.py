@@ -84,7 +84,9 @@ class _CacheTolerant(throttling.SimpleRateThrottle):
         now = self.timer()
         window, into = divmod(now, self.duration)
         previous_weight = 1 - into / self.duration
-        keys = [backend.make_and_validate_key(f"{self.key}:{int(window) - offset}") for offset in (0, 1)]
+        # Redis takes any key, and these are the throttle's own (scope, user id or address pseudonym, window): Django's
+        # check against memcached's key rules, a loop over each character that can only warn, is left out.
+        keys = [backend.make_key(f"{self.key}:{int(window) - offset}") for offset in (0, 1)]
         client = backend._cache.get_client(keys[0], write=True)
         allowed, current, previous = _sliding_window_script(client)(
             keys=keys, args=[repr(previous_weight), self.num_requests, 2 * self.duration]

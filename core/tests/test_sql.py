@@ -152,3 +152,20 @@ def test_an_insert_compiled_once_writes_what_the_orm_compiles_every_time(make_us
     assert [(stored[t.pk].name, stored[t.pk].last_used_at, stored[t.pk].created_at) for t in made] == [
         (t.name, t.last_used_at, t.created_at) for t in made
     ]
+
+
+def test_a_uuid_the_database_stores_as_hex_is_found_among_the_parameters(monkeypatch):
+    """SQLite (the embedded default) has no uuid type: Django passes a UUID's hex, which a compiled query replays.
+    Where the database has one, a hex is the query's own reshaping and is refused (above)."""
+    from core import sql
+
+    marker = uuid.uuid4()
+    other = uuid.uuid4()
+    assert sql._marker_slot(marker.hex, {"public_id": marker}) is None  # PostgreSQL: uuid values travel as UUIDs
+    monkeypatch.setattr(connection.features, "has_native_uuid_field", False)
+
+    name, convert = sql._marker_slot(marker.hex, {"public_id": marker})
+
+    assert name == "public_id"
+    assert convert is not None and convert(other) == other.hex
+    assert sql._marker_slot(other.hex, {"public_id": marker}) is None

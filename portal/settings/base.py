@@ -125,7 +125,11 @@ else:
     # its own, so connections kept per thread (CONN_MAX_AGE) would be opened anew for every request and left behind;
     # the pool hands the same few connections from request to request. A request waits up to the timeout for one.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Every connection the pool hands out is checked; portal.database checks it without a round trip when its socket
+    # shows it healthy (Django's own backend sends an empty query each time).
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["ENGINE"] = "portal.database"
     DATABASES["default"]["OPTIONS"] = {
         "pool": {
             "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
@@ -220,6 +224,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.negotiation.CachedContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "core.schema.PortalAutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [

@@ -120,7 +120,7 @@ class Command(BaseCommand):
         ]
 
     def _mode(self) -> str:
-        database = "PostgreSQL" if "postgresql" in settings.DATABASES["default"]["ENGINE"] else "SQLite (embedded)"
+        database = "SQLite (embedded)" if "sqlite" in settings.DATABASES["default"]["ENGINE"] else "PostgreSQL"
         broker = "Redis" if settings.REDIS_URL else "filesystem transport (embedded)"
         tangle = settings.TANGLE_NODE_URL or "local dev node"
         return f"database: {database}; broker: {broker}; Tangle: {tangle}"
