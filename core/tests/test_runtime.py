@@ -30,6 +30,51 @@ def test_tuning_freezes_the_start_up_heap_and_raises_the_thresholds(collector_re
     assert gc.get_freeze_count() > 0
 
 
+class _Connection:
+    """Stands for a connection's objects: a reference cycle, as they form."""
+
+    def __init__(self) -> None:
+        self.self = self
+
+
+def test_what_outlives_a_collection_is_frozen_so_no_collection_walks_it_again(collector_restored, monkeypatch):
+    monkeypatch.delenv("PORTAL_RUNTIME_TUNING", raising=False)
+    monkeypatch.delenv("PORTAL_RUNTIME_STATS_PATH", raising=False)
+    runtime.runtime_tune()
+    connection = _Connection()
+    assert any(candidate is connection for candidate in gc.get_objects())
+    frozen = gc.get_freeze_count()
+
+    gc.collect(0)
+
+    assert gc.get_freeze_count() > frozen
+    assert not any(candidate is connection for candidate in gc.get_objects())  # in no generation a collection walks
+
+
+def test_a_due_reclaim_frees_cycles_among_frozen_objects_and_freezes_the_rest_again(collector_restored, monkeypatch):
+    import weakref
+
+    monkeypatch.delenv("PORTAL_RUNTIME_TUNING", raising=False)
+    monkeypatch.delenv("PORTAL_RUNTIME_STATS_PATH", raising=False)
+    runtime.runtime_tune()
+    gc.set_threshold(10**9)  # only the collections the test runs
+    connection, survivor = _Connection(), _Connection()
+    gc.collect(0)  # both frozen
+    closed = weakref.ref(connection)
+    del connection
+
+    monkeypatch.setenv("PORTAL_GC_RECLAIM_SECONDS", "3600")
+    monkeypatch.setattr(runtime, "_last_reclaim", runtime.time.monotonic())
+    runtime.memory_release()  # no reclaim due: the frozen cycle is left for the next one
+    assert closed() is not None
+
+    monkeypatch.setenv("PORTAL_GC_RECLAIM_SECONDS", "0")
+    runtime.memory_release()
+
+    assert closed() is None
+    assert not any(candidate is survivor for candidate in gc.get_objects())  # frozen again
+
+
 def test_tuning_off_keeps_pythons_defaults(collector_restored, monkeypatch):
     monkeypatch.setenv("PORTAL_RUNTIME_TUNING", "off")
     monkeypatch.delenv("PORTAL_RUNTIME_STATS_PATH", raising=False)
