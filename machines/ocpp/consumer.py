@@ -103,8 +103,8 @@ class StationConsumer(AsyncWebsocketConsumer):
     carries a frame every few seconds: a channel on the channel layer (nothing addresses a station through it; each
     connection would keep a channel name, a waiting receive task and a receive buffer), and the closing of the
     event loop thread's database connections before every frame (a hop to Django's one synchronous thread per frame;
-    this consumer never touches the database there: its work runs through `in_thread`, which takes a connection from
-    the pool and hands it back around each call).
+    this consumer never touches the database there: its work runs through `in_thread`, in the gateway's database
+    threads, `machines.ocpp.database`).
     """
 
     channel_layer_alias = ""  # no layer under this name: `self.channel_layer` is None
