@@ -148,7 +148,9 @@ class StationConsumer(AsyncWebsocketConsumer):
             await self.close()
             return
         body = json.dumps({"code": code, "detail": detail}).encode("utf-8")
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode("ascii"))]
+        # No content-type or content-length: the server's websocket implementation writes both for a refused
+        # handshake (uvicorn's Sans-I/O one does, core/serving.py), and a second copy makes the response unreadable.
+        headers: list[tuple[bytes, bytes]] = []
         if status == 401:
             headers.append((b"www-authenticate", b'Basic realm="ocpp", charset="UTF-8"'))
         await self.base_send({"type": "websocket.http.response.start", "status": status, "headers": headers})
