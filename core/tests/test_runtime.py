@@ -116,13 +116,3 @@ def test_memory_release_frees_the_cycles_closed_connections_leave(collector_rest
     runtime.memory_release()
 
     assert alive() is None
-
-
-def test_the_server_speaks_websockets_through_the_sans_io_implementation():
-    """The older `websockets` implementation leaves reference cycles behind every closed connection, which the frozen
-    survivors (above) would keep until a full collection; the Sans-I/O one leaves none (core/serving.py)."""
-    from core.serving import web_server_command
-
-    command = web_server_command(host="127.0.0.1", port=8000, workers=1)
-
-    assert command[command.index("--ws") + 1] == "websockets-sansio"
