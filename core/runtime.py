@@ -13,8 +13,11 @@
 - `memory_release()` collects what closed connections left in the young generation and hands the allocator's free
   memory back to the system (glibc's `malloc_trim`).
 - `memory_reclaim()`: the one collection that walks every object, frozen ones included, for cycles left among the
-  objects that outlived a collection: a long pause (it walks what every connection holds), run at most every
-  `PORTAL_GC_RECLAIM_SECONDS` (default an hour) after disconnects, never on the path of a message.
+  objects that outlived a collection (objects in flight while a collection ran: a handshake's HTTP protocol refers to
+  itself and is frozen if a collection comes during the handshake): a pause as long as walking everything alive.
+  It runs after a wave of disconnects that closed at least as many connections as remain open (machines/ocpp), so
+  it walks no more than twice what it frees, and otherwise at most every `PORTAL_GC_RECLAIM_SECONDS` (default an
+  hour) after disconnects; never on the path of a message.
 - With `PORTAL_RUNTIME_STATS_PATH` set (benchmarks), every collection's pause is timed through `gc.callbacks` and a
   summary (pauses per generation, the longest, resident memory) is written every second to that path with
   `.<pid>.json` appended, one file per server process.
@@ -62,11 +65,11 @@ def _survivors_freeze(phase: str, info: dict[str, int]) -> None:
         gc.freeze()
 
 
-def memory_release() -> None:
+def memory_release(*, full: bool = False) -> None:
     """Collects what closed connections left among the objects no collection has seen yet (the frozen ones are freed
     by reference counting, or by `memory_reclaim`) and returns the freed heap to the system (glibc's `malloc_trim`;
-    elsewhere only the collection). Runs `memory_reclaim` too when one is due."""
-    if time.monotonic() - _last_reclaim >= _reclaim_seconds():
+    elsewhere only the collection). `full`, or a reclaim due by time, runs `memory_reclaim` instead."""
+    if full or time.monotonic() - _last_reclaim >= _reclaim_seconds():
         memory_reclaim()
         return
     gc.collect()

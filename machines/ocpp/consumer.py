@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import json
 import logging
 import uuid
@@ -43,7 +44,19 @@ MEMORY_RELEASE_DELAY_SECONDS = 5.0
 _memory_release_pending = False
 
 
+class _Connections:
+    """Station connections of this process: open now, and closed since the last full reclaim (core.runtime)."""
+
+    open = 0
+    closed_since_reclaim = 0
+
+
 def _memory_release_schedule() -> None:
+    """A release after a wave of disconnects; a full reclaim (`core.runtime.memory_reclaim`) when the wave closed at
+    least as many connections as are still open. Objects in flight while a collection ran (a handshake's HTTP
+    protocol, which refers to itself) are frozen with the survivors, and only a full reclaim frees them once they are
+    garbage; its pause grows with everything still alive, so it waits until that is no more than what it frees: after
+    a restart storm's disconnects, or when the last stations left."""
     global _memory_release_pending
     if _memory_release_pending:
         return
@@ -53,7 +66,10 @@ def _memory_release_schedule() -> None:
         global _memory_release_pending
         await asyncio.sleep(MEMORY_RELEASE_DELAY_SECONDS)
         _memory_release_pending = False
-        await asyncio.get_running_loop().run_in_executor(None, memory_release)
+        full = _Connections.closed_since_reclaim >= _Connections.open
+        if full:
+            _Connections.closed_since_reclaim = 0
+        await asyncio.get_running_loop().run_in_executor(None, functools.partial(memory_release, full=full))
 
     task = asyncio.get_running_loop().create_task(release())
     _background_tasks.add(task)
@@ -135,6 +151,7 @@ class StationConsumer(AsyncWebsocketConsumer):
             await self._deny(401, refusal, "Unknown station or wrong password (HTTP Basic auth, security profile 1).")
             return
         await self.accept(subprotocol=subprotocol)
+        _Connections.open += 1
         await in_thread(charging.station_connected)(
             station_id=self.station_id, connection_id=self.connection_id, ocpp_version=VERSIONS[subprotocol]
         )
@@ -192,4 +209,6 @@ class StationConsumer(AsyncWebsocketConsumer):
         # once these cycles (consumer -> transport -> the consumer's send; consumer -> task) are broken.
         self.run_task = None
         del self.connection
+        _Connections.open -= 1
+        _Connections.closed_since_reclaim += 1
         _memory_release_schedule()

@@ -84,6 +84,8 @@ async def _nothing(*args: Any, **kwargs: Any) -> None:
 
 
 def test_a_closed_connection_is_freed_without_a_collection(collector_off, monkeypatch):
+    monkeypatch.setattr(consumer_module._Connections, "open", 1)
+    monkeypatch.setattr(consumer_module._Connections, "closed_since_reclaim", 0)
     monkeypatch.setattr(consumer_module, "in_thread", lambda function: _nothing)
     monkeypatch.setattr(consumer_module, "_memory_release_schedule", lambda: None)
 
@@ -101,3 +103,23 @@ def test_a_closed_connection_is_freed_without_a_collection(collector_off, monkey
     kept = asyncio.run(run())
 
     assert [reference() for reference in kept] == [None, None, None]
+
+
+@pytest.mark.parametrize(("still_open", "closed", "full"), [(5, 4, False), (5, 5, True), (0, 1, True)])
+def test_a_full_reclaim_follows_a_wave_that_closed_at_least_as_many_connections_as_remain(
+    monkeypatch, still_open, closed, full
+):
+    released: list[bool] = []
+    monkeypatch.setattr(consumer_module, "MEMORY_RELEASE_DELAY_SECONDS", 0)
+    monkeypatch.setattr(consumer_module, "memory_release", lambda *, full: released.append(full))
+    monkeypatch.setattr(consumer_module._Connections, "open", still_open)
+    monkeypatch.setattr(consumer_module._Connections, "closed_since_reclaim", closed)
+
+    async def run() -> None:
+        consumer_module._memory_release_schedule()
+        await asyncio.gather(*consumer_module._background_tasks)
+
+    asyncio.run(run())
+
+    assert released == [full]
+    assert consumer_module._Connections.closed_since_reclaim == (0 if full else closed)
