@@ -111,6 +111,7 @@ def test_a_full_reclaim_follows_a_wave_that_closed_at_least_as_many_connections_
 ):
     released: list[bool] = []
     monkeypatch.setattr(consumer_module, "MEMORY_RELEASE_DELAY_SECONDS", 0)
+    monkeypatch.setattr(consumer_module, "_memory_release_pending", False)  # a release of an earlier test's loop
     monkeypatch.setattr(consumer_module, "memory_release", lambda *, full: released.append(full))
     monkeypatch.setattr(consumer_module._Connections, "open", still_open)
     monkeypatch.setattr(consumer_module._Connections, "closed_since_reclaim", closed)
