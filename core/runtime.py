@@ -2,21 +2,26 @@
 
 - `runtime_tune()` runs once the application is loaded: a full collection, then `gc.freeze()` moves every object
   that exists after start-up (modules, classes, URL patterns, templates: most of the heap) to the permanent
-  generation, which no collection scans again; and the young generation's threshold goes from 700 to
-  `YOUNG_THRESHOLD` allocations, so that the short-lived objects of a request or an OCPP message mostly die before a
-  collection sees them instead of being promoted to the old generations (whose collections are the long pauses).
-  The young generation is not made larger than that: its collection's pause grows faster than its size (what a
-  collection looks at no longer fits the processor's caches). Over a mix of credit-check answers and lease quotes
-  (some 200 objects per request left in reference cycles, freed only by a collection) a young collection took
-  5 ms at 10,000 and 66 ms at 50,000, and all young collections together took 67 ms against 169 ms: a pause of
-  66 ms every few hundred requests is a request's whole latency budget (issue 20). The middle threshold is raised
-  as the young one is lowered, so that middle and full collections come after as many allocations as before
-  (1 million and 100 million): a middle collection looks at everything that outlived a young one since the last,
-  the heap a process grows while it warms up included, and at 200,000 allocations (young 10,000 x middle 20) the
-  first ones took up to 130 ms of CPU in the open-loop benchmark's web processes.
-- `memory_release()` collects what closed connections left and hands the allocator's free memory back to the system
-  (glibc's `malloc_trim`): without it, what thousands of closed websocket connections held stays in the process (a
-  connection's objects form cycles, and with the raised thresholds no collection came to free them).
+  generation, which no collection scans again. From then on the survivors of every middle and full collection are
+  frozen as well (`_survivors_freeze`, a `gc.callbacks` hook): an object that outlived several young collections
+  belongs to a connection or a cache and lives on, and in the old generations each collection would walk it again
+  (with 5,000 stations connected a collection of the oldest generation walked 2.8 million blocks, 1.4 s during which
+  no station was answered). So no collection walks more than what `MIDDLE_THRESHOLD` young collections left, however
+  many stations are connected. Young collections freeze nothing: a request in flight holds cycles that are garbage a
+  moment later, and freezing them every few dozen requests would keep them (about 15 objects a request on the
+  calculator page) until a reclaim; at a middle collection, every 100,000 allocations, that is a few hundred objects.
+  The young generation is kept at 10,000: its pause grows faster than its size (66 ms at 50,000 objects, 5 ms at
+  10,000 over a mix of credit-check answers and lease quotes). Objects that outlived a collection are still
+  freed by reference counting when the last reference goes (a closed connection's objects are: the consumer breaks
+  its cycles, machines/ocpp/consumer.py); only cyclic garbage among them waits for `memory_reclaim()`.
+- `memory_release()` collects what closed connections left in the young generation and hands the allocator's free
+  memory back to the system (glibc's `malloc_trim`).
+- `memory_reclaim()`: the one collection that walks every object, frozen ones included, for cycles left among the
+  objects that outlived a collection (objects in flight while a collection ran: a handshake's HTTP protocol refers to
+  itself and is frozen if a collection comes during the handshake): a pause as long as walking everything alive.
+  It runs after a wave of disconnects that closed at least as many connections as remain open (machines/ocpp), so
+  it walks no more than twice what it frees, and otherwise every `PORTAL_GC_RECLAIM_SECONDS` (default an hour,
+  from a thread of its own, whether stations disconnected or not); never on the path of a message.
 - With `PORTAL_RUNTIME_STATS_PATH` set (benchmarks), every collection's pause is timed through `gc.callbacks` and a
   summary (pauses per generation, the longest, resident memory) is written every second to that path with
   `.<pid>.json` appended, one file per server process.
@@ -35,9 +40,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+# A collection walks at most the young generation (survivors are frozen), about this many objects; fewer means shorter
+# and more frequent pauses. Short-lived objects of a message mostly die before a collection sees them.
 YOUNG_THRESHOLD = 10_000
-MIDDLE_THRESHOLD = 100
-OLD_THRESHOLD = 100
+MIDDLE_THRESHOLD = 10
+OLD_THRESHOLD = 10
+RECLAIM_SECONDS_DEFAULT = 3600.0
+_last_reclaim = time.monotonic()
 
 
 def runtime_tune() -> None:
@@ -47,17 +56,82 @@ def runtime_tune() -> None:
         gc.collect()
         gc.freeze()
         gc.set_threshold(YOUNG_THRESHOLD, MIDDLE_THRESHOLD, OLD_THRESHOLD)
+        if _survivors_freeze not in gc.callbacks:
+            gc.callbacks.append(_survivors_freeze)
+        _reclaim_timer_start()
     path = os.environ.get("PORTAL_RUNTIME_STATS_PATH", "").strip()
     if path:
         GcPauses(Path(f"{path}.{os.getpid()}.json")).start()
 
 
-def memory_release() -> None:
-    """Collects what closed connections left (their objects form reference cycles, which the raised thresholds leave
-    for a later collection) and returns the freed heap to the system (glibc's `malloc_trim`; elsewhere only the
-    collection). A full collection is a pause of its own: call it once after many connections closed, not per
-    request."""
+def _survivors_freeze(phase: str, info: dict[str, int]) -> None:
+    """After each middle or full collection, moves what survived it to the permanent generation (see the module's
+    description). Young collections freeze nothing: they come every few dozen requests, and a request in flight holds
+    cycles (request, view, response) that are garbage a moment later, which freezing would keep until a reclaim; a
+    young collection walks only `YOUNG_THRESHOLD` objects anyway."""
+    if phase == "stop" and info.get("generation", 0) >= 1:
+        gc.freeze()
+
+
+def memory_release(*, full: bool = False) -> None:
+    """Collects what closed connections left among the objects no collection has seen yet (the frozen ones are freed
+    by reference counting, or by `memory_reclaim`) and returns the freed heap to the system (glibc's `malloc_trim`;
+    elsewhere only the collection). `full`, or a reclaim due by time, runs `memory_reclaim` instead."""
+    if full or time.monotonic() - _last_reclaim >= _reclaim_seconds():
+        memory_reclaim()
+        return
     gc.collect()
+    _heap_trim()
+
+
+def memory_reclaim() -> None:
+    """Every object is looked at again, frozen ones included, so cycles left among objects that outlived a collection
+    are freed; then what is still alive is frozen again and the freed heap returned to the system. A pause as long as
+    walking everything the process holds: see `memory_release` for when it runs."""
+    global _last_reclaim
+    tuned = _survivors_freeze in gc.callbacks
+    gc.unfreeze()
+    gc.collect()
+    if tuned:
+        gc.freeze()
+    _last_reclaim = time.monotonic()
+    _heap_trim()
+
+
+_reclaim_timer: threading.Thread | None = None
+
+
+def _reclaim_timer_start() -> None:
+    """Runs `memory_reclaim` whenever none ran for `PORTAL_GC_RECLAIM_SECONDS`, disconnects or not: a process that
+    serves only HTTP freezes a few hundred objects of the request in flight at each middle collection, and without
+    a reclaim they would add up for as long as it runs."""
+    global _reclaim_timer
+    if _reclaim_timer is not None and _reclaim_timer.is_alive():
+        return
+
+    def run() -> None:
+        while True:
+            due_in = _last_reclaim + _reclaim_seconds() - time.monotonic()
+            if due_in > 0:
+                time.sleep(min(due_in, 1.0))
+                continue
+            if _survivors_freeze in gc.callbacks:
+                memory_reclaim()
+            else:  # tuning undone (tests): nothing is frozen after start-up, so nothing waits for a reclaim
+                time.sleep(1.0)
+
+    _reclaim_timer = threading.Thread(target=run, name="gc-reclaim", daemon=True)
+    _reclaim_timer.start()
+
+
+def _reclaim_seconds() -> float:
+    try:
+        return float(os.environ.get("PORTAL_GC_RECLAIM_SECONDS", "") or RECLAIM_SECONDS_DEFAULT)
+    except ValueError:
+        return RECLAIM_SECONDS_DEFAULT
+
+
+def _heap_trim() -> None:
     trim = _malloc_trim()
     if trim is not None:
         trim(0)

@@ -1,11 +1,19 @@
 """How the portal is served: one command line for `make run`, the benchmarks, the load run, the tests' servers and
 production, so that what is measured is what runs.
 
-uvicorn (uvloop, httptools, the `websockets` implementation) serving the portal's ASGI application: one server for
-HTTP and for the stations' OCPP websockets (Django Channels), in `web_workers()` processes. Websocket frames are not
-compressed: OCPP messages are a few hundred bytes, and each connection kept a deflate state (zlib's window and tables
-for both directions). bench/stations.py, 500 stations: 221 KiB per connection with compression and the collector's
-defaults, 75 KiB without compression and with `core.runtime`'s settings (the two measured together).
+uvicorn (uvloop, httptools, the Sans-I/O `websockets` implementation) serving the portal's ASGI application: one
+server for HTTP and for the stations' OCPP websockets (Django Channels), in `web_workers()` processes. Websocket
+frames are not compressed: OCPP messages are a few hundred bytes, and each connection kept a deflate state (zlib's
+window and tables for both directions). bench/stations.py, 500 stations: 221 KiB per connection with compression and
+the collector's defaults, 75 KiB without compression and with `core.runtime`'s settings (the two measured together).
+The Sans-I/O implementation (`websockets-sansio`) rather than the older `websockets` one: the older one's connection
+holds three tasks, a logger adapter naming it and a handler closure that refers back to it, reference cycles that
+outlive the connection (about 60 objects each), and the server freezes what outlives a collection (`core.runtime`),
+so they were kept until a full collection; a Sans-I/O connection is freed as soon as it closes. It sends no keepalive
+pings of its own: stations send heartbeats, and browsers' status sockets are short.
+The listen backlog is `LISTEN_BACKLOG` rather than uvicorn's 2,048: after a restart every station reconnects at once,
+and connections beyond the backlog are dropped and retried by the station seconds later (the kernel caps it at
+`net.core.somaxconn`, 4,096 by default).
 
 bench/serving.py measured the alternatives in one run on one machine (gunicorn with uvicorn workers, gunicorn sync
 and gthread serving the WSGI application, 3 against 5 uvicorn processes): gunicorn with uvicorn workers served as
@@ -21,6 +29,7 @@ import sys
 from core.client_address import uvicorn_proxy_arguments
 
 ASGI_APPLICATION = "portal.asgi:application"
+LISTEN_BACKLOG = 8192
 
 
 def web_workers() -> int:
@@ -44,6 +53,7 @@ def web_server_command(
     return [
         sys.executable, "-m", "uvicorn", *(["--factory"] if factory else []), application,
         "--host", host, "--port", str(port), "--workers", str(workers or web_workers()),
-        "--ws", "websockets", "--ws-per-message-deflate", "false", "--lifespan", "off", "--log-level", log_level,
+        "--backlog", str(LISTEN_BACKLOG),
+        "--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--lifespan", "off", "--log-level", log_level,
         *([] if access_log else ["--no-access-log"]), *uvicorn_proxy_arguments(),
     ]  # fmt: skip

@@ -13,16 +13,24 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import json
 import logging
+import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
-from channels.db import DatabaseSyncToAsync
 from django.conf import settings
 from ocpp import messages as ocpp_messages
+from ocpp.charge_point import (
+    _raise_key_error,
+    camel_to_snake_case,
+    remove_nones,
+    serialize_as_dict,
+    snake_to_camel_case,
+)
 from ocpp.exceptions import OCPPError, PropertyConstraintViolationError, ProtocolError
-from ocpp.messages import CallError, MessageType, unpack
+from ocpp.messages import CallError, MessageType, _validate_payload, unpack
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint as ChargePoint16
 from ocpp.v16 import call_result as result16
@@ -34,10 +42,12 @@ from ocpp.v201.enums import Action as Action201
 from core.errors import ApplicationError
 from machines import metering
 from machines.metering import MeterDataError
+from machines.ocpp.database import in_db_thread
 from machines.services import charging
 from machines.services.charging import AuthorizationStatus
 
 logger = logging.getLogger(__name__)
+ocpp_logger = logging.getLogger("ocpp")  # the library's logger, whose level OCPP_LOG_LEVEL sets
 
 # Every request a station sends and every answer the gateway gives is still checked against the version's JSON schema
 # (the library builds each action's validator once and keeps it). The library would run each check in a worker
@@ -65,8 +75,9 @@ STATUS_201 = {
 
 
 def in_thread(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Runs a service in the thread pool with Django's connection handling, so stations do not wait on each other."""
-    return DatabaseSyncToAsync(function, thread_sensitive=False)
+    """Runs a service in one of the gateway's database threads (`machines.ocpp.database`): stations do not wait on
+    each other beyond the threads' number, and a busy gateway pays for no connection set-up or check per call."""
+    return in_db_thread(function)
 
 
 class LastSeen:
@@ -125,6 +136,34 @@ class _VersionedCallError(OCPPError):
         self.code = code
 
 
+@functools.lru_cache(maxsize=2048)
+def _snake_key(key: str) -> str:
+    """A payload key in snake case, as the library spells it (`camel_to_snake_case` of a one-key object), worked out
+    once per key: the library runs two regular expressions per key of every message."""
+    return next(iter(camel_to_snake_case({key: None})))
+
+
+@functools.lru_cache(maxsize=2048)
+def _camel_key(key: str) -> str:
+    return next(iter(snake_to_camel_case({key: None})))
+
+
+def _snake_case(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {_snake_key(key): _snake_case(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_snake_case(value) for value in data]
+    return data
+
+
+def _camel_case(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {_camel_key(key): _camel_case(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_camel_case(value) for value in data]
+    return data
+
+
 class _Refusing:
     """Shared by both versions: maps refusals to CALLERRORs and answers frames that cannot be parsed.
 
@@ -140,6 +179,53 @@ class _Refusing:
     """The code for a frame whose MessageId cannot be read, or None to keep the library's own."""
     _UNKNOWN_MESSAGE_TYPE_CODE: str | None
     """The code for a MessageTypeId other than 2, 3, 4, or None to keep the library's own."""
+
+    _routes: ClassVar[dict[str, tuple[Callable[..., Any], bool]]]
+    """Action -> (its `@on` handler, whether its payloads are checked against the schema), one map per class."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._routes = {}
+        for name in dir(cls):
+            handler = getattr(cls, name, None)
+            action = getattr(handler, "_on_action", None)
+            if action is not None:
+                cls._routes[action] = (handler, not getattr(handler, "_skip_schema_validation", False))
+
+    def __init__(self, id: str, connection: Any, response_timeout: int = 30) -> None:
+        """The library's `ChargePoint.__init__` without its route map: that map (a dict per action holding bound
+        methods) was built for every connection, a few dozen objects per station that each collection of the old
+        generation walks, and a reference cycle that only such a collection frees; the class keeps one (`_routes`)."""
+        self.id = id
+        self._response_timeout = response_timeout
+        self._connection = connection
+        self._call_lock = asyncio.Lock()
+        self._response_queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._unique_id_generator = uuid.uuid4
+        self.logger = ocpp_logger
+
+    async def _dispatch(self, msg: Any) -> Any:
+        """The library's `_handle_call` for this gateway's handlers, at a lower cost per message: the handler from the
+        class's map, its payload checked against the version's schema (inline), keys converted between camel and
+        snake case once per key name, not per message. What it leaves out is unused here: `@after` hooks, and
+        handlers taking `call_unique_id` (the library inspects every handler's signature for it per message)."""
+        route = self._routes.get(msg.action)
+        if route is None:
+            _raise_key_error(msg.action, self._ocpp_version)  # type: ignore[attr-defined]
+        handler, validated = route  # type: ignore[misc]
+        if validated:
+            _validate_payload(msg, self._ocpp_version)  # type: ignore[attr-defined]
+        try:
+            response = await handler(self, **_snake_case(msg.payload))
+        except Exception as error:
+            self.logger.exception("Error while handling request '%s'", msg)
+            await self._send(msg.create_call_error(error).to_json())  # type: ignore[attr-defined]
+            return None
+        result = msg.create_call_result(_camel_case(remove_nones(serialize_as_dict(response))))
+        if validated:
+            _validate_payload(result, self._ocpp_version)  # type: ignore[attr-defined]
+        await self._send(result.to_json())  # type: ignore[attr-defined]
+        return response
 
     def _versioned(self, error: OCPPError) -> OCPPError:
         code = self._ERROR_CODES.get(error.code, error.code)
@@ -157,9 +243,9 @@ class _Refusing:
         await super().route_message(raw_msg)  # type: ignore[misc]
 
     async def _handle_call(self, msg: Any) -> Any:
-        """The library's dispatch; its refusals (schema violations above all) leave in this version's words."""
+        """The dispatch (`_dispatch`); its refusals (schema violations above all) leave in this version's words."""
         try:
-            return await super()._handle_call(msg)  # type: ignore[misc]
+            return await self._dispatch(msg)
         except OCPPError as error:
             cause = (error.details or {}).get("cause", error.description)
             versioned = self._versioned(error)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import json
 import logging
 import uuid
@@ -43,7 +44,19 @@ MEMORY_RELEASE_DELAY_SECONDS = 5.0
 _memory_release_pending = False
 
 
+class _Connections:
+    """Station connections of this process: open now, and closed since the last full reclaim (core.runtime)."""
+
+    open = 0
+    closed_since_reclaim = 0
+
+
 def _memory_release_schedule() -> None:
+    """A release after a wave of disconnects; a full reclaim (`core.runtime.memory_reclaim`) when the wave closed at
+    least as many connections as are still open. Objects in flight while a collection ran (a handshake's HTTP
+    protocol, which refers to itself) are frozen with the survivors, and only a full reclaim frees them once they are
+    garbage; its pause grows with everything still alive, so it waits until that is no more than what it frees: after
+    a restart storm's disconnects, or when the last stations left."""
     global _memory_release_pending
     if _memory_release_pending:
         return
@@ -53,7 +66,10 @@ def _memory_release_schedule() -> None:
         global _memory_release_pending
         await asyncio.sleep(MEMORY_RELEASE_DELAY_SECONDS)
         _memory_release_pending = False
-        await asyncio.get_running_loop().run_in_executor(None, memory_release)
+        full = _Connections.closed_since_reclaim >= _Connections.open
+        if full:
+            _Connections.closed_since_reclaim = 0
+        await asyncio.get_running_loop().run_in_executor(None, functools.partial(memory_release, full=full))
 
     task = asyncio.get_running_loop().create_task(release())
     _background_tasks.add(task)
@@ -103,8 +119,8 @@ class StationConsumer(AsyncWebsocketConsumer):
     carries a frame every few seconds: a channel on the channel layer (nothing addresses a station through it; each
     connection would keep a channel name, a waiting receive task and a receive buffer), and the closing of the
     event loop thread's database connections before every frame (a hop to Django's one synchronous thread per frame;
-    this consumer never touches the database there: its work runs through `in_thread`, which takes a connection from
-    the pool and hands it back around each call).
+    this consumer never touches the database there: its work runs through `in_thread`, in the gateway's database
+    threads, `machines.ocpp.database`).
     """
 
     channel_layer_alias = ""  # no layer under this name: `self.channel_layer` is None
@@ -135,6 +151,7 @@ class StationConsumer(AsyncWebsocketConsumer):
             await self._deny(401, refusal, "Unknown station or wrong password (HTTP Basic auth, security profile 1).")
             return
         await self.accept(subprotocol=subprotocol)
+        _Connections.open += 1
         await in_thread(charging.station_connected)(
             station_id=self.station_id, connection_id=self.connection_id, ocpp_version=VERSIONS[subprotocol]
         )
@@ -148,7 +165,9 @@ class StationConsumer(AsyncWebsocketConsumer):
             await self.close()
             return
         body = json.dumps({"code": code, "detail": detail}).encode("utf-8")
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode("ascii"))]
+        # No content-type or content-length: the server's websocket implementation writes both for a refused
+        # handshake (uvicorn's Sans-I/O one does, core/serving.py), and a second copy makes the response unreadable.
+        headers: list[tuple[bytes, bytes]] = []
         if status == 401:
             headers.append((b"www-authenticate", b'Basic realm="ocpp", charset="UTF-8"'))
         await self.base_send({"type": "websocket.http.response.start", "status": status, "headers": headers})
@@ -186,4 +205,10 @@ class StationConsumer(AsyncWebsocketConsumer):
         except Exception:
             logger.exception("writing the stations' last-seen moments failed")
         await in_thread(charging.station_disconnected)(station_id=self.station_id, connection_id=self.connection_id)
+        # The connection's objects outlived collections and are frozen (core.runtime): reference counting frees them
+        # once these cycles (consumer -> transport -> the consumer's send; consumer -> task) are broken.
+        self.run_task = None
+        del self.connection
+        _Connections.open -= 1
+        _Connections.closed_since_reclaim += 1
         _memory_release_schedule()

@@ -12,9 +12,10 @@ import enum
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Sum, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -267,8 +268,24 @@ def charging_session_start(
     )
     if not transaction_id:
         session.transaction_id = str(session.pk)
-        ChargingSession.objects.filter(pk=session.pk).update(transaction_id=session.transaction_id)
-    _readings_apply(session=session, station=station, readings=readings, source="start")
+    # The chain is new, so nothing to read: the opening readings and the session's transaction id (1.6) and meter
+    # fields are written in two statements.
+    appended, known = _chain_extend(
+        chain=(), station=station, transaction_id=session.transaction_id, readings=readings, source="start"
+    )
+    changed = {"transaction_id": session.transaction_id} if not transaction_id else {}
+    if appended:
+        for record in appended:
+            record.session = session
+        MeterReading.objects.bulk_create(appended)
+        session.meter_start_wh, session.meter_stop_wh, session.last_increase_at = _session_meter_fields(known)
+        changed |= {
+            "meter_start_wh": session.meter_start_wh,
+            "meter_stop_wh": session.meter_stop_wh,
+            "last_increase_at": session.last_increase_at,
+        }
+    if changed:
+        ChargingSession.objects.filter(pk=session.pk).update(**changed)
     return StartOutcome(AuthorizationStatus.ACCEPTED, session.transaction_id)
 
 
@@ -281,20 +298,24 @@ def _session_lock(*, station: ChargingStation, transaction_id: str) -> ChargingS
     return session
 
 
-def _readings_apply(
-    *, session: ChargingSession, station: ChargingStation, readings: Sequence[metering.Reading], source: str
-) -> int:
-    """Appends new readings to the session's chain; duplicates are skipped, contradictions refused. Returns how many
-    were appended."""
-    # One read: every reading of the chain (the order check needs them all) and its tail.
-    chain = list(session.readings.values_list("measured_at", "energy_wh", "sequence", "record_hash"))
+def _chain_extend(
+    *,
+    chain: Sequence[tuple[dt.datetime, int, int, str]],
+    station: ChargingStation,
+    transaction_id: str,
+    readings: Sequence[metering.Reading],
+    source: str,
+    signing_key: Any = None,
+) -> tuple[list[MeterReading], dict[dt.datetime, int]]:
+    """The records that append `readings` to a session's `chain` (its rows: moment, energy, sequence, record hash),
+    unsaved, and every reading known afterwards (moment -> energy). Duplicates are skipped, contradictions refused.
+    `signing_key`, when the caller holds the station's key, saves decrypting it."""
     known = {measured_at: energy_wh for measured_at, energy_wh, _, _ in chain}
     tail = max(((sequence, record_hash) for _, _, sequence, record_hash in chain), default=None)
     sequence, previous = tail or (
         0,
-        metering.chain_genesis(station_did=station.did, transaction_id=session.transaction_id),
+        metering.chain_genesis(station_did=station.did, transaction_id=transaction_id),
     )
-    signing_key = None
     appended: list[MeterReading] = []
     for reading in sorted(readings, key=lambda item: item.measured_at):
         if reading.measured_at in known:
@@ -305,9 +326,7 @@ def _readings_apply(
                 )
             continue
         _reading_order_check(known=known, reading=reading)
-        signing_key = signing_key or machine_private_key_open(
-            did=station.did, encrypted_private_key=station.encrypted_private_key
-        )
+        signing_key = signing_key or station_signing_key_open(station=station)
         sequence += 1
         record = metering.record_hash(
             previous_hash=previous,
@@ -318,7 +337,6 @@ def _readings_apply(
         )
         appended.append(
             MeterReading(
-                session=session,
                 sequence=sequence,
                 measured_at=reading.measured_at,
                 energy_wh=reading.energy_wh,
@@ -330,7 +348,22 @@ def _readings_apply(
         )
         known[reading.measured_at] = reading.energy_wh
         previous = record
+    return appended, known
+
+
+def _readings_apply(
+    *, session: ChargingSession, station: ChargingStation, readings: Sequence[metering.Reading], source: str
+) -> int:
+    """Appends new readings to the session's chain; duplicates are skipped, contradictions refused. Returns how many
+    were appended."""
+    # One read: every reading of the chain (the order check needs them all) and its tail.
+    chain = list(session.readings.values_list("measured_at", "energy_wh", "sequence", "record_hash"))
+    appended, known = _chain_extend(
+        chain=chain, station=station, transaction_id=session.transaction_id, readings=readings, source=source
+    )
     if appended:
+        for record in appended:
+            record.session = session
         MeterReading.objects.bulk_create(appended)  # the message's readings in one statement
         _session_meter_update(session=session, known=known)
     return len(appended)
@@ -352,16 +385,25 @@ def _reading_order_check(*, known: dict[dt.datetime, int], reading: metering.Rea
         )
 
 
-def _session_meter_update(*, session: ChargingSession, known: dict[dt.datetime, int]) -> None:
-    first_moment = min(known)
+def _session_meter_fields(known: dict[dt.datetime, int]) -> tuple[int, int, dt.datetime]:
+    """A session's meter start, meter stop (its highest reading) and the moment that was first reached."""
     highest = max(known.values())
     reached_highest = min(moment for moment, energy in known.items() if energy == highest)
-    session.meter_start_wh = known[first_moment]
-    session.meter_stop_wh = highest
-    session.last_increase_at = reached_highest
+    return known[min(known)], highest, reached_highest
+
+
+def _session_meter_update(*, session: ChargingSession, known: dict[dt.datetime, int]) -> None:
+    session.meter_start_wh, session.meter_stop_wh, session.last_increase_at = _session_meter_fields(known)
     ChargingSession.objects.filter(pk=session.pk).update(
-        meter_start_wh=session.meter_start_wh, meter_stop_wh=highest, last_increase_at=reached_highest
+        meter_start_wh=session.meter_start_wh,
+        meter_stop_wh=session.meter_stop_wh,
+        last_increase_at=session.last_increase_at,
     )
+
+
+def station_signing_key_open(*, station: ChargingStation) -> Any:
+    """The station's signing key (Ed25519), decrypted for one message's readings; never written anywhere in clear."""
+    return machine_private_key_open(did=station.did, encrypted_private_key=station.encrypted_private_key)
 
 
 def station_for_connection(*, station_id: str) -> ChargingStation:
@@ -369,6 +411,16 @@ def station_for_connection(*, station_id: str) -> ChargingStation:
     change while it is connected, so meter values need not read it again. Anything that can change (operator,
     tariff, lockouts, approval) is still read per message by the services that decide on it."""
     return _station_get(station_id)
+
+
+# Table names from the models' metadata; every value is a parameter.
+_SESSIONS, _READINGS = ChargingSession._meta.db_table, MeterReading._meta.db_table
+_SESSION_LOCK_SQL = (
+    f"SELECT id, status FROM {_SESSIONS} WHERE station_id = %s AND transaction_id = %s"  # noqa: S608
+    " ORDER BY id LIMIT 1 FOR UPDATE"
+)
+_CHAIN_SQL = f"SELECT measured_at, energy_wh, sequence, record_hash FROM {_READINGS} WHERE session_id = %s"  # noqa: S608
+_READING_COLUMNS = "session_id, sequence, measured_at, energy_wh, source, previous_hash, record_hash, signature"
 
 
 @transaction.atomic
@@ -379,14 +431,75 @@ def meter_readings_record(
     readings: Sequence[metering.Reading],
     source: str,
     station: ChargingStation | None = None,
+    signing_key: Any = None,
 ) -> int:
-    """Adds meter readings to an active session's chain; returns how many were new. `station`, when the caller holds
-    it (`station_for_connection`), saves reading it again.
+    """Adds meter readings to an active session's chain; returns how many were new. `station` and `signing_key`, when
+    the caller holds them (`station_for_connection`), save reading and decrypting them again.
 
-    Readings for an ended session are accepted only when already recorded (a repeat after a reconnect).
+    Readings for an ended session are accepted only when already recorded (a repeat after a reconnect). Three
+    statements, none through the ORM (this runs for every meter value of every station): the session's lock, its
+    chain (read after the lock is held, so it includes whatever the lock's previous holder appended), and the new
+    readings inserted together with the session's meter fields updated in one.
     """
     if station is None or station.station_id != station_id:
-        station = _station_get(station_id)
+        station, signing_key = _station_get(station_id), None
+    if connection.vendor != "postgresql":  # the embedded SQLite of `make run`: no FOR UPDATE, no INSERT in a WITH
+        return _meter_readings_record_portable(
+            station=station, transaction_id=transaction_id, readings=readings, source=source
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(_SESSION_LOCK_SQL, [station.pk, transaction_id])
+        locked = cursor.fetchone()
+        if locked is None:
+            raise TransactionUnknown(
+                f"Transaction {transaction_id!r} is not known for station {station.station_id}.",
+                code="transaction_unknown",
+            )
+        session_pk, status = locked
+        cursor.execute(_CHAIN_SQL, [session_pk])
+        chain = cursor.fetchall()
+        if status != SessionStatus.ACTIVE:
+            known = {measured_at: energy_wh for measured_at, energy_wh, _, _ in chain}
+            if all(known.get(reading.measured_at) == reading.energy_wh for reading in readings):
+                return 0
+            raise TransactionConflict(f"Transaction {transaction_id!r} has ended.", code="transaction_ended")
+        appended, known = _chain_extend(
+            chain=chain,
+            station=station,
+            transaction_id=transaction_id,
+            readings=readings,
+            source=source,
+            signing_key=signing_key,
+        )
+        if appended:
+            rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(appended))
+            values = [
+                value
+                for record in appended
+                for value in (
+                    session_pk,
+                    record.sequence,
+                    record.measured_at,
+                    record.energy_wh,
+                    record.source,
+                    record.previous_hash,
+                    record.record_hash,
+                    record.signature,
+                )
+            ]
+            cursor.execute(
+                f"WITH appended AS (INSERT INTO {_READINGS} ({_READING_COLUMNS}) VALUES {rows})"  # noqa: S608
+                f" UPDATE {_SESSIONS}"
+                " SET meter_start_wh = %s, meter_stop_wh = %s, last_increase_at = %s WHERE id = %s",
+                [*values, *_session_meter_fields(known), session_pk],
+            )
+    return len(appended)
+
+
+def _meter_readings_record_portable(
+    *, station: ChargingStation, transaction_id: str, readings: Sequence[metering.Reading], source: str
+) -> int:
+    """`meter_readings_record` through the ORM, for databases other than PostgreSQL."""
     session = _session_lock(station=station, transaction_id=transaction_id)
     if session.status != SessionStatus.ACTIVE:
         known = {reading.measured_at: reading.energy_wh for reading in session.readings.all()}

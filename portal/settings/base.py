@@ -428,6 +428,14 @@ MACHINES_STATION_LOCKOUT_SECONDS = env.int("MACHINES_STATION_LOCKOUT_SECONDS", d
 # OCPP heartbeats: the stations' "last seen" moments are written together, one statement at most this many seconds
 # after a heartbeat (machines.ocpp.central_system.LastSeen); a crash loses at most this much "last seen".
 MACHINES_OCPP_LAST_SEEN_FLUSH_SECONDS = env.float("MACHINES_OCPP_LAST_SEEN_FLUSH_SECONDS", default=10.0)
+# OCPP database work runs in this many threads per web process (machines.ocpp.database), each keeping one pooled
+# connection while calls keep coming: by default at most half the pool, so the process's other requests still get one.
+# A thread hands its connection back after this many idle seconds, and after holding it this long in any case.
+MACHINES_OCPP_DB_THREADS = env.int(
+    "MACHINES_OCPP_DB_THREADS", default=max(1, min(4, env.int("DATABASE_POOL_MAX_SIZE", default=10) // 2))
+)
+MACHINES_OCPP_DB_IDLE_SECONDS = env.float("MACHINES_OCPP_DB_IDLE_SECONDS", default=1.0)
+MACHINES_OCPP_DB_CONNECTION_SECONDS = env.float("MACHINES_OCPP_DB_CONNECTION_SECONDS", default=300.0)
 # Authorize/StartTransaction: refused answers per station and per operator before every answer to that station (or all
 # of the operator's stations) is a refusal for the lockout period; stops id-token guessing.
 MACHINES_AUTHORIZE_FAILURE_LIMIT_STATION = env.int("MACHINES_AUTHORIZE_FAILURE_LIMIT_STATION", default=10)

@@ -174,3 +174,103 @@ def test_a_block_that_does_not_carry_the_root_fails_the_check(anchored_invoice, 
     check = charging_invoice_check(invoice=anchored_invoice, anchor=memory_tangle)
 
     assert (check.is_valid, check.reason) == (False, "anchor_proof_invalid")
+
+
+def _session_open(make_user) -> tuple[str, str]:
+    vehicle = vehicle_make(owner=make_user(Role.CUSTOMER), balance=5_000)
+    station = station_make(owner=make_user(Role.DEALER), price_per_kwh=40, session_fee=0, accepted_by=[vehicle])
+    outcome = charging.charging_session_start(
+        station_id=station.station_id,
+        connector_id=1,
+        id_token=vehicle.id_token,
+        started_at=START,
+        start_key="held-key",
+        ocpp_version="1.6",
+        readings=[metering.Reading(START, 0)],
+    )
+    return station.station_id, outcome.transaction_id
+
+
+@pytest.mark.parametrize("database", ["postgresql", "other"])
+def test_readings_of_a_connection_make_the_same_valid_chain_in_plain_sql_and_through_the_orm(
+    make_user, database, monkeypatch
+):
+    """PostgreSQL takes three plain statements per meter value; other databases (the embedded SQLite of `make run`)
+    the ORM. Both append the same chain and refuse the same readings."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("compares PostgreSQL's statements with the ORM's")
+    station_id, transaction_id = _session_open(make_user)
+    station = charging.station_for_connection(station_id=station_id)
+    if database == "other":
+        monkeypatch.setattr(connection, "vendor", "sqlite")
+    minute = dt.timedelta(minutes=1)
+
+    def record(*readings: metering.Reading) -> int:
+        return charging.meter_readings_record(
+            station_id=station_id,
+            transaction_id=transaction_id,
+            readings=list(readings),
+            source="meter_values",
+            station=station,
+        )
+
+    assert record(metering.Reading(START + 20 * minute, 4_000), metering.Reading(START + 10 * minute, 2_000)) == 2
+    assert record(metering.Reading(START + 15 * minute, 3_000)) == 1  # late, between its neighbours
+    assert record(metering.Reading(START + 10 * minute, 2_000)) == 0  # repeated
+    with pytest.raises(charging.ChargingRefused):
+        record(metering.Reading(START + 30 * minute, 3_500))  # lower than an earlier reading
+    with pytest.raises(charging.TransactionConflict):
+        record(metering.Reading(START + 20 * minute, 4_100))  # another value for a recorded moment
+    session = charging.charging_session_end(
+        station_id=station_id,
+        transaction_id=transaction_id,
+        ended_at=START + 40 * minute,
+        readings=[metering.Reading(START + 40 * minute, 5_000)],
+    )
+
+    assert (session.meter_start_wh, session.meter_stop_wh, session.last_increase_at) == (0, 5_000, START + 40 * minute)
+    assert list(session.readings.order_by("sequence").values_list("sequence", "energy_wh")) == [
+        (1, 0),
+        (2, 2_000),
+        (3, 4_000),
+        (4, 3_000),
+        (5, 5_000),
+    ]
+    invoice = charging_session_settle(session_id=session.pk).invoice
+    assert charging_invoice_check(invoice=invoice).is_valid is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_meter_values_of_one_session_on_two_connections_at_once_extend_one_chain(make_user):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    station_id, transaction_id = _session_open(make_user)
+
+    def record(minutes: int) -> int:
+        try:
+            return charging.meter_readings_record(
+                station_id=station_id,
+                transaction_id=transaction_id,
+                readings=[metering.Reading(START + dt.timedelta(minutes=minutes), minutes * 100)],
+                source="meter_values",
+            )
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        appended = list(pool.map(record, range(1, 21)))
+
+    assert sum(appended) == 20
+    session = charging.charging_session_end(
+        station_id=station_id,
+        transaction_id=transaction_id,
+        ended_at=START + dt.timedelta(minutes=30),
+        readings=[metering.Reading(START + dt.timedelta(minutes=30), 3_000)],
+    )
+    assert list(session.readings.values_list("sequence", flat=True).order_by("sequence")) == list(range(1, 23))
+    invoice = charging_session_settle(session_id=session.pk).invoice
+    assert charging_invoice_check(invoice=invoice).is_valid is True

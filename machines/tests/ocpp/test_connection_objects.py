@@ -1,0 +1,126 @@
+"""What a station connection keeps in the server process, and that it is all freed when the station leaves.
+
+The server freezes whatever outlives a collection (core.runtime), so a closed connection's objects must be freed by
+reference counting: no reference cycle may keep them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import weakref
+from typing import Any
+
+import pytest
+from ocpp.charge_point import camel_to_snake_case, create_route_map, snake_to_camel_case
+
+from machines.ocpp import consumer as consumer_module
+from machines.ocpp.central_system import CentralSystem16, CentralSystem201, _camel_case, _snake_case
+from machines.ocpp.consumer import StationConsumer
+from machines.ocpp.transport import ChannelsConnection
+
+
+@pytest.fixture
+def collector_off():
+    gc.collect()
+    gc.disable()
+    yield
+    gc.enable()
+
+
+class _Sent:
+    def __init__(self) -> None:
+        self.frames: list[str] = []
+
+    async def send(self, frame: str) -> None:
+        self.frames.append(frame)
+
+
+@pytest.mark.parametrize("central_system", [CentralSystem16, CentralSystem201])
+def test_the_route_map_is_the_classs_and_routes_what_the_librarys_would(central_system):
+    library_map = create_route_map(central_system("S-1", _Sent(), 30))
+
+    assert {action: handler.__func__ for action, handler in ((a, r["_on_action"]) for a, r in library_map.items())} == {
+        action: handler for action, (handler, _) in central_system._routes.items()
+    }
+    assert all(validated for _, validated in central_system._routes.values())
+    assert "route_map" not in vars(central_system("S-2", _Sent(), 30))  # nothing per connection
+
+
+def test_payload_keys_are_converted_as_the_library_converts_them():
+    payload = {
+        "chargePointVendor": "V",
+        "meterValue": [{"timestamp": "t", "sampledValue": [{"value": "1", "measurand": "Energy.Active.Import"}]}],
+        "evse": {"id": 1, "connectorId": 2},
+        "customData": {"vendorId": "x", "ocppCSMSURL": "u", "stateOfCharge": 3, "V2XChargingCtrlr": 1},
+    }
+    answer = {"id_tag_info": {"status": "Accepted", "parent_id_tag": "p"}, "ocpp_csms_url": "u", "soc_limit": 1}
+
+    assert _snake_case(payload) == camel_to_snake_case(payload)
+    assert _camel_case(answer) == snake_to_camel_case(answer)
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+def test_a_heartbeat_and_a_frame_for_no_handler_are_answered_as_before(version):
+    central_system = (CentralSystem16 if version == "1.6" else CentralSystem201)("S-3", _Sent(), 30)
+    central_system._heartbeat_record = _nothing  # type: ignore[method-assign]
+
+    async def run() -> list[str]:
+        await central_system.route_message('[2,"1","Heartbeat",{}]')
+        await central_system.route_message('[2,"2","Heartbeat",{"unexpected":1}]')
+        await central_system.route_message('[2,"3","DataTransfer",{"vendorId":"v"}]')
+        return central_system._connection.frames
+
+    answered, refused, not_handled = asyncio.run(run())
+
+    assert answered.startswith('[3,"1",{"currentTime":"')
+    violation = "FormationViolation" if version == "1.6" else "FormatViolation"
+    assert refused.startswith(f'[4,"2","{violation}"')
+    assert not_handled.startswith('[4,"3","NotImplemented"')
+
+
+async def _nothing(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+def test_a_closed_connection_is_freed_without_a_collection(collector_off, monkeypatch):
+    monkeypatch.setattr(consumer_module._Connections, "open", 1)
+    monkeypatch.setattr(consumer_module._Connections, "closed_since_reclaim", 0)
+    monkeypatch.setattr(consumer_module, "in_thread", lambda function: _nothing)
+    monkeypatch.setattr(consumer_module, "_memory_release_schedule", lambda: None)
+
+    async def run() -> list[weakref.ref[Any]]:
+        station = StationConsumer()
+        station.station_id, station.connection_id = "S-4", "c-1"
+        station.connection = ChannelsConnection(station._send_text)
+        central_system = CentralSystem16(station.station_id, station.connection, 30)
+        station.run_task = asyncio.create_task(station._run(central_system))
+        await asyncio.sleep(0)
+        kept = [weakref.ref(station), weakref.ref(central_system), weakref.ref(station.connection)]
+        await station.disconnect(1000)
+        return kept
+
+    kept = asyncio.run(run())
+
+    assert [reference() for reference in kept] == [None, None, None]
+
+
+@pytest.mark.parametrize(("still_open", "closed", "full"), [(5, 4, False), (5, 5, True), (0, 1, True)])
+def test_a_full_reclaim_follows_a_wave_that_closed_at_least_as_many_connections_as_remain(
+    monkeypatch, still_open, closed, full
+):
+    released: list[bool] = []
+    monkeypatch.setattr(consumer_module, "MEMORY_RELEASE_DELAY_SECONDS", 0)
+    monkeypatch.setattr(consumer_module, "_memory_release_pending", False)  # a release of an earlier test's loop
+    monkeypatch.setattr(consumer_module, "memory_release", lambda *, full: released.append(full))
+    monkeypatch.setattr(consumer_module._Connections, "open", still_open)
+    monkeypatch.setattr(consumer_module._Connections, "closed_since_reclaim", closed)
+
+    async def run() -> None:
+        consumer_module._memory_release_schedule()
+        await asyncio.gather(*consumer_module._background_tasks)
+
+    asyncio.run(run())
+
+    assert released == [full]
+    assert consumer_module._Connections.closed_since_reclaim == (0 if full else closed)
