@@ -49,11 +49,9 @@ def test_what_outlives_a_collection_is_frozen_so_no_collection_walks_it_again(co
     runtime.runtime_tune()
     connection = _Connection()
     assert any(candidate is connection for candidate in gc.get_objects())
-    frozen = gc.get_freeze_count()
 
     gc.collect(1)
 
-    assert gc.get_freeze_count() > frozen
     assert not any(candidate is connection for candidate in gc.get_objects())  # in no generation a collection walks
 
 
@@ -93,11 +91,12 @@ def test_a_young_collection_freezes_nothing_so_a_requests_cycles_in_flight_are_s
     runtime.runtime_tune()
     gc.set_threshold(10**9)  # only the collections the test runs
     in_flight = _Connection()
-    frozen = gc.get_freeze_count()
 
     gc.collect(0)
 
-    assert gc.get_freeze_count() == frozen
+    # Still in a generation a collection walks (frozen objects are in none; their count is no measure here, as other
+    # threads of the test process free frozen objects by reference counting meanwhile).
+    assert any(candidate is in_flight for candidate in gc.get_objects())
     finished = weakref.ref(in_flight)
     del in_flight
     gc.collect(1)  # the next middle collection frees it
