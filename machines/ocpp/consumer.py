@@ -15,11 +15,13 @@ import binascii
 import functools
 import json
 import logging
+import time
 import uuid
 from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from websockets.exceptions import ConnectionClosed
 
 from core.runtime import memory_release
@@ -77,6 +79,38 @@ def _memory_release_schedule() -> None:
 
 
 _background_tasks: set[asyncio.Task[None]] = set()
+
+
+class _Silence:
+    """Closes station connections that have sent nothing for `MACHINES_OCPP_IDLE_CLOSE_SECONDS`.
+
+    The server's websocket implementation sends no keepalive pings (core/serving.py), so a connection whose station
+    vanished without closing it (power cut, a network that dropped it) would count as connected until TCP gave up,
+    hours later. A station sends at least a heartbeat every `HEARTBEAT_INTERVAL_SECONDS`; one task per process looks
+    at every open connection's last frame and closes the silent ones, which marks their stations disconnected."""
+
+    consumers: set[StationConsumer] = set()
+    task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def watch(cls, consumer: StationConsumer) -> None:
+        cls.consumers.add(consumer)
+        if cls.task is None or cls.task.done():
+            cls.task = asyncio.get_running_loop().create_task(cls._sweep())
+
+    @classmethod
+    async def _sweep(cls) -> None:
+        while cls.consumers:
+            limit = float(settings.MACHINES_OCPP_IDLE_CLOSE_SECONDS)
+            await asyncio.sleep(min(60.0, max(limit / 4, 0.05)))
+            now = time.monotonic()
+            for consumer in [c for c in cls.consumers if now - c.last_received > limit]:
+                cls.consumers.discard(consumer)
+                logger.info("station %s sent nothing for %.0f s: connection closed", consumer.station_id, limit)
+                try:
+                    await consumer.close(code=1001)
+                except Exception:
+                    logger.exception("closing the silent connection of station %s failed", consumer.station_id)
 
 
 def basic_credentials(headers: list[tuple[bytes, bytes]]) -> tuple[str, str] | None:
@@ -152,6 +186,8 @@ class StationConsumer(AsyncWebsocketConsumer):
             return
         await self.accept(subprotocol=subprotocol)
         _Connections.open += 1
+        self.last_received = time.monotonic()
+        _Silence.watch(self)
         await in_thread(charging.station_connected)(
             station_id=self.station_id, connection_id=self.connection_id, ocpp_version=VERSIONS[subprotocol]
         )
@@ -188,6 +224,7 @@ class StationConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.run_task is None:
             return
+        self.last_received = time.monotonic()
         if text_data is None:
             text_data = (bytes_data or b"").decode("utf-8", errors="replace")
         self.connection.feed(text_data)
@@ -209,6 +246,7 @@ class StationConsumer(AsyncWebsocketConsumer):
         # once these cycles (consumer -> transport -> the consumer's send; consumer -> task) are broken.
         self.run_task = None
         del self.connection
+        _Silence.consumers.discard(self)
         _Connections.open -= 1
         _Connections.closed_since_reclaim += 1
         _memory_release_schedule()

@@ -434,6 +434,9 @@ MACHINES_OCPP_LAST_SEEN_FLUSH_SECONDS = env.float("MACHINES_OCPP_LAST_SEEN_FLUSH
 MACHINES_OCPP_DB_THREADS = env.int(
     "MACHINES_OCPP_DB_THREADS", default=max(1, min(4, env.int("DATABASE_POOL_MAX_SIZE", default=10) // 2))
 )
+# A station connection that sent nothing for this long is closed (the websocket server sends no pings): twice the
+# heartbeat interval the gateway gives stations (300 s), and a minute's grace.
+MACHINES_OCPP_IDLE_CLOSE_SECONDS = env.float("MACHINES_OCPP_IDLE_CLOSE_SECONDS", default=660.0)
 MACHINES_OCPP_DB_IDLE_SECONDS = env.float("MACHINES_OCPP_DB_IDLE_SECONDS", default=1.0)
 MACHINES_OCPP_DB_CONNECTION_SECONDS = env.float("MACHINES_OCPP_DB_CONNECTION_SECONDS", default=300.0)
 # Authorize/StartTransaction: refused answers per station and per operator before every answer to that station (or all
