@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from accounts.locale import user_locale_activate
 from accounts.models import ApiToken, DealerOrganisation, User
 from accounts.services import api_token_hash
 from core.sql import prepared_cursor
@@ -42,6 +43,8 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.user.is_verified = lambda: True  # type: ignore[attr-defined]
+        # The dealer system's answers (error details, dates) in the token owner's language and zone, as their pages.
+        user_locale_activate(request._request, token.user)
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.locale import user_locale_activate
 from accounts.selectors import user_has_confirmed_device, user_requires_second_factor
 from core.api import error_body
 
@@ -53,10 +53,7 @@ class UserLocaleMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            if user.language:
-                translation.activate(user.language)
-                request.LANGUAGE_CODE = translation.get_language()
-            timezone.activate(zoneinfo.ZoneInfo(user.time_zone))
+            user_locale_activate(request, user)
         else:
             timezone.deactivate()
         try:

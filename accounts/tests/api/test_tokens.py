@@ -66,3 +66,23 @@ def test_last_use_is_recorded_at_most_once_a_minute(dealer):
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=first_use - dt.timedelta(seconds=61))
     client.get("/api/accounts/me")
     assert ApiToken.objects.get(pk=token.pk).last_used_at > first_use
+
+
+def test_a_token_call_answers_in_the_token_owners_language(client_for, dealer):
+    # The middleware sets the signed-in user's language before DRF has authenticated a token; the token owner's
+    # choice must still win over the caller's Accept-Language.
+    from django.test import Client
+
+    raw = client_for(dealer).post("/api/accounts/tokens/new", {"name": "DMS"}, content_type="application/json").json()
+    dealer.language, dealer.time_zone = "de", "Europe/Berlin"
+    dealer.save(update_fields=["language", "time_zone"])
+
+    response = Client().get(
+        "/api/identity/credit-checks/00000000-0000-4000-8000-000000000000",
+        headers={"Authorization": f"Bearer {raw['token']}", "Accept-Language": "en"},
+    )
+
+    assert response.status_code == 404
+    assert response["Content-Language"] == "de"
+    assert response.json()["code"] == "not_found"
+    assert response.json()["detail"] == "Nicht gefunden."
