@@ -141,14 +141,23 @@ def identity_check_pass(application: Application) -> IdentityCheck:
     return check
 
 
-def application_approved(
-    *, customer, back_office, product: LeaseProduct, dealer_organisation=None, **overrides
+def application_waiting_for_decision(
+    *, customer, product: LeaseProduct, dealer_organisation=None, **overrides
 ) -> Application:
+    """An application whose credit check is recorded as approved: it waits for a decision."""
     application = applications.application_create(
         customer=customer, quote_input=quote_input(product, **overrides), dealer_organisation=dealer_organisation
     )
-    applications.application_credit_verdict_record(
+    return applications.application_credit_verdict_record(
         application_id=application.pk, verdict="approved", source="credential", external_reference="check-1"
+    )
+
+
+def application_approved(
+    *, customer, back_office, product: LeaseProduct, dealer_organisation=None, **overrides
+) -> Application:
+    application = application_waiting_for_decision(
+        customer=customer, product=product, dealer_organisation=dealer_organisation, **overrides
     )
     identity_check_pass(application)
     application = applications.application_approve(

@@ -61,3 +61,17 @@ def station_make(
     for vehicle in accepted_by:
         registry.vehicle_operator_approve(vehicle=vehicle, operator=station.operator)
     return station
+
+
+def station_websocket_scope(station_id: str, *, subprotocol: str = "ocpp1.6") -> dict:
+    """The ASGI scope of a station's websocket handshake with its Basic credentials, for in-process consumer tests."""
+    import base64
+
+    token = base64.b64encode(f"{station_id}:{STATION_PASSWORD}".encode()).decode("ascii")
+    return {
+        "type": "websocket",
+        "path": f"/ocpp/{station_id}",
+        "query_string": b"",
+        "headers": [(b"authorization", f"Basic {token}".encode("ascii"))],
+        "subprotocols": [subprotocol],
+    }

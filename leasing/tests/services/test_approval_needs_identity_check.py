@@ -24,13 +24,8 @@ APPROVAL_WAITS = "Approval waits for the identity check"
 @pytest.fixture
 def application(customer, dealer, mileage_product) -> Application:
     """An application of the dealer's organisation whose credit check is recorded: it waits for a decision."""
-    application = applications.application_create(
-        customer=customer,
-        quote_input=factories.quote_input(mileage_product),
-        dealer_organisation=dealer.dealer_organisation,
-    )
-    return applications.application_credit_verdict_record(
-        application_id=application.pk, verdict="approved", source="credential", external_reference="check-1"
+    return factories.application_waiting_for_decision(
+        customer=customer, product=mileage_product, dealer_organisation=dealer.dealer_organisation
     )
 
 

@@ -4,7 +4,6 @@ it back to the pool once idle, so a process that opens and closes many station c
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import time
 
@@ -16,7 +15,7 @@ from django.db import connection, connections
 from accounts.roles import Role
 from machines.models import ChargingStation
 from machines.ocpp import database
-from machines.tests.factories import STATION_PASSWORD, station_make
+from machines.tests.factories import station_make, station_websocket_scope
 from portal.routing import station_websocket_urlpatterns
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,14 +29,7 @@ def _checked_out() -> int:
 
 
 async def _station_session(application: URLRouter, station_id: str) -> dict:
-    token = base64.b64encode(f"{station_id}:{STATION_PASSWORD}".encode()).decode("ascii")
-    scope = {
-        "type": "websocket",
-        "path": f"/ocpp/{station_id}",
-        "query_string": b"",
-        "headers": [(b"authorization", f"Basic {token}".encode("ascii"))],
-        "subprotocols": ["ocpp1.6"],
-    }
+    scope = station_websocket_scope(station_id)
     communicator = ApplicationCommunicator(application, scope)
     await communicator.send_input({"type": "websocket.connect"})
     accepted = await communicator.receive_output(timeout=30)

@@ -5,7 +5,6 @@ otherwise count as connected until TCP gave up."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 
 import pytest
@@ -14,7 +13,7 @@ from channels.routing import URLRouter
 
 from accounts.roles import Role
 from machines.models import ChargingStation
-from machines.tests.factories import STATION_PASSWORD, station_make
+from machines.tests.factories import station_make, station_websocket_scope
 from portal.routing import station_websocket_urlpatterns
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,14 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_a_station_that_went_silent_is_disconnected(make_user, settings):
     settings.MACHINES_OCPP_IDLE_CLOSE_SECONDS = 0.5
     station_id = station_make(owner=make_user(Role.DEALER)).station_id
-    token = base64.b64encode(f"{station_id}:{STATION_PASSWORD}".encode()).decode("ascii")
-    scope = {
-        "type": "websocket",
-        "path": f"/ocpp/{station_id}",
-        "query_string": b"",
-        "headers": [(b"authorization", f"Basic {token}".encode("ascii"))],
-        "subprotocols": ["ocpp1.6"],
-    }
+    scope = station_websocket_scope(station_id)
 
     async def run() -> tuple[dict, bool]:
         communicator = ApplicationCommunicator(URLRouter(station_websocket_urlpatterns), scope)
