@@ -20,9 +20,10 @@ settle inside the float search's bracket, the Decimal search runs from the start
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+from typing import TypeVar
 
 from core.money import Money
 from leasing.calculations.errors import AprcNotFoundError, InvalidCashFlowsError
@@ -37,6 +38,8 @@ TOLERANCE = Decimal("1e-30")
 MAX_ITERATIONS = 400
 FLOAT_TOLERANCE = 1e-15
 SEEDED_NEWTON_STEPS = 6
+
+Rate = TypeVar("Rate", float, Decimal)
 
 
 @dataclass(frozen=True)
@@ -76,17 +79,58 @@ def _present_value_and_slope(flows: Sequence[CashFlow], rate: Decimal) -> tuple[
     return value, slope / (1 + rate)
 
 
-def _bracket(flows: Sequence[CashFlow]) -> tuple[Decimal, Decimal]:
-    """Rates `low` < `high` between which f changes sign; the search widens upwards from 100 %."""
-    low, high = LOWEST_RATE, Decimal(1)
-    low_value = _present_value_and_slope(flows, low)[0]
+def _present_value_and_slope_in_floats(flows: Sequence[CashFlow]) -> Callable[[float], tuple[float, float]]:
+    """f and f' as `_present_value_and_slope`, in binary floating point; ValueError when a value is not finite."""
+    times = [float(flow.years) for flow in flows]
+    amounts = [float(flow.amount) for flow in flows]
+
+    def value_and_slope(rate: float) -> tuple[float, float]:
+        log_factor = math.log1p(rate)
+        value = slope = 0.0
+        for years, amount in zip(times, amounts, strict=True):
+            discounted = amount * math.exp(-years * log_factor)
+            value += discounted
+            slope -= years * discounted
+        if not math.isfinite(value):
+            raise ValueError("the present value is not finite")
+        return value, slope / (1 + rate)
+
+    return value_and_slope
+
+
+def _bracketed_root(
+    value_and_slope: Callable[[Rate], tuple[Rate, Rate]], *, lowest: Rate, highest: Rate, tolerance: Rate
+) -> tuple[Rate, Rate, Rate]:
+    """(root, low, high): first rates `low` < `high` between which f changes sign, widening upwards from 100 %;
+    then Newton's method kept inside that bracket, bisecting whenever a step would leave it. Runs the same in floats
+    and in Decimal. AprcNotFoundError when no rate up to `highest` changes the sign or the iteration does not settle.
+    """
+    low, high = lowest, type(lowest)(1)
+    low_value = value_and_slope(low)[0]
     while True:
-        high_value = _present_value_and_slope(flows, high)[0]
+        high_value = value_and_slope(high)[0]
         if (low_value < 0) != (high_value < 0):
-            return low, high
-        if high >= HIGHEST_RATE:
+            break
+        if high >= highest:
             raise AprcNotFoundError("no rate between -99 % and 100,000 % balances these cash flows")
-        low, low_value, high = high, high_value, min(high * 4, HIGHEST_RATE)
+        low, low_value, high = high, high_value, min(high * 4, highest)
+    bracket = (low, high)
+    low_is_negative = low_value < 0
+    rate = (low + high) / 2
+    for _ in range(MAX_ITERATIONS):
+        value, slope = value_and_slope(rate)
+        if value == 0:
+            return rate, *bracket
+        if (value < 0) == low_is_negative:
+            low = rate
+        else:
+            high = rate
+        newton = rate - value / slope if slope != 0 else None
+        next_rate = newton if newton is not None and low < newton < high else (low + high) / 2
+        if abs(next_rate - rate) <= tolerance or high - low <= tolerance:
+            return next_rate, *bracket
+        rate = next_rate
+    raise AprcNotFoundError("the APRC iteration did not converge")
 
 
 def _solve(flows: Sequence[CashFlow]) -> Decimal:
@@ -102,48 +146,14 @@ def _solve(flows: Sequence[CashFlow]) -> Decimal:
 def _float_search(flows: Sequence[CashFlow]) -> tuple[Decimal, Decimal, Decimal] | None:
     """(root, low, high): the Decimal search's bracket and root in floats (see the module docstring); None when the
     floats overflow or the search does not settle."""
-    times = [float(flow.years) for flow in flows]
-    amounts = [float(flow.amount) for flow in flows]
-
-    def value_and_slope(rate: float) -> tuple[float, float]:
-        log_factor = math.log1p(rate)
-        value = slope = 0.0
-        for years, amount in zip(times, amounts, strict=True):
-            discounted = amount * math.exp(-years * log_factor)
-            value += discounted
-            slope -= years * discounted
-        return value, slope / (1 + rate)
-
     try:
-        low, high = float(LOWEST_RATE), 1.0
-        low_value = value_and_slope(low)[0]
-        while True:
-            high_value = value_and_slope(high)[0]
-            if (low_value < 0) != (high_value < 0):
-                break
-            if high >= float(HIGHEST_RATE):
-                return None
-            low, low_value, high = high, high_value, min(high * 4, float(HIGHEST_RATE))
-        bracket = (Decimal(low), Decimal(high))
-        low_is_negative = low_value < 0
-        rate = (low + high) / 2
-        for _ in range(MAX_ITERATIONS):
-            value, slope = value_and_slope(rate)
-            if value == 0 or not math.isfinite(value):
-                break
-            if (value < 0) == low_is_negative:
-                low = rate
-            else:
-                high = rate
-            newton = rate - value / slope if slope != 0 else None
-            next_rate = newton if newton is not None and low < newton < high else (low + high) / 2
-            if abs(next_rate - rate) <= FLOAT_TOLERANCE or high - low <= FLOAT_TOLERANCE:
-                rate = next_rate
-                break
-            rate = next_rate
-    except (OverflowError, ValueError, ZeroDivisionError):
+        found = _bracketed_root(
+            _present_value_and_slope_in_floats(flows),
+            lowest=float(LOWEST_RATE), highest=float(HIGHEST_RATE), tolerance=FLOAT_TOLERANCE,
+        )  # fmt: skip
+    except (AprcNotFoundError, OverflowError, ValueError, ZeroDivisionError):
         return None
-    return (Decimal(rate), *bracket) if math.isfinite(rate) else None
+    return Decimal(found[0]), Decimal(found[1]), Decimal(found[2])
 
 
 def _newton_from(flows: Sequence[CashFlow], seed: Decimal, low: Decimal, high: Decimal) -> Decimal | None:
@@ -166,23 +176,10 @@ def _newton_from(flows: Sequence[CashFlow], seed: Decimal, low: Decimal, high: D
 
 
 def _solve_in_decimal(flows: Sequence[CashFlow]) -> Decimal:
-    low, high = _bracket(flows)
-    low_is_negative = _present_value_and_slope(flows, low)[0] < 0
-    rate = (low + high) / 2
-    for _ in range(MAX_ITERATIONS):
-        value, slope = _present_value_and_slope(flows, rate)
-        if value == 0:
-            return rate
-        if (value < 0) == low_is_negative:
-            low = rate
-        else:
-            high = rate
-        newton = rate - value / slope if slope != 0 else None
-        next_rate = newton if newton is not None and low < newton < high else (low + high) / 2
-        if abs(next_rate - rate) <= TOLERANCE or high - low <= TOLERANCE:
-            return next_rate
-        rate = next_rate
-    raise AprcNotFoundError("the APRC iteration did not converge")
+    return _bracketed_root(
+        lambda rate: _present_value_and_slope(flows, rate), lowest=LOWEST_RATE, highest=HIGHEST_RATE,
+        tolerance=TOLERANCE,
+    )[0]  # fmt: skip
 
 
 def aprc_percent_exact(*, cash_flows: Iterable[CashFlow]) -> Decimal:

@@ -157,31 +157,31 @@ def test_loan_cash_flows_refuse_mixed_currencies():
     assert error.value.code == "currency_mismatch"
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    financed=st.integers(min_value=100_000, max_value=10**9),
-    rate=st.decimals(min_value=0, max_value=25, places=2),
-    periods=st.integers(min_value=2, max_value=96),
-    timing=st.sampled_from(PaymentTiming),
-    residual_share=st.integers(min_value=0, max_value=60),
-    extra_fee_per_mille=st.integers(min_value=0, max_value=50),
-)
-def test_aprc_is_at_least_the_nominal_rate_when_fees_are_charged(
-    financed, rate, periods, timing, residual_share, extra_fee_per_mille
-):
+@st.composite
+def leases(draw: st.DrawFn) -> tuple[LoanTerms, int]:
+    """A lease's terms and a fee share in per mille of the financed amount (0 to 5 %)."""
+    financed = draw(st.integers(min_value=100_000, max_value=10**9))
     terms = LoanTerms(
         financed_amount=Money(financed, "EUR"),
-        nominal_rate_percent=rate,
-        periods=periods,
+        nominal_rate_percent=draw(st.decimals(min_value=0, max_value=25, places=2)),
+        periods=draw(st.integers(min_value=2, max_value=96)),
         start_date=date(2025, 1, 1),
-        timing=timing,
-        residual_value=Money(financed * residual_share // 100, "EUR"),
+        timing=draw(st.sampled_from(PaymentTiming)),
+        residual_value=Money(financed * draw(st.integers(min_value=0, max_value=60)) // 100, "EUR"),
     )
+    return terms, draw(st.integers(min_value=0, max_value=50))
+
+
+@settings(max_examples=60, deadline=None)
+@given(lease=leases())
+def test_aprc_is_at_least_the_nominal_rate_when_fees_are_charged(lease):
+    terms, extra_fee_per_mille = lease
+    financed = terms.financed_amount.amount
     # A fee of at least one cent per period outweighs the per-period rounding of the interest (at most half a cent);
     # on top of it up to 5 % of the financed amount.
-    fees = Money(periods + financed * extra_fee_per_mille // 1000, "EUR")
+    fees = Money(terms.periods + financed * extra_fee_per_mille // 1000, "EUR")
     flows = schedule_cash_flows(schedule=schedule_build(terms=terms), upfront_fees=fees)
-    assert aprc_percent_exact(cash_flows=flows) > rate
+    assert aprc_percent_exact(cash_flows=flows) > terms.nominal_rate_percent
 
 
 def _solved_both_ways(flows: list[CashFlow]) -> tuple[Decimal, Decimal]:
@@ -201,28 +201,11 @@ def test_float_seeded_search_finds_the_decimal_searchs_root(vector):
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    financed=st.integers(min_value=100_000, max_value=10**9),
-    rate=st.decimals(min_value=0, max_value=25, places=2),
-    periods=st.integers(min_value=2, max_value=96),
-    timing=st.sampled_from(PaymentTiming),
-    residual_share=st.integers(min_value=0, max_value=60),
-    fee_per_mille=st.integers(min_value=0, max_value=50),
-)
-def test_float_seeded_search_equals_the_decimal_search_on_leases(
-    financed, rate, periods, timing, residual_share, fee_per_mille
-):
-    terms = LoanTerms(
-        financed_amount=Money(financed, "EUR"),
-        nominal_rate_percent=rate,
-        periods=periods,
-        start_date=date(2025, 1, 1),
-        timing=timing,
-        residual_value=Money(financed * residual_share // 100, "EUR"),
-    )
-    flows = schedule_cash_flows(
-        schedule=schedule_build(terms=terms), upfront_fees=Money(financed * fee_per_mille // 1000, "EUR")
-    )
+@given(lease=leases())
+def test_float_seeded_search_equals_the_decimal_search_on_leases(lease):
+    terms, fee_per_mille = lease
+    fees = Money(terms.financed_amount.amount * fee_per_mille // 1000, "EUR")
+    flows = schedule_cash_flows(schedule=schedule_build(terms=terms), upfront_fees=fees)
     seeded, searched = _solved_both_ways(flows)
     assert abs(seeded - searched) < Decimal("1e-28")
 
