@@ -42,7 +42,7 @@ from rest_framework.utils.encoders import JSONEncoder
 
 from core.errors import ConflictError, ValidationFailed
 from core.models import IdempotencyRecord
-from core.sql import Statement
+from core.sql import Statement, prepared_cursor
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -208,21 +208,16 @@ def _claim(*, scope: str, operation: str, key: str, fingerprint: str) -> Idempot
 
 
 def _claim_insert_postgresql(*, scope: str, operation: str, key: str, fingerprint: str, timeout_ms: int) -> bool:
-    """One round trip: the bounded wait, the insert that yields to a committed key, and the wait reset, sent as one
-    simple query (psycopg binds the values on the client). True if this call inserted the record."""
-    table = connection.ops.quote_name(IdempotencyRecord._meta.db_table)
-    columns = "scope, operation, key, request_fingerprint, response_status, response_body, created_at"
-    # The table name and the integer are the portal's own; the values are bound by psycopg.
-    statement = (
-        f"SET LOCAL lock_timeout = '{timeout_ms:d}ms'; "  # noqa: S608
-        f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, NULL, NULL, %s) "
-        "ON CONFLICT (scope, operation, key) DO NOTHING RETURNING id; "
-        "SET LOCAL lock_timeout TO DEFAULT"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(statement, [scope, operation, key, fingerprint, timezone.now()])
-        cursor.nextset()  # the INSERT's result (the first is the SET's)
-        return cursor.fetchone() is not None
+    """One round trip: the bounded wait, the insert that yields to a committed key, and the wait lifted again, in one
+    statement the connection prepares once (`core_idempotency_claim`, core/migrations/0003). True if this call
+    inserted the record."""
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            "SELECT core_idempotency_claim(%s, %s, %s, %s, %s, %s)",
+            [scope, operation, key, fingerprint, timezone.now(), f"{timeout_ms:d}ms"],
+        )
+        (claimed,) = cursor.fetchone()
+    return claimed is not None
 
 
 def _claim_insert_portable(*, scope: str, operation: str, key: str, fingerprint: str, timeout_ms: int) -> bool:

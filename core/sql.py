@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
 from django.db import connection, models
@@ -60,6 +60,22 @@ def _insert_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
     return [field for field in meta.local_concrete_fields if not field.generated and field is not meta.auto_field]
 
 
+def statements_compose(statements: Sequence[Statement]) -> list[str]:
+    """The complete SQL text of each statement, its values quoted into it on the client, as Django's
+    `connection.ops.compose_sql` gives it (PostgreSQL only), with one psycopg client cursor for all of them instead of
+    a Django cursor and a client cursor for each."""
+    if not statements:
+        return []
+    from psycopg import ClientCursor  # the PostgreSQL driver: only imported where it is the database
+
+    connection.ensure_connection()
+    composer = ClientCursor(connection.connection)
+    try:
+        return [composer.mogrify(sql, params) for sql, params in statements]
+    finally:
+        composer.close()
+
+
 def saved_mark(instance: models.Model, *, primary_key: Any) -> None:
     """Marks `instance`, written by its `insert_statement`, as saved with `primary_key` (as text from the database)."""
     instance.pk = instance._meta.pk.to_python(primary_key)
@@ -104,7 +120,7 @@ class CompiledQuery(Generic[M]):
         with prepared_cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
-        return [compiled.instance(row) for row in compiled.compiler.results_iter([rows])]
+        return [compiled.instance(row) for row in compiled.converted(rows)]
 
     def _compile(self) -> _Compiled:
         markers = {name: _marker(kind, index) for index, (name, kind) in enumerate(self._kinds.items())}
@@ -144,6 +160,19 @@ class _Compiled:
         self._init_list = [column[0].target.attname for column in compiler.select[self._start : self._end]]
         self._related = get_related_populators(klass_info, compiler.select, connection.alias)  # type: ignore[call-arg]
         self._annotations = list(compiler.annotation_col_map.items())
+        # What `compiler.results_iter` works out again for every fetch: the value converters of the selected columns.
+        self._fields = [column[0] for column in compiler.select[0 : compiler.col_count]]
+        self._converters = compiler.get_converters(self._fields)
+        self._has_composite_fields = compiler.has_composite_fields(self._fields)
+
+    def converted(self, rows: Sequence[Sequence[Any]]) -> Iterable[Sequence[Any]]:
+        """`rows` as `compiler.results_iter` hands them on: through the columns' converters, composite keys as tuples."""
+        converted: Iterable[Sequence[Any]] = rows
+        if self._converters:
+            converted = self.compiler.apply_converters(converted, self._converters)
+        if self._has_composite_fields:
+            converted = self.compiler.composite_fields_to_tuples(converted, self._fields)
+        return converted
 
     def instance(self, row: Sequence[Any]) -> Any:
         instance = self._model.from_db(connection.alias, self._init_list, row[self._start : self._end])

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import ApiToken, DealerOrganisation
 from accounts.roles import Role
 from accounts.services import api_token_create
-from core.sql import CompiledQuery, insert_statement, saved_mark
+from core.sql import CompiledQuery, insert_statement, saved_mark, statements_compose
 
 pytestmark = pytest.mark.django_db
 
@@ -169,3 +169,20 @@ def test_a_uuid_the_database_stores_as_hex_is_found_among_the_parameters(monkeyp
     assert name == "public_id"
     assert convert is not None and convert(other) == other.hex
     assert sql._marker_slot(other.hex, {"public_id": marker}) is None
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="statements are composed for PostgreSQL only")
+def test_statements_are_composed_as_djangos_compose_sql():
+    statements = [
+        ("SELECT %s, %s, %s", ['it\'s "quoted" \\ back', None, uuid.UUID(int=7)]),
+        (
+            "SELECT %s::timestamptz, %s, %s::jsonb",
+            [dt.datetime(2026, 12, 6, 17, 0, tzinfo=dt.UTC), 10**12, '{"a": "b\'c"}'],
+        ),
+        ("SELECT 1", []),
+    ]
+
+    composed = statements_compose(statements)
+
+    assert composed == [connection.ops.compose_sql(sql, params) for sql, params in statements]
+    assert statements_compose([]) == []

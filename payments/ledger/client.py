@@ -24,7 +24,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from core.errors import ApplicationError
-from core.sql import prepared_cursor
+from core.sql import prepared_cursor, statements_compose
 from payments.ledger import storage
 from payments.ledger.engine import RESOLUTION, check_fields
 from payments.ledger.registry import HOUSE_ACCOUNTS, PURPOSES, Owner, Purpose, TransferCode
@@ -179,12 +179,13 @@ def _post_one(*, spec: TransferSpec, then: Sequence[Statement]) -> tuple[ResultC
     code = check_fields(spec)
     if code is not ResultCode.OK:
         return code, []
-    statements = [connection.ops.compose_sql(sql, params) for sql, params in then]  # type: ignore[attr-defined]
+    statements = statements_compose(then)
     # Prepared once per connection, its values bound by the server: quoting the statements into the SQL on the client
-    # cost more than PostgreSQL's planning of the call.
+    # cost more than PostgreSQL's planning of the call. The statements travel as a binary array (`%b`): the text form
+    # of an array of SQL text escapes every quote of it with a regular expression, on the client.
     with prepared_cursor() as cursor:
         cursor.execute(
-            "SELECT payments_transfer_post(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::text[])",
+            "SELECT payments_transfer_post(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %b::text[])",
             [
                 spec.id, spec.debit_account_id, spec.credit_account_id, spec.amount, spec.ledger, spec.code,
                 int(spec.flags), spec.timeout_seconds, spec.user_data, timezone.now(), statements,

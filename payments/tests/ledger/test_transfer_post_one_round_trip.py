@@ -123,3 +123,13 @@ def test_the_products_rows_are_written_only_when_the_transfer_is_booked(accounts
     with pytest.raises(client.LedgerRefused) as refused:
         client.transfer_post_with(spec=spec(debit_limited, plain, 10**6), then=[("SELECT 1/0", [])])
     assert refused.value.ledger_code is ResultCode.EXCEEDS_CREDITS
+
+
+def test_the_products_statements_reach_the_database_unchanged_whatever_their_text(accounts):
+    plain, debit_limited, *_ = accounts
+    texts = ['it\'s "quoted"', "back\\slash \\\\ and \\N", "{braces}, commas, NULL", "zwölf € ✓", "", "NULL"]
+    statements = [("SELECT %s::text", [text]) for text in texts] + [("SELECT NULL::text", [])]
+
+    answers = client.transfer_post_with(spec=spec(debit_limited, plain, 10), then=statements)
+
+    assert answers == [*texts, None]

@@ -55,8 +55,9 @@ def dealer_client(dealer, code) -> tuple[Client, str]:
     return client, token
 
 
-def test_a_redemption_is_six_round_trips_with_the_booking_and_the_answer_in_one(dealer_client):
+def test_a_redemption_is_six_round_trips_with_the_booking_and_the_answer_in_one(dealer_client, dealer):
     client, token = dealer_client
+    scope = f"dealer-organisation:{dealer.dealer_organisation_id}"
 
     with CaptureQueriesContext(connection) as queries:
         response = _redeem(client, token, "key-1")
@@ -67,12 +68,14 @@ def test_a_redemption_is_six_round_trips_with_the_booking_and_the_answer_in_one(
     assert [sql.split(" ", 3)[:3] for sql in statements] == [
         ["SELECT", 't."id",', 't."user_id",'],  # token + user + organisation (accounts/authentication.py's one query)
         ["SAVEPOINT", statements[1].split(" ")[1]],  # BEGIN in production
-        ["SET", "LOCAL", "lock_timeout"],  # the key claim: bounded wait, insert, reset in one round trip
+        ["SELECT", f"core_idempotency_claim('{scope}',", "'payments.qr_redemption_authorize',"],  # the key claim:
+        # bounded wait, insert, bound lifted, in one prepared statement
         ["SELECT", '"payments_qrcode"."id",', '"payments_qrcode"."public_id",'],  # code locked, with acceptance
         ["SELECT", statements[4].split(" ")[1], statements[4].split(" ")[2]],  # the booking
         ["RELEASE", "SAVEPOINT", statements[5].split(" ")[2]],  # COMMIT in production
     ]
     assert statements[4].startswith("SELECT payments_transfer_post(")
+    assert "'key-1'" in statements[2]
     assert "payments_account" in statements[3]  # the clearing account read with the code
     booking = statements[4]
     assert "payments_qrredemption" in booking and "UPDATE" in booking and "core_idempotencyrecord" in booking
