@@ -29,6 +29,7 @@
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import ctypes.util
 import gc
@@ -46,6 +47,8 @@ YOUNG_THRESHOLD = 10_000
 MIDDLE_THRESHOLD = 10
 OLD_THRESHOLD = 10
 RECLAIM_SECONDS_DEFAULT = 3600.0
+LONG_PAUSE_SECONDS = 0.05  # a collection longer than this is listed on its own in the statistics (GcPauses)
+LONG_PAUSES_KEPT = 1000
 _last_reclaim = time.monotonic()
 
 
@@ -162,6 +165,9 @@ class GcPauses:
         # The collector's own CPU time per collection: on a busy machine a pause's wall time also counts the time
         # the process waited for a core, which is not the collector's doing.
         self.cpu: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        # Every collection over 50 ms (the latest `LONG_PAUSES_KEPT`): when it ran, so a benchmark can tell which
+        # phase of its run it fell in, and what it found.
+        self.long_pauses: collections.deque[dict[str, float]] = collections.deque(maxlen=LONG_PAUSES_KEPT)
         self._started = 0.0
         self._started_cpu = 0.0
         self.frozen_objects = gc.get_freeze_count()
@@ -174,8 +180,20 @@ class GcPauses:
         if phase == "start":
             self._started, self._started_cpu = time.perf_counter(), time.thread_time()
         else:
-            self.pauses[info["generation"]].append(time.perf_counter() - self._started)
-            self.cpu[info["generation"]].append(time.thread_time() - self._started_cpu)
+            pause = time.perf_counter() - self._started
+            cpu = time.thread_time() - self._started_cpu
+            self.pauses[info["generation"]].append(pause)
+            self.cpu[info["generation"]].append(cpu)
+            if pause > LONG_PAUSE_SECONDS:
+                self.long_pauses.append(
+                    {
+                        "at": time.time(),
+                        "generation": info["generation"],
+                        "ms": pause * 1000,
+                        "cpu_ms": cpu * 1000,
+                        "collected": info.get("collected", 0),
+                    }
+                )
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -194,12 +212,13 @@ class GcPauses:
                     "collections": len(pauses),
                     "total_ms": sum(pauses) * 1000,
                     "max_ms": max(pauses, default=0.0) * 1000,
-                    "over_50_ms": sum(1 for pause in pauses if pause > 0.05),
+                    "over_50_ms": sum(1 for pause in pauses if pause > LONG_PAUSE_SECONDS),
                     "max_cpu_ms": max(cpu, default=0.0) * 1000,
-                    "cpu_over_50_ms": sum(1 for seconds in cpu if seconds > 0.05),
+                    "cpu_over_50_ms": sum(1 for seconds in cpu if seconds > LONG_PAUSE_SECONDS),
                 }
                 for generation, pauses, cpu in ((g, list(p), list(self.cpu[g])) for g, p in self.pauses.items())
             },
+            "long_pauses": list(self.long_pauses),
         }
 
     def _write_forever(self) -> None:

@@ -128,6 +128,26 @@ def test_every_collection_is_timed_per_generation(collector_restored, tmp_path):
     assert summary["resident_bytes"] > 0 and summary["allocated_blocks"] > 0
 
 
+def test_collections_over_the_long_pause_limit_are_listed_with_their_moment(collector_restored, tmp_path, monkeypatch):
+    # The fleet benchmark tells which phase of its run (storm, steady state, departure) a long pause fell in.
+    import time
+
+    pauses = runtime.GcPauses(tmp_path / "stats.json")
+    gc.callbacks.append(pauses._callback)
+    monkeypatch.setattr(runtime, "LONG_PAUSE_SECONDS", 3600.0)
+    gc.collect(2)
+    assert json.loads(json.dumps(pauses.summary()))["long_pauses"] == []
+
+    monkeypatch.setattr(runtime, "LONG_PAUSE_SECONDS", 0.0)  # every collection is "long"
+    before = time.time()
+    gc.collect(2)
+    listed = json.loads(json.dumps(pauses.summary()))["long_pauses"]
+
+    assert [pause["generation"] for pause in listed] == [2]
+    assert before <= listed[0]["at"] <= time.time()
+    assert listed[0]["ms"] > 0 and listed[0]["collected"] >= 0
+
+
 def test_memory_release_frees_the_cycles_closed_connections_leave(collector_restored):
     import weakref
 
