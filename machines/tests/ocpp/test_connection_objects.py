@@ -1,7 +1,7 @@
 """What a station connection keeps in the server process, and that it is all freed when the station leaves.
 
-The server freezes whatever outlives a collection (core.runtime), so a closed connection's objects must be freed by
-reference counting: no reference cycle may keep them.
+The server leaves whatever outlives a middle collection to a rare full reclaim (core.runtime), so a closed
+connection's objects must be freed by reference counting: no reference cycle may keep them.
 """
 
 from __future__ import annotations
