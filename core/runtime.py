@@ -9,8 +9,10 @@
   `MIDDLE_THRESHOLD` young collections left, however many stations are connected. The middle generation is kept
   small (`MIDDLE_THRESHOLD` young collections): in a restart storm most of what a young collection sees survives it
   (connections being set up), so a middle collection walks nearly `MIDDLE_THRESHOLD * YOUNG_THRESHOLD` objects. The
-  young generation is kept at 10,000: its pause grows faster than its size (66 ms at 50,000 objects, 5 ms at 10,000
-  over a mix of credit-check answers and lease quotes). Objects in the oldest generation are still freed by reference
+  young generation is kept at 5,000: its pause grows faster than its size (66 ms at 50,000 objects, 5 ms at 10,000
+  over a mix of credit-check answers and lease quotes), and with 5,000 stations connected most of a young generation
+  is cyclic garbage whose freeing counts in the pause (bench/stations.py on a busy 2-core machine: young collections
+  of 10,000 up to 65 ms of CPU, middle ones of three young generations up to 121 ms; hence 5,000 and two). Objects in the oldest generation are still freed by reference
   counting when the last reference goes (a closed connection's objects are: the consumer breaks its cycles,
   machines/ocpp/consumer.py); only cyclic garbage among them waits for `memory_reclaim()`.
   Survivors used to be frozen as well (after every middle collection); then a reclaim had to unfreeze and walk the
@@ -47,8 +49,8 @@ from typing import Any
 # An automatic collection walks at most the young and middle generations (the oldest is left to `memory_reclaim`):
 # about YOUNG_THRESHOLD and MIDDLE_THRESHOLD * YOUNG_THRESHOLD objects; fewer means shorter and more frequent pauses.
 # Short-lived objects of a message mostly die before a collection sees them.
-YOUNG_THRESHOLD = 10_000
-MIDDLE_THRESHOLD = 3
+YOUNG_THRESHOLD = 5_000
+MIDDLE_THRESHOLD = 2
 # Middle collections before an automatic collection of the oldest generation: never (see the module's description).
 OLD_THRESHOLD = 2**30
 RECLAIM_SECONDS_DEFAULT = 3600.0
