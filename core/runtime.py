@@ -12,12 +12,12 @@
   young generation is kept at 5,000: its pause grows faster than its size (66 ms at 50,000 objects, 5 ms at 10,000
   over a mix of credit-check answers and lease quotes), and with 5,000 stations connected most of a young generation
   is cyclic garbage whose freeing counts in the pause (bench/stations.py on a busy 2-core machine: young collections
-  of 10,000 up to 65 ms of CPU, middle ones of three young generations up to 121 ms; hence 5,000 and two). Objects in the oldest generation are still freed by reference
-  counting when the last reference goes (a closed connection's objects are: the consumer breaks its cycles,
-  machines/ocpp/consumer.py); only cyclic garbage among them waits for `memory_reclaim()`.
-  Survivors used to be frozen as well (after every middle collection); then a reclaim had to unfreeze and walk the
-  start-up heap too: 0.5 to 1 s when the last of 5,000 stations had left, where walking what was left of them takes
-  a few milliseconds.
+  of 10,000 up to 65 ms of CPU, middle ones of three young generations up to 121 ms; hence 5,000 and two). Objects
+  in the oldest generation are still freed by reference counting when the last reference goes (a closed
+  connection's objects are: the consumer breaks its cycles, machines/ocpp/consumer.py); only cyclic garbage among
+  them waits for `memory_reclaim()`. Survivors used to be frozen as well (after every middle collection); then a
+  reclaim had to unfreeze and walk the start-up heap too (0.5 to 1 s when the last of 5,000 stations had left),
+  where now it walks what is still alive outside it and the cycles it frees.
 - `memory_release()` collects what closed connections left in the young and middle generations and hands the
   allocator's free memory back to the system (glibc's `malloc_trim`).
 - `memory_reclaim()`: the one collection of the oldest generation, for cycles left among the objects that outlived a
