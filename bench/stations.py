@@ -457,8 +457,8 @@ def _report(outcomes: list[Outcome]) -> str:
             f"{STATIONS:,} simulated stations (half 1.6J, half 2.0.1) against one uvicorn process (`core.serving`), "
             f"Celery worker, beat and the Tangle node beside it, for {SECONDS:.0f} s: all connect at once (restart "
             "storm), heartbeat every 30 s, one session each at a random moment with meter values every 10 s. Steady "
-            f"state from when every station has booted or failed (at least {WARMUP_SECONDS:.0f} s after the storm began) "
-            "until the first station leaves. Targets: steady p99 < 100 ms, BootNotification "
+            "state from when every station has booted or failed (at least "
+            f"{WARMUP_SECONDS:.0f} s after the storm began) until the first station leaves. Targets: steady p99 < 100 ms, BootNotification "
             "p99 < 2 s, ≤ 1.5 ms server CPU per message, no GC pause over 50 ms, every session settled once.",
             "",
             header + " |",

@@ -51,9 +51,10 @@ logger = logging.getLogger(__name__)
 ocpp_logger = logging.getLogger("ocpp")  # the library's logger, whose level OCPP_LOG_LEVEL sets
 
 # Every request a station sends and every answer the gateway gives is still checked against the version's JSON schema
-# (machines.ocpp.schemas: the library's check, with the schemas' references resolved once instead of per message). The library would run each check in a worker
-# thread: two thread hops per message, each costlier than the check of a payload of a few hundred bytes, and a
-# station's messages queue behind every other station's database work for a free thread. They run inline instead.
+# (machines.ocpp.schemas: the library's check, with the schemas' references resolved once instead of per message).
+# The library would run each check in a worker thread: two thread hops per message, each costlier than the check of a
+# payload of a few hundred bytes, and a station's messages queue behind every other station's database work for a
+# free thread. They run inline instead.
 ocpp_messages.ASYNC_VALIDATION = False
 
 HEARTBEAT_INTERVAL_SECONDS = 300

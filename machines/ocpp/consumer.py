@@ -243,7 +243,8 @@ class StationConsumer(AsyncWebsocketConsumer):
             logger.exception("writing the stations' last-seen moments failed")
         await in_thread(charging.station_disconnected)(station_id=self.station_id, connection_id=self.connection_id)
         # The connection's objects outlived collections and are in the oldest generation, which only a reclaim walks
-        # (core.runtime): reference counting frees them once these cycles (consumer -> transport -> the consumer's send; consumer -> task) are broken.
+        # (core.runtime): reference counting frees them once these cycles (consumer -> transport -> the consumer's
+        # send; consumer -> task) are broken.
         self.run_task = None
         del self.connection
         _Silence.consumers.discard(self)
