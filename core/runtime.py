@@ -2,26 +2,31 @@
 
 - `runtime_tune()` runs once the application is loaded: a full collection, then `gc.freeze()` moves every object
   that exists after start-up (modules, classes, URL patterns, templates: most of the heap) to the permanent
-  generation, which no collection scans again. From then on the survivors of every middle and full collection are
-  frozen as well (`_survivors_freeze`, a `gc.callbacks` hook): an object that outlived several young collections
-  belongs to a connection or a cache and lives on, and in the old generations each collection would walk it again
-  (with 5,000 stations connected a collection of the oldest generation walked 2.8 million blocks, 1.4 s during which
-  no station was answered). So no collection walks more than what `MIDDLE_THRESHOLD` young collections left, however
-  many stations are connected. Young collections freeze nothing: a request in flight holds cycles that are garbage a
-  moment later, and freezing them every few dozen requests would keep them (about 15 objects a request on the
-  calculator page) until a reclaim; at a middle collection, every 100,000 allocations, that is a few hundred objects.
-  The young generation is kept at 10,000: its pause grows faster than its size (66 ms at 50,000 objects, 5 ms at
-  10,000 over a mix of credit-check answers and lease quotes). Objects that outlived a collection are still
-  freed by reference counting when the last reference goes (a closed connection's objects are: the consumer breaks
-  its cycles, machines/ocpp/consumer.py); only cyclic garbage among them waits for `memory_reclaim()`.
-- `memory_release()` collects what closed connections left in the young generation and hands the allocator's free
-  memory back to the system (glibc's `malloc_trim`).
-- `memory_reclaim()`: the one collection that walks every object, frozen ones included, for cycles left among the
-  objects that outlived a collection (objects in flight while a collection ran: a handshake's HTTP protocol refers to
-  itself and is frozen if a collection comes during the handshake): a pause as long as walking everything alive.
-  It runs after a wave of disconnects that closed at least as many connections as remain open (machines/ocpp), so
-  it walks no more than twice what it frees, and otherwise every `PORTAL_GC_RECLAIM_SECONDS` (default an hour,
-  from a thread of its own, whether stations disconnected or not); never on the path of a message.
+  generation, which no collection scans again. Then no automatic collection of the oldest generation runs any more
+  (`OLD_THRESHOLD`): an object that outlived a middle collection belongs to a connection or a cache and lives on, and
+  each collection of the oldest generation would walk all of them again (with 5,000 stations connected one walked
+  2.8 million blocks, 1.4 s during which no station was answered). So no automatic collection walks more than what
+  `MIDDLE_THRESHOLD` young collections left, however many stations are connected. The middle generation is kept
+  small (`MIDDLE_THRESHOLD` young collections): in a restart storm most of what a young collection sees survives it
+  (connections being set up), so a middle collection walks nearly `MIDDLE_THRESHOLD * YOUNG_THRESHOLD` objects. The
+  young generation is kept at 5,000: its pause grows faster than its size (66 ms at 50,000 objects, 5 ms at 10,000
+  over a mix of credit-check answers and lease quotes), and with 5,000 stations connected most of a young generation
+  is cyclic garbage whose freeing counts in the pause (bench/stations.py on a busy 2-core machine: young collections
+  of 10,000 up to 65 ms of CPU, middle ones of three young generations up to 121 ms; hence 5,000 and two). Objects
+  in the oldest generation are still freed by reference counting when the last reference goes (a closed
+  connection's objects are: the consumer breaks its cycles, machines/ocpp/consumer.py); only cyclic garbage among
+  them waits for `memory_reclaim()`. Survivors used to be frozen as well (after every middle collection); then a
+  reclaim had to unfreeze and walk the start-up heap too (0.5 to 1 s when the last of 5,000 stations had left),
+  where now it walks what is still alive outside it and the cycles it frees.
+- `memory_release()` collects what closed connections left in the young and middle generations and hands the
+  allocator's free memory back to the system (glibc's `malloc_trim`).
+- `memory_reclaim()`: the one collection of the oldest generation, for cycles left among the objects that outlived a
+  middle collection (objects in flight while it ran: a handshake's HTTP protocol refers to itself and lands there if
+  a middle collection comes during the handshake, as does a request's in a process that serves HTTP): a pause as
+  long as walking everything that outlived a middle collection since start-up and is still alive, the start-up heap
+  excepted. It runs after a wave of disconnects that closed at least as many connections as remain open
+  (machines/ocpp), so it walks no more than twice what it frees, and otherwise every `PORTAL_GC_RECLAIM_SECONDS`
+  (default an hour, from a thread of its own, whether stations disconnected or not); never on the path of a message.
 - With `PORTAL_RUNTIME_STATS_PATH` set (benchmarks), every collection's pause is timed through `gc.callbacks` and a
   summary (pauses per generation, the longest, resident memory) is written every second to that path with
   `.<pid>.json` appended, one file per server process.
@@ -29,6 +34,7 @@
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import ctypes.util
 import gc
@@ -40,60 +46,54 @@ import time
 from pathlib import Path
 from typing import Any
 
-# A collection walks at most the young generation (survivors are frozen), about this many objects; fewer means shorter
-# and more frequent pauses. Short-lived objects of a message mostly die before a collection sees them.
-YOUNG_THRESHOLD = 10_000
-MIDDLE_THRESHOLD = 10
-OLD_THRESHOLD = 10
+# An automatic collection walks at most the young and middle generations (the oldest is left to `memory_reclaim`):
+# about YOUNG_THRESHOLD and MIDDLE_THRESHOLD * YOUNG_THRESHOLD objects; fewer means shorter and more frequent pauses.
+# Short-lived objects of a message mostly die before a collection sees them.
+YOUNG_THRESHOLD = 5_000
+MIDDLE_THRESHOLD = 2
+# Middle collections before an automatic collection of the oldest generation: never (see the module's description).
+OLD_THRESHOLD = 2**30
 RECLAIM_SECONDS_DEFAULT = 3600.0
+LONG_PAUSE_SECONDS = 0.05  # a collection longer than this is listed on its own in the statistics (GcPauses)
+LONG_PAUSES_KEPT = 1000
 _last_reclaim = time.monotonic()
 
 
 def runtime_tune() -> None:
-    """Freezes what start-up made and raises the collection thresholds (see the module's description).
+    """Freezes what start-up made and sets the collection thresholds (see the module's description).
     `PORTAL_RUNTIME_TUNING=off` keeps Python's defaults (the benchmarks' comparison)."""
     if os.environ.get("PORTAL_RUNTIME_TUNING", "").strip().lower() != "off":
         gc.collect()
         gc.freeze()
         gc.set_threshold(YOUNG_THRESHOLD, MIDDLE_THRESHOLD, OLD_THRESHOLD)
-        if _survivors_freeze not in gc.callbacks:
-            gc.callbacks.append(_survivors_freeze)
         _reclaim_timer_start()
     path = os.environ.get("PORTAL_RUNTIME_STATS_PATH", "").strip()
     if path:
         GcPauses(Path(f"{path}.{os.getpid()}.json")).start()
 
 
-def _survivors_freeze(phase: str, info: dict[str, int]) -> None:
-    """After each middle or full collection, moves what survived it to the permanent generation (see the module's
-    description). Young collections freeze nothing: they come every few dozen requests, and a request in flight holds
-    cycles (request, view, response) that are garbage a moment later, which freezing would keep until a reclaim; a
-    young collection walks only `YOUNG_THRESHOLD` objects anyway."""
-    if phase == "stop" and info.get("generation", 0) >= 1:
-        gc.freeze()
+def _tuned() -> bool:
+    """Whether the oldest generation is left to `memory_reclaim` (`runtime_tune`; tests restore Python's settings)."""
+    return gc.get_threshold()[2] == OLD_THRESHOLD
 
 
 def memory_release(*, full: bool = False) -> None:
-    """Collects what closed connections left among the objects no collection has seen yet (the frozen ones are freed
-    by reference counting, or by `memory_reclaim`) and returns the freed heap to the system (glibc's `malloc_trim`;
+    """Collects what closed connections left in the young and middle generations (what reached the oldest is freed by
+    reference counting, or by `memory_reclaim`) and returns the freed heap to the system (glibc's `malloc_trim`;
     elsewhere only the collection). `full`, or a reclaim due by time, runs `memory_reclaim` instead."""
     if full or time.monotonic() - _last_reclaim >= _reclaim_seconds():
         memory_reclaim()
         return
-    gc.collect()
+    gc.collect(1 if _tuned() else 2)
     _heap_trim()
 
 
 def memory_reclaim() -> None:
-    """Every object is looked at again, frozen ones included, so cycles left among objects that outlived a collection
-    are freed; then what is still alive is frozen again and the freed heap returned to the system. A pause as long as
-    walking everything the process holds: see `memory_release` for when it runs."""
+    """A collection of every generation, so cycles left among objects that outlived a middle collection are freed,
+    then the freed heap returned to the system. The start-up heap stays frozen: the pause is as long as walking what
+    outlived a middle collection since start-up and is still alive. See `memory_release` for when it runs."""
     global _last_reclaim
-    tuned = _survivors_freeze in gc.callbacks
-    gc.unfreeze()
     gc.collect()
-    if tuned:
-        gc.freeze()
     _last_reclaim = time.monotonic()
     _heap_trim()
 
@@ -102,9 +102,9 @@ _reclaim_timer: threading.Thread | None = None
 
 
 def _reclaim_timer_start() -> None:
-    """Runs `memory_reclaim` whenever none ran for `PORTAL_GC_RECLAIM_SECONDS`, disconnects or not: a process that
-    serves only HTTP freezes a few hundred objects of the request in flight at each middle collection, and without
-    a reclaim they would add up for as long as it runs."""
+    """Runs `memory_reclaim` whenever none ran for `PORTAL_GC_RECLAIM_SECONDS`, disconnects or not: in a process that
+    serves only HTTP a few hundred objects of the request in flight reach the oldest generation at each middle
+    collection, and without a reclaim their cycles would add up for as long as it runs."""
     global _reclaim_timer
     if _reclaim_timer is not None and _reclaim_timer.is_alive():
         return
@@ -115,9 +115,9 @@ def _reclaim_timer_start() -> None:
             if due_in > 0:
                 time.sleep(min(due_in, 1.0))
                 continue
-            if _survivors_freeze in gc.callbacks:
+            if _tuned():
                 memory_reclaim()
-            else:  # tuning undone (tests): nothing is frozen after start-up, so nothing waits for a reclaim
+            else:  # tuning undone (tests): Python's own collections of the oldest generation run again
                 time.sleep(1.0)
 
     _reclaim_timer = threading.Thread(target=run, name="gc-reclaim", daemon=True)
@@ -162,6 +162,9 @@ class GcPauses:
         # The collector's own CPU time per collection: on a busy machine a pause's wall time also counts the time
         # the process waited for a core, which is not the collector's doing.
         self.cpu: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        # Every collection over 50 ms (the latest `LONG_PAUSES_KEPT`): when it ran, so a benchmark can tell which
+        # phase of its run it fell in, and what it found.
+        self.long_pauses: collections.deque[dict[str, float]] = collections.deque(maxlen=LONG_PAUSES_KEPT)
         self._started = 0.0
         self._started_cpu = 0.0
         self.frozen_objects = gc.get_freeze_count()
@@ -174,8 +177,20 @@ class GcPauses:
         if phase == "start":
             self._started, self._started_cpu = time.perf_counter(), time.thread_time()
         else:
-            self.pauses[info["generation"]].append(time.perf_counter() - self._started)
-            self.cpu[info["generation"]].append(time.thread_time() - self._started_cpu)
+            pause = time.perf_counter() - self._started
+            cpu = time.thread_time() - self._started_cpu
+            self.pauses[info["generation"]].append(pause)
+            self.cpu[info["generation"]].append(cpu)
+            if pause > LONG_PAUSE_SECONDS:
+                self.long_pauses.append(
+                    {
+                        "at": time.time(),
+                        "generation": info["generation"],
+                        "ms": pause * 1000,
+                        "cpu_ms": cpu * 1000,
+                        "collected": info.get("collected", 0),
+                    }
+                )
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -194,12 +209,13 @@ class GcPauses:
                     "collections": len(pauses),
                     "total_ms": sum(pauses) * 1000,
                     "max_ms": max(pauses, default=0.0) * 1000,
-                    "over_50_ms": sum(1 for pause in pauses if pause > 0.05),
+                    "over_50_ms": sum(1 for pause in pauses if pause > LONG_PAUSE_SECONDS),
                     "max_cpu_ms": max(cpu, default=0.0) * 1000,
-                    "cpu_over_50_ms": sum(1 for seconds in cpu if seconds > 0.05),
+                    "cpu_over_50_ms": sum(1 for seconds in cpu if seconds > LONG_PAUSE_SECONDS),
                 }
                 for generation, pauses, cpu in ((g, list(p), list(self.cpu[g])) for g, p in self.pauses.items())
             },
+            "long_pauses": list(self.long_pauses),
         }
 
     def _write_forever(self) -> None:

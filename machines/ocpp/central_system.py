@@ -30,7 +30,7 @@ from ocpp.charge_point import (
     snake_to_camel_case,
 )
 from ocpp.exceptions import OCPPError, PropertyConstraintViolationError, ProtocolError
-from ocpp.messages import CallError, MessageType, _validate_payload, unpack
+from ocpp.messages import CallError, MessageType, unpack
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint as ChargePoint16
 from ocpp.v16 import call_result as result16
@@ -43,6 +43,7 @@ from core.errors import ApplicationError
 from machines import metering
 from machines.metering import MeterDataError
 from machines.ocpp.database import in_db_thread
+from machines.ocpp.schemas import payload_validate
 from machines.services import charging
 from machines.services.charging import AuthorizationStatus
 
@@ -50,9 +51,10 @@ logger = logging.getLogger(__name__)
 ocpp_logger = logging.getLogger("ocpp")  # the library's logger, whose level OCPP_LOG_LEVEL sets
 
 # Every request a station sends and every answer the gateway gives is still checked against the version's JSON schema
-# (the library builds each action's validator once and keeps it). The library would run each check in a worker
-# thread: two thread hops per message, each costlier than the check of a payload of a few hundred bytes, and a
-# station's messages queue behind every other station's database work for a free thread. They run inline instead.
+# (machines.ocpp.schemas: the library's check, with the schemas' references resolved once instead of per message).
+# The library would run each check in a worker thread: two thread hops per message, each costlier than the check of a
+# payload of a few hundred bytes, and a station's messages queue behind every other station's database work for a
+# free thread. They run inline instead.
 ocpp_messages.ASYNC_VALIDATION = False
 
 HEARTBEAT_INTERVAL_SECONDS = 300
@@ -214,7 +216,7 @@ class _Refusing:
             _raise_key_error(msg.action, self._ocpp_version)  # type: ignore[attr-defined]
         handler, validated = route  # type: ignore[misc]
         if validated:
-            _validate_payload(msg, self._ocpp_version)  # type: ignore[attr-defined]
+            payload_validate(msg, self._ocpp_version)  # type: ignore[attr-defined]
         try:
             response = await handler(self, **_snake_case(msg.payload))
         except Exception as error:
@@ -223,7 +225,7 @@ class _Refusing:
             return None
         result = msg.create_call_result(_camel_case(remove_nones(serialize_as_dict(response))))
         if validated:
-            _validate_payload(result, self._ocpp_version)  # type: ignore[attr-defined]
+            payload_validate(result, self._ocpp_version)  # type: ignore[attr-defined]
         await self._send(result.to_json())  # type: ignore[attr-defined]
         return response
 
@@ -240,7 +242,15 @@ class _Refusing:
         if message.message_type_id == MessageType.Call and not isinstance(message.payload, dict):
             await self._frame_refuse(raw_msg, ProtocolError(description="The payload must be a JSON object."))
             return
-        await super().route_message(raw_msg)  # type: ignore[misc]
+        # The rest of the library's `route_message`, on the frame read once (the library would read it again).
+        if message.message_type_id == MessageType.Call:
+            try:
+                await self._handle_call(message)
+            except OCPPError as error:
+                self.logger.exception("Error while handling request '%s'", message)
+                await self._send(message.create_call_error(error).to_json())  # type: ignore[attr-defined]
+        elif message.message_type_id in (MessageType.CallResult, MessageType.CallError):
+            self._response_queue.put_nowait(message)
 
     async def _handle_call(self, msg: Any) -> Any:
         """The dispatch (`_dispatch`); its refusals (schema violations above all) leave in this version's words."""

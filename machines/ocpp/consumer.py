@@ -55,10 +55,10 @@ class _Connections:
 
 def _memory_release_schedule() -> None:
     """A release after a wave of disconnects; a full reclaim (`core.runtime.memory_reclaim`) when the wave closed at
-    least as many connections as are still open. Objects in flight while a collection ran (a handshake's HTTP
-    protocol, which refers to itself) are frozen with the survivors, and only a full reclaim frees them once they are
-    garbage; its pause grows with everything still alive, so it waits until that is no more than what it frees: after
-    a restart storm's disconnects, or when the last stations left."""
+    least as many connections as are still open. Objects in flight while a middle collection ran (a handshake's HTTP
+    protocol, which refers to itself) reach the oldest generation with the survivors, and only a full reclaim frees
+    them once they are garbage; its pause grows with everything still alive there, so it waits until that is no more
+    than what it frees: after a restart storm's disconnects, or when the last stations left."""
     global _memory_release_pending
     if _memory_release_pending:
         return
@@ -242,8 +242,9 @@ class StationConsumer(AsyncWebsocketConsumer):
         except Exception:
             logger.exception("writing the stations' last-seen moments failed")
         await in_thread(charging.station_disconnected)(station_id=self.station_id, connection_id=self.connection_id)
-        # The connection's objects outlived collections and are frozen (core.runtime): reference counting frees them
-        # once these cycles (consumer -> transport -> the consumer's send; consumer -> task) are broken.
+        # The connection's objects outlived collections and are in the oldest generation, which only a reclaim walks
+        # (core.runtime): reference counting frees them once these cycles (consumer -> transport -> the consumer's
+        # send; consumer -> task) are broken.
         self.run_task = None
         del self.connection
         _Silence.consumers.discard(self)

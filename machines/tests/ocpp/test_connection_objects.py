@@ -1,7 +1,7 @@
 """What a station connection keeps in the server process, and that it is all freed when the station leaves.
 
-The server freezes whatever outlives a collection (core.runtime), so a closed connection's objects must be freed by
-reference counting: no reference cycle may keep them.
+The server leaves whatever outlives a middle collection to a rare full reclaim (core.runtime), so a closed
+connection's objects must be freed by reference counting: no reference cycle may keep them.
 """
 
 from __future__ import annotations
@@ -77,6 +77,29 @@ def test_a_heartbeat_and_a_frame_for_no_handler_are_answered_as_before(version):
     violation = "FormationViolation" if version == "1.6" else "FormatViolation"
     assert refused.startswith(f'[4,"2","{violation}"')
     assert not_handled.startswith('[4,"3","NotImplemented"')
+
+
+@pytest.mark.parametrize("central_system", [CentralSystem16, CentralSystem201])
+def test_a_frame_is_read_once_and_answers_to_the_gateways_calls_reach_their_queue(central_system, monkeypatch):
+    import ocpp.charge_point
+
+    def read_again(raw: str) -> None:
+        raise AssertionError(f"frame read a second time: {raw}")
+
+    monkeypatch.setattr(ocpp.charge_point, "unpack", read_again)  # the library's route_message reads with it
+    station = central_system("S-4", _Sent(), 30)
+    station._heartbeat_record = _nothing  # type: ignore[method-assign]
+
+    async def run() -> tuple[list[str], list[Any]]:
+        await station.route_message('[2,"1","Heartbeat",{}]')
+        await station.route_message('[3,"9",{"status":"Accepted"}]')
+        await station.route_message('[4,"10","NotSupported","",{}]')
+        return station._connection.frames, [station._response_queue.get_nowait() for _ in range(2)]
+
+    frames, answers = asyncio.run(run())
+
+    assert len(frames) == 1 and frames[0].startswith('[3,"1",{"currentTime":"')
+    assert [(answer.message_type_id, answer.unique_id) for answer in answers] == [(3, "9"), (4, "10")]
 
 
 async def _nothing(*args: Any, **kwargs: Any) -> None:

@@ -84,3 +84,36 @@ def test_a_call_that_fails_reaches_its_caller_and_the_thread_goes_on(settings):
         return await database.in_db_thread(count)()
 
     assert asyncio.run(run()) == 0
+
+
+class _RawConnection:
+    """Stands for a psycopg connection: only its socket number is looked at."""
+
+    def __init__(self, fileno: int) -> None:
+        self._fileno = fileno
+
+    def fileno(self) -> int:
+        return self._fileno
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_quiet_connection_is_kept_even_when_its_socket_number_is_above_1024():
+    """With a thousand stations connected, database sockets get numbers above `select`'s limit; a quiet connection
+    is still kept and one the server wrote to is still replaced."""
+    import os
+    import resource
+    import socket
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft <= 1500:
+        pytest.skip("the process may not open a descriptor numbered 1500")
+    ours, server = socket.socketpair()
+    high = os.dup2(ours.fileno(), 1500)
+    try:
+        assert database._server_spoke(_RawConnection(high)) is False
+        server.send(b"E")  # what a terminated backend does: its last message, then the end of the stream
+        assert database._server_spoke(_RawConnection(high)) is True
+    finally:
+        os.close(high)
+        ours.close()
+        server.close()
