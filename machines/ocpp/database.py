@@ -109,15 +109,19 @@ def _discard(connection: Any) -> None:
 
 def _server_spoke(raw: Any) -> bool:
     """True when the idle connection's socket has something to read: an idle backend only writes when it goes away
-    (or with a notice nobody here asked for); either way the connection is not worth the next call."""
+    (or with a notice nobody here asked for); either way the connection is not worth the next call.
+
+    `poll`, not `select`: a gateway with a thousand stations connected has socket numbers above `select`'s limit
+    (FD_SETSIZE, 1024), where `select` fails for a healthy connection, which was then replaced before every call."""
     fileno = getattr(raw, "fileno", None)
     if fileno is None:  # SQLite: no socket, nothing to look at
         return False
     try:
-        readable, _, _ = select.select([fileno()], [], [], 0)
+        poll = select.poll()
+        poll.register(fileno(), select.POLLIN | select.POLLPRI)
+        return bool(poll.poll(0))
     except Exception:  # noqa: BLE001 - no socket left: as broken as can be
         return True
-    return bool(readable)
 
 
 def _before(connection: Any) -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import resource
+import socket
 import time
 
 import pytest
@@ -84,3 +87,37 @@ def test_a_call_that_fails_reaches_its_caller_and_the_thread_goes_on(settings):
         return await database.in_db_thread(count)()
 
     assert asyncio.run(run()) == 0
+
+
+class _Socket:
+    """A raw connection's stand-in: what `_server_spoke` looks at is its socket number."""
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+    def fileno(self) -> int:
+        return self.number
+
+
+def test_a_quiet_connection_is_kept_even_with_socket_numbers_beyond_select_s_limit():
+    """A gateway with a thousand stations connected has database sockets numbered above 1024; a quiet one is still
+    quiet there (it was taken for closed by the server and replaced before every call), and one the server spoke on
+    is still noticed."""
+    here, server = socket.socketpair()
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)
+    high = 1500
+    if limit[1] != resource.RLIM_INFINITY and limit[1] <= high:
+        pytest.skip("this process may not open a socket numbered above 1024")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(limit[0], high + 1), limit[1]))
+    try:
+        os.dup2(here.fileno(), high)
+        quiet = database._server_spoke(_Socket(high))
+        server.sendall(b"E")  # what a terminated backend sends before it closes
+        spoken = database._server_spoke(_Socket(high))
+    finally:
+        os.close(high)
+        here.close()
+        server.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, limit)
+
+    assert (quiet, spoken) == (False, True)
