@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Collection
 from decimal import Decimal
 
 from django.conf import settings
@@ -307,6 +308,18 @@ def station_auth_failure_record(*, station_id: str) -> None:
 
 def station_auth_failures_clear(*, station_id: str) -> None:
     cache.delete(_station_failures_key(station_id))
+
+
+def station_auth_failures_get(*, station_ids: Collection[str]) -> dict[str, int]:
+    """Failed handshakes on record per station id, for the ids that have any, in one cache round trip (a restart
+    storm's handshakes are checked together)."""
+    keys = {_station_failures_key(station_id): station_id for station_id in station_ids}
+    return {keys[key]: int(count) for key, count in cache.get_many(list(keys)).items() if count}
+
+
+def station_auth_failures_clear_many(*, station_ids: Collection[str]) -> None:
+    if station_ids:
+        cache.delete_many([_station_failures_key(station_id) for station_id in station_ids])
 
 
 def service_point_create(*, owner: User, slug: str, name: str, kind: str) -> ServicePoint:
