@@ -100,9 +100,19 @@ def stations_connected_record(*, connections: Sequence[tuple[str, str, str]]) ->
 
 def station_disconnected(*, station_id: str, connection_id: str) -> None:
     """Marks the station offline unless it has already reconnected on a newer connection."""
-    ChargingStation.objects.filter(station_id=station_id, connection_id=connection_id).update(
-        is_connected=False, connection_id=""
-    )
+    stations_disconnected_record(disconnections=[(station_id, connection_id)])
+
+
+def stations_disconnected_record(*, disconnections: Sequence[tuple[str, str]]) -> None:
+    """`station_disconnected` for many (station id, connection id) at once, in one statement (thousands of stations
+    leave together when a network link drops). Connection ids are random and never reused, so a station is marked
+    offline only by the end of the connection it is marked online on."""
+    if not disconnections:
+        return
+    ChargingStation.objects.filter(
+        station_id__in={station_id for station_id, _ in disconnections},
+        connection_id__in={connection_id for _, connection_id in disconnections if connection_id},
+    ).update(is_connected=False, connection_id="")
 
 
 def station_boot_record(*, station_id: str, vendor: str, model: str, firmware_version: str) -> None:

@@ -12,6 +12,7 @@ import time
 
 import pytest
 from asgiref.testing import ApplicationCommunicator
+from channels import db as channels_db
 from channels.routing import URLRouter
 from django.db import connection, connections
 
@@ -121,3 +122,17 @@ def test_a_quiet_connection_is_kept_even_with_socket_numbers_beyond_select_s_lim
         resource.setrlimit(resource.RLIMIT_NOFILE, limit)
 
     assert (quiet, spoken) == (False, True)
+
+
+def test_a_station_leaving_makes_no_hop_to_django_s_synchronous_thread(make_user, monkeypatch):
+    """Channels closes the synchronous thread's database connections when a websocket closes, one hop to that one
+    thread per connection; the gateway never uses them, and thousands of stations leaving at once queued there."""
+    hops: list[str] = []
+    monkeypatch.setattr(channels_db, "close_old_connections", lambda: hops.append("close_old_connections"))
+    station = station_make(owner=make_user(Role.DEALER))
+
+    answer = asyncio.run(_station_session(URLRouter(station_websocket_urlpatterns), station.station_id))
+
+    assert answer[2]["status"] == "Accepted"
+    assert hops == []
+    assert ChargingStation.objects.get(pk=station.pk).is_connected is False

@@ -65,3 +65,30 @@ def test_boots_recorded_together_write_once_per_kind_of_station_and_the_later_on
         (("Other" * 20)[:50], "Model", "", StationStatus.AVAILABLE),
     ]
     assert _rows(untouched, fields=("vendor", "last_seen_at")) == [(untouched.vendor, untouched.last_seen_at)]
+
+
+def test_disconnections_recorded_together_are_one_statement_and_spare_stations_on_a_newer_connection(
+    make_user, django_assert_num_queries
+):
+    owner = make_user(Role.DEALER)
+    left, reconnected, other = (station_make(owner=owner) for _ in range(3))
+    charging.stations_connected_record(
+        connections=[
+            (left.station_id, "c-1", "1.6"),
+            (reconnected.station_id, "c-2", "1.6"),
+            (other.station_id, "c-3", "1.6"),
+        ]
+    )
+    charging.station_connected(station_id=reconnected.station_id, connection_id="c-2-new", ocpp_version="1.6")
+
+    with django_assert_num_queries(1):
+        # The old connection of `reconnected` ends after its new one began; "c-3" belongs to `other`, not to `left`.
+        charging.stations_disconnected_record(
+            disconnections=[(left.station_id, "c-1"), (reconnected.station_id, "c-2"), (left.station_id, "c-9")]
+        )
+
+    assert _rows(left, reconnected, other, fields=("is_connected", "connection_id")) == [
+        (False, ""),
+        (True, "c-2-new"),
+        (True, "c-3"),
+    ]
