@@ -92,3 +92,17 @@ def test_disconnections_recorded_together_are_one_statement_and_spare_stations_o
         (True, "c-2-new"),
         (True, "c-3"),
     ]
+
+
+def test_connections_recorded_through_the_orm_as_on_databases_other_than_postgresql(make_user):
+    owner = make_user(Role.DEALER)
+    first, second = station_make(owner=owner), station_make(owner=owner)
+
+    charging._stations_connected_record_portable(
+        latest={first.station_id: ("c-1", "1.6"), second.station_id: ("c-2", "2.0.1")}
+    )
+
+    assert _rows(first, second, fields=("is_connected", "connection_id", "ocpp_version")) == [
+        (True, "c-1", "1.6"),
+        (True, "c-2", "2.0.1"),
+    ]
