@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import threading
 from collections.abc import Collection
 from decimal import Decimal
 
@@ -301,6 +302,7 @@ class _VerifiedPasswords:
         self._key = secrets.token_bytes(32)
         self._limit = limit
         self._digests: dict[int, bytes] = {}
+        self._lock = threading.Lock()  # the gateway's database threads check handshakes side by side
 
     def _digest(self, *, station: ChargingStation, password: str) -> bytes:
         message = f"{station.pk}\x00{station.password_hash}\x00{password}".encode()
@@ -313,13 +315,16 @@ class _VerifiedPasswords:
         )
 
     def remember(self, *, station: ChargingStation, password: str) -> None:
-        self._digests.pop(station.pk, None)
-        while len(self._digests) >= self._limit:
-            self._digests.pop(next(iter(self._digests)), None)
-        self._digests[station.pk] = self._digest(station=station, password=password)
+        digest = self._digest(station=station, password=password)
+        with self._lock:
+            self._digests.pop(station.pk, None)
+            while len(self._digests) >= self._limit:
+                self._digests.pop(next(iter(self._digests)))
+            self._digests[station.pk] = digest
 
     def forget(self, *, station_pk: int) -> None:
-        self._digests.pop(station_pk, None)
+        with self._lock:
+            self._digests.pop(station_pk, None)
 
 
 VERIFIED_PASSWORDS_LIMIT = 200_000  # about 40 MB at most; a process serves far fewer stations
