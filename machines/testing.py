@@ -134,6 +134,7 @@ async def station_connection(
         subprotocols=[subprotocol],
         additional_headers=basic_auth(station_id, password),
         open_timeout=30,
+        proxy=None,  # loopback: no proxy, and no look through the environment for one at every connection
     ) as websocket:
         station = (Station16 if version == "1.6" else Station201)(station_id, websocket, response_timeout=30)
         station.round_trips = round_trips

@@ -42,7 +42,7 @@ from ocpp.v201.enums import Action as Action201
 from core.errors import ApplicationError
 from machines import metering
 from machines.metering import MeterDataError
-from machines.ocpp.database import in_db_thread
+from machines.ocpp.database import Coalesced, in_db_thread
 from machines.ocpp.schemas import payload_validate
 from machines.services import charging
 from machines.services.charging import AuthorizationStatus
@@ -117,6 +117,16 @@ class LastSeen:
 
 
 last_seen = LastSeen()
+
+
+def _boots_record(boots: list[tuple[str, str, str, str]]) -> list[None]:
+    charging.stations_boot_record(boots=boots)
+    return [None] * len(boots)
+
+
+# BootNotifications are written before they are answered, those arriving together in one batch (a restart storm's
+# thousands in a few statements instead of a thread call and a commit each).
+_boots = Coalesced(_boots_record, size=500, parallel=1)
 
 
 def now_iso() -> str:
@@ -341,13 +351,7 @@ class CentralSystem16(_Refusing, ChargePoint16):
 
     @on(Action16.boot_notification)
     async def on_boot_notification(self, charge_point_vendor: str, charge_point_model: str, **kwargs: Any) -> Any:
-        await self._service(
-            charging.station_boot_record,
-            station_id=self.id,
-            vendor=charge_point_vendor,
-            model=charge_point_model,
-            firmware_version=kwargs.get("firmware_version", ""),
-        )
+        await _boots((self.id, charge_point_vendor, charge_point_model, kwargs.get("firmware_version", "")))
         return result16.BootNotification(current_time=now_iso(), interval=HEARTBEAT_INTERVAL_SECONDS, status="Accepted")
 
     @on(Action16.heartbeat)
@@ -434,12 +438,13 @@ class CentralSystem201(_Refusing, ChargePoint201):
 
     @on(Action201.boot_notification)
     async def on_boot_notification(self, charging_station: dict[str, Any], reason: str, **kwargs: Any) -> Any:
-        await self._service(
-            charging.station_boot_record,
-            station_id=self.id,
-            vendor=charging_station.get("vendor_name", ""),
-            model=charging_station.get("model", ""),
-            firmware_version=charging_station.get("firmware_version", ""),
+        await _boots(
+            (
+                self.id,
+                charging_station.get("vendor_name", ""),
+                charging_station.get("model", ""),
+                charging_station.get("firmware_version", ""),
+            )
         )
         return result201.BootNotification(
             current_time=now_iso(), interval=HEARTBEAT_INTERVAL_SECONDS, status="Accepted"

@@ -20,18 +20,20 @@ import uuid
 from typing import Any
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from websockets.exceptions import ConnectionClosed
 
 from core.runtime import memory_release
-from machines.ocpp.central_system import CentralSystem16, CentralSystem201, in_thread, last_seen
+from machines.ocpp.central_system import CentralSystem16, CentralSystem201, last_seen
+from machines.ocpp.database import Coalesced
 from machines.ocpp.transport import ChannelsConnection
 from machines.services import charging
 from machines.services.registry import (
     station_auth_failure_record,
-    station_auth_failures_clear,
-    station_is_locked_out,
+    station_auth_failures_clear_many,
+    station_auth_failures_get,
     station_password_matches,
 )
 
@@ -131,19 +133,65 @@ def basic_credentials(headers: list[tuple[bytes, bytes]]) -> tuple[str, str] | N
 
 def station_authenticate(*, station_id: str, credentials: tuple[str, str] | None) -> str:
     """ "" when the station may connect, else the refusal code (the same for unknown ids and wrong passwords)."""
+    return stations_authenticate([(station_id, credentials)])[0]
+
+
+def stations_authenticate(attempts: list[tuple[str, tuple[str, str] | None]]) -> list[str]:
+    """`station_authenticate` of each (station id, credentials), in order, for handshakes that arrived together: one
+    cache round trip for their lockouts, one query for their stations, one for forgetting earlier failures."""
     from machines.models import ChargingStation
 
-    if credentials is None:
-        return "station_credentials_missing"
-    if station_is_locked_out(station_id=station_id):
-        return "station_locked_out"
+    failures = station_auth_failures_get(station_ids={station_id for station_id, _ in attempts})
+    limit = settings.MACHINES_STATION_AUTH_FAILURE_LIMIT
+    wanted = {station_id for station_id, credentials in attempts if credentials and failures.get(station_id, 0) < limit}
+    stations = {
+        station.station_id: station
+        for station in ChargingStation.objects.filter(station_id__in=wanted, is_active=True).only(
+            "pk", "station_id", "password_hash"
+        )
+    }
+    refusals: list[str] = []
+    succeeded: set[str] = set()
+    for station_id, credentials in attempts:
+        if credentials is None:
+            refusals.append("station_credentials_missing")
+        elif failures.get(station_id, 0) >= limit:  # failures of this batch count too: guesses sent at once stop
+            refusals.append("station_locked_out")
+        elif _password_right(stations.get(station_id), station_id=station_id, credentials=credentials):
+            refusals.append("")
+            succeeded.add(station_id)
+        else:
+            station_auth_failure_record(station_id=station_id)
+            failures[station_id] = failures.get(station_id, 0) + 1
+            succeeded.discard(station_id)
+            refusals.append("station_authentication_failed")
+    station_auth_failures_clear_many(station_ids=[station_id for station_id in succeeded if station_id in failures])
+    return refusals
+
+
+def _password_right(station: Any, *, station_id: str, credentials: tuple[str, str]) -> bool:
     user, password = credentials
-    station = ChargingStation.objects.filter(station_id=station_id, is_active=True).first()
-    if station is None or user != station_id or not station_password_matches(station=station, password=password):
-        station_auth_failure_record(station_id=station_id)
-        return "station_authentication_failed"
-    station_auth_failures_clear(station_id=station_id)
-    return ""
+    return station is not None and user == station_id and station_password_matches(station=station, password=password)
+
+
+def _connections_record(connections: list[tuple[str, str, str]]) -> list[None]:
+    charging.stations_connected_record(connections=connections)
+    return [None] * len(connections)
+
+
+# Handshakes and connections of a restart storm are checked and recorded in batches (`Coalesced`): hundreds per
+# database thread call and statement instead of one each. Checking passwords costs CPU (scrypt in production) rather
+# than waiting, so a batch of them is kept small enough for its answers to come back steadily.
+_handshakes = Coalesced(stations_authenticate, size=100, parallel=2)
+_connections = Coalesced(_connections_record, size=500, parallel=1)
+
+
+def _disconnections_record(disconnections: list[tuple[str, str]]) -> list[None]:
+    charging.stations_disconnected_record(disconnections=disconnections)
+    return [None] * len(disconnections)
+
+
+_disconnections = Coalesced(_disconnections_record, size=500, parallel=1)
 
 
 class StationConsumer(AsyncWebsocketConsumer):
@@ -165,6 +213,13 @@ class StationConsumer(AsyncWebsocketConsumer):
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
 
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        """Channels' own, without its hop to Django's synchronous thread to close that thread's database connections
+        (this consumer never uses them) and without channel groups (it joins none): when thousands of stations leave
+        at once, each hop queued behind the others on that one thread."""
+        await self.disconnect(message["code"])
+        raise StopConsumer()
+
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         self.station_id = self.scope["url_route"]["kwargs"]["station_id"]
         self.connection_id = uuid.uuid4().hex
@@ -175,7 +230,7 @@ class StationConsumer(AsyncWebsocketConsumer):
             await self._deny(400, "ocpp_subprotocol_missing", "Offer the subprotocol ocpp1.6 or ocpp2.0.1.")
             return
         credentials = basic_credentials(self.scope.get("headers") or [])
-        refusal = await in_thread(station_authenticate)(station_id=self.station_id, credentials=credentials)
+        refusal = await _handshakes((self.station_id, credentials))
         if refusal == "station_locked_out":
             logger.warning("station %s locked out after repeated failed handshakes", self.station_id)
             await self._deny(429, refusal, "Too many failed handshakes for this station; try again later.")
@@ -188,9 +243,7 @@ class StationConsumer(AsyncWebsocketConsumer):
         _Connections.open += 1
         self.last_received = time.monotonic()
         _Silence.watch(self)
-        await in_thread(charging.station_connected)(
-            station_id=self.station_id, connection_id=self.connection_id, ocpp_version=VERSIONS[subprotocol]
-        )
+        await _connections((self.station_id, self.connection_id, VERSIONS[subprotocol]))
         self.connection = ChannelsConnection(self._send_text)
         central_system = SUBPROTOCOLS[subprotocol](self.station_id, self.connection, RESPONSE_TIMEOUT_SECONDS)
         self.run_task = asyncio.create_task(self._run(central_system))
@@ -241,7 +294,7 @@ class StationConsumer(AsyncWebsocketConsumer):
             await last_seen.flush()
         except Exception:
             logger.exception("writing the stations' last-seen moments failed")
-        await in_thread(charging.station_disconnected)(station_id=self.station_id, connection_id=self.connection_id)
+        await _disconnections((self.station_id, self.connection_id))
         # The connection's objects outlived collections and are in the oldest generation, which only a reclaim walks
         # (core.runtime): reference counting frees them once these cycles (consumer -> transport -> the consumer's
         # send; consumer -> task) are broken.

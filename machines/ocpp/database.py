@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -151,3 +151,51 @@ def in_db_thread(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
         return await asyncio.wrap_future(_workers.submit(function, args, kwargs))
 
     return run
+
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class Coalesced(Generic[Item, Result]):
+    """Calls of one kind that arrive together, done in one call of `write(items) -> results` in a database thread.
+
+    A restart storm brings thousands of handshakes and BootNotifications within seconds: one thread call, one
+    statement and one commit each would queue them behind each other on the few database threads. Here a call joins
+    the pending batch; at most `parallel` batches run at a time, and calls arriving meanwhile wait for the next batch
+    (at most `size` items). A lone call waits for nothing: its batch starts at the event loop's next turn. Every item
+    gets its own result, in order; an exception of the batch's call reaches every caller of that batch.
+    """
+
+    def __init__(self, write: Callable[[list[Item]], list[Result]], *, size: int = 500, parallel: int = 2) -> None:
+        self._write = in_db_thread(write)
+        self._size = size
+        self._parallel = parallel
+        self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
+        self._batches: set[asyncio.Task[None]] = set()
+
+    async def __call__(self, item: Item) -> Result:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Result] = loop.create_future()
+        self._pending.append((item, future))
+        self._batches = {task for task in self._batches if not task.done() and task.get_loop() is loop}
+        if len(self._batches) < self._parallel:
+            self._batches.add(loop.create_task(self._drain()))
+        return await future
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[: self._size], self._pending[self._size :]
+            waiting = [(item, future) for item, future in batch if not future.done()]  # not those given up
+            if not waiting:
+                continue
+            try:
+                results = await self._write([item for item, _ in waiting])
+            except Exception as error:  # noqa: BLE001 - handed to every caller of the batch, who raises it
+                for _, future in waiting:
+                    if not future.done():
+                        future.set_exception(error)
+            else:
+                for (_, future), result in zip(waiting, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Sum, Value
+from django.db.models import Case, F, Sum, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -73,26 +73,89 @@ class StartOutcome:
 
 def station_connected(*, station_id: str, connection_id: str, ocpp_version: str) -> None:
     """Marks the station online on this connection (a newer connection replaces an older one)."""
-    ChargingStation.objects.filter(station_id=station_id).update(
-        is_connected=True, connection_id=connection_id, ocpp_version=ocpp_version, last_seen_at=timezone.now()
+    stations_connected_record(connections=[(station_id, connection_id, ocpp_version)])
+
+
+def stations_connected_record(*, connections: Sequence[tuple[str, str, str]]) -> None:
+    """`station_connected` for many (station id, connection id, OCPP version) at once, in one statement (a restart
+    storm's connections are recorded together); of two connections of one station, the later one listed wins."""
+    latest = {station_id: (connection_id, version) for station_id, connection_id, version in connections}
+    if not latest:
+        return
+    if connection.vendor != "postgresql":
+        _stations_connected_record_portable(latest=latest)
+        return
+    # Each row its own values from a VALUES list: building a CASE of hundreds of branches through the ORM cost more
+    # CPU than the statement itself.
+    rows = ", ".join(["(%s, %s, %s)"] * len(latest))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_STATIONS} AS station SET is_connected = TRUE, connection_id = given.connection_id,"  # noqa: S608
+            " ocpp_version = given.ocpp_version, last_seen_at = %s"
+            f" FROM (VALUES {rows}) AS given (station_id, connection_id, ocpp_version)"
+            " WHERE station.station_id = given.station_id",
+            [
+                timezone.now(),
+                *(value for station_id, (cid, version) in latest.items() for value in (station_id, cid, version)),
+            ],
+        )
+
+
+def _stations_connected_record_portable(*, latest: Mapping[str, tuple[str, str]]) -> None:
+    versions: dict[str, list[str]] = {}
+    for station_id, (_, version) in latest.items():
+        versions.setdefault(version, []).append(station_id)
+    ChargingStation.objects.filter(station_id__in=list(latest)).update(
+        is_connected=True,
+        connection_id=Case(
+            *(
+                When(station_id=station_id, then=Value(connection_id))
+                for station_id, (connection_id, _) in latest.items()
+            )
+        ),
+        ocpp_version=Case(*(When(station_id__in=ids, then=Value(version)) for version, ids in versions.items())),
+        last_seen_at=timezone.now(),
     )
 
 
 def station_disconnected(*, station_id: str, connection_id: str) -> None:
     """Marks the station offline unless it has already reconnected on a newer connection."""
-    ChargingStation.objects.filter(station_id=station_id, connection_id=connection_id).update(
-        is_connected=False, connection_id=""
-    )
+    stations_disconnected_record(disconnections=[(station_id, connection_id)])
+
+
+def stations_disconnected_record(*, disconnections: Sequence[tuple[str, str]]) -> None:
+    """`station_disconnected` for many (station id, connection id) at once, in one statement (thousands of stations
+    leave together when a network link drops). Connection ids are random and never reused, so a station is marked
+    offline only by the end of the connection it is marked online on."""
+    if not disconnections:
+        return
+    ChargingStation.objects.filter(
+        station_id__in={station_id for station_id, _ in disconnections},
+        connection_id__in={connection_id for _, connection_id in disconnections if connection_id},
+    ).update(is_connected=False, connection_id="")
 
 
 def station_boot_record(*, station_id: str, vendor: str, model: str, firmware_version: str) -> None:
-    ChargingStation.objects.filter(station_id=station_id).update(
-        vendor=vendor[:50],
-        model=model[:50],
-        firmware_version=firmware_version[:50],
-        last_seen_at=timezone.now(),
-        status=StationStatus.AVAILABLE,
-    )
+    stations_boot_record(boots=[(station_id, vendor, model, firmware_version)])
+
+
+def stations_boot_record(*, boots: Sequence[tuple[str, str, str, str]]) -> None:
+    """`station_boot_record` for many (station id, vendor, model, firmware version) at once (a restart storm's
+    BootNotifications): one statement per distinct vendor, model and firmware, which a fleet shares; of two boots of
+    one station, the later one listed wins."""
+    latest = {station_id: (vendor[:50], model[:50], firmware[:50]) for station_id, vendor, model, firmware in boots}
+    kinds: dict[tuple[str, str, str], list[str]] = {}
+    for station_id, kind in latest.items():
+        kinds.setdefault(kind, []).append(station_id)
+    now = timezone.now()
+    for (vendor, model, firmware_version), station_ids in kinds.items():
+        ChargingStation.objects.filter(station_id__in=station_ids).update(
+            vendor=vendor,
+            model=model,
+            firmware_version=firmware_version,
+            last_seen_at=now,
+            status=StationStatus.AVAILABLE,
+        )
 
 
 def stations_last_seen_record(*, seen: Mapping[str, dt.datetime]) -> None:
@@ -415,6 +478,7 @@ def station_for_connection(*, station_id: str) -> ChargingStation:
 
 # Table names from the models' metadata; every value is a parameter.
 _SESSIONS, _READINGS = ChargingSession._meta.db_table, MeterReading._meta.db_table
+_STATIONS = ChargingStation._meta.db_table
 _SESSION_LOCK_SQL = (
     f"SELECT id, status FROM {_SESSIONS} WHERE station_id = %s AND transaction_id = %s"  # noqa: S608
     " ORDER BY id LIMIT 1 FOR UPDATE"

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import secrets
+import threading
+from collections.abc import Collection
 from decimal import Decimal
 
 from django.conf import settings
@@ -265,6 +268,7 @@ def station_password_set(*, station: ChargingStation, password: str) -> None:
     """Replaces the station's Basic-auth password (the old one stops working at the next connection)."""
     _password_check(password)
     ChargingStation.objects.filter(pk=station.pk).update(password_hash=make_password(password))
+    _verified_passwords.forget(station_pk=station.pk)
 
 
 @transaction.atomic
@@ -282,8 +286,60 @@ def station_tariff_set(
     return _tariff_version_add(station=station, version=(latest.first() or 0) + 1)
 
 
+class _VerifiedPasswords:
+    """Station passwords that matched the station's password hash in this process, kept as keyed digests so that a
+    station reconnecting (after a network outage: thousands at once) is not hashed again (scrypt: tens of ms of CPU).
+
+    A digest is HMAC-SHA256, under a key made at random for this process and never stored, of the station's primary
+    key, its password hash as read with the station and the password: it matches only the same password for the same
+    station while its stored hash is the one it was checked against. A new password (a new hash, whoever wrote it, in
+    whichever process) no longer matches; an inactive station is not read at all, and a locked-out one is refused
+    before its password is looked at (`machines.ocpp.consumer`). A wrong password never matches a digest and is
+    hashed as before. Nothing here reveals a password: without the key a digest cannot be tested against guesses.
+    At most `limit` stations are kept (the oldest are forgotten first)."""
+
+    def __init__(self, *, limit: int) -> None:
+        self._key = secrets.token_bytes(32)
+        self._limit = limit
+        self._digests: dict[int, bytes] = {}
+        self._lock = threading.Lock()  # the gateway's database threads check handshakes side by side
+
+    def _digest(self, *, station: ChargingStation, password: str) -> bytes:
+        message = f"{station.pk}\x00{station.password_hash}\x00{password}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).digest()
+
+    def matches(self, *, station: ChargingStation, password: str) -> bool:
+        remembered = self._digests.get(station.pk)
+        return remembered is not None and hmac.compare_digest(
+            remembered, self._digest(station=station, password=password)
+        )
+
+    def remember(self, *, station: ChargingStation, password: str) -> None:
+        digest = self._digest(station=station, password=password)
+        with self._lock:
+            self._digests.pop(station.pk, None)
+            while len(self._digests) >= self._limit:
+                self._digests.pop(next(iter(self._digests)))
+            self._digests[station.pk] = digest
+
+    def forget(self, *, station_pk: int) -> None:
+        with self._lock:
+            self._digests.pop(station_pk, None)
+
+
+VERIFIED_PASSWORDS_LIMIT = 200_000  # about 40 MB at most; a process serves far fewer stations
+_verified_passwords = _VerifiedPasswords(limit=VERIFIED_PASSWORDS_LIMIT)
+
+
 def station_password_matches(*, station: ChargingStation, password: str) -> bool:
-    return check_password(password, station.password_hash)
+    """Whether `password` is the station's (its `password_hash` as read); a password that matched this same hash in
+    this process before is not hashed again (`_VerifiedPasswords`)."""
+    if _verified_passwords.matches(station=station, password=password):
+        return True
+    if not check_password(password, station.password_hash):
+        return False
+    _verified_passwords.remember(station=station, password=password)
+    return True
 
 
 def _station_failures_key(station_id: str) -> str:
@@ -307,6 +363,18 @@ def station_auth_failure_record(*, station_id: str) -> None:
 
 def station_auth_failures_clear(*, station_id: str) -> None:
     cache.delete(_station_failures_key(station_id))
+
+
+def station_auth_failures_get(*, station_ids: Collection[str]) -> dict[str, int]:
+    """Failed handshakes on record per station id, for the ids that have any, in one cache round trip (a restart
+    storm's handshakes are checked together)."""
+    keys = {_station_failures_key(station_id): station_id for station_id in station_ids}
+    return {keys[key]: int(count) for key, count in cache.get_many(list(keys)).items() if count}
+
+
+def station_auth_failures_clear_many(*, station_ids: Collection[str]) -> None:
+    if station_ids:
+        cache.delete_many([_station_failures_key(station_id) for station_id in station_ids])
 
 
 def service_point_create(*, owner: User, slug: str, name: str, kind: str) -> ServicePoint:

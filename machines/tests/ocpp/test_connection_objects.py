@@ -109,7 +109,7 @@ async def _nothing(*args: Any, **kwargs: Any) -> None:
 def test_a_closed_connection_is_freed_without_a_collection(collector_off, monkeypatch):
     monkeypatch.setattr(consumer_module._Connections, "open", 1)
     monkeypatch.setattr(consumer_module._Connections, "closed_since_reclaim", 0)
-    monkeypatch.setattr(consumer_module, "in_thread", lambda function: _nothing)
+    monkeypatch.setattr(consumer_module, "_disconnections", _nothing)
     monkeypatch.setattr(consumer_module, "_memory_release_schedule", lambda: None)
 
     async def run() -> list[weakref.ref[Any]]:

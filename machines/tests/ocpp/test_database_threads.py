@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import resource
+import socket
 import time
 
 import pytest
 from asgiref.testing import ApplicationCommunicator
+from channels import db as channels_db
 from channels.routing import URLRouter
 from django.db import connection, connections
 
@@ -86,34 +90,49 @@ def test_a_call_that_fails_reaches_its_caller_and_the_thread_goes_on(settings):
     assert asyncio.run(run()) == 0
 
 
-class _RawConnection:
-    """Stands for a psycopg connection: only its socket number is looked at."""
+class _Socket:
+    """A raw connection's stand-in: what `_server_spoke` looks at is its socket number."""
 
-    def __init__(self, fileno: int) -> None:
-        self._fileno = fileno
+    def __init__(self, number: int) -> None:
+        self.number = number
 
     def fileno(self) -> int:
-        return self._fileno
+        return self.number
 
 
-@pytest.mark.django_db(transaction=False)
-def test_a_quiet_connection_is_kept_even_when_its_socket_number_is_above_1024():
-    """With a thousand stations connected, database sockets get numbers above `select`'s limit; a quiet connection
-    is still kept and one the server wrote to is still replaced."""
-    import os
-    import resource
-    import socket
-
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft <= 1500:
-        pytest.skip("the process may not open a descriptor numbered 1500")
-    ours, server = socket.socketpair()
-    high = os.dup2(ours.fileno(), 1500)
+def test_a_quiet_connection_is_kept_even_with_socket_numbers_beyond_select_s_limit():
+    """A gateway with a thousand stations connected has database sockets numbered above 1024; a quiet one is still
+    quiet there (it was taken for closed by the server and replaced before every call), and one the server spoke on
+    is still noticed."""
+    here, server = socket.socketpair()
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)
+    high = 1500
+    if limit[1] != resource.RLIM_INFINITY and limit[1] <= high:
+        pytest.skip("this process may not open a socket numbered above 1024")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(limit[0], high + 1), limit[1]))
     try:
-        assert database._server_spoke(_RawConnection(high)) is False
-        server.send(b"E")  # what a terminated backend does: its last message, then the end of the stream
-        assert database._server_spoke(_RawConnection(high)) is True
+        os.dup2(here.fileno(), high)
+        quiet = database._server_spoke(_Socket(high))
+        server.sendall(b"E")  # what a terminated backend sends before it closes
+        spoken = database._server_spoke(_Socket(high))
     finally:
         os.close(high)
-        ours.close()
+        here.close()
         server.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, limit)
+
+    assert (quiet, spoken) == (False, True)
+
+
+def test_a_station_leaving_makes_no_hop_to_django_s_synchronous_thread(make_user, monkeypatch):
+    """Channels closes the synchronous thread's database connections when a websocket closes, one hop to that one
+    thread per connection; the gateway never uses them, and thousands of stations leaving at once queued there."""
+    hops: list[str] = []
+    monkeypatch.setattr(channels_db, "close_old_connections", lambda: hops.append("close_old_connections"))
+    station = station_make(owner=make_user(Role.DEALER))
+
+    answer = asyncio.run(_station_session(URLRouter(station_websocket_urlpatterns), station.station_id))
+
+    assert answer[2]["status"] == "Accepted"
+    assert hops == []
+    assert ChargingStation.objects.get(pk=station.pk).is_connected is False
