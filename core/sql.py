@@ -219,3 +219,19 @@ def _marker_slot(param: Any, markers: dict[str, Any]) -> tuple[str, Callable[[An
         if str(marker) in str(param):
             raise ValueError(f"the value {name} reached the SQL transformed ({param!r}); it cannot be replayed")
     return None
+
+
+def postgresql_only(*, install: str, remove: str) -> Any:
+    """A migration operation that runs `install` (and `remove` when migrating back) on PostgreSQL only: the plain SQL
+    functions of hot paths (the ledger's transfer post, the Idempotency-Key claim), which SQLite, the embedded demo's
+    database, has no counterpart for; the code that calls them keeps an ORM path there."""
+    from django.db import migrations
+
+    def run(sql: str) -> Callable[[Any, Any], None]:
+        def operation(apps: Any, schema_editor: Any) -> None:
+            if schema_editor.connection.vendor == "postgresql":
+                schema_editor.execute(sql, params=None)
+
+        return operation
+
+    return migrations.RunPython(run(install), run(remove))

@@ -12,6 +12,8 @@ SQLite (the embedded demo) has no such function: core.idempotency keeps the ORM 
 
 from django.db import migrations
 
+from core.sql import postgresql_only
+
 POSTGRESQL_INSTALL = r"""
 CREATE FUNCTION core_idempotency_claim(
     p_scope text, p_operation text, p_key text, p_fingerprint text, p_now timestamptz, p_lock_timeout text
@@ -35,17 +37,7 @@ $$;
 POSTGRESQL_REMOVE = "DROP FUNCTION IF EXISTS core_idempotency_claim(text, text, text, text, timestamptz, text);"
 
 
-def _install(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRESQL_INSTALL, params=None)
-
-
-def _remove(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRESQL_REMOVE, params=None)
-
-
 class Migration(migrations.Migration):
     dependencies = [("core", "0002_outbox_message_from_payments")]
 
-    operations = [migrations.RunPython(_install, _remove)]
+    operations = [postgresql_only(install=POSTGRESQL_INSTALL, remove=POSTGRESQL_REMOVE)]

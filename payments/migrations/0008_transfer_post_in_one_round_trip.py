@@ -16,6 +16,8 @@ SQLite (the embedded demo) has no such function: the client keeps the batch path
 
 from django.db import migrations
 
+from core.sql import postgresql_only
+
 POSTGRESQL_INSTALL = r"""
 CREATE FUNCTION payments_transfer_post(
     p_id uuid, p_debit bigint, p_credit bigint, p_amount bigint, p_ledger text, p_code integer, p_flags integer,
@@ -102,17 +104,7 @@ POSTGRESQL_REMOVE = (
 )
 
 
-def _install(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRESQL_INSTALL, params=None)
-
-
-def _remove(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRESQL_REMOVE, params=None)
-
-
 class Migration(migrations.Migration):
     dependencies = [("payments", "0007_checkout_order_wallet_top_up")]
 
-    operations = [migrations.RunPython(_install, _remove)]
+    operations = [postgresql_only(install=POSTGRESQL_INSTALL, remove=POSTGRESQL_REMOVE)]
