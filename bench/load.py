@@ -1142,9 +1142,9 @@ SLOWEST_EXPLAINED: dict[str, str] = {
     "POST /api/payments/qr-redemptions/<id>/capture": "The capture is the request that writes the most: in one "
     "transaction it posts the authorization and opens the dealer's pending settlement transfer as a linked pair "
     "(four account rows locked in a fixed order), writes the settlement item and its outbox row, releases the rest "
-    "of the hold and hands the outbox message to Redis after commit. In a py-spy profile 41% of its time was the "
-    "ledger transfers, 18% the settlement request and 11% waiting for the redemption's row lock (a further 22%, "
-    "finding the dealer's accounts under a lock, is gone since account lookups read without one)." + _QUEUEING,
+    "of the hold and hands the outbox message to Redis after commit; the run's profile (below) shows how much of "
+    "it is waiting for PostgreSQL (psycopg's `wait`: those row locks and the COMMIT) and sending statements."
+    + _QUEUEING,
     "POST /api/payments/qr-redemptions": "An authorization verifies the Ed25519 token, locks the code, creates a "
     "pending ledger transfer (two account rows locked) and stores the Idempotency-Key." + _QUEUEING,
     "POST /identity/credit-checks/respond/<link>/": "Answering a credit check verifies an SD-JWT presentation: the "
