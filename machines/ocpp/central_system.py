@@ -119,14 +119,11 @@ class LastSeen:
 last_seen = LastSeen()
 
 
-def _boots_record(boots: list[tuple[str, str, str, str]]) -> list[None]:
-    charging.stations_boot_record(boots=boots)
-    return [None] * len(boots)
-
-
 # BootNotifications are written before they are answered, those arriving together in one batch (a restart storm's
 # thousands in a few statements instead of a thread call and a commit each).
-_boots = Coalesced(_boots_record, size=500, parallel=1)
+_boots: Coalesced[tuple[str, str, str, str], None] = Coalesced(
+    lambda boots: charging.stations_boot_record(boots=boots), size=500, parallel=1
+)
 
 
 def now_iso() -> str:

@@ -174,24 +174,18 @@ def _password_right(station: Any, *, station_id: str, credentials: tuple[str, st
     return station is not None and user == station_id and station_password_matches(station=station, password=password)
 
 
-def _connections_record(connections: list[tuple[str, str, str]]) -> list[None]:
-    charging.stations_connected_record(connections=connections)
-    return [None] * len(connections)
-
-
 # Handshakes and connections of a restart storm are checked and recorded in batches (`Coalesced`): hundreds per
 # database thread call and statement instead of one each. Checking passwords costs CPU (scrypt in production) rather
 # than waiting, so a batch of them is kept small enough for its answers to come back steadily.
 _handshakes = Coalesced(stations_authenticate, size=100, parallel=2)
-_connections = Coalesced(_connections_record, size=500, parallel=1)
+_connections: Coalesced[tuple[str, str, str], None] = Coalesced(
+    lambda connections: charging.stations_connected_record(connections=connections), size=500, parallel=1
+)
 
 
-def _disconnections_record(disconnections: list[tuple[str, str]]) -> list[None]:
-    charging.stations_disconnected_record(disconnections=disconnections)
-    return [None] * len(disconnections)
-
-
-_disconnections = Coalesced(_disconnections_record, size=500, parallel=1)
+_disconnections: Coalesced[tuple[str, str], None] = Coalesced(
+    lambda disconnections: charging.stations_disconnected_record(disconnections=disconnections), size=500, parallel=1
+)
 
 
 class StationConsumer(AsyncWebsocketConsumer):

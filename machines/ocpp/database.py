@@ -164,10 +164,13 @@ class Coalesced(Generic[Item, Result]):
     statement and one commit each would queue them behind each other on the few database threads. Here a call joins
     the pending batch; at most `parallel` batches run at a time, and calls arriving meanwhile wait for the next batch
     (at most `size` items). A lone call waits for nothing: its batch starts at the event loop's next turn. Every item
-    gets its own result, in order; an exception of the batch's call reaches every caller of that batch.
+    gets its own result, in order (None for each when `write` returns None: a write with nothing to answer); an
+    exception of the batch's call reaches every caller of that batch.
     """
 
-    def __init__(self, write: Callable[[list[Item]], list[Result]], *, size: int = 500, parallel: int = 2) -> None:
+    def __init__(
+        self, write: Callable[[list[Item]], list[Result] | None], *, size: int = 500, parallel: int = 2
+    ) -> None:
         self._write = in_db_thread(write)
         self._size = size
         self._parallel = parallel
@@ -191,6 +194,8 @@ class Coalesced(Generic[Item, Result]):
                 continue
             try:
                 results = await self._write([item for item, _ in waiting])
+                if results is None:
+                    results = [None] * len(waiting)
             except Exception as error:  # noqa: BLE001 - handed to every caller of the batch, who raises it
                 for _, future in waiting:
                     if not future.done():
