@@ -100,6 +100,17 @@ def bench_asgi_application() -> object:
     return application
 
 
+def bench_django_asgi_application() -> object:
+    """`bench_asgi_application` with HTTP through Django's own ASGI handler instead of the WSGI bridge (portal/asgi.py),
+    for bench/serving.py's comparison."""
+    from channels.routing import ProtocolTypeRouter
+    from django.core.asgi import get_asgi_application
+
+    application = bench_asgi_application()
+    assert isinstance(application, ProtocolTypeRouter)
+    return ProtocolTypeRouter({**application.application_mapping, "http": get_asgi_application()})
+
+
 @dataclass(frozen=True)
 class LoadResult:
     """What wrk measured (bench/redemption.lua): latencies from its histogram, in milliseconds."""

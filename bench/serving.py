@@ -8,9 +8,10 @@ median over the rounds, so a machine whose speed drifts (other work on it) slows
 whichever ran at the wrong moment. Setups that serve ASGI then answer `STATIONS` OCPP stations over real websockets
 (half 1.6J, half 2.0.1): each connects, boots and sends `HEARTBEATS` heartbeats, all at once.
 
-Setups: uvicorn with 3 and 5 worker processes (`core.serving`, what `make run` and the load run use), gunicorn with
-uvicorn workers, and gunicorn's sync and gthread workers on the WSGI application (which cannot serve the websockets:
-production would need a second, ASGI server for them). With `BENCH_SERVING_BASELINE=<git revision>` the first row is
+Setups: uvicorn with 3 and 5 worker processes (`core.serving`, what `make run` and the load run use: HTTP into
+Django's WSGI handler through a2wsgi's bridge, portal/asgi.py), uvicorn with Django's own ASGI handler for HTTP (how
+the portal was served before the bridge), gunicorn with uvicorn workers, and gunicorn's sync and gthread workers on
+the WSGI application (which cannot serve the websockets: production would need a second, ASGI server for them). With `BENCH_SERVING_BASELINE=<git revision>` the first row is
 that revision (extracted with `git archive`) served as it served itself, uvicorn with 3 workers: the ratio against the
 code before the change, measured in the same run. gunicorn comes from `requirements/bench.txt`.
 
@@ -44,19 +45,20 @@ STATIONS = int(os.environ.get("BENCH_SERVING_STATIONS", "200"))
 HEARTBEATS = 5
 LOG_PATH = Path("/tmp/finlab-bench-serving.log")  # noqa: S108 - a log for whoever investigates a slow run
 ASGI_FACTORY = "bench.redemption:bench_asgi_application"
+DJANGO_ASGI_FACTORY = "bench.redemption:bench_django_asgi_application"
 
 
 @dataclass(frozen=True)
 class Setup:
     name: str
-    kind: str  # uvicorn, gunicorn-uvicorn, gunicorn-sync, gunicorn-gthread
+    kind: str  # uvicorn, uvicorn-django-asgi, gunicorn-uvicorn, gunicorn-sync, gunicorn-gthread
     workers: int
     threads: int = 1
     source: Path | None = None  # another checkout (the baseline revision); None: this one
 
     @property
     def serves_websockets(self) -> bool:
-        return self.kind in ("uvicorn", "gunicorn-uvicorn")
+        return self.kind in ("uvicorn", "uvicorn-django-asgi", "gunicorn-uvicorn")
 
     def command(self, port: int) -> list[str]:
         if self.kind == "uvicorn":
@@ -68,6 +70,10 @@ class Setup:
                 ]  # fmt: skip
             return web_server_command(
                 host="127.0.0.1", port=port, workers=self.workers, application=ASGI_FACTORY, factory=True
+            )
+        if self.kind == "uvicorn-django-asgi":
+            return web_server_command(
+                host="127.0.0.1", port=port, workers=self.workers, application=DJANGO_ASGI_FACTORY, factory=True
             )
         gunicorn = [
             sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(self.workers),
@@ -99,12 +105,15 @@ class Measured:
 # hundred for everyone): the first names the baseline revision, if any, and the setups it is compared with; the second
 # repeats `core.serving`'s setup as its reference beside the others.
 BATCHES = os.environ.get(
-    "BENCH_SERVING_BATCHES", "baseline,uvicorn3,uvicorn5;uvicorn5,gunicorn-uvicorn5,gunicorn-sync5,gunicorn-gthread3x4"
+    "BENCH_SERVING_BATCHES",
+    "baseline,uvicorn3,uvicorn5;uvicorn3,django-asgi3,django-asgi5,gunicorn-uvicorn3,gunicorn-sync5,gunicorn-gthread3x4",
 )
 SETUPS = {
-    "uvicorn3": Setup("uvicorn, 3 workers", "uvicorn", 3),
-    "uvicorn5": Setup("uvicorn, 5 workers (`core.serving` on 2 cores)", "uvicorn", 5),
-    "gunicorn-uvicorn5": Setup("gunicorn + uvicorn workers, 5", "gunicorn-uvicorn", 5),
+    "uvicorn3": Setup("uvicorn, 3 workers (`core.serving` on 2 cores)", "uvicorn", 3),
+    "uvicorn5": Setup("uvicorn, 5 workers", "uvicorn", 5),
+    "django-asgi3": Setup("uvicorn, 3 workers, Django's ASGI handler for HTTP", "uvicorn-django-asgi", 3),
+    "django-asgi5": Setup("uvicorn, 5 workers, Django's ASGI handler for HTTP", "uvicorn-django-asgi", 5),
+    "gunicorn-uvicorn3": Setup("gunicorn + uvicorn workers, 3", "gunicorn-uvicorn", 3),
     "gunicorn-sync5": Setup("gunicorn sync, 5 workers (WSGI only)", "gunicorn-sync", 5),
     "gunicorn-gthread3x4": Setup("gunicorn gthread, 3 workers x 4 threads (WSGI only)", "gunicorn-gthread", 3, 4),
 }

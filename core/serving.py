@@ -15,10 +15,16 @@ The listen backlog is `LISTEN_BACKLOG` rather than uvicorn's 2,048: after a rest
 and connections beyond the backlog are dropped and retried by the station seconds later (the kernel caps it at
 `net.core.somaxconn`, 4,096 by default).
 
-bench/serving.py measured the alternatives in one run on one machine (gunicorn with uvicorn workers, gunicorn sync
-and gthread serving the WSGI application, 3 against 5 uvicorn processes): gunicorn with uvicorn workers served as
-many redemptions and websocket messages as uvicorn alone (it adds its own supervisor, which uvicorn has too), sync
-and gthread served fewer and cannot carry the websockets, and 5 processes on 2 cores served more than 3.
+HTTP requests reach Django's WSGI handler through a2wsgi's bridge, one request at a time per process
+(portal/asgi.py), not through Django's ASGI handler, which ran the same synchronous views at a higher cost per
+request.
+
+bench/serving.py measured the alternatives in one run on one machine (2 cores; docs/benchmarks.md, "Serving"):
+uvicorn with the bridge served 1.6 times the redemptions of uvicorn with Django's ASGI handler and more than gunicorn's
+sync workers serving the WSGI application, which cannot carry the websockets; gunicorn with uvicorn workers served as
+many as uvicorn alone (it adds its own supervisor, which uvicorn has too). With the bridge each process serves one
+request at a time and waits on PostgreSQL in between, and one process more than there are cores served more
+redemptions than two per core plus one (253 against 201 a second), whose processes took turns on the cores.
 """
 
 from __future__ import annotations
@@ -33,10 +39,11 @@ LISTEN_BACKLOG = 8192
 
 
 def web_workers() -> int:
-    """Server processes: PORTAL_WEB_WORKERS, else two per core plus one (Django runs each process's synchronous
-    views in one thread, so a process waiting on PostgreSQL leaves its core to another process)."""
+    """Server processes: PORTAL_WEB_WORKERS, else one per core plus one (each serves one HTTP request at a time, so a
+    process waiting on PostgreSQL leaves its core to another; more took turns on the cores: see the module's
+    description)."""
     configured = os.environ.get("PORTAL_WEB_WORKERS", "").strip()
-    return int(configured) if configured else 2 * (os.cpu_count() or 1) + 1
+    return int(configured) if configured else (os.cpu_count() or 1) + 1
 
 
 def web_server_command(

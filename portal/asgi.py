@@ -1,12 +1,22 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels routes collected from the apps."""
+"""ASGI entry point: HTTP through Django's WSGI handler, websockets through Channels routes collected from the apps.
+
+HTTP requests reach Django through a2wsgi's bridge, which runs Django's WSGI handler in a thread of this process
+(`HTTP_THREADS`), rather than through Django's ASGI handler. The portal has no asynchronous views, and Django's ASGI
+handler runs every synchronous one in a single thread of the process anyway, so what a request does is the same;
+what it costs is not: Django's handler adds a task listening for disconnects, two hops to that thread (the view, then
+closing the response) and the contextvars copies of each, where the bridge makes one hop and hands the response back
+in chunks. bench/serving.py measured both in one run on one machine: redemptions over HTTP 1.6 times as many with
+the bridge, websocket round trips unchanged or shorter (docs/benchmarks.md, "Serving").
+"""
 
 import os
 
-from django.core.asgi import get_asgi_application
+from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.local")
-django_asgi_app = get_asgi_application()
+django_wsgi_app = get_wsgi_application()
 
+from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
@@ -15,9 +25,14 @@ from django.urls import re_path  # noqa: E402
 from core.runtime import runtime_tune  # noqa: E402
 from portal.routing import station_websocket_urlpatterns, websocket_urlpatterns  # noqa: E402
 
+# One request at a time per process, as Django's ASGI handler ran synchronous views: more threads made the
+# websockets' round trips longer (they share the process's interpreter lock) for no more redemptions a second
+# (bench/serving.py); a server has several processes (core.serving.web_workers).
+HTTP_THREADS = 1
+
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": WSGIMiddleware(django_wsgi_app, workers=HTTP_THREADS),
         "websocket": URLRouter(
             [
                 *station_websocket_urlpatterns,

@@ -89,16 +89,6 @@ def test_the_second_factor_redirect_carries_the_security_headers_too(client, dea
     assert response.headers["X-Frame-Options"] == "DENY"
 
 
-def test_under_asgi_the_middleware_chain_runs_in_one_thread():
-    """The innermost middleware is synchronous only, so no middleware runs asynchronously (each would hop threads)."""
-    from django.conf import settings
-    from django.utils.module_loading import import_string
-
-    innermost = import_string(settings.MIDDLEWARE[-1])
-
-    assert getattr(innermost, "sync_capable", True) and not getattr(innermost, "async_capable", False)
-
-
 def test_a_well_formed_request_id_is_kept_and_a_malformed_one_replaced(client, customer):
     client.force_login(customer)
 
