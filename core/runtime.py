@@ -12,10 +12,16 @@
   young generation is kept at 5,000: its pause grows faster than its size (66 ms at 50,000 objects, 5 ms at 10,000
   over a mix of credit-check answers and lease quotes), and with 5,000 stations connected most of a young generation
   is cyclic garbage whose freeing counts in the pause (bench/stations.py on a busy 2-core machine: young collections
-  of 10,000 up to 65 ms of CPU, middle ones of three young generations up to 121 ms; hence 5,000 and two). Objects
-  in the oldest generation are still freed by reference counting when the last reference goes (a closed
-  connection's objects are: the consumer breaks its cycles, machines/ocpp/consumer.py); only cyclic garbage among
-  them waits for `memory_reclaim()`. Survivors used to be frozen as well (after every middle collection); then a
+  of 10,000 up to 65 ms of CPU, middle ones of three young generations up to 121 ms; hence 5,000 and two). Young
+  collections also come every `YOUNG_INTERVAL_SECONDS`, from a thread of their own (every `MIDDLE_THRESHOLD`-th a
+  middle one). Python starts one when the objects made since the last outnumber those freed by `YOUNG_THRESHOLD`,
+  and while old objects are freed as fast as new ones are made (a station's wait for its next frame, which outlived
+  collections, freed as the next wait begins) that count stays low while the young generation grows without bound:
+  with 5,000 stations connected, middle collections found up to 166,000 objects and took up to 150 ms of CPU
+  (bench/stations.py, the generations' objects counted at each collection). By time, none finds more than the
+  objects of a tenth of a second. Objects in the oldest generation are still freed by reference counting when the
+  last reference goes (a closed connection's objects are: the consumer breaks its cycles, machines/ocpp/consumer.py);
+  only cyclic garbage among them waits for `memory_reclaim()`. Survivors used to be frozen as well (after every middle collection); then a
   reclaim had to unfreeze and walk the start-up heap too (0.5 to 1 s when the last of 5,000 stations had left),
   where now it walks what is still alive outside it and the cycles it frees.
 - `memory_release()` collects what closed connections left in the young and middle generations and hands the
@@ -26,7 +32,8 @@
   long as walking everything that outlived a middle collection since start-up and is still alive, the start-up heap
   excepted. It runs after a wave of disconnects that closed at least as many connections as remain open
   (machines/ocpp), so it walks no more than twice what it frees, and otherwise every `PORTAL_GC_RECLAIM_SECONDS`
-  (default an hour, from a thread of its own, whether stations disconnected or not); never on the path of a message.
+  (default an hour, from the timed collections' thread, whether stations disconnected or not); never on the path of
+  a message.
 - With `PORTAL_RUNTIME_STATS_PATH` set (benchmarks), every collection's pause is timed through `gc.callbacks` and a
   summary (pauses per generation, the longest, resident memory) is written every second to that path with
   `.<pid>.json` appended, one file per server process.
@@ -53,6 +60,9 @@ YOUNG_THRESHOLD = 5_000
 MIDDLE_THRESHOLD = 2
 # Middle collections before an automatic collection of the oldest generation: never (see the module's description).
 OLD_THRESHOLD = 2**30
+# Young collections also come by time (see the module's description): the allocation count alone lets the young
+# generation grow without bound while old objects are freed as fast as new ones are made.
+YOUNG_INTERVAL_SECONDS = 0.1
 RECLAIM_SECONDS_DEFAULT = 3600.0
 LONG_PAUSE_SECONDS = 0.05  # a collection longer than this is listed on its own in the statistics (GcPauses)
 LONG_PAUSES_KEPT = 1000
@@ -66,7 +76,7 @@ def runtime_tune() -> None:
         gc.collect()
         gc.freeze()
         gc.set_threshold(YOUNG_THRESHOLD, MIDDLE_THRESHOLD, OLD_THRESHOLD)
-        _reclaim_timer_start()
+        _collector_thread_start()
     path = os.environ.get("PORTAL_RUNTIME_STATS_PATH", "").strip()
     if path:
         GcPauses(Path(f"{path}.{os.getpid()}.json")).start()
@@ -98,30 +108,33 @@ def memory_reclaim() -> None:
     _heap_trim()
 
 
-_reclaim_timer: threading.Thread | None = None
+_collector_thread: threading.Thread | None = None
 
 
-def _reclaim_timer_start() -> None:
-    """Runs `memory_reclaim` whenever none ran for `PORTAL_GC_RECLAIM_SECONDS`, disconnects or not: in a process that
-    serves only HTTP a few hundred objects of the request in flight reach the oldest generation at each middle
-    collection, and without a reclaim their cycles would add up for as long as it runs."""
-    global _reclaim_timer
-    if _reclaim_timer is not None and _reclaim_timer.is_alive():
+def _collector_thread_start() -> None:
+    """Starts the thread that runs the timed collections: a young one every `YOUNG_INTERVAL_SECONDS` (a middle one
+    every `MIDDLE_THRESHOLD`-th time) while the thresholds are `runtime_tune`'s, and `memory_reclaim` whenever none
+    ran for `PORTAL_GC_RECLAIM_SECONDS`, disconnects or not: in a process that serves only HTTP a few hundred objects
+    of the request in flight reach the oldest generation at each middle collection, and without a reclaim their
+    cycles would add up for as long as it runs."""
+    global _collector_thread
+    if _collector_thread is not None and _collector_thread.is_alive():
         return
 
     def run() -> None:
+        young_collections = 0
         while True:
-            due_in = _last_reclaim + _reclaim_seconds() - time.monotonic()
-            if due_in > 0:
-                time.sleep(min(due_in, 1.0))
-                continue
-            if _tuned():
-                memory_reclaim()
-            else:  # tuning undone (tests): Python's own collections of the oldest generation run again
-                time.sleep(1.0)
+            time.sleep(YOUNG_INTERVAL_SECONDS)
+            if _last_reclaim + _reclaim_seconds() <= time.monotonic():
+                if _tuned():
+                    memory_reclaim()
+                continue  # tuning undone (tests): Python's own collections of the oldest generation run again
+            if gc.get_threshold() == (YOUNG_THRESHOLD, MIDDLE_THRESHOLD, OLD_THRESHOLD):
+                young_collections += 1
+                gc.collect(1 if young_collections % MIDDLE_THRESHOLD == 0 else 0)
 
-    _reclaim_timer = threading.Thread(target=run, name="gc-reclaim", daemon=True)
-    _reclaim_timer.start()
+    _collector_thread = threading.Thread(target=run, name="gc-timed", daemon=True)
+    _collector_thread.start()
 
 
 def _reclaim_seconds() -> float:

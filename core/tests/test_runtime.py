@@ -55,6 +55,7 @@ def test_what_outlives_a_middle_collection_reaches_the_oldest_generation_which_n
     monkeypatch.delenv("PORTAL_RUNTIME_TUNING", raising=False)
     monkeypatch.delenv("PORTAL_RUNTIME_STATS_PATH", raising=False)
     runtime.runtime_tune()
+    gc.set_threshold(10**9)  # only the collections the test runs (the timed ones leave other thresholds alone)
     connection = _Connection()
     assert not _in_generation(connection, 2)
 
@@ -238,3 +239,56 @@ def test_a_reclaim_comes_on_time_in_a_process_that_serves_only_http(collector_re
         runtime.time.sleep(0.05)
 
     assert finished() is None
+
+
+def test_young_and_middle_collections_also_come_by_time_while_old_objects_are_freed_as_fast_as_new_ones_made(
+    collector_restored, monkeypatch
+):
+    # Python counts the objects made minus those freed since the last young collection; a station's wait for its next
+    # frame (an old object freed as a new one is made) keeps that count low while the young generation grows. A cycle
+    # made in such a balance is still found and freed, by the timed collections, with no automatic collection.
+    import weakref
+
+    monkeypatch.delenv("PORTAL_RUNTIME_TUNING", raising=False)
+    monkeypatch.delenv("PORTAL_RUNTIME_STATS_PATH", raising=False)
+    monkeypatch.setenv("PORTAL_GC_RECLAIM_SECONDS", "3600")
+    monkeypatch.setattr(runtime, "_last_reclaim", runtime.time.monotonic())
+    runtime.runtime_tune()
+    gc.set_threshold(10**9)
+    old: list[list[int] | None] = [[index] for index in range(2 * 1000)]
+    gc.collect(1)  # the waits of an hour ago, in the oldest generation
+    automatic: list[int] = []
+    gc.callbacks.append(lambda phase, info: automatic.append(info["generation"]) if phase == "start" else None)
+    gc.collect(0)
+    automatic.clear()
+    garbage = []
+    for index in range(0, len(old), 2):  # old objects freed as new ones are made: the count does not grow
+        old[index] = old[index + 1] = None
+        garbage.append(weakref.ref(_Connection()))
+    assert automatic == [] and gc.get_count()[0] < runtime.YOUNG_THRESHOLD // 10
+
+    # Back to the tuned thresholds, under which the timed collections run; a count that does not grow starts none.
+    gc.set_threshold(runtime.YOUNG_THRESHOLD, runtime.MIDDLE_THRESHOLD, runtime.OLD_THRESHOLD)
+    deadline = runtime.time.monotonic() + 60
+    while (any(ref() is not None for ref in garbage) or 1 not in automatic) and runtime.time.monotonic() < deadline:
+        runtime.time.sleep(0.02)
+
+    assert all(ref() is None for ref in garbage)
+    assert 1 in automatic  # middle collections come too
+
+
+def test_the_timed_collections_leave_a_process_with_other_thresholds_alone(collector_restored, monkeypatch):
+    import weakref
+
+    monkeypatch.delenv("PORTAL_RUNTIME_TUNING", raising=False)
+    monkeypatch.delenv("PORTAL_RUNTIME_STATS_PATH", raising=False)
+    monkeypatch.setenv("PORTAL_GC_RECLAIM_SECONDS", "3600")
+    monkeypatch.setattr(runtime, "_last_reclaim", runtime.time.monotonic())
+    runtime.runtime_tune()
+    gc.set_threshold(10**9)
+    gc.collect(0)
+    cycle = weakref.ref(_Connection())
+
+    runtime.time.sleep(10 * runtime.YOUNG_INTERVAL_SECONDS)
+
+    assert cycle() is not None
