@@ -61,6 +61,7 @@ LOAD_SHARE = 0.5
 TIMEOUT_SECONDS = 30.0
 TARGET_P99_MS = 50.0
 LATE_MS = 2.0  # a request that left more than this after it was due is counted as late (timers: about 1 ms)
+SLOW_MS = 100.0  # answers slower than this are listed with the second of the phase they were due in
 # The generator's scheduling priority (a nice value): it needs about 1% of a core, and raised above the server's it
 # is not kept waiting for a core behind the server it measures, which would count against the portal.
 GENERATOR_NICE = -5
@@ -110,6 +111,7 @@ class Phase:
     send_lags_ms: list[float] = field(default_factory=list)
     generator_cpu: float = 0.0  # the generator's CPU seconds per wall-clock second during the phase
     stale_retries: int = 0
+    slow: list[tuple[float, float]] = field(default_factory=list)  # (seconds into the phase when due, latency ms)
 
     @property
     def errors(self) -> int:
@@ -285,6 +287,7 @@ class _Outcomes:
         self.send_lags_ms: list[float] = []
         self.failures: Counter[str] = Counter()
         self.succeeded: list[int] = []
+        self.due: list[float] = []  # when each answered request was due, beside `latencies_ms`
 
     async def send(self, pool: Pool, endpoint: Endpoint, raw: bytes, index: int, due: float, *, lag: bool) -> bool:
         try:
@@ -292,9 +295,11 @@ class _Outcomes:
                 answer = await pool.request(raw)
         except Exception as error:  # noqa: BLE001 - a refused, dropped or unanswered request is an error of the run
             self.latencies_ms.append((time.perf_counter() - due) * 1000)
+            self.due.append(due)
             self.failures[type(error).__name__] += 1
             return False
         self.latencies_ms.append((time.perf_counter() - due) * 1000)  # from when it was due, not when it left
+        self.due.append(due)
         if lag:
             self.send_lags_ms.append((answer.sent_at - due) * 1000)
         if answer.status != endpoint.expect:
@@ -356,9 +361,15 @@ async def _open_loop(pool: Pool, endpoint: Endpoint, raws: list[bytes], batch: B
     cpu = time.process_time() - cpu_before
     wall = time.perf_counter() - start
     wrong = await asyncio.to_thread(_in_thread, batch.wrong, outcomes.succeeded)
+    slow = [
+        (due - start, latency)
+        for due, latency in zip(outcomes.due, outcomes.latencies_ms, strict=True)
+        if latency > SLOW_MS
+    ]
     return Phase(
         total, total / rate, outcomes.latencies_ms, outcomes.failures, wrong, rate,
         send_lags_ms=outcomes.send_lags_ms, generator_cpu=cpu / wall, stale_retries=pool.stale_retries,
+        slow=sorted(slow),
     )  # fmt: skip
 
 
@@ -418,8 +429,18 @@ def _failures_text(phase: Phase) -> str:
     return f"{phase.errors} ({', '.join(parts)})" if parts else "0"
 
 
+def _slow_text(phase: Phase) -> str:
+    """The answers over `SLOW_MS`, by the second of the phase they were due in: one stall shows as one run of seconds,
+    a slower endpoint as answers spread over the whole phase."""
+    if not phase.slow:
+        return "none"
+    by_second = Counter(int(offset) for offset, _ in phase.slow)
+    worst = {second: max(ms for offset, ms in phase.slow if int(offset) == second) for second in by_second}
+    return ", ".join(f"{count} at {second} s (≤ {worst[second]:.0f} ms)" for second, count in sorted(by_second.items()))
+
+
 def report(results: list[tuple[Endpoint, Phase, Phase]], *, priority: str = "") -> str:
-    rows, lag_rows = [], []
+    rows, lag_rows, slow_rows = [], [], []
     for endpoint, capacity, load in results:
         verdict = "met" if load.percentile(0.99) < TARGET_P99_MS and load.errors == 0 else "NOT met"
         rows.append(
@@ -434,6 +455,7 @@ def report(results: list[tuple[Endpoint, Phase, Phase]], *, priority: str = "") 
             f"{load.percentile(0.99, load.send_lags_ms):.2f} ms | {max(load.send_lags_ms or [math.nan]):.1f} ms | "
             f"{late:,} of {len(load.send_lags_ms):,} | {load.generator_cpu:.1%} | {load.stale_retries} |"
         )
+        slow_rows.append(f"| {endpoint.name} | {len(load.slow):,} | {_slow_text(load)} |")
     mean_cpu = statistics.fmean(load.generator_cpu for _, _, load in results) if results else 0.0
     return "\n".join(
         [
@@ -472,6 +494,13 @@ def report(results: list[tuple[Endpoint, Phase, Phase]], *, priority: str = "") 
             "",
             f"The generator ran {priority or 'at the default priority'} and used {mean_cpu:.1%} of one core on "
             f"average, on a machine with {os.cpu_count()} cores it shares with the server.",
+            "",
+            f"Answers slower than {SLOW_MS:.0f} ms in the open loop, by the second of the phase they were due in (a "
+            "stall of the machine or the server shows as one run of seconds; a slow endpoint as answers all along):",
+            "",
+            "| endpoint | answers over the limit | when (seconds into the phase) |",
+            "|---|---:|---|",
+            *slow_rows,
             "",
         ]
     )
