@@ -103,7 +103,9 @@ def test_node_going_down_raises_anchor_unavailable_and_recovers_after_restart(de
     first = anchor.anchor_root(ROOT, tag="finlab.test")
 
     dev_node.stop()
-    with pytest.raises(AnchorUnavailable, match="Connection refused"):
+    # Refused on a new connection, or cut on the one the client kept from before, depending on whether the client
+    # had seen its kept connection close by then.
+    with pytest.raises(AnchorUnavailable, match=r"Connection refused|connection closed"):
         anchor.anchor_root(ROOT, tag="finlab.test")
     with pytest.raises(AnchorUnavailable):
         anchor.is_anchored(first.block_id, ROOT)
