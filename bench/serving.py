@@ -106,14 +106,14 @@ class Measured:
 # repeats `core.serving`'s setup as its reference beside the others.
 BATCHES = os.environ.get(
     "BENCH_SERVING_BATCHES",
-    "baseline,uvicorn3,uvicorn5;uvicorn3,django-asgi3,django-asgi5,gunicorn-uvicorn3,gunicorn-sync5,gunicorn-gthread3x4",
+    "baseline,uvicorn5,uvicorn3;uvicorn5,django-asgi5,django-asgi3,gunicorn-uvicorn5,gunicorn-sync5,gunicorn-gthread3x4",
 )
 SETUPS = {
-    "uvicorn3": Setup("uvicorn, 3 workers (`core.serving` on 2 cores)", "uvicorn", 3),
-    "uvicorn5": Setup("uvicorn, 5 workers", "uvicorn", 5),
+    "uvicorn3": Setup("uvicorn, 3 workers", "uvicorn", 3),
+    "uvicorn5": Setup("uvicorn, 5 workers (`core.serving` on 2 cores)", "uvicorn", 5),
     "django-asgi3": Setup("uvicorn, 3 workers, Django's ASGI handler for HTTP", "uvicorn-django-asgi", 3),
     "django-asgi5": Setup("uvicorn, 5 workers, Django's ASGI handler for HTTP", "uvicorn-django-asgi", 5),
-    "gunicorn-uvicorn3": Setup("gunicorn + uvicorn workers, 3", "gunicorn-uvicorn", 3),
+    "gunicorn-uvicorn5": Setup("gunicorn + uvicorn workers, 5", "gunicorn-uvicorn", 5),
     "gunicorn-sync5": Setup("gunicorn sync, 5 workers (WSGI only)", "gunicorn-sync", 5),
     "gunicorn-gthread3x4": Setup("gunicorn gthread, 3 workers x 4 threads (WSGI only)", "gunicorn-gthread", 3, 4),
 }

@@ -19,12 +19,17 @@ HTTP requests reach Django's WSGI handler through a2wsgi's bridge, one request a
 (portal/asgi.py), not through Django's ASGI handler, which ran the same synchronous views at a higher cost per
 request.
 
-bench/serving.py measured the alternatives in one run on one machine (2 cores; docs/benchmarks.md, "Serving"):
-uvicorn with the bridge served 1.6 times the redemptions of uvicorn with Django's ASGI handler and more than gunicorn's
-sync workers serving the WSGI application, which cannot carry the websockets; gunicorn with uvicorn workers served as
-many as uvicorn alone (it adds its own supervisor, which uvicorn has too). With the bridge each process serves one
-request at a time and waits on PostgreSQL in between, and one process more than there are cores served more
-redemptions than two per core plus one (253 against 201 a second), whose processes took turns on the cores.
+bench/serving.py measured the alternatives in one run on one machine (2 cores; docs/benchmarks.md, "Serving"): with
+the bridge uvicorn served 4.4 times the redemptions a second of the portal at aa9deac served as it served itself
+(before the cost-per-request work and the bridge), and with 3 processes each 1.8 times the bare authenticated requests
+and 1.15 times the redemptions of uvicorn with Django's ASGI handler; gunicorn with uvicorn workers served no more
+than uvicorn alone (it adds its own supervisor, which uvicorn has too), and gunicorn's sync and gthread workers, which
+served as many or more on the WSGI application, cannot carry the websockets. Each process serves one request at a
+time, and a client's keep-alive connection stays with the process that accepted it, so the process count is chosen
+under the mixed load (bench/load.py) rather than by redemptions alone: with one process more than there are cores a
+closed loop of redemptions got 265 a second against 250 with two per core and one, but in the load run the browsing
+users' pages waited behind other users' requests on their process (p50 570 to 820 ms against 21 to 117 ms with two
+per core and one, for the same 135 requests a second in all).
 """
 
 from __future__ import annotations
@@ -39,11 +44,11 @@ LISTEN_BACKLOG = 8192
 
 
 def web_workers() -> int:
-    """Server processes: PORTAL_WEB_WORKERS, else one per core plus one (each serves one HTTP request at a time, so a
-    process waiting on PostgreSQL leaves its core to another; more took turns on the cores: see the module's
-    description)."""
+    """Server processes: PORTAL_WEB_WORKERS, else two per core plus one (each serves one HTTP request at a time, so a
+    process waiting on PostgreSQL leaves its core to another, and fewer processes left users waiting behind others'
+    requests: see the module's description)."""
     configured = os.environ.get("PORTAL_WEB_WORKERS", "").strip()
-    return int(configured) if configured else (os.cpu_count() or 1) + 1
+    return int(configured) if configured else 2 * (os.cpu_count() or 1) + 1
 
 
 def web_server_command(

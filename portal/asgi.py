@@ -5,8 +5,9 @@ HTTP requests reach Django through a2wsgi's bridge, which runs Django's WSGI han
 handler runs every synchronous one in a single thread of the process anyway, so what a request does is the same;
 what it costs is not: Django's handler adds a task listening for disconnects, two hops to that thread (the view, then
 closing the response) and the contextvars copies of each, where the bridge makes one hop and hands the response back
-in chunks. bench/serving.py measured both in one run on one machine: redemptions over HTTP 1.6 times as many with
-the bridge, websocket round trips unchanged or shorter (docs/benchmarks.md, "Serving").
+in chunks. bench/serving.py measured both in one run on one machine (docs/benchmarks.md, "Serving"): with 3
+processes each, 1.8 times the bare authenticated requests and 1.15 times the redemptions a second with the bridge, and
+websocket round trips no longer.
 """
 
 import os
