@@ -38,6 +38,17 @@ def test_young_collections_stay_short():
     assert runtime.MIDDLE_THRESHOLD * runtime.YOUNG_THRESHOLD <= 10_000
 
 
+def _tuned_without_automatic_collections(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`runtime_tune`'s settings with no reclaim due, then a young threshold no count reaches: only the collections the
+    test runs (and the timed ones, once the test sets the tuned thresholds again)."""
+    monkeypatch.delenv("PORTAL_RUNTIME_TUNING", raising=False)
+    monkeypatch.delenv("PORTAL_RUNTIME_STATS_PATH", raising=False)
+    monkeypatch.setenv("PORTAL_GC_RECLAIM_SECONDS", "3600")
+    monkeypatch.setattr(runtime, "_last_reclaim", runtime.time.monotonic())
+    runtime.runtime_tune()
+    gc.set_threshold(10**9)
+
+
 class _Connection:
     """Stands for a connection's objects: a reference cycle, as they form."""
 
@@ -199,12 +210,7 @@ def test_a_release_frees_cycles_a_young_collection_left_without_walking_the_olde
 ):
     import weakref
 
-    monkeypatch.delenv("PORTAL_RUNTIME_TUNING", raising=False)
-    monkeypatch.delenv("PORTAL_RUNTIME_STATS_PATH", raising=False)
-    monkeypatch.setenv("PORTAL_GC_RECLAIM_SECONDS", "3600")
-    monkeypatch.setattr(runtime, "_last_reclaim", runtime.time.monotonic())
-    runtime.runtime_tune()
-    gc.set_threshold(10**9)  # only the collections the test runs
+    _tuned_without_automatic_collections(monkeypatch)
     connection = _Connection()
     gc.collect(0)  # in the middle generation, as a connection closed between collections is
     closed = weakref.ref(connection)
@@ -249,12 +255,7 @@ def test_young_and_middle_collections_also_come_by_time_while_old_objects_are_fr
     # made in such a balance is still found and freed, by the timed collections, with no automatic collection.
     import weakref
 
-    monkeypatch.delenv("PORTAL_RUNTIME_TUNING", raising=False)
-    monkeypatch.delenv("PORTAL_RUNTIME_STATS_PATH", raising=False)
-    monkeypatch.setenv("PORTAL_GC_RECLAIM_SECONDS", "3600")
-    monkeypatch.setattr(runtime, "_last_reclaim", runtime.time.monotonic())
-    runtime.runtime_tune()
-    gc.set_threshold(10**9)
+    _tuned_without_automatic_collections(monkeypatch)
     old: list[list[int] | None] = [[index] for index in range(2 * 1000)]
     gc.collect(1)  # the waits of an hour ago, in the oldest generation
     automatic: list[int] = []
@@ -280,12 +281,7 @@ def test_young_and_middle_collections_also_come_by_time_while_old_objects_are_fr
 def test_the_timed_collections_leave_a_process_with_other_thresholds_alone(collector_restored, monkeypatch):
     import weakref
 
-    monkeypatch.delenv("PORTAL_RUNTIME_TUNING", raising=False)
-    monkeypatch.delenv("PORTAL_RUNTIME_STATS_PATH", raising=False)
-    monkeypatch.setenv("PORTAL_GC_RECLAIM_SECONDS", "3600")
-    monkeypatch.setattr(runtime, "_last_reclaim", runtime.time.monotonic())
-    runtime.runtime_tune()
-    gc.set_threshold(10**9)
+    _tuned_without_automatic_collections(monkeypatch)
     gc.collect(0)
     cycle = weakref.ref(_Connection())
 
