@@ -1,8 +1,9 @@
 """What the OCPP gateway records: station connections, authorisations, sessions and their signed meter readings.
 
-Every function here is called once per OCPP message, in its own database transaction, and is safe to call again with
-the same message (a station repeats messages after a reconnect): a repeated start returns the first transaction, a
-repeated reading or stop changes nothing, a contradicting one is refused with a named code and changes nothing.
+Every function here is called once per OCPP message, in its own database transaction (meter values, and the batched
+connections and boots, also for many messages in one), and is safe to call again with the same message (a station
+repeats messages after a reconnect): a repeated start returns the first transaction, a repeated reading or stop
+changes nothing, a contradicting one is refused with a named code and changes nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from django.db.models import Case, F, Sum, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from core.errors import ApplicationError
 from core.outbox import outbox_write
 from machines import metering, wallets
 from machines.errors import ChargingRefused, TransactionConflict, TransactionUnknown
@@ -479,15 +481,43 @@ def station_for_connection(*, station_id: str) -> ChargingStation:
 # Table names from the models' metadata; every value is a parameter.
 _SESSIONS, _READINGS = ChargingSession._meta.db_table, MeterReading._meta.db_table
 _STATIONS = ChargingStation._meta.db_table
-_SESSION_LOCK_SQL = (
-    f"SELECT id, status FROM {_SESSIONS} WHERE station_id = %s AND transaction_id = %s"  # noqa: S608
-    " ORDER BY id LIMIT 1 FOR UPDATE"
+# The sessions of a batch, locked in id order (so two batches, or a batch and a stop, never wait on each other in a
+# circle), then every reading of their chains, then the new readings inserted and the sessions' meter fields updated in
+# one statement. The texts do not depend on the batch's size, so each is prepared once per connection.
+_SESSIONS_LOCK_SQL = (
+    f"SELECT s.id, s.status, s.station_id, s.transaction_id FROM {_SESSIONS} AS s"  # noqa: S608
+    " JOIN unnest(%s::bigint[], %s::text[]) AS k (station_id, transaction_id)"
+    " ON s.station_id = k.station_id AND s.transaction_id = k.transaction_id"
+    " ORDER BY s.id FOR UPDATE OF s"
 )
-_CHAIN_SQL = f"SELECT measured_at, energy_wh, sequence, record_hash FROM {_READINGS} WHERE session_id = %s"  # noqa: S608
+_CHAINS_SQL = (
+    f"SELECT session_id, measured_at, energy_wh, sequence, record_hash FROM {_READINGS}"  # noqa: S608
+    " WHERE session_id = ANY(%s::bigint[])"
+)
 _READING_COLUMNS = "session_id, sequence, measured_at, energy_wh, source, previous_hash, record_hash, signature"
+_READINGS_APPEND_SQL = (
+    f"WITH appended AS (INSERT INTO {_READINGS} ({_READING_COLUMNS})"  # noqa: S608
+    " SELECT * FROM unnest(%s::bigint[], %s::integer[], %s::timestamptz[], %s::bigint[], %s::text[], %s::text[],"
+    " %s::text[], %s::text[]))"
+    f" UPDATE {_SESSIONS} AS s"
+    " SET meter_start_wh = m.start_wh, meter_stop_wh = m.stop_wh, last_increase_at = m.increased_at"
+    " FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::timestamptz[]) AS m (id, start_wh, stop_wh, increased_at)"
+    " WHERE s.id = m.id"
+)
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class MeterValues:
+    """One meter-values message of a station, for `meter_readings_record_many`. `station` is the station as its
+    connection read it (`station_for_connection`); `signing_key`, when the caller holds it, saves decrypting it."""
+
+    station: ChargingStation
+    transaction_id: str
+    readings: Sequence[metering.Reading]
+    source: str
+    signing_key: Any = None
+
+
 def meter_readings_record(
     *,
     station_id: str,
@@ -500,64 +530,116 @@ def meter_readings_record(
     """Adds meter readings to an active session's chain; returns how many were new. `station` and `signing_key`, when
     the caller holds them (`station_for_connection`), save reading and decrypting them again.
 
-    Readings for an ended session are accepted only when already recorded (a repeat after a reconnect). Three
-    statements, none through the ORM (this runs for every meter value of every station): the session's lock, its
-    chain (read after the lock is held, so it includes whatever the lock's previous holder appended), and the new
-    readings inserted together with the session's meter fields updated in one.
-    """
+    Readings for an ended session are accepted only when already recorded (a repeat after a reconnect). One message's
+    `meter_readings_record_many`: its refusal is raised."""
     if station is None or station.station_id != station_id:
         station, signing_key = _station_get(station_id), None
+    (outcome,) = meter_readings_record_many(
+        messages=[MeterValues(station, transaction_id, readings, source, signing_key)]
+    )
+    if isinstance(outcome, ApplicationError):
+        raise outcome
+    return outcome
+
+
+@transaction.atomic
+def meter_readings_record_many(*, messages: Sequence[MeterValues]) -> list[int | ApplicationError]:
+    """Meter values of many stations in one transaction (the gateway's batch of those arriving together): for each
+    message, in order, how many readings were new, or its refusal. A refused message changes nothing, and the others
+    are recorded as if each had come alone; two messages for one session extend its chain in their order.
+
+    Three statements for the whole batch on PostgreSQL, none through the ORM (this runs for every meter value of
+    every station): the sessions' locks, their chains (read after the locks are held, so they include whatever a
+    previous holder appended), and every new reading inserted together with the sessions' meter fields updated.
+    """
     if connection.vendor != "postgresql":  # the embedded SQLite of `make run`: no FOR UPDATE, no INSERT in a WITH
-        return _meter_readings_record_portable(
-            station=station, transaction_id=transaction_id, readings=readings, source=source
-        )
+        return [_meter_values_record_portable(message) for message in messages]
+    keys = sorted({(message.station.pk, message.transaction_id) for message in messages})
     with connection.cursor() as cursor:
-        cursor.execute(_SESSION_LOCK_SQL, [station.pk, transaction_id])
-        locked = cursor.fetchone()
-        if locked is None:
-            raise TransactionUnknown(
-                f"Transaction {transaction_id!r} is not known for station {station.station_id}.",
-                code="transaction_unknown",
-            )
-        session_pk, status = locked
-        cursor.execute(_CHAIN_SQL, [session_pk])
-        chain = cursor.fetchall()
-        if status != SessionStatus.ACTIVE:
-            known = {measured_at: energy_wh for measured_at, energy_wh, _, _ in chain}
-            if all(known.get(reading.measured_at) == reading.energy_wh for reading in readings):
-                return 0
-            raise TransactionConflict(f"Transaction {transaction_id!r} has ended.", code="transaction_ended")
-        appended, known = _chain_extend(
-            chain=chain,
-            station=station,
-            transaction_id=transaction_id,
-            readings=readings,
-            source=source,
-            signing_key=signing_key,
-        )
-        if appended:
-            rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(appended))
-            values = [
-                value
-                for record in appended
-                for value in (
-                    session_pk,
-                    record.sequence,
-                    record.measured_at,
-                    record.energy_wh,
-                    record.source,
-                    record.previous_hash,
-                    record.record_hash,
-                    record.signature,
+        cursor.execute(_SESSIONS_LOCK_SQL, [[pk for pk, _ in keys], [transaction for _, transaction in keys]])
+        sessions = {(station_pk, transaction): (pk, status) for pk, status, station_pk, transaction in cursor}
+        chains: dict[int, list[tuple[dt.datetime, int, int, str]]] = {pk: [] for pk, _ in sessions.values()}
+        if chains:
+            cursor.execute(_CHAINS_SQL, [list(chains)])
+            for session_pk, *reading in cursor.fetchall():
+                chains[session_pk].append(tuple(reading))  # type: ignore[arg-type]
+        outcomes: list[int | ApplicationError] = []
+        appended: list[tuple[int, MeterReading]] = []
+        meters: dict[int, tuple[int, int, dt.datetime]] = {}
+        for message in messages:
+            try:
+                session_pk, records, known = _meter_values_extend(
+                    message, session=sessions.get((message.station.pk, message.transaction_id)), chains=chains
                 )
-            ]
-            cursor.execute(
-                f"WITH appended AS (INSERT INTO {_READINGS} ({_READING_COLUMNS}) VALUES {rows})"  # noqa: S608
-                f" UPDATE {_SESSIONS}"
-                " SET meter_start_wh = %s, meter_stop_wh = %s, last_increase_at = %s WHERE id = %s",
-                [*values, *_session_meter_fields(known), session_pk],
+            except ApplicationError as error:
+                outcomes.append(error)
+                continue
+            if records:
+                chains[session_pk].extend(
+                    (record.measured_at, record.energy_wh, record.sequence, record.record_hash) for record in records
+                )
+                appended.extend((session_pk, record) for record in records)
+                meters[session_pk] = _session_meter_fields(known)
+            outcomes.append(len(records))
+        if appended:
+            columns = [
+                [session_pk for session_pk, _ in appended],
+                *(
+                    [getattr(record, name) for _, record in appended]
+                    for name in (
+                        "sequence", "measured_at", "energy_wh", "source", "previous_hash", "record_hash", "signature"
+                    )
+                ),
+                list(meters),
+                *([fields[index] for fields in meters.values()] for index in range(3)),
+            ]  # fmt: skip
+            cursor.execute(_READINGS_APPEND_SQL, columns)
+    return outcomes
+
+
+def _meter_values_extend(
+    message: MeterValues,
+    *,
+    session: tuple[int, str] | None,
+    chains: Mapping[int, Sequence[tuple[dt.datetime, int, int, str]]],
+) -> tuple[int, list[MeterReading], dict[dt.datetime, int]]:
+    """The locked session's id, the records that append the message's readings to its chain and every reading known
+    afterwards; raises the message's refusal."""
+    if session is None:
+        raise TransactionUnknown(
+            f"Transaction {message.transaction_id!r} is not known for station {message.station.station_id}.",
+            code="transaction_unknown",
+        )
+    session_pk, status = session
+    chain = chains[session_pk]
+    if status != SessionStatus.ACTIVE:
+        known = {measured_at: energy_wh for measured_at, energy_wh, _, _ in chain}
+        if all(known.get(reading.measured_at) == reading.energy_wh for reading in message.readings):
+            return session_pk, [], known
+        raise TransactionConflict(f"Transaction {message.transaction_id!r} has ended.", code="transaction_ended")
+    records, known = _chain_extend(
+        chain=chain,
+        station=message.station,
+        transaction_id=message.transaction_id,
+        readings=message.readings,
+        source=message.source,
+        signing_key=message.signing_key,
+    )
+    return session_pk, records, known
+
+
+def _meter_values_record_portable(message: MeterValues) -> int | ApplicationError:
+    """One message of `meter_readings_record_many` through the ORM, for databases other than PostgreSQL."""
+    try:
+        with transaction.atomic():
+            return _meter_readings_record_portable(
+                station=message.station,
+                transaction_id=message.transaction_id,
+                readings=message.readings,
+                source=message.source,
             )
-    return len(appended)
+    except ApplicationError as error:
+        return error
 
 
 def _meter_readings_record_portable(

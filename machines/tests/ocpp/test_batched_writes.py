@@ -61,6 +61,49 @@ def test_heartbeats_are_answered_before_any_write_then_written_together_once(mon
     assert [sorted(batch) for batch in written] == [["a", "b", "c"], ["d"]]
 
 
+def test_meter_values_of_stations_arriving_together_are_one_batch_and_a_refusal_stays_with_its_station(monkeypatch):
+    """Each station's meter values are still written before they are answered, but those of stations arriving
+    together go to `charging.meter_readings_record_many` as one batch; a refused message fails its own call only."""
+    from ocpp.exceptions import OCPPError
+
+    from machines.errors import TransactionUnknown
+    from machines.metering import Reading
+
+    batches: list[list[str]] = []
+
+    def record_many(*, messages):
+        batches.append([message.transaction_id for message in messages])
+        return [
+            TransactionUnknown("unknown", code="transaction_unknown") if message.transaction_id == "999" else 1
+            for message in messages
+        ]
+
+    monkeypatch.setattr(charging, "meter_readings_record_many", record_many)
+
+    async def run() -> list[object]:
+        systems = [central_system.CentralSystem16(f"station-{number}", None) for number in range(5)]
+        for system in systems:
+            system._station = ChargingStation(station_id=system.id)  # as the connection read it
+        return await asyncio.gather(
+            *(
+                system._meter_readings_record(
+                    transaction_id="999" if number == 3 else str(number),
+                    readings=[Reading(START, 100)],
+                    source="meter_values",
+                )
+                for number, system in enumerate(systems)
+            ),
+            return_exceptions=True,
+        )
+
+    outcomes = asyncio.run(run())
+
+    assert batches == [["0", "1", "2", "999", "4"]]
+    assert [outcome is None for outcome in outcomes] == [True, True, True, False, True]
+    assert isinstance(outcomes[3], OCPPError)
+    assert outcomes[3].details["code"] == "transaction_unknown"
+
+
 @pytest.mark.django_db
 def test_last_seen_of_many_stations_is_one_statement_and_never_moves_back(make_user, django_assert_num_queries):
     owner = make_user(Role.DEALER)

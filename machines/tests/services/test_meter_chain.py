@@ -9,7 +9,7 @@ import pytest
 from accounts.roles import Role
 from machines import metering
 from machines.identities import machine_private_key_open
-from machines.models import ChargingInvoice, MeterReading
+from machines.models import ChargingInvoice, ChargingSession, MeterReading
 from machines.services import charging
 from machines.services.settlement import charging_invoice_check, charging_session_settle
 from machines.tests.factories import station_make, vehicle_make
@@ -274,3 +274,76 @@ def test_meter_values_of_one_session_on_two_connections_at_once_extend_one_chain
     assert list(session.readings.values_list("sequence", flat=True).order_by("sequence")) == list(range(1, 23))
     invoice = charging_session_settle(session_id=session.pk).invoice
     assert charging_invoice_check(invoice=invoice).is_valid is True
+
+
+@pytest.mark.parametrize("database", ["postgresql", "other"])
+def test_meter_values_of_many_stations_in_one_batch_are_recorded_as_if_each_came_alone(
+    make_user, database, monkeypatch
+):
+    """The gateway's batch (`meter_readings_record_many`): each message gets its own outcome, a refused one changes
+    nothing, two for one session extend its chain in their order, and the chains are those the same messages make one
+    at a time. On PostgreSQL the whole batch takes three statements."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("compares PostgreSQL's statements with the ORM's")
+    minute = dt.timedelta(minutes=1)
+    batched, alone = (
+        [charging.station_for_connection(station_id=station_id) for station_id, _ in opened]
+        for opened in ([_session_open(make_user) for _ in range(2)] for _ in range(2))
+    )
+    transactions = {
+        station.pk: ChargingSession.objects.get(station=station).transaction_id for station in [*batched, *alone]
+    }
+
+    def messages(first, second) -> list[charging.MeterValues]:
+        def message(station, *readings: metering.Reading, transaction_id: str = "") -> charging.MeterValues:
+            return charging.MeterValues(
+                station, transaction_id or transactions[station.pk], list(readings), "meter_values"
+            )
+
+        return [
+            message(first, metering.Reading(START + 10 * minute, 2_000), metering.Reading(START + 5 * minute, 1_000)),
+            message(second, metering.Reading(START + 10 * minute, 500)),
+            message(first, metering.Reading(START + 20 * minute, 4_000)),  # after the first in the same batch
+            message(first, metering.Reading(START + 10 * minute, 2_000)),  # repeated: nothing new
+            message(second, metering.Reading(START + 20 * minute, 400)),  # lower than the reading before it
+            message(first, metering.Reading(START + 20 * minute, 4_100)),  # another value for a recorded moment
+            message(second, metering.Reading(START + 30 * minute, 900), transaction_id="999999"),  # unknown
+            message(second, metering.Reading(START + 15 * minute, 700)),
+        ]
+
+    if database == "other":
+        monkeypatch.setattr(connection, "vendor", "sqlite")
+    with CaptureQueriesContext(connection) as statements:
+        outcomes = charging.meter_readings_record_many(messages=messages(*batched))
+    one_at_a_time = [charging.meter_readings_record_many(messages=[each])[0] for each in messages(*alone)]
+
+    def described(outcome) -> object:
+        return outcome.code if isinstance(outcome, charging.ApplicationError) else outcome
+
+    expected = [2, 1, 1, 0, "meter_reading_decreasing", "meter_reading_conflict", "transaction_unknown", 1]
+    assert [described(outcome) for outcome in outcomes] == expected
+    assert [described(outcome) for outcome in one_at_a_time] == expected
+    if database == "postgresql":  # the test's own transaction adds a savepoint around them
+        sent = [query["sql"] for query in statements.captured_queries if "SAVEPOINT" not in query["sql"]]
+        assert len(sent) == 3
+
+    def chain(station) -> list[tuple]:
+        session = ChargingSession.objects.get(station=station)
+        readings = session.readings.order_by("sequence").values_list("sequence", "measured_at", "energy_wh")
+        return [(session.meter_start_wh, session.meter_stop_wh, session.last_increase_at), *readings]
+
+    assert [chain(station) for station in batched] == [chain(station) for station in alone]
+    assert chain(batched[0])[0] == (0, 4_000, START + 20 * minute)
+    assert [energy for _, _, energy in chain(batched[1])[1:]] == [0, 500, 700]
+    for station in batched:
+        session = charging.charging_session_end(
+            station_id=station.station_id,
+            transaction_id=transactions[station.pk],
+            ended_at=START + 40 * minute,
+            readings=[metering.Reading(START + 40 * minute, 5_000)],
+        )
+        invoice = charging_session_settle(session_id=session.pk).invoice
+        assert charging_invoice_check(invoice=invoice).is_valid is True
