@@ -307,18 +307,6 @@ def charging_session_start(
     if status is not AuthorizationStatus.ACCEPTED or vehicle is None:
         return StartOutcome(_answer_recorded(station=station, status=status))
     hold_id = wallets.transfer_id_for(key=f"session:{station.pk}:{start_key}:hold")
-    try:
-        wallets.session_hold_place(
-            hold_id=hold_id,
-            wallet_account_id=vehicle.wallet_account_id,
-            operator_account_id=station.operator.account_id,
-            amount=vehicle.session_limit,
-            currency=vehicle.currency,
-            timeout_seconds=settings.MACHINES_SESSION_HOLD_SECONDS,
-            reference=f"charging-hold:{station.pk}:{vehicle.pk}",
-        )
-    except LedgerRefused:
-        return StartOutcome(AuthorizationStatus.NO_CREDIT)
     session = ChargingSession.objects.create(
         station=station,
         vehicle=vehicle,
@@ -351,6 +339,22 @@ def charging_session_start(
         }
     if changed:
         ChargingSession.objects.filter(pk=session.pk).update(**changed)
+    # The hold comes last: it locks the operator's ledger account, which every start and settlement at the
+    # operator's stations books against, until commit; placed first, the session's and readings' statements ran while
+    # the operator's other starts and settlements waited for that lock.
+    try:
+        wallets.session_hold_place(
+            hold_id=hold_id,
+            wallet_account_id=vehicle.wallet_account_id,
+            operator_account_id=station.operator.account_id,
+            amount=vehicle.session_limit,
+            currency=vehicle.currency,
+            timeout_seconds=settings.MACHINES_SESSION_HOLD_SECONDS,
+            reference=f"charging-hold:{station.pk}:{vehicle.pk}",
+        )
+    except LedgerRefused:
+        transaction.set_rollback(True)  # the session and its readings go with it: a refused start writes no row
+        return StartOutcome(AuthorizationStatus.NO_CREDIT)
     return StartOutcome(AuthorizationStatus.ACCEPTED, session.transaction_id)
 
 

@@ -83,24 +83,32 @@ def charging_session_settle(*, session_id: int) -> ChargingSession:
     charged = min(amounts.total_amount, session.hold_amount)
     resolution_id = wallets.transfer_id_for(key=f"session:{station.pk}:{session.transaction_id}:settle")
     try:
-        wallets.session_hold_resolve(
-            hold_id=session.hold_transfer_id,
-            resolution_id=resolution_id,
-            hold_amount=session.hold_amount,
-            charged_amount=charged,
-            currency=session.tariff.currency,
-            reference=f"charging:{station.pk}:{session.transaction_id}",
-        )
-    except LedgerRefused as error:
+        with transaction.atomic():
+            invoice = _invoice_create(
+                session=session,
+                amounts=amounts,
+                idle_minutes=idle_minutes,
+                charged=charged,
+                resolution_id=resolution_id,
+            )
+            charging_invoice_issued_notify(invoice=invoice, session=session)
+            ChargingSession.objects.filter(pk=session.pk).update(status=SessionStatus.SETTLED)
+            # The hold's resolution comes last: it locks the operator's ledger account, which every start and
+            # settlement at the operator's stations books against, until commit; resolved first, the invoice's,
+            # anchor's and notification's statements ran while the operator's other starts and settlements waited.
+            wallets.session_hold_resolve(
+                hold_id=session.hold_transfer_id,
+                resolution_id=resolution_id,
+                hold_amount=session.hold_amount,
+                charged_amount=charged,
+                currency=session.tariff.currency,
+                reference=f"charging:{station.pk}:{session.transaction_id}",
+            )
+    except LedgerRefused as error:  # the invoice, its anchor leaf and its notification went with the savepoint
         ChargingSession.objects.filter(pk=session.pk).update(status=SessionStatus.FAILED, failure_code=error.code)
-        session.refresh_from_db()
+        session.refresh_from_db()  # also forgets the invoice that was not kept
         return session
-    invoice = _invoice_create(
-        session=session, amounts=amounts, idle_minutes=idle_minutes, charged=charged, resolution_id=resolution_id
-    )
-    charging_invoice_issued_notify(invoice=invoice, session=session)
-    ChargingSession.objects.filter(pk=session.pk).update(status=SessionStatus.SETTLED)
-    session.refresh_from_db()
+    session.status = SessionStatus.SETTLED  # as written; no statement more while the operator's account is locked
     return session
 
 
