@@ -13,6 +13,7 @@ import pathlib
 import pytest
 from django.conf import settings
 from django_otp.oath import totp
+from playwright.sync_api import expect
 
 from accounts.roles import Role
 from accounts.services import totp_device_create_confirmed
@@ -170,6 +171,9 @@ def test_customer_gets_a_lease_approved_accepts_it_and_beat_collects(
     staff_page.context.close()
 
     contract = Contract.objects.get(application=application)
+    # The customer's application page follows the decision by itself: it reloads once the status has changed. Leaving
+    # it before that reload came lets the reload interrupt the next navigation (seen on a busy machine).
+    expect(page.get_by_test_id("application-status")).to_have_text("Approved", timeout=60_000)
     page.goto(f"/leasing/contracts/{contract.pk}/")
     pdf = page.request.get(f"/leasing/contracts/{contract.pk}/document.pdf").body()
     assert pdf[:5] == b"%PDF-"

@@ -26,6 +26,7 @@ from django.core import mail
 from django.utils import timezone
 from django_otp.oath import totp
 from PIL import Image
+from playwright.sync_api import expect
 
 from accounts.models import User
 from accounts.roles import Role
@@ -271,6 +272,9 @@ def test_a_lease_is_quoted_applied_for_checked_approved_by_four_eyes_and_accepte
     _shot(second_page, "four-eyes-approved")
 
     contract = Contract.objects.get(application=application)
+    # The customer's application page follows the decision by itself: it reloads once the status has changed. Leaving
+    # it before that reload came lets the reload interrupt the next navigation (seen on a busy machine).
+    expect(page.get_by_test_id("application-status")).to_have_text("Genehmigt", timeout=60_000)
     page.goto(f"/leasing/contracts/{contract.pk}/")
     page.get_by_label("Raten zahlen per").select_option("portal_balance")
     page.get_by_label("Ich habe das Vertragsdokument gelesen und nehme es an").check()
