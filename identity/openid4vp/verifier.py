@@ -77,7 +77,9 @@ def _verifier_key_row(host: str) -> X509SigningKey:
         return row
     ca_private_key, ca_certificate = certificates.x509_key_open(certificates.portal_issuing_ca())
     private_key = x509.generate_p256_key()
-    not_before, not_after = x509.validity_period(now=now, days=VERIFIER_VALIDITY_DAYS)
+    # The clock read after the CA is there: a CA made on first use just now starts in a later second than `now` when
+    # a second ended in between, and a leaf must not start before its CA.
+    not_before, not_after = x509.validity_period(now=timezone.now(), days=VERIFIER_VALIDITY_DAYS)
     certificate = x509.leaf_certificate_issue(
         ca_private_key=ca_private_key,
         ca_certificate=ca_certificate,

@@ -184,3 +184,21 @@ def test_jwe_round_trip_and_a_foreign_key_is_refused():
     assert jwe.decrypt(token, private_key=key) == b"hello"
     with pytest.raises(jwe.JweError):
         jwe.decrypt(token, private_key=ec.generate_private_key(ec.SECP256R1()))
+
+
+def test_an_access_certificate_made_with_its_ca_on_first_use_never_starts_before_the_ca(monkeypatch):
+    """Replays a CI failure: the verifier read the clock, then made the issuing CA on first use; when a second ended
+    in between, the CA started a second after the leaf's window would have, and issuing the leaf raised."""
+    from identity.models import X509SigningKey
+
+    X509SigningKey.objects.all().delete()
+    moments = iter(
+        datetime(2026, 12, 6, 12, 0, 0, 900_000, tzinfo=UTC) + timedelta(seconds=0.3 * n) for n in range(10**6)
+    )
+    monkeypatch.setattr(timezone, "now", lambda: next(moments))
+
+    signer = verifier.verifier_signer()
+
+    ca = x509.certificate_from_der(bytes(certificates.portal_issuing_ca().certificate_der))
+    assert signer.certificate.not_valid_before_utc >= ca.not_valid_before_utc
+    assert signer.certificate.not_valid_after_utc <= ca.not_valid_after_utc
