@@ -374,11 +374,10 @@ def _chain_extend(
     transaction_id: str,
     readings: Sequence[metering.Reading],
     source: str,
-    signing_key: Any = None,
 ) -> tuple[list[MeterReading], dict[dt.datetime, int]]:
     """The records that append `readings` to a session's `chain` (its rows: moment, energy, sequence, record hash),
     unsaved, and every reading known afterwards (moment -> energy). Duplicates are skipped, contradictions refused.
-    `signing_key`, when the caller holds the station's key, saves decrypting it."""
+    The station's key is decrypted once, and only when there is a reading to sign."""
     known = {measured_at: energy_wh for measured_at, energy_wh, _, _ in chain}
     tail = max(((sequence, record_hash) for _, _, sequence, record_hash in chain), default=None)
     sequence, previous = tail or (
@@ -386,6 +385,7 @@ def _chain_extend(
         metering.chain_genesis(station_did=station.did, transaction_id=transaction_id),
     )
     appended: list[MeterReading] = []
+    signing_key = None
     for reading in sorted(readings, key=lambda item: item.measured_at):
         if reading.measured_at in known:
             if known[reading.measured_at] != reading.energy_wh:
@@ -513,13 +513,12 @@ _READINGS_APPEND_SQL = (
 @dataclass(frozen=True)
 class MeterValues:
     """One meter-values message of a station, for `meter_readings_record_many`. `station` is the station as its
-    connection read it (`station_for_connection`); `signing_key`, when the caller holds it, saves decrypting it."""
+    connection read it (`station_for_connection`)."""
 
     station: ChargingStation
     transaction_id: str
     readings: Sequence[metering.Reading]
     source: str
-    signing_key: Any = None
 
 
 def meter_readings_record(
@@ -529,18 +528,15 @@ def meter_readings_record(
     readings: Sequence[metering.Reading],
     source: str,
     station: ChargingStation | None = None,
-    signing_key: Any = None,
 ) -> int:
-    """Adds meter readings to an active session's chain; returns how many were new. `station` and `signing_key`, when
-    the caller holds them (`station_for_connection`), save reading and decrypting them again.
+    """Adds meter readings to an active session's chain; returns how many were new. `station`, when the caller holds
+    it (`station_for_connection`), saves reading it again.
 
     Readings for an ended session are accepted only when already recorded (a repeat after a reconnect). One message's
     `meter_readings_record_many`: its refusal is raised."""
     if station is None or station.station_id != station_id:
-        station, signing_key = _station_get(station_id), None
-    (outcome,) = meter_readings_record_many(
-        messages=[MeterValues(station, transaction_id, readings, source, signing_key)]
-    )
+        station = _station_get(station_id)
+    (outcome,) = meter_readings_record_many(messages=[MeterValues(station, transaction_id, readings, source)])
     if isinstance(outcome, ApplicationError):
         raise outcome
     return outcome
@@ -627,7 +623,6 @@ def _meter_values_extend(
         transaction_id=message.transaction_id,
         readings=message.readings,
         source=message.source,
-        signing_key=message.signing_key,
     )
     return session_pk, records, known
 
@@ -636,27 +631,19 @@ def _meter_values_record_portable(message: MeterValues) -> int | ApplicationErro
     """One message of `meter_readings_record_many` through the ORM, for databases other than PostgreSQL."""
     try:
         with transaction.atomic():
-            return _meter_readings_record_portable(
-                station=message.station,
-                transaction_id=message.transaction_id,
-                readings=message.readings,
-                source=message.source,
+            session = _session_lock(station=message.station, transaction_id=message.transaction_id)
+            if session.status != SessionStatus.ACTIVE:
+                known = {reading.measured_at: reading.energy_wh for reading in session.readings.all()}
+                if all(known.get(reading.measured_at) == reading.energy_wh for reading in message.readings):
+                    return 0
+                raise TransactionConflict(
+                    f"Transaction {message.transaction_id!r} has ended.", code="transaction_ended"
+                )
+            return _readings_apply(
+                session=session, station=message.station, readings=message.readings, source=message.source
             )
     except ApplicationError as error:
         return error
-
-
-def _meter_readings_record_portable(
-    *, station: ChargingStation, transaction_id: str, readings: Sequence[metering.Reading], source: str
-) -> int:
-    """`meter_readings_record` through the ORM, for databases other than PostgreSQL."""
-    session = _session_lock(station=station, transaction_id=transaction_id)
-    if session.status != SessionStatus.ACTIVE:
-        known = {reading.measured_at: reading.energy_wh for reading in session.readings.all()}
-        if all(known.get(reading.measured_at) == reading.energy_wh for reading in readings):
-            return 0
-        raise TransactionConflict(f"Transaction {transaction_id!r} has ended.", code="transaction_ended")
-    return _readings_apply(session=session, station=station, readings=readings, source=source)
 
 
 @transaction.atomic
