@@ -124,13 +124,42 @@ def outbox_write(*, topic: str, key: str, payload: dict[str, Any] | None = None)
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("outbox_write must run inside the business change's transaction.atomic block")
     outbox_task(topic=topic)
-    message, created = OutboxMessage.objects.get_or_create(topic=topic, key=key, defaults={"payload": payload or {}})
-    if created:
+    message = _outbox_insert(topic=topic, key=key, payload=payload or {})
+    if message is None:
+        return OutboxMessage.objects.get(topic=topic, key=key)
 
-        def outbox_relay_after_commit() -> None:  # a named function: robust on_commit logs failures by name
-            outbox_relay(message_ids=[message.pk])
+    def outbox_relay_after_commit() -> None:  # a named function: robust on_commit logs failures by name
+        outbox_relay(message_ids=[message.pk])
 
-        transaction.on_commit(outbox_relay_after_commit, robust=True)
+    transaction.on_commit(outbox_relay_after_commit, robust=True)
+    return message
+
+
+_INSERTED_COLUMNS = ("topic", "key", "payload", "state", "attempts", "created_at", "last_error")
+
+
+def _outbox_insert(*, topic: str, key: str, payload: dict[str, Any]) -> OutboxMessage | None:
+    """The message as a new row, or None when its (topic, key) exists: one `INSERT ... ON CONFLICT DO NOTHING
+    RETURNING` (PostgreSQL and SQLite), where `get_or_create` took a SELECT, a savepoint, the INSERT and the
+    savepoint's release. A concurrent writer of the same key makes it wait for that writer's commit, then do nothing.
+    """
+    message = OutboxMessage(topic=topic, key=key, payload=payload)
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    fields = [field for field in OutboxMessage._meta.concrete_fields if field.name in _INSERTED_COLUMNS]
+    values = [field.get_db_prep_save(getattr(message, field.attname), connection) for field in fields]
+    sql = (
+        f"INSERT INTO {quote(OutboxMessage._meta.db_table)} ({', '.join(quote(field.column) for field in fields)})"  # noqa: S608 - names from the model's metadata; every value is a parameter
+        f" VALUES ({', '.join(['%s'] * len(fields))})"
+        f" ON CONFLICT ({quote('topic')}, {quote('key')}) DO NOTHING RETURNING {quote('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    message.pk = row[0]
+    message._state.adding, message._state.db = False, connection.alias
     return message
 
 

@@ -52,6 +52,60 @@ def test_a_handler_runs_once_however_often_its_message_is_delivered(django_captu
     assert calls == [7]
 
 
+@pytest.mark.django_db
+def test_a_new_message_is_one_statement_and_a_repeated_key_returns_the_first_without_a_second_relay(
+    django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as relays, transaction.atomic():
+        with django_assert_num_queries(1):  # INSERT ... ON CONFLICT DO NOTHING RETURNING
+            first = outbox.outbox_write(topic=TOPIC, key="once", payload={"n": 1})
+        again = outbox.outbox_write(topic=TOPIC, key="once", payload={"n": 2})
+
+    stored = OutboxMessage.objects.get(topic=TOPIC, key="once")
+    assert (first.pk, again.pk, again.payload, len(relays)) == (stored.pk, stored.pk, {"n": 1}, 1)
+    assert (first.state, first.attempts, first.payload, stored.payload) == (OutboxState.PENDING, 0, {"n": 1}, {"n": 1})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_of_a_key_another_transaction_is_writing_waits_for_its_commit_and_queues_nothing():
+    """Two business changes with one key at once (a stop resent to a second web host): the second INSERT waits for
+    the first transaction, then does nothing; one message, relayed once."""
+    written = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def second() -> None:
+        from django.db import connection as other
+
+        try:
+            written.wait(10)
+            with transaction.atomic():
+                outcome["message"] = outbox.outbox_write(topic=TOPIC, key="race", payload={"n": 2})
+                outcome["relays"] = len(other.run_on_commit)
+        finally:
+            other.close()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with transaction.atomic():
+        first = outbox.outbox_write(topic=TOPIC, key="race", payload={"n": 1})
+        written.set()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not _waiting_on_a_lock():
+            time.sleep(0.05)
+    thread.join(10)
+
+    assert OutboxMessage.objects.filter(topic=TOPIC, key="race").count() == 1
+    assert (outcome["message"].pk, outcome["relays"]) == (first.pk, 0)  # type: ignore[attr-defined]
+
+
+def _waiting_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        return bool(cursor.fetchone()[0])
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_delivery_that_meets_the_relays_row_lock_waits_for_it_and_runs_the_handler():
     """Found under load: the relay updates `attempts` and `enqueued_at` right after handing the message to the broker;

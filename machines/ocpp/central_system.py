@@ -307,13 +307,32 @@ class _Refusing:
     async def _meter_readings_record(
         self, *, transaction_id: str, readings: list[metering.Reading], source: str
     ) -> None:
-        """Meter values with the station read once per connection (`charging.station_for_connection`), written in
-        the batch of those arriving together (`_meter_values`)."""
-        if self._station is None:
-            self._station = await self._service(charging.station_for_connection, station_id=self.id)  # type: ignore[attr-defined]
-        outcome = await _meter_values(charging.MeterValues(self._station, transaction_id, readings, source))
+        """Meter values with the connection's station (`_connection_station`), written in the batch of those arriving
+        together (`_meter_values`)."""
+        station = await self._connection_station()
+        outcome = await _meter_values(charging.MeterValues(station, transaction_id, readings, source))
         if isinstance(outcome, ApplicationError):
             raise self._refused(outcome) from outcome
+
+    async def _connection_station(self) -> Any:
+        """The station this connection speaks for, read once per connection (`charging.station_for_connection`):
+        meter values and stops need only its identity, which does not change while it is connected."""
+        if self._station is None:
+            self._station = await self._service(charging.station_for_connection, station_id=self.id)  # type: ignore[attr-defined]
+        return self._station
+
+    async def _session_end(
+        self, *, transaction_id: str, ended_at: dt.datetime, readings: list[metering.Reading], reason: str
+    ) -> None:
+        await self._service(
+            charging.charging_session_end,
+            station_id=self.id,  # type: ignore[attr-defined]
+            station=await self._connection_station(),
+            transaction_id=transaction_id,
+            ended_at=ended_at,
+            readings=readings,
+            reason=reason,
+        )
 
     async def _heartbeat_record(self) -> None:
         last_seen.note(self.id)  # type: ignore[attr-defined]
@@ -419,13 +438,8 @@ class CentralSystem16(_Refusing, ChargePoint16):
         ended_at = _timestamp(timestamp)
         readings = _readings(kwargs.get("transaction_data"))
         readings.append(metering.Reading(ended_at, meter_stop))
-        await self._service(
-            charging.charging_session_end,
-            station_id=self.id,
-            transaction_id=str(transaction_id),
-            ended_at=ended_at,
-            readings=readings,
-            reason=kwargs.get("reason") or "",
+        await self._session_end(
+            transaction_id=str(transaction_id), ended_at=ended_at, readings=readings, reason=kwargs.get("reason") or ""
         )
         return result16.StopTransaction(id_tag_info={"status": "Accepted"})
 
@@ -502,9 +516,7 @@ class CentralSystem201(_Refusing, ChargePoint201):
                     transaction_id=transaction_id, readings=readings, source="transaction_event"
                 )
             return result201.TransactionEvent()
-        await self._service(
-            charging.charging_session_end,
-            station_id=self.id,
+        await self._session_end(
             transaction_id=transaction_id,
             ended_at=moment,
             readings=readings,

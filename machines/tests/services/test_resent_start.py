@@ -95,3 +95,37 @@ def test_a_different_start_while_one_is_active_is_still_concurrent(make_user):
     assert other.transaction_id == ""
     assert ChargingSession.objects.filter(station=station).count() == 1
     assert account_get(account_id=vehicle.wallet_account_id).debits_pending == 3_000
+
+
+def test_a_start_at_another_station_that_waited_for_the_vehicle_sees_the_first_starts_session(make_user):
+    """The vehicle's spending, active session and earlier start are read in one statement after its lock: read in
+    the statement that takes the lock (its snapshot taken before the wait), the waiting start would miss the first
+    one's session and place a second hold."""
+    vehicle = vehicle_make(owner=make_user(Role.CUSTOMER), balance=9_000, session_limit=3_000)
+    here = station_make(owner=make_user(Role.DEALER), price_per_kwh=40, session_fee=0, accepted_by=[vehicle])
+    there = station_make(owner=make_user(Role.DEALER), price_per_kwh=40, session_fee=0, accepted_by=[vehicle])
+    elsewhere: list[object] = []
+    backend_pid: list[int] = []
+
+    def start_there() -> None:
+        from django.db import connection as other
+
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                backend_pid.append(cursor.fetchone()[0])
+            elsewhere.append(_start(there, vehicle, start_key="1|2026-03-02T09:00:30+00:00|tag"))
+        finally:
+            other.close()
+
+    with transaction.atomic():
+        first = _start(here, vehicle)
+        thread = threading.Thread(target=start_there)
+        thread.start()
+        _wait_until_blocked(backend_pid)
+    thread.join(timeout=60)
+
+    assert first.status is AuthorizationStatus.ACCEPTED
+    assert elsewhere[0].status is AuthorizationStatus.CONCURRENT
+    assert ChargingSession.objects.filter(vehicle=vehicle).count() == 1
+    assert account_get(account_id=vehicle.wallet_account_id).debits_pending == 3_000
