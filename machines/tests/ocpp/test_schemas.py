@@ -21,7 +21,7 @@ from machines.ocpp import schemas
 from machines.ocpp.central_system import CentralSystem16, CentralSystem201
 
 SCHEMA_DIRECTORIES = {"1.6": "v16", "2.0.1": "v201"}
-WRONG_VALUES = [None, True, -1, 1.5, "x" * 600, [], {}, {"unexpectedKey": 1}]
+WRONG_VALUES = [None, True, -1, 1.0, 1.5, "x" * 600, [], {}, {"unexpectedKey": 1}]
 
 
 def _actions() -> list[tuple[str, int, str]]:
