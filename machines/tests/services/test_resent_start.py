@@ -51,33 +51,41 @@ def _wait_until_blocked(pid_holder: list[int]) -> None:
     raise AssertionError("the resent start never waited for the vehicle's lock")
 
 
-def test_a_start_resent_while_the_first_copy_commits_gets_the_same_transaction(make_user):
-    vehicle = vehicle_make(owner=make_user(Role.CUSTOMER), balance=5_000, session_limit=3_000)
-    station = station_make(owner=make_user(Role.DEALER), price_per_kwh=40, session_fee=0, accepted_by=[vehicle])
-    resent: list[object] = []
+def _start_waiting_behind(vehicle, *, first_at, then_at, start_key: str = "1|2026-03-02T09:00:00+00:00|tag"):
+    """Starts `vehicle` at `first_at` in a transaction, then at `then_at` (with `start_key`) on a second connection,
+    commits the first once the second waits for the vehicle's lock, and returns both outcomes."""
+    second: list[object] = []
     backend_pid: list[int] = []
 
-    def resend() -> None:
+    def start_meanwhile() -> None:
         from django.db import connection as other
 
         try:
             with other.cursor() as cursor:
                 cursor.execute("SELECT pg_backend_pid()")
                 backend_pid.append(cursor.fetchone()[0])
-            resent.append(_start(station, vehicle))
+            second.append(_start(then_at, vehicle, start_key=start_key))
         finally:
             other.close()
 
-    with transaction.atomic():  # the first copy, on the host that was cut off: started, not committed yet
-        first = _start(station, vehicle)
-        thread = threading.Thread(target=resend)
+    with transaction.atomic():  # the first start: made, not committed yet
+        first = _start(first_at, vehicle)
+        thread = threading.Thread(target=start_meanwhile)
         thread.start()
         _wait_until_blocked(backend_pid)
     thread.join(timeout=60)
+    return first, second[0]
+
+
+def test_a_start_resent_while_the_first_copy_commits_gets_the_same_transaction(make_user):
+    vehicle = vehicle_make(owner=make_user(Role.CUSTOMER), balance=5_000, session_limit=3_000)
+    station = station_make(owner=make_user(Role.DEALER), price_per_kwh=40, session_fee=0, accepted_by=[vehicle])
+    # The first copy, on the host that was cut off; the resend reaches the other host while it commits.
+    first, resent = _start_waiting_behind(vehicle, first_at=station, then_at=station)
 
     assert first.status is AuthorizationStatus.ACCEPTED
-    assert resent[0].status is AuthorizationStatus.ACCEPTED
-    assert resent[0].transaction_id == first.transaction_id
+    assert resent.status is AuthorizationStatus.ACCEPTED
+    assert resent.transaction_id == first.transaction_id
     assert ChargingSession.objects.filter(station=station).count() == 1
     wallet = account_get(account_id=vehicle.wallet_account_id)
     assert wallet.debits_pending == 3_000  # one hold, not two
@@ -104,28 +112,11 @@ def test_a_start_at_another_station_that_waited_for_the_vehicle_sees_the_first_s
     vehicle = vehicle_make(owner=make_user(Role.CUSTOMER), balance=9_000, session_limit=3_000)
     here = station_make(owner=make_user(Role.DEALER), price_per_kwh=40, session_fee=0, accepted_by=[vehicle])
     there = station_make(owner=make_user(Role.DEALER), price_per_kwh=40, session_fee=0, accepted_by=[vehicle])
-    elsewhere: list[object] = []
-    backend_pid: list[int] = []
-
-    def start_there() -> None:
-        from django.db import connection as other
-
-        try:
-            with other.cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                backend_pid.append(cursor.fetchone()[0])
-            elsewhere.append(_start(there, vehicle, start_key="1|2026-03-02T09:00:30+00:00|tag"))
-        finally:
-            other.close()
-
-    with transaction.atomic():
-        first = _start(here, vehicle)
-        thread = threading.Thread(target=start_there)
-        thread.start()
-        _wait_until_blocked(backend_pid)
-    thread.join(timeout=60)
+    first, elsewhere = _start_waiting_behind(
+        vehicle, first_at=here, then_at=there, start_key="1|2026-03-02T09:00:30+00:00|tag"
+    )
 
     assert first.status is AuthorizationStatus.ACCEPTED
-    assert elsewhere[0].status is AuthorizationStatus.CONCURRENT
+    assert elsewhere.status is AuthorizationStatus.CONCURRENT
     assert ChargingSession.objects.filter(vehicle=vehicle).count() == 1
     assert account_get(account_id=vehicle.wallet_account_id).debits_pending == 3_000
