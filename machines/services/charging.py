@@ -483,20 +483,35 @@ def _chain_extend(
 
 
 def _readings_apply(
-    *, session: ChargingSession, station: ChargingStation, readings: Sequence[metering.Reading], source: str
+    *,
+    session: ChargingSession,
+    station: ChargingStation,
+    readings: Sequence[metering.Reading],
+    source: str,
+    changes: Mapping[str, Any] | None = None,
 ) -> int:
-    """Appends new readings to the session's chain; duplicates are skipped, contradictions refused. Returns how many
-    were appended."""
+    """Appends new readings to the session's chain; duplicates are skipped, contradictions refused. Writes the
+    session's meter fields, with `changes` (a stop's end), in one UPDATE and on `session`. Returns how many readings
+    were appended. A session cannot end without any reading."""
     # One read: every reading of the chain (the order check needs them all) and its tail.
     chain = list(session.readings.values_list("measured_at", "energy_wh", "sequence", "record_hash"))
     appended, known = _chain_extend(
         chain=chain, station=station, transaction_id=session.transaction_id, readings=readings, source=source
     )
+    if changes and not known:
+        raise ChargingRefused("A session needs at least one meter reading to end.", code="meter_reading_missing")
     if appended:
         for record in appended:
             record.session = session
         MeterReading.objects.bulk_create(appended)  # the message's readings in one statement
-        _session_meter_update(session=session, known=known)
+    if appended or changes:
+        meter = dict(
+            zip(("meter_start_wh", "meter_stop_wh", "last_increase_at"), _session_meter_fields(known), strict=True)
+        )
+        fields = meter | dict(changes or {})
+        for name, value in fields.items():
+            setattr(session, name, value)
+        ChargingSession.objects.filter(pk=session.pk).update(**fields)
     return len(appended)
 
 
@@ -521,15 +536,6 @@ def _session_meter_fields(known: dict[dt.datetime, int]) -> tuple[int, int, dt.d
     highest = max(known.values())
     reached_highest = min(moment for moment, energy in known.items() if energy == highest)
     return known[min(known)], highest, reached_highest
-
-
-def _session_meter_update(*, session: ChargingSession, known: dict[dt.datetime, int]) -> None:
-    session.meter_start_wh, session.meter_stop_wh, session.last_increase_at = _session_meter_fields(known)
-    ChargingSession.objects.filter(pk=session.pk).update(
-        meter_start_wh=session.meter_start_wh,
-        meter_stop_wh=session.meter_stop_wh,
-        last_increase_at=session.last_increase_at,
-    )
 
 
 def station_signing_key_open(*, station: ChargingStation) -> Any:
@@ -740,26 +746,13 @@ def charging_session_end(
                 f"Transaction {transaction_id!r} has already ended with other readings.", code="transaction_ended"
             )
         return session
-    chain = list(session.readings.values_list("measured_at", "energy_wh", "sequence", "record_hash"))
-    appended, known = _chain_extend(
-        chain=chain, station=station, transaction_id=session.transaction_id, readings=readings, source="stop"
-    )
-    if not known:
-        raise ChargingRefused("A session needs at least one meter reading to end.", code="meter_reading_missing")
-    if appended:
-        for record in appended:
-            record.session = session
-        MeterReading.objects.bulk_create(appended)  # the stop's readings in one statement
-    # The meter fields and the end in one statement, kept on the returned session as written.
-    session.meter_start_wh, session.meter_stop_wh, session.last_increase_at = _session_meter_fields(known)
-    session.status, session.ended_at, session.stop_reason = SessionStatus.ENDED, ended_at, reason[:40]
-    ChargingSession.objects.filter(pk=session.pk).update(
-        meter_start_wh=session.meter_start_wh,
-        meter_stop_wh=session.meter_stop_wh,
-        last_increase_at=session.last_increase_at,
-        status=session.status,
-        ended_at=session.ended_at,
-        stop_reason=session.stop_reason,
+    # The stop's readings, then its meter fields and its end in one UPDATE, kept on the returned session as written.
+    _readings_apply(
+        session=session,
+        station=station,
+        readings=readings,
+        source="stop",
+        changes={"status": SessionStatus.ENDED, "ended_at": ended_at, "stop_reason": reason[:40]},
     )
     outbox_write(topic=tasks.SETTLE_TOPIC, key=f"charging_session:{session.pk}", payload={"session_id": session.pk})
     return session
