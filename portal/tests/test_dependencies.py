@@ -23,6 +23,7 @@ USED_BY_NAME = {
     "psycopg": "the PostgreSQL database backend loads it",
     "django-csp": "INSTALLED_APPS and MIDDLEWARE name it (module csp)",
     "xmlschema": "sepaxml validates every direct-debit file against its XSD with it",
+    "hiredis": "redis-py parses replies with it when it is installed",
 }
 
 
@@ -102,3 +103,13 @@ def test_pins_of_the_runtime_and_development_lists_are_in_the_lock_file():
     lock = _pinned(ROOT / "requirements" / "lock.txt")
     listed = _pinned(ROOT / "requirements" / "base.txt") | _pinned(ROOT / "requirements" / "dev.txt")
     assert sorted(listed - lock) == []
+
+
+def test_redis_replies_are_parsed_by_hiredis():
+    """redis-py falls back to its Python parser without a word when hiredis is missing; the throttles' round trip on
+    every API request would silently cost more."""
+    from redis.connection import DefaultParser
+    from redis.utils import HIREDIS_AVAILABLE
+
+    assert HIREDIS_AVAILABLE
+    assert DefaultParser.__name__ == "_HiredisParser"
