@@ -21,9 +21,10 @@ from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.urls import re_path  # noqa: E402
+from django.urls import get_resolver, re_path  # noqa: E402
 
 from core.runtime import runtime_tune  # noqa: E402
+from core.serving import websocket_upgrade_release  # noqa: E402
 from portal.routing import station_websocket_urlpatterns, websocket_urlpatterns  # noqa: E402
 
 # One request at a time per process, as Django's ASGI handler ran synchronous views: more threads made the
@@ -42,6 +43,14 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+websocket_upgrade_release()
+
+# Every view, serializer and form module is imported now rather than by the first request, so that it is part of the
+# start-up heap frozen below: imported later, its objects (tens of thousands: URL patterns, serializers' fields, the
+# holiday calendars, the direct-debit schemas) outlived middle collections into the oldest generation, which the
+# reclaim after a wave of disconnects walks (core/runtime.py).
+get_resolver().url_patterns  # noqa: B018 - the property imports the URLconf and every module it names
 
 # Start-up is over: what it made is frozen out of the collector's way, and its thresholds set for a server process.
 runtime_tune()
