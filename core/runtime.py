@@ -27,10 +27,10 @@
 - `memory_release()` collects what closed connections left in the young and middle generations and hands the
   allocator's free memory back to the system (glibc's `malloc_trim`).
 - `memory_reclaim()`: the one collection of the oldest generation, for cycles left among the objects that outlived a
-  middle collection (objects in flight while it ran: a handshake's HTTP protocol refers to itself and lands there if
-  a middle collection comes during the handshake, as does a request's in a process that serves HTTP): a pause as
-  long as walking everything that outlived a middle collection since start-up and is still alive, the start-up heap
-  excepted. It runs after a wave of disconnects that closed at least as many connections as remain open
+  middle collection (objects in flight while it ran: a request's in a process that serves HTTP; a handshake's HTTP
+  protocol, which referred to itself, is freed at the websocket hand-over, core/serving.py): a pause as long as
+  walking everything that outlived a middle collection since start-up and is still alive, the start-up heap excepted.
+  It runs once a wave of disconnects that closed at least as many connections as remain open is over
   (machines/ocpp), so it walks no more than twice what it frees, and otherwise every `PORTAL_GC_RECLAIM_SECONDS`
   (default an hour, from the timed collections' thread, whether stations disconnected or not); never on the path of
   a message.

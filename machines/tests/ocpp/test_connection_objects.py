@@ -147,3 +147,57 @@ def test_a_full_reclaim_follows_a_wave_that_closed_at_least_as_many_connections_
 
     assert released == [full]
     assert consumer_module._Connections.closed_since_reclaim == (0 if full else closed)
+
+
+def _release_recorded(monkeypatch) -> list[bool]:
+    released: list[bool] = []
+    monkeypatch.setattr(consumer_module, "MEMORY_RELEASE_DELAY_SECONDS", 0)
+    monkeypatch.setattr(consumer_module, "_memory_release_pending", False)  # a release of an earlier test's loop
+    monkeypatch.setattr(consumer_module, "memory_release", lambda *, full: released.append(full))
+    return released
+
+
+def _wave(closing: int, *, open_before: int, released: list[bool]) -> list[tuple[int, list[bool]]]:
+    """A wave of `closing` disconnects, one per turn of the event loop after the release was scheduled; for each turn,
+    the connections still open and the releases so far."""
+    seen: list[tuple[int, list[bool]]] = []
+
+    async def run() -> None:
+        consumer_module._Connections.open = open_before
+        consumer_module._memory_release_schedule()
+        for _ in range(closing):
+            await asyncio.sleep(0)
+            consumer_module._Connections.open -= 1
+            consumer_module._Connections.closed_since_reclaim += 1
+            seen.append((consumer_module._Connections.open, list(released)))
+        await asyncio.gather(*consumer_module._background_tasks)
+
+    asyncio.run(run())
+    return seen
+
+
+def test_the_release_waits_until_the_wave_of_disconnects_is_over(monkeypatch):
+    """A reclaim while stations are still closing would walk their objects too: it runs once none closed for a
+    while (here a turn of the event loop), and then it is a full one, every connection having closed."""
+    released = _release_recorded(monkeypatch)
+    monkeypatch.setattr(consumer_module._Connections, "open", 0)
+    monkeypatch.setattr(consumer_module._Connections, "closed_since_reclaim", 1)
+
+    seen = _wave(4, open_before=4, released=released)
+
+    assert seen == [(3, []), (2, []), (1, []), (0, [])]
+    assert released == [True]
+    assert consumer_module._Connections.closed_since_reclaim == 0
+
+
+def test_stations_that_keep_dropping_off_do_not_put_the_release_off_for_ever(monkeypatch):
+    released = _release_recorded(monkeypatch)
+    monkeypatch.setattr(consumer_module, "MEMORY_RELEASE_WAIT_MAX_SECONDS", 0)
+    monkeypatch.setattr(consumer_module._Connections, "open", 0)
+    monkeypatch.setattr(consumer_module._Connections, "closed_since_reclaim", 1)
+
+    _wave(4, open_before=4, released=released)
+
+    # Decided at the first turn, while 3 were still open and 2 had closed since the last reclaim; waiting for the end
+    # of the wave would have made it a full one.
+    assert released == [False]
