@@ -19,8 +19,10 @@ A websocket begins as an HTTP request, parsed by uvicorn's httptools protocol, w
 websocket protocol and is then unused. Its parser holds the protocol's own methods as callbacks, a reference cycle that
 uvicorn breaks when the HTTP connection is lost, which after the hand-over never happens: every station's HTTP
 protocol (about 20 objects with its parser, flow control and buffers) waited for a collection of the oldest generation,
-having outlived a middle one in a restart storm. `websocket_upgrade_release()` drops the parser right after the
-hand-over, as uvicorn's own `connection_lost` does, so they are freed at once (bench/stations.py, 500 stations: the
+having outlived a middle one in a restart storm. The websocket protocol's Sans-I/O connection holds its parser, a
+generator suspended in one of its own methods, which holds the connection in turn: another cycle per closed
+connection. `protocol_cycles_release()` drops the HTTP parser right after the hand-over, as uvicorn's own
+`connection_lost` does, and the websocket parser when the connection is lost, so both are freed at once (bench/stations.py, 500 stations: the
 oldest generation held 62,886 objects when the last station had left, 11,863 with this and the URLconf imported before
 the start-up heap is frozen, portal/asgi.py; the reclaim that walks it took 6 ms).
 
@@ -81,13 +83,16 @@ def web_server_command(
     ]  # fmt: skip
 
 
-def websocket_upgrade_release() -> None:
-    """After uvicorn's httptools protocol hands a connection to the websocket protocol, it lets go of its parser (see
-    the module's description). Called once per server process (portal/asgi.py); calling it again changes nothing."""
+def protocol_cycles_release() -> None:
+    """uvicorn's protocol objects let go of what refers back to them once they are done (see the module's
+    description): the HTTP protocol of its parser after handing a connection to the websocket protocol, and the
+    websocket protocol of its Sans-I/O connection's parser when the connection is lost. Called once per server
+    process (portal/asgi.py); calling it again changes nothing."""
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
     upgrade = HttpToolsProtocol.handle_websocket_upgrade
-    if getattr(upgrade, "parser_released", False):
+    if getattr(upgrade, "cycles_released", False):
         return
 
     @functools.wraps(upgrade)
@@ -97,7 +102,17 @@ def websocket_upgrade_release() -> None:
         # `data_received` returns right after this call, and the transport now calls the websocket protocol).
         self.parser = None  # type: ignore[assignment]
 
-    upgrade_then_release.parser_released = True  # type: ignore[attr-defined]
-    # uvicorn takes its protocol classes by name only (`--http httptools`), so the class is wrapped rather than
-    # subclassed: the command line stays the one every caller of `web_server_command` runs.
+    lost = WebSocketsSansIOProtocol.connection_lost
+
+    @functools.wraps(lost)
+    def lost_then_release(self: WebSocketsSansIOProtocol, exc: Exception | None) -> None:
+        lost(self, exc)
+        # The connection's parser is a generator suspended in a method of the connection, which holds it: a cycle.
+        # Nothing feeds the connection any more once the transport is lost; sending raises as before, by state.
+        self.conn.parser = None  # type: ignore[assignment]
+
+    upgrade_then_release.cycles_released = True  # type: ignore[attr-defined]
+    # uvicorn takes its protocol classes by name only (`--http httptools`, `--ws websockets-sansio`), so the classes
+    # are wrapped rather than subclassed: the command line stays the one every caller of `web_server_command` runs.
     HttpToolsProtocol.handle_websocket_upgrade = upgrade_then_release  # type: ignore[method-assign]
+    WebSocketsSansIOProtocol.connection_lost = lost_then_release  # type: ignore[method-assign]

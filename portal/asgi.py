@@ -24,7 +24,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.urls import get_resolver, re_path  # noqa: E402
 
 from core.runtime import runtime_tune  # noqa: E402
-from core.serving import websocket_upgrade_release  # noqa: E402
+from core.serving import protocol_cycles_release  # noqa: E402
 from portal.routing import station_websocket_urlpatterns, websocket_urlpatterns  # noqa: E402
 
 # One request at a time per process, as Django's ASGI handler ran synchronous views: more threads made the
@@ -44,7 +44,7 @@ application = ProtocolTypeRouter(
     }
 )
 
-websocket_upgrade_release()
+protocol_cycles_release()
 
 # Every view, serializer and form module is imported now rather than by the first request, so that it is part of the
 # start-up heap frozen below: imported later, its objects (tens of thousands: URL patterns, serializers' fields, the
