@@ -52,6 +52,7 @@ from core.serving import web_workers
 # A run beside another one (a shared machine) names its own database, cache and broker.
 DATABASE_NAME = os.environ.get("BENCH_LOAD_DATABASE", "finlab_load")
 SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "60"))  # the `make bench` / `make load` section's load
+DEALER_CODE_AMOUNT = 5_000_00
 PASSWORD = "load-run-password-4711"  # noqa: S105 - throwaway users of the load database
 WEB_WORKERS = web_workers()  # as production and `make run` serve the portal (core.serving)
 WORKER_CONCURRENCY = 2
@@ -194,7 +195,11 @@ def parties_create() -> Parties:
     from payments.qr.selectors import qr_code_view
     from payments.qr.services import qr_product_create
 
-    product = qr_product_create(slug="load-credit", name="Workshop credit", min_amount=10_00, max_amount=500_00)
+    # Each dealer redeems 1 EUR at a time from one code for the whole run: 5,000 EUR lasts 5,000 redemptions, more than
+    # a dealer gets through in a fault run (500 EUR ran out after 150 s once redemptions took 80 ms).
+    product = qr_product_create(
+        slug="load-credit", name="Workshop credit", min_amount=10_00, max_amount=DEALER_CODE_AMOUNT
+    )
     leasing_demo_data_load()
     customers = [
         user_create(email=f"customer{n}@load.test", password=PASSWORD, role=Role.CUSTOMER).email
@@ -209,7 +214,7 @@ def parties_create() -> Parties:
         )
         dealer_tokens.append(api_token_create(user=dealer, name="dealer management system")[1])
         order, _ = checkout_order_create(
-            customer=owner, product=product, amount=500_00, provider=CheckoutProvider.CARD_SANDBOX
+            customer=owner, product=product, amount=DEALER_CODE_AMOUNT, provider=CheckoutProvider.CARD_SANDBOX
         )
         order = checkout_order_pay(
             order_id=order.pk,
