@@ -22,9 +22,9 @@ protocol (about 20 objects with its parser, flow control and buffers) waited for
 having outlived a middle one in a restart storm. The websocket protocol's Sans-I/O connection holds its parser, a
 generator suspended in one of its own methods, which holds the connection in turn: another cycle per closed
 connection. `protocol_cycles_release()` drops the HTTP parser right after the hand-over, as uvicorn's own
-`connection_lost` does, and the websocket parser when the connection is lost, so both are freed at once (bench/stations.py, 500 stations: the
-oldest generation held 62,886 objects when the last station had left, 11,863 with this and the URLconf imported before
-the start-up heap is frozen, portal/asgi.py; the reclaim that walks it took 6 ms).
+`connection_lost` does, and the websocket parser when the connection is lost, so both are freed at once. With the
+URLconf imported before the start-up heap is frozen (portal/asgi.py), the reclaim once the last of 5,000 stations had
+left took 46 ms, against 201 ms before (bench/stations.py; docs/benchmarks.md).
 
 HTTP requests reach Django's WSGI handler through a2wsgi's bridge, one request at a time per process
 (portal/asgi.py), not through Django's ASGI handler, which ran the same synchronous views at a higher cost per
