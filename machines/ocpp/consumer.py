@@ -84,7 +84,7 @@ def _memory_release_schedule() -> None:
         full = _Connections.closed_since_reclaim >= _Connections.open
         if full:
             _Connections.closed_since_reclaim = 0
-        await asyncio.get_running_loop().run_in_executor(None, functools.partial(memory_release, full=full))
+        await loop.run_in_executor(None, functools.partial(memory_release, full=full))
 
     task = asyncio.get_running_loop().create_task(release())
     _background_tasks.add(task)

@@ -393,14 +393,9 @@ def charging_session_start(
         for record in appended:
             record.session = session
         MeterReading.objects.bulk_create(appended)
-        session.meter_start_wh, session.meter_stop_wh, session.last_increase_at = _session_meter_fields(known)
-        changed |= {
-            "meter_start_wh": session.meter_start_wh,
-            "meter_stop_wh": session.meter_stop_wh,
-            "last_increase_at": session.last_increase_at,
-        }
+        changed |= _session_meter_changes(known)
     if changed:
-        ChargingSession.objects.filter(pk=session.pk).update(**changed)
+        _session_write(session, changed)
     # The hold comes last: it locks the operator's ledger account, which every start and settlement at the
     # operator's stations books against, until commit; placed first, the session's and readings' statements ran while
     # the operator's other starts and settlements waited for that lock.
@@ -505,13 +500,7 @@ def _readings_apply(
             record.session = session
         MeterReading.objects.bulk_create(appended)  # the message's readings in one statement
     if appended or changes:
-        meter = dict(
-            zip(("meter_start_wh", "meter_stop_wh", "last_increase_at"), _session_meter_fields(known), strict=True)
-        )
-        fields = meter | dict(changes or {})
-        for name, value in fields.items():
-            setattr(session, name, value)
-        ChargingSession.objects.filter(pk=session.pk).update(**fields)
+        _session_write(session, _session_meter_changes(known) | dict(changes or {}))
     return len(appended)
 
 
@@ -536,6 +525,19 @@ def _session_meter_fields(known: dict[dt.datetime, int]) -> tuple[int, int, dt.d
     highest = max(known.values())
     reached_highest = min(moment for moment, energy in known.items() if energy == highest)
     return known[min(known)], highest, reached_highest
+
+
+def _session_meter_changes(known: dict[dt.datetime, int]) -> dict[str, Any]:
+    """`_session_meter_fields` by the session's field names."""
+    start, stop, reached = _session_meter_fields(known)
+    return {"meter_start_wh": start, "meter_stop_wh": stop, "last_increase_at": reached}
+
+
+def _session_write(session: ChargingSession, fields: Mapping[str, Any]) -> None:
+    """`fields` written in one UPDATE and kept on `session` as written."""
+    for name, value in fields.items():
+        setattr(session, name, value)
+    ChargingSession.objects.filter(pk=session.pk).update(**fields)
 
 
 def station_signing_key_open(*, station: ChargingStation) -> Any:
