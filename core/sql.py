@@ -207,11 +207,14 @@ def _uuid_hex(value: uuid.UUID) -> str:
 
 
 def _marker_slot(param: Any, markers: dict[str, Any]) -> tuple[str, Callable[[Any], Any] | None] | None:
-    """Which value `param` is (and the conversion the queryset applied to it: none, `str` or a UUID's hex), or None for a parameter
-    of the query itself. A parameter that merely contains a marker (a LIKE pattern) is refused: it cannot be replayed."""
+    """Which value `param` is (and the conversion the queryset applied to it: none, `str`, a UUID's hex or the
+    backend's integer type), or None for a parameter of the query itself. A parameter that merely contains a marker (a
+    LIKE pattern) is refused: it cannot be replayed."""
     for name, marker in markers.items():
         if type(param) is type(marker) and param == marker:
             return name, None
+        if type(marker) is int and isinstance(param, int) and param == marker:
+            return name, type(param)  # an integer the backend typed for the server (psycopg's Int4 for a Value)
         if isinstance(param, str) and param == str(marker):
             return name, str
         if isinstance(marker, uuid.UUID) and param == marker.hex and not connection.features.has_native_uuid_field:

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from django.db import connection, models, transaction
 from django.db.models import Exists, OuterRef, Value
-from django.db.models.functions import Concat, Upper
+from django.db.models.functions import Concat, Substr, Upper
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import ApiToken, DealerOrganisation
@@ -92,6 +92,22 @@ def test_a_compiled_lock_compiles_inside_the_transaction(make_user):
 
     assert (found.pk, found.user) == (token.pk, dealer)
     assert all(q["sql"].endswith('FOR UPDATE OF "accounts_apitoken"') for q in queries.captured_queries)
+
+
+def test_an_integer_the_backend_types_for_the_server_is_replayed_with_its_type(make_user):
+    dealer = make_user(Role.DEALER)
+    api_token_create(user=dealer, name="Dealer management system")
+
+    def part(*, user_id: int, start: int) -> models.QuerySet[ApiToken]:
+        return ApiToken.objects.filter(user_id=user_id).annotate(part=Substr("name", Value(start), 6))
+
+    compiled = CompiledQuery(part, user_id=int, start=int)
+
+    for start in (1, 8, 19, 40):
+        (found,) = compiled.fetch(user_id=dealer.pk, start=start)
+        (expected,) = part(user_id=dealer.pk, start=start)
+        assert found.part == expected.part
+    assert [compiled.fetch(user_id=dealer.pk, start=start)[0].part for start in (1, 8)] == ["Dealer", "manage"]
 
 
 def test_a_value_the_query_reshapes_or_drops_is_refused_when_compiling(make_user):
