@@ -85,8 +85,10 @@ class OwnLists:
 
     token: Callable[[str], str | None]
     """Status List Token text for one of the portal's token URLs; None when the URL is not one of them."""
-    bitstring: Callable[[str, str], StatusBitstring | None]
-    """(list URL, purpose) -> the bits of one of the portal's W3C lists; None when the URL is not one of them."""
+    bit: Callable[[str, str, int], bool | None]
+    """(list URL, purpose, index) -> whether that bit of one of the portal's W3C lists is set; None when the URL is
+    not one of them. Raises :class:`StatusListError` for a list of the portal's it does not publish or an index outside
+    the list."""
 
 
 def status_reason(claims: Mapping[str, Any], *, now: datetime, own: OwnLists) -> StatusReason | None:
@@ -209,8 +211,9 @@ def _fetch(url: str, *, accept: str) -> bytes:
 
 def _bitstring_reason(entry: StatusEntry, *, issuer: str, now: datetime, own: OwnLists) -> StatusReason | None:
     try:
-        bits = _bitstring(entry, issuer=issuer, now=now, own=own)
-        is_set = bits.get(entry.status_list_index)
+        is_set = own.bit(entry.status_list_credential, entry.status_purpose, entry.status_list_index)
+        if is_set is None:
+            is_set = _bitstring(entry, issuer=issuer, now=now).get(entry.status_list_index)
     except (_Unverifiable, StatusListError) as error:
         logger.info("bitstring status list unusable: %s", error)
         return StatusReason.UNVERIFIABLE
@@ -223,11 +226,8 @@ def _bitstring_reason(entry: StatusEntry, *, issuer: str, now: datetime, own: Ow
     return StatusReason.UNVERIFIABLE
 
 
-def _bitstring(entry: StatusEntry, *, issuer: str, now: datetime, own: OwnLists) -> StatusBitstring:
+def _bitstring(entry: StatusEntry, *, issuer: str, now: datetime) -> StatusBitstring:
     url, purpose = entry.status_list_credential, entry.status_purpose
-    mine = own.bitstring(url, purpose)
-    if mine is not None:
-        return mine
     key = _cache_key("bitstring", url, purpose, issuer)
     cached = cache.get(key)
     if isinstance(cached, bytes):

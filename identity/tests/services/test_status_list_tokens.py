@@ -3,12 +3,15 @@ per revocation list, the SD-JWT VCs it issues point at both lists, and the verif
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
@@ -179,6 +182,37 @@ def test_a_stale_token_is_re_signed_when_served_and_an_unknown_index_is_unverifi
     assert sd_jwt_status_reason(only_token_status(beyond), now=timezone.now()) == "status_unverifiable"
     broken = claims | {"status": {"status_list": {"idx": "7"}}}
     assert sd_jwt_status_reason(broken, now=timezone.now()) == "status_unverifiable"
+
+
+def test_a_bitstring_entry_of_the_portals_reads_the_one_byte_of_its_index():
+    claims = only_bitstring_status(issued_claims("PaymentHistoryCredential"))
+    record = record_of(claims)
+    status.credential_revoke(record=record)
+    revoked = record.revocation_index
+
+    def at(index: int) -> dict:
+        entries = [
+            entry | {"statusListIndex": str(index)} if entry["statusPurpose"] == "revocation" else entry
+            for entry in claims["credentialStatus"]
+        ]
+        return claims | {"credentialStatus": entries}
+
+    with CaptureQueriesContext(connection) as queries:
+        assert sd_jwt_status_reason(at(revoked), now=timezone.now()) == "revoked"
+    reads = [query["sql"] for query in queries if 'FROM "identity_statuslist"' in query["sql"]]
+    assert len(reads) == 2  # revocation and suspension: one byte of each, never the list's bits
+    assert all('"bits"' not in re.sub(r'SUBSTR(ING)?\("identity_statuslist"\."bits"', "", sql) for sql in reads)
+    neighbours = {revoked - 1, revoked + 1, revoked ^ 7, 0, 131_071} - {-1, 131_072}
+    assert [sd_jwt_status_reason(at(index), now=timezone.now()) for index in sorted(neighbours)] == [None] * len(
+        neighbours
+    )
+    for outside in (131_072, 2**40):
+        assert sd_jwt_status_reason(at(outside), now=timezone.now()) == "status_unverifiable"
+    unpublished = [
+        entry | {"statusListCredential": entry["statusListCredential"].rsplit("/", 1)[0] + "/unpublished"}
+        for entry in claims["credentialStatus"]
+    ]
+    assert sd_jwt_status_reason(claims | {"credentialStatus": unpublished}, now=timezone.now()) == "status_unverifiable"
 
 
 def test_a_credential_without_status_references_is_valid_as_far_as_status_goes():
