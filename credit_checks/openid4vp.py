@@ -12,6 +12,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core.sql import CompiledQuery
 from credit_checks.models import ConsentReceipt, CreditCheckRequest, CreditCheckStatus
 from identity.models import PresentationTransaction
 from identity.openid4vci.configurations import credential_configurations
@@ -61,15 +62,26 @@ def credit_check_links(request: CreditCheckRequest) -> verifier.AuthorizationReq
     return verifier.authorization_request_links(presentation)
 
 
+# Compiled once per process: every wallet's answer to a credit check reads both.
+_REQUEST_LOCKED = CompiledQuery(
+    lambda *, presentation_id: CreditCheckRequest.objects.select_related("dealer_organisation")
+    .select_for_update(of=("self",))
+    .filter(presentation_transaction_id=presentation_id)[:1],
+    presentation_id=int,
+)
+_REQUEST_WITH_PRESENTATION = CompiledQuery(
+    lambda *, presentation_hash: CreditCheckRequest.objects.filter(presentation_hash=presentation_hash)
+    .only("id")
+    .order_by()[:1],
+    presentation_hash=str,
+)
+
+
 def _locked_request(presentation: PresentationTransaction) -> CreditCheckRequest | None:
     """The credit check, locked, with its dealer organisation (whose policy decides it) read in the same query; only
     the request's row is locked."""
-    return (
-        CreditCheckRequest.objects.select_related("dealer_organisation")
-        .select_for_update(of=("self",))
-        .filter(presentation_transaction=presentation)
-        .first()
-    )
+    found = _REQUEST_LOCKED.fetch(presentation_id=presentation.pk)
+    return found[0] if found else None
 
 
 def _on_verified(answer: VerifiedAnswer) -> str | None:
@@ -84,7 +96,7 @@ def _on_verified(answer: VerifiedAnswer) -> str | None:
     disclosed = services.disclosed_result_claims(presented.credential.claims)
     if disclosed is None or presented.credential_type != CREDENTIAL_TYPE:
         raise VerifierError(transactions.DCQL_NOT_SATISFIED, "The score band and affordability ceiling are unusable.")
-    if CreditCheckRequest.objects.filter(presentation_hash=answer.presentation_hash).exists():
+    if _REQUEST_WITH_PRESENTATION.fetch(presentation_hash=answer.presentation_hash):
         raise VerifierError(transactions.RESPONSE_REPLAYED, "This presentation has been used before.")
     request.presentation_hash = answer.presentation_hash
     services.credit_check_decide(

@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 
 from accounts.models import DealerOrganisation, User
 from core.errors import ValidationFailed
+from core.sql import CompiledQuery
 from credit_checks.models import CreditCheckPurpose, CreditPolicy
 from identity.credentials.types import SCORE_BANDS
 
@@ -30,14 +31,24 @@ class PolicyOutcome:
     rule_results: tuple[str, ...]
 
 
+# Compiled once per process: every decided credit check reads it (the model orders by version, newest first).
+_POLICY_NEWEST = CompiledQuery(
+    lambda *, dealer_organisation_id, purpose: CreditPolicy.objects.filter(
+        dealer_organisation_id=dealer_organisation_id, purpose=purpose
+    )[:1],
+    dealer_organisation_id=int,
+    purpose=str,
+)
+
+
 def credit_policy_current(*, dealer_organisation: DealerOrganisation, purpose: str) -> CreditPolicy:
     """The newest version of the organisation's policy for ``purpose``; version 1 with the portal defaults is made on
     first use so every verdict names a version."""
     if purpose not in CreditCheckPurpose.values:
         raise ValidationFailed(gettext("Unknown purpose."), fields={"purpose": [gettext("Unknown.")]})
-    policy = CreditPolicy.objects.filter(dealer_organisation=dealer_organisation, purpose=purpose).first()
-    if policy is not None:
-        return policy
+    found = _POLICY_NEWEST.fetch(dealer_organisation_id=dealer_organisation.pk, purpose=purpose)
+    if found:
+        return found[0]
     try:
         with transaction.atomic():
             return CreditPolicy.objects.create(

@@ -24,6 +24,7 @@ from accounts.models import DealerOrganisation
 from core.encryption import field_decrypt, field_encrypt
 from core.outbound import OutboundRefused, outbound_post, outbound_url_check
 from core.outbox import outbox_write
+from core.sql import CompiledQuery
 from credit_checks.models import CreditCheckRequest, DealerWebhook, WebhookDelivery
 
 EVENT_ID_HEADER = "X-FinLab-Event-Id"
@@ -79,9 +80,18 @@ def webhook_event_payload(*, request: CreditCheckRequest) -> dict[str, Any]:
     return {"type": "credit_check.completed", "creditCheck": credit_check_public_view(request=request)}
 
 
+# Compiled once per process: every completed credit check asks it.
+_WEBHOOK_OF = CompiledQuery(
+    lambda *, dealer_organisation_id: DealerWebhook.objects.filter(dealer_organisation_id=dealer_organisation_id)
+    .only("id")
+    .order_by()[:1],
+    dealer_organisation_id=int,
+)
+
+
 def webhook_event_create(*, request: CreditCheckRequest) -> WebhookDelivery | None:
     """Record an event for the request's organisation (if it has a webhook) and send it after commit."""
-    if not DealerWebhook.objects.filter(dealer_organisation_id=request.dealer_organisation_id).exists():
+    if not _WEBHOOK_OF.fetch(dealer_organisation_id=request.dealer_organisation_id):
         return None
     delivery = WebhookDelivery.objects.create(
         event_id=uuid.uuid4(), request=request, payload=webhook_event_payload(request=request)

@@ -351,6 +351,8 @@ def test_an_answer_reads_the_dealer_organisation_with_the_locked_request(open_re
     assert posted.status_code == 200, posted.content
     statements = [query["sql"] for query in queries.captured_queries]
     assert not [sql for sql in statements if sql.startswith('SELECT "accounts_dealerorganisation"')]
-    [locked] = [sql for sql in statements if sql.startswith('SELECT "identity_creditcheckrequest"')]
+    [locked] = [
+        sql for sql in statements if sql.startswith('SELECT "identity_creditcheckrequest"') and "FOR UPDATE" in sql
+    ]
     assert '"accounts_dealerorganisation"' in locked
     assert CreditCheckVerdict.objects.get(request=request).policy.dealer_organisation == request.dealer_organisation

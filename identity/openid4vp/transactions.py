@@ -36,6 +36,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.encryption import field_encrypt
+from core.sql import CompiledQuery
 from identity.credentials import jose, x509
 from identity.credentials.core import CredentialError, Reason
 from identity.credentials.encoding import EncodingError, b64url_decode, json_decode
@@ -186,6 +187,26 @@ class ResponseOutcome:
     redirect_uri: str | None
 
 
+# Compiled once per process: a wallet's answer is the hot path of a dealer's credit check. The replay checks read
+# only the id of a transaction that holds the same answer or presentation.
+_PRESENTATION_LOCKED = CompiledQuery(
+    lambda *, public_id: PresentationTransaction.objects.select_for_update().filter(public_id=public_id)[:1],
+    public_id=uuid.UUID,
+)
+_PRESENTATION_WITH_RESPONSE = CompiledQuery(
+    lambda *, response_hash: PresentationTransaction.objects.filter(response_hash=response_hash)
+    .only("id")
+    .order_by()[:1],
+    response_hash=str,
+)
+_PRESENTATION_WITH_PRESENTATION = CompiledQuery(
+    lambda *, presentation_hash: PresentationTransaction.objects.filter(presentation_hash=presentation_hash)
+    .only("id")
+    .order_by()[:1],
+    presentation_hash=str,
+)
+
+
 def presentation_response_receive(
     *, public_id: uuid.UUID, form: Mapping[str, str], now: datetime | None = None
 ) -> ResponseOutcome:
@@ -194,7 +215,8 @@ def presentation_response_receive(
     now = now or timezone.now()
     refusal: VerifierError | None = None
     with transaction.atomic():
-        presentation = PresentationTransaction.objects.select_for_update().filter(public_id=public_id).first()
+        found = _PRESENTATION_LOCKED.fetch(public_id=public_id)
+        presentation = found[0] if found else None
         if presentation is None:
             raise VerifierError("unknown_request", "No authorization request is waiting at this address.", status=404)
         try:
@@ -218,7 +240,7 @@ def _receive(*, presentation: PresentationTransaction, form: Mapping[str, str], 
         presentation.encrypted_private_key = b""
         presentation.save(update_fields=["status", "completed_at", "encrypted_private_key"])
         raise VerifierError(REQUEST_EXPIRED, "This authorization request has expired.")
-    if PresentationTransaction.objects.filter(response_hash=response_hash).exists():
+    if _PRESENTATION_WITH_RESPONSE.fetch(response_hash=response_hash):
         raise VerifierError(RESPONSE_REPLAYED, "This answer has been received before.")
     presentation.response_hash = response_hash
     payload = _response_payload(presentation=presentation, form=form)
@@ -228,7 +250,7 @@ def _receive(*, presentation: PresentationTransaction, form: Mapping[str, str], 
         raise VerifierError(reason, "The wallet did not answer the request.")
     vp_token = payload.get("vp_token")
     presentation_hash = _sha256(vp_token if isinstance(vp_token, str) else json.dumps(vp_token, sort_keys=True))
-    if PresentationTransaction.objects.filter(presentation_hash=presentation_hash).exists():
+    if _PRESENTATION_WITH_PRESENTATION.fetch(presentation_hash=presentation_hash):
         raise VerifierError(RESPONSE_REPLAYED, "This presentation has been accepted before.")
     presentation.presentation_hash = presentation_hash
     try:
