@@ -26,7 +26,9 @@ in this process with a minimal HTTP/1.1 keep-alive client on raw streams (bench/
 before the phase starts, so the timed loop only writes them and reads answers. How late each request left its
 schedule (send lag) and the generator's own CPU are measured and reported: on a machine with few cores the generator
 competes with the server, and a late send shows there rather than as server latency alone. The generator raises its
-own priority above the server's when it may (`GENERATOR_NICE`), so it is not kept off a core by what it measures.
+own priority above the server's when it may (`GENERATOR_NICE`), so it is not kept off a core by what it measures,
+and pauses its own garbage collector during each timed phase (`_collector_paused`), so its pauses are not counted as
+the portal's.
 
 `python -m bench --only bench.open_loop`.
 """
@@ -34,6 +36,8 @@ own priority above the server's when it may (`GENERATOR_NICE`), so it is not kep
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import json
 import math
 import os
@@ -42,7 +46,7 @@ import time
 import urllib.parse
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -322,14 +326,32 @@ async def _closed_loop(pool: Pool, endpoint: Endpoint, batch: Batch, *, seconds:
                 return
             await outcomes.send(pool, endpoint, batch.request(index), index, time.perf_counter(), lag=False)
 
-    began = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(CAPACITY_CLIENTS)))
-    elapsed = time.perf_counter() - began
+    with _collector_paused():
+        began = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(CAPACITY_CLIENTS)))
+        elapsed = time.perf_counter() - began
     wrong = await asyncio.to_thread(_in_thread, batch.wrong, outcomes.succeeded)
     answered = len(outcomes.succeeded) - wrong
     return Phase(
         len(outcomes.latencies_ms), elapsed, outcomes.latencies_ms, outcomes.failures, wrong, answered / elapsed
     )
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The generator's own cyclic garbage collector off for a timed phase, its heap frozen first. The generator holds
+    the portal's models, the phase's prepared requests and a task for every request sent; with a callback on its
+    collector (2026-12-07), its full collections took 100 to 180 ms each, and each held back sends and the reading
+    of answers, counted as the portal's latency. Reference counting still frees what the phase drops; what cycles it
+    leaves are collected after the phase."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
 
 
 def _in_thread(function: Callable[[list[int]], int], indices: list[int]) -> int:
@@ -347,19 +369,20 @@ async def _open_loop(pool: Pool, endpoint: Endpoint, raws: list[bytes], batch: B
     total = len(raws)
     tasks = []
     await pool.warm(CAPACITY_CLIENTS)
-    start = time.perf_counter() + 0.2
-    cpu_before = time.process_time()
-    index = 0
-    while index < total:
-        now = time.perf_counter()
-        while index < total and (due := start + index / rate) <= now:
-            tasks.append(asyncio.create_task(outcomes.send(pool, endpoint, raws[index], index, due, lag=True)))
-            index += 1
-        if index < total:
-            await asyncio.sleep(start + index / rate - time.perf_counter())
-    await asyncio.gather(*tasks)
-    cpu = time.process_time() - cpu_before
-    wall = time.perf_counter() - start
+    with _collector_paused():
+        start = time.perf_counter() + 0.2
+        cpu_before = time.process_time()
+        index = 0
+        while index < total:
+            now = time.perf_counter()
+            while index < total and (due := start + index / rate) <= now:
+                tasks.append(asyncio.create_task(outcomes.send(pool, endpoint, raws[index], index, due, lag=True)))
+                index += 1
+            if index < total:
+                await asyncio.sleep(start + index / rate - time.perf_counter())
+        await asyncio.gather(*tasks)
+        cpu = time.process_time() - cpu_before
+        wall = time.perf_counter() - start
     wrong = await asyncio.to_thread(_in_thread, batch.wrong, outcomes.succeeded)
     slow = [
         (due - start, latency)
@@ -493,7 +516,8 @@ def report(results: list[tuple[Endpoint, Phase, Phase]], *, priority: str = "") 
             *lag_rows,
             "",
             f"The generator ran {priority or 'at the default priority'} and used {mean_cpu:.1%} of one core on "
-            f"average, on a machine with {os.cpu_count()} cores it shares with the server.",
+            f"average, on a machine with {os.cpu_count()} cores it shares with the server; its own garbage collector "
+            "was paused during each timed phase, its heap frozen before it.",
             "",
             f"Answers slower than {SLOW_MS:.0f} ms in the open loop, by the second of the phase they were due in (a "
             "stall of the machine or the server shows as one run of seconds; a slow endpoint as answers all along):",
