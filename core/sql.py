@@ -145,6 +145,15 @@ class CompiledQuery(Generic[M]):
         return _Compiled(sql=sql, slots=slots, compiler=compiler)
 
 
+def row_with(model: type[M], field: str, kind: type) -> CompiledQuery[M]:
+    """A compiled read of the primary key of one row whose `field` equals the value given under that name: a hot
+    path's existence check (a replay, a registration) without Django building and compiling `.exists()` each time."""
+    pk_name = model._meta.pk.name
+    return CompiledQuery(
+        lambda **values: model._default_manager.filter(**values).only(pk_name).order_by()[:1], **{field: kind}
+    )
+
+
 class _Compiled:
     """The SQL of a `CompiledQuery`, its parameter slots (the value's name and conversion, or a fixed value), and the
     compiler that made it, which knows how its rows become instances."""

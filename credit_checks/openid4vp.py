@@ -12,7 +12,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from core.sql import CompiledQuery
+from core.sql import CompiledQuery, row_with
 from credit_checks.models import ConsentReceipt, CreditCheckRequest, CreditCheckStatus
 from identity.models import PresentationTransaction
 from identity.openid4vci.configurations import credential_configurations
@@ -69,12 +69,7 @@ _REQUEST_LOCKED = CompiledQuery(
     .filter(presentation_transaction_id=presentation_id)[:1],
     presentation_id=int,
 )
-_REQUEST_WITH_PRESENTATION = CompiledQuery(
-    lambda *, presentation_hash: CreditCheckRequest.objects.filter(presentation_hash=presentation_hash)
-    .only("id")
-    .order_by()[:1],
-    presentation_hash=str,
-)
+_REQUEST_WITH_PRESENTATION = row_with(CreditCheckRequest, "presentation_hash", str)
 
 
 def _locked_request(presentation: PresentationTransaction) -> CreditCheckRequest | None:

@@ -24,7 +24,7 @@ from accounts.models import DealerOrganisation
 from core.encryption import field_decrypt, field_encrypt
 from core.outbound import OutboundRefused, outbound_post, outbound_url_check
 from core.outbox import outbox_write
-from core.sql import CompiledQuery
+from core.sql import row_with
 from credit_checks.models import CreditCheckRequest, DealerWebhook, WebhookDelivery
 
 EVENT_ID_HEADER = "X-FinLab-Event-Id"
@@ -81,12 +81,7 @@ def webhook_event_payload(*, request: CreditCheckRequest) -> dict[str, Any]:
 
 
 # Compiled once per process: every completed credit check asks it.
-_WEBHOOK_OF = CompiledQuery(
-    lambda *, dealer_organisation_id: DealerWebhook.objects.filter(dealer_organisation_id=dealer_organisation_id)
-    .only("id")
-    .order_by()[:1],
-    dealer_organisation_id=int,
-)
+_WEBHOOK_OF = row_with(DealerWebhook, "dealer_organisation_id", int)
 
 
 def webhook_event_create(*, request: CreditCheckRequest) -> WebhookDelivery | None:

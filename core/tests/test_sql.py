@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import ApiToken, DealerOrganisation
 from accounts.roles import Role
 from accounts.services import api_token_create
-from core.sql import CompiledQuery, insert_statement, saved_mark, statements_compose
+from core.sql import CompiledQuery, insert_statement, row_with, saved_mark, statements_compose
 
 pytestmark = pytest.mark.django_db
 
@@ -108,6 +108,20 @@ def test_an_integer_the_backend_types_for_the_server_is_replayed_with_its_type(m
         (expected,) = part(user_id=dealer.pk, start=start)
         assert found.part == expected.part
     assert [compiled.fetch(user_id=dealer.pk, start=start)[0].part for start in (1, 8)] == ["Dealer", "manage"]
+
+
+def test_a_row_with_a_value_reads_only_its_key_and_finds_what_exists_finds(make_user):
+    dealer = make_user(Role.DEALER)
+    api_token_create(user=dealer, name="DMS")
+    named = row_with(ApiToken, "name", str)
+
+    with CaptureQueriesContext(connection) as queries:
+        (found,) = named.fetch(name="DMS")
+    assert named.fetch(name="nothing") == [] and not ApiToken.objects.filter(name="nothing").exists()
+    assert found.pk == ApiToken.objects.get(name="DMS").pk
+    assert found.get_deferred_fields() == {field.attname for field in ApiToken._meta.concrete_fields} - {"id"}
+    (sql,) = [query["sql"] for query in queries.captured_queries]
+    assert sql.startswith('SELECT "accounts_apitoken"."id" FROM') and "ORDER BY" not in sql
 
 
 def test_a_value_the_query_reshapes_or_drops_is_refused_when_compiling(make_user):

@@ -36,7 +36,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.encryption import field_encrypt
-from core.sql import CompiledQuery
+from core.sql import CompiledQuery, row_with
 from identity.credentials import jose, x509
 from identity.credentials.core import CredentialError, Reason
 from identity.credentials.encoding import EncodingError, b64url_decode, json_decode
@@ -193,18 +193,8 @@ _PRESENTATION_LOCKED = CompiledQuery(
     lambda *, public_id: PresentationTransaction.objects.select_for_update().filter(public_id=public_id)[:1],
     public_id=uuid.UUID,
 )
-_PRESENTATION_WITH_RESPONSE = CompiledQuery(
-    lambda *, response_hash: PresentationTransaction.objects.filter(response_hash=response_hash)
-    .only("id")
-    .order_by()[:1],
-    response_hash=str,
-)
-_PRESENTATION_WITH_PRESENTATION = CompiledQuery(
-    lambda *, presentation_hash: PresentationTransaction.objects.filter(presentation_hash=presentation_hash)
-    .only("id")
-    .order_by()[:1],
-    presentation_hash=str,
-)
+_PRESENTATION_WITH_RESPONSE = row_with(PresentationTransaction, "response_hash", str)
+_PRESENTATION_WITH_PRESENTATION = row_with(PresentationTransaction, "presentation_hash", str)
 
 
 def presentation_response_receive(
