@@ -122,6 +122,12 @@ class CompiledQuery(Generic[M]):
             rows = cursor.fetchall()
         return [compiled.instance(row) for row in compiled.converted(rows)]
 
+    def first(self, **values: Any) -> M | None:
+        """The first instance `fetch(**values)` yields, or None (for a queryset of at most one row: a lookup by a
+        unique value, sliced `[:1]`)."""
+        found = self.fetch(**values)
+        return found[0] if found else None
+
     def _compile(self) -> _Compiled:
         markers = {name: _marker(kind, index) for index, (name, kind) in enumerate(self._kinds.items())}
         queryset = self._build(**markers)

@@ -75,8 +75,7 @@ _REQUEST_WITH_PRESENTATION = row_with(CreditCheckRequest, "presentation_hash", s
 def _locked_request(presentation: PresentationTransaction) -> CreditCheckRequest | None:
     """The credit check, locked, with its dealer organisation (whose policy decides it) read in the same query; only
     the request's row is locked."""
-    found = _REQUEST_LOCKED.fetch(presentation_id=presentation.pk)
-    return found[0] if found else None
+    return _REQUEST_LOCKED.first(presentation_id=presentation.pk)
 
 
 def _on_verified(answer: VerifiedAnswer) -> str | None:

@@ -46,9 +46,9 @@ def credit_policy_current(*, dealer_organisation: DealerOrganisation, purpose: s
     first use so every verdict names a version."""
     if purpose not in CreditCheckPurpose.values:
         raise ValidationFailed(gettext("Unknown purpose."), fields={"purpose": [gettext("Unknown.")]})
-    found = _POLICY_NEWEST.fetch(dealer_organisation_id=dealer_organisation.pk, purpose=purpose)
-    if found:
-        return found[0]
+    policy = _POLICY_NEWEST.first(dealer_organisation_id=dealer_organisation.pk, purpose=purpose)
+    if policy is not None:
+        return policy
     try:
         with transaction.atomic():
             return CreditPolicy.objects.create(

@@ -78,6 +78,17 @@ def test_a_compiled_query_sends_the_querysets_sql(make_user):
     ]
 
 
+def test_first_gives_the_one_instance_or_none(make_user):
+    dealer = make_user(Role.DEALER)
+    token, _ = api_token_create(user=dealer, name="DMS")
+    compiled = CompiledQuery(lambda *, name: ApiToken.objects.filter(name=name)[:1], name=str)
+
+    found = compiled.first(name="DMS")
+
+    assert found is not None and found.pk == token.pk
+    assert compiled.first(name="nothing") is None
+
+
 def test_a_compiled_lock_compiles_inside_the_transaction(make_user):
     dealer = make_user(Role.DEALER)
     token, _ = api_token_create(user=dealer, name="DMS")

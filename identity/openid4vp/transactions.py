@@ -205,8 +205,7 @@ def presentation_response_receive(
     now = now or timezone.now()
     refusal: VerifierError | None = None
     with transaction.atomic():
-        found = _PRESENTATION_LOCKED.fetch(public_id=public_id)
-        presentation = found[0] if found else None
+        presentation = _PRESENTATION_LOCKED.first(public_id=public_id)
         if presentation is None:
             raise VerifierError("unknown_request", "No authorization request is waiting at this address.", status=404)
         try:

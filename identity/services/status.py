@@ -332,10 +332,9 @@ def _own_bit(url: str, purpose: str, index: int) -> bool | None:
     if not url.startswith(prefix):
         return None
     position = min(max(index, 0) // 8 + 1, _LARGEST_POSITION)
-    found = _OWN_STATUS_BYTE.fetch(list_id=url.removeprefix(prefix), purpose=purpose, position=position)
-    if not found:
+    status_list = _OWN_STATUS_BYTE.first(list_id=url.removeprefix(prefix), purpose=purpose, position=position)
+    if status_list is None:
         raise StatusListError(f"the portal publishes no {purpose} list at {url}")
-    status_list = found[0]
     if not 0 <= index < status_list.size_in_bits:
         raise StatusListError(f"status index {index} is outside the list of {status_list.size_in_bits} bits")
     return bool(bytes(status_list.status_byte)[0] & 0x80 >> index % 8)

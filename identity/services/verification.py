@@ -53,8 +53,7 @@ class TrustedIssuerLookup:
 
     def __call__(self, did: str) -> TrustedIssuer | None:
         if did not in self._rows:
-            found = _TRUSTED_ISSUER.fetch(did=did)
-            self._rows[did] = found[0] if found else None
+            self._rows[did] = _TRUSTED_ISSUER.first(did=did)
         return self._rows[did]
 
 
@@ -112,17 +111,15 @@ def anchor_status_for(anchor_bytes: bytes, *, allow_pending: bool = False) -> An
     """Whether the credential's salted leaf is anchored: its stored proof leads to its batch's root, and the Tangle
     node confirms the batch's block carries that root (``unverifiable`` when the node cannot be asked)."""
     credential_id = _credential_id_of(anchor_bytes)
-    records = _CREDENTIAL_RECORD.fetch(credential_id=credential_id) if credential_id else []
-    if not records:
+    record = _CREDENTIAL_RECORD.first(credential_id=credential_id) if credential_id else None
+    if record is None:
         return AnchorStatus.MISSING
-    record = records[0]
     leaf_hash = credential_leaf_hash(anchor_bytes, bytes(record.leaf_salt))
     if leaf_hash.hex() != record.leaf_hash:
         return AnchorStatus.INVALID
-    leaves = _ANCHOR_LEAF.fetch(leaf_hash=record.leaf_hash)
-    if not leaves:
+    leaf = _ANCHOR_LEAF.first(leaf_hash=record.leaf_hash)
+    if leaf is None:
         return AnchorStatus.MISSING
-    leaf = leaves[0]
     if leaf.state != AnchorLeaf.State.ANCHORED or leaf.batch is None:
         return AnchorStatus.ANCHORED if allow_pending else AnchorStatus.MISSING
     if leaf.batch.state != AnchorBatch.State.ANCHORED:

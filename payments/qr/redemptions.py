@@ -198,8 +198,7 @@ _CODE_FOR_REDEMPTION = CompiledQuery(_code_for_redemption_query, public_id=uuid.
 def _code_for_redemption(*, claims: QrTokenClaims, organisation: DealerOrganisation, currency: str) -> QrCode:
     """The code a verified token names, locked; refuses unknown codes and stale or expired tokens here, and
     everything else through the acceptance check every spending path shares."""
-    found = _CODE_FOR_REDEMPTION.fetch(public_id=claims.public_id, organisation_id=organisation.pk)
-    code = found[0] if found else None
+    code = _CODE_FOR_REDEMPTION.first(public_id=claims.public_id, organisation_id=organisation.pk)
     if code is None:
         raise ValidationFailed(gettext_lazy("This payment code is unknown."), code="code_unknown")
     if claims.version != code.version:
