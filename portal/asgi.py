@@ -25,6 +25,8 @@ from django.urls import get_resolver, re_path  # noqa: E402
 
 from core.runtime import runtime_tune  # noqa: E402
 from core.serving import protocol_cycles_release  # noqa: E402
+from machines.ocpp.central_system import schema_validators_compile  # noqa: E402
+from portal.celery import app as celery_app  # noqa: E402
 from portal.routing import station_websocket_urlpatterns, websocket_urlpatterns  # noqa: E402
 
 # One request at a time per process, as Django's ASGI handler ran synchronous views: more threads made the
@@ -51,6 +53,15 @@ protocol_cycles_release()
 # holiday calendars, the direct-debit schemas) outlived middle collections into the oldest generation, which the
 # reclaim after a wave of disconnects walks (core/runtime.py).
 get_resolver().url_patterns  # noqa: B018 - the property imports the URLconf and every module it names
+
+# The same for what the first station messages and the first task sent would do: compile the OCPP schema validators
+# (26 of them, about 130 ms, which a restart storm's first messages waited for on the event loop) and import every
+# app's tasks and Celery's sending side, including the broker's transport (no connection is made). Made later, they
+# too outlived the stations' objects among them.
+schema_validators_compile()
+celery_app.loader.import_default_modules()
+with celery_app.connection_for_write() as broker:
+    broker.transport  # noqa: B018 - the property imports and makes the transport; it connects nothing
 
 # Start-up is over: what it made is frozen out of the collector's way, and its thresholds set for a server process.
 runtime_tune()

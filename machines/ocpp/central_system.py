@@ -43,7 +43,7 @@ from core.errors import ApplicationError
 from machines import metering
 from machines.metering import MeterDataError
 from machines.ocpp.database import Coalesced, in_db_thread
-from machines.ocpp.schemas import payload_validate
+from machines.ocpp.schemas import payload_validate, validators_compile
 from machines.services import charging
 from machines.services.charging import AuthorizationStatus
 
@@ -543,3 +543,14 @@ class CentralSystem201(_Refusing, ChargePoint201):
             readings=readings,
         )
         return result201.TransactionEvent(id_token_info={"status": STATUS_201[outcome.status]})
+
+
+def schema_validators_compile() -> None:
+    """Compiles the schema validators of every action the two central systems check (`schemas.validators_compile`);
+    a server process calls it at start-up (portal/asgi.py)."""
+    validators_compile(
+        (central_system._ocpp_version, action)
+        for central_system in (CentralSystem16, CentralSystem201)
+        for action, (_, validated) in central_system._routes.items()
+        if validated
+    )

@@ -18,7 +18,7 @@ from ocpp.exceptions import OCPPError
 from ocpp.messages import Call, CallResult, _validate_payload, get_validator
 
 from machines.ocpp import schemas
-from machines.ocpp.central_system import CentralSystem16, CentralSystem201
+from machines.ocpp.central_system import CentralSystem16, CentralSystem201, schema_validators_compile
 
 SCHEMA_DIRECTORIES = {"1.6": "v16", "2.0.1": "v201"}
 WRONG_VALUES = [None, True, -1, 1.0, 1.5, "x" * 600, [], {}, {"unexpectedKey": 1}]
@@ -199,3 +199,30 @@ def test_a_schema_that_refers_to_itself_is_left_to_the_library():
 
     with pytest.raises(schemas._Recursive):
         schemas.schema_inlined(schema)
+
+
+def test_the_gateway_compiles_every_validator_it_checks_with_before_its_first_message(monkeypatch):
+    monkeypatch.setattr(schemas, "_validators", {})
+    schema_validators_compile()
+
+    checked = [
+        (message_type, action, version)
+        for version, central_system in (("1.6", CentralSystem16), ("2.0.1", CentralSystem201))
+        for action, (_, validated) in central_system._routes.items()
+        if validated
+        for message_type in (Call.message_type_id, CallResult.message_type_id)
+    ]
+    assert sorted(schemas._validators) == sorted(checked)
+    left_to_the_library = {key for key in checked if key[2] == "1.6" and key[:2] in schemas._DECIMAL_16}
+    assert {key for key, validator in schemas._validators.items() if validator is None} == left_to_the_library
+
+    def compiled_while_serving(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a validator was compiled while a message was checked")
+
+    monkeypatch.setattr(schemas.fastjsonschema, "compile", compiled_while_serving)
+    for message, version in [
+        (Call("1", "BootNotification", {"chargePointVendor": "FinLab", "chargePointModel": "AC22"}), "1.6"),
+        (Call("2", "Heartbeat", {}), "2.0.1"),
+        (CallResult("3", {"currentTime": "2026-12-07T10:00:00Z"}, "Heartbeat"), "2.0.1"),
+    ]:
+        schemas.payload_validate(message, version)
