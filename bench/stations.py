@@ -9,7 +9,10 @@ on uvloop) against one server process started as `core.serving` starts it, with 
 2. Steady state for `SECONDS`: a heartbeat every 30 s and, during its session, meter values every 10 s; each station
    starts and stops one session at a random moment of the run (so `STATIONS` sessions start and stop across it).
    Round trips per minute and overall, from `WARMUP_SECONDS` after the storm.
-3. Every station disconnects; the run waits for the server to hand memory back, then for settlement.
+3. Every station disconnects; the run waits for the server to hand memory back.
+4. Second wave: every station connects again at once, heartbeats for `SECOND_WAVE_SECONDS` and leaves: whether the
+   memory the first wave left with the server process is used for the same connections again, or added to. Then the
+   run waits for settlement.
 
 Server figures, read from the server process: CPU seconds (utime + stime from /proc) over the steady state divided by
 the OCPP messages of that window. The window begins once every station has booted or failed (and not before
@@ -62,6 +65,10 @@ SESSION_SECONDS = (min(60.0, SECONDS / 6), min(180.0, SECONDS / 3))
 WARMUP_SECONDS = min(30.0, SECONDS / 6)
 SETTLE_TIMEOUT_SECONDS = 900.0
 RELEASE_WAIT_SECONDS = 15.0
+# The second wave: every station back at once after the first left, heartbeats for a minute, no session; its memory
+# is read once every station has booted and this long has passed.
+SECOND_WAVE_SECONDS = 60.0
+SECOND_WAVE_SETTLE_SECONDS = 10.0
 PASSWORD = "bench-station-password-01"  # noqa: S105 - the bench fleet's throwaway credential (bench.machines)
 TARGETS = {"steady_p99_ms": 100.0, "boot_p99_ms": 2000.0, "cpu_ms_per_message": 1.5, "gc_pause_ms": 50.0}
 
@@ -91,13 +98,14 @@ class Plan:
 class Outcome:
     name: str
     fleet: Fleet
+    again: Fleet  # the second wave: the same stations back at once, heartbeats only, then gone again
     storm_seconds: float
     storm_cpu_seconds: tuple[float, float]  # server, simulator, until every station booted or failed
     steady: tuple[float, float]  # monotonic start and end of the measured window
     cpu_seconds: float
     departure_cpu_seconds: float  # from the window's end until every station's task ended (their disconnects)
     phases: dict[str, float]  # wall-clock (time.time()) moments the storm, the steady state and the departure began
-    resident: dict[str, int]  # before, connected, after
+    resident: dict[str, int]  # before, connected, after; connected again, after again (the second wave)
     blocks: dict[str, int]  # Python's allocated memory blocks at the same moments
     gc: dict[str, dict[str, float]]
     long_pauses: list[dict[str, float]]  # core.runtime's collections over 50 ms: moment, generation, wall and CPU ms
@@ -334,10 +342,35 @@ def _fleet_run(name: str, pairs: list[tuple[str, str]], *, baseline: bool) -> Ou
         time.sleep(RELEASE_WAIT_SECONDS)
         runtime = _runtime_stats(stats_path)
         resident["after"], blocks["after"] = runtime.get("resident_bytes", 0), runtime.get("allocated_blocks", 0)
+        again = Fleet()
+
+        async def second_wave() -> None:
+            """The same stations come back at once (a second restart storm), heartbeat, and leave again: is the memory
+            the first wave left with the process used for them, or added to?"""
+            wave_end = time.monotonic() + SECOND_WAVE_SECONDS
+            tasks = [
+                asyncio.create_task(
+                    _SimulatedStation(
+                        station_id=station_id, id_token=token, version="1.6" if index % 2 == 0 else "2.0.1",
+                        fleet=again, plan=Plan(start=float("inf"), stop=float("inf"), end=wave_end),
+                    ).run(base_url)
+                )
+                for index, (station_id, token) in enumerate(pairs)
+            ]  # fmt: skip
+            while len(again.boots) + len(again.failures) < len(pairs) and time.monotonic() < wave_end:
+                await asyncio.sleep(0.5)
+            await asyncio.sleep(max(0.0, min(SECOND_WAVE_SETTLE_SECONDS, wave_end - time.monotonic() - 1)))
+            resident["connected again"] = _runtime_stats(stats_path).get("resident_bytes", 0)
+            await asyncio.gather(*tasks)
+
+        uvloop.run(second_wave())
+        time.sleep(RELEASE_WAIT_SECONDS)
+        resident["after again"] = _runtime_stats(stats_path).get("resident_bytes", 0)
         settlement = _settled(pairs)
     return Outcome(
         name=name,
         fleet=fleet,
+        again=again,
         storm_seconds=steady["storm_seconds"],
         storm_cpu_seconds=(steady["server_cpu_storm"], steady["simulator_cpu_storm"]),
         steady=(steady["began"], steady["ended"]),
@@ -460,13 +493,20 @@ def _report(outcomes: list[Outcome]) -> str:
             f"{connected / max(len(fleet.handshakes), 1) / 1024:.0f} KiB",
         )
         add("kept after every station left", f"{kept / 2**20:.0f} MiB ({kept / max(connected, 1):.0%} of the connections' memory)")  # fmt: skip
+        connected_again = outcome.resident.get("connected again", 0) - outcome.resident.get("connected", 0)
+        kept_again = outcome.resident.get("after again", 0) - outcome.resident.get("after", 0)
+        add("second wave (every station back at once, 60 s of heartbeats): connected / failures / BootNotification p99", f"{len(outcome.again.handshakes):,} / {len(outcome.again.failures)} / {_percentile(outcome.again.boots, .99)*1000:.0f} ms")  # fmt: skip
+        add("second wave: resident memory connected, over the first wave's connected", f"{connected_again / 2**20:+.0f} MiB")  # fmt: skip
+        add("second wave: kept after it left, over what the first wave kept", f"{kept_again / 2**20:+.0f} MiB")  # fmt: skip
         add("Python memory blocks before / connected / after", " / ".join(f"{outcome.blocks.get(moment, 0):,}" for moment in ("before", "connected", "after")))  # fmt: skip
         add("sessions started / stopped / settled / settled twice / left open", f"{fleet.sessions_started:,} / {fleet.sessions_stopped:,} / {settlement['settled']:,} / {settlement['settled_twice']} / {settlement['still_active']}")  # fmt: skip
         add("invoiced = operator credited (cents)", f"{settlement['invoiced']:,} = {settlement['operator_credited']:,}")
     header = "| figure | " + " | ".join(
         "before: defaults, deflate" if outcome.name == "before" else "now" for outcome in outcomes
     )
-    failures = [failure for outcome in outcomes for failure in outcome.fleet.failures[:5]]
+    failures = [
+        failure for outcome in outcomes for failure in [*outcome.fleet.failures[:5], *outcome.again.failures[:5]]
+    ]
     return "\n".join(
         [
             "## OCPP fleet on one server (issue 20, target 4)",
@@ -476,7 +516,9 @@ def _report(outcomes: list[Outcome]) -> str:
             "storm), heartbeat every 30 s, one session each at a random moment with meter values every 10 s. Steady "
             "state from when every station has booted or failed (at least "
             f"{WARMUP_SECONDS:.0f} s after the storm began) until the first station leaves. Targets: steady p99 < 100 ms, BootNotification "
-            "p99 < 2 s, ≤ 1.5 ms server CPU per message, no GC pause over 50 ms, every session settled once.",
+            "p99 < 2 s, ≤ 1.5 ms server CPU per message, no GC pause over 50 ms, every session settled once. Then "
+            f"every station comes back at once for {SECOND_WAVE_SECONDS:.0f} s of heartbeats (the second wave) and "
+            "leaves again: whether the memory the first wave left with the server process serves it again.",
             "",
             header + " |",
             "|---|" + "---|" * len(outcomes),
