@@ -277,6 +277,27 @@ def _runtime_stats(stats_path: str) -> dict:
     return json.loads(Path(files[-1]).read_text()) if files else {}
 
 
+def _fleet_connect(
+    pairs: list[tuple[str, str]], *, fleet: Fleet, plans: list[Plan], base_url: str
+) -> list[asyncio.Task[None]]:
+    """Every station of `pairs` connecting at once (half 1.6J, half 2.0.1), each living by its plan, as tasks."""
+    return [
+        asyncio.create_task(
+            _SimulatedStation(
+                station_id=station_id, id_token=token, version="1.6" if index % 2 == 0 else "2.0.1",
+                fleet=fleet, plan=plans[index],
+            ).run(base_url)
+        )
+        for index, (station_id, token) in enumerate(pairs)
+    ]  # fmt: skip
+
+
+async def _fleet_booted(fleet: Fleet, stations: int, *, until: float) -> None:
+    """Returns once every station has booted or failed, or at the monotonic moment `until`."""
+    while len(fleet.boots) + len(fleet.failures) < stations and time.monotonic() < until:
+        await asyncio.sleep(0.5)
+
+
 def _fleet_run(name: str, pairs: list[tuple[str, str]], *, baseline: bool) -> Outcome:
     import uvloop
 
@@ -311,17 +332,8 @@ def _fleet_run(name: str, pairs: list[tuple[str, str]], *, baseline: bool) -> Ou
 
         async def main() -> None:
             steady["server_cpu_storm"], steady["simulator_cpu_storm"] = _cpu_seconds(web_pid), _cpu_seconds(os.getpid())
-            tasks = [
-                asyncio.create_task(
-                    _SimulatedStation(
-                        station_id=station_id, id_token=token, version="1.6" if index % 2 == 0 else "2.0.1",
-                        fleet=fleet, plan=plans[index],
-                    ).run(base_url)
-                )
-                for index, (station_id, token) in enumerate(pairs)
-            ]  # fmt: skip
-            while len(fleet.boots) + len(fleet.failures) < len(pairs) and time.monotonic() < end:
-                await asyncio.sleep(0.5)
+            tasks = _fleet_connect(pairs, fleet=fleet, plans=plans, base_url=base_url)
+            await _fleet_booted(fleet, len(pairs), until=end)
             steady["storm_seconds"] = time.monotonic() - storm_began
             steady["server_cpu_storm"] = _cpu_seconds(web_pid) - steady["server_cpu_storm"]
             steady["simulator_cpu_storm"] = _cpu_seconds(os.getpid()) - steady["simulator_cpu_storm"]
@@ -348,17 +360,9 @@ def _fleet_run(name: str, pairs: list[tuple[str, str]], *, baseline: bool) -> Ou
             """The same stations come back at once (a second restart storm), heartbeat, and leave again: is the memory
             the first wave left with the process used for them, or added to?"""
             wave_end = time.monotonic() + SECOND_WAVE_SECONDS
-            tasks = [
-                asyncio.create_task(
-                    _SimulatedStation(
-                        station_id=station_id, id_token=token, version="1.6" if index % 2 == 0 else "2.0.1",
-                        fleet=again, plan=Plan(start=float("inf"), stop=float("inf"), end=wave_end),
-                    ).run(base_url)
-                )
-                for index, (station_id, token) in enumerate(pairs)
-            ]  # fmt: skip
-            while len(again.boots) + len(again.failures) < len(pairs) and time.monotonic() < wave_end:
-                await asyncio.sleep(0.5)
+            no_sessions = [Plan(start=float("inf"), stop=float("inf"), end=wave_end) for _ in pairs]
+            tasks = _fleet_connect(pairs, fleet=again, plans=no_sessions, base_url=base_url)
+            await _fleet_booted(again, len(pairs), until=wave_end)
             await asyncio.sleep(max(0.0, min(SECOND_WAVE_SETTLE_SECONDS, wave_end - time.monotonic() - 1)))
             resident["connected again"] = _runtime_stats(stats_path).get("resident_bytes", 0)
             await asyncio.gather(*tasks)
