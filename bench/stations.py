@@ -27,24 +27,31 @@ The simulator shares the machine with the server, so its own CPU is kept low and
 (`simulator CPU` over the storm): it does not check payloads against the OCPP schemas (its stations' messages are
 fixed and valid; the server still checks every one it receives and pays for it), and a CALLERROR answer counts as a
 failure rather than as an answer. A storm in which the simulator used more CPU than the server mostly measures the
-simulator: real stations bring their own CPUs.
+simulator: real stations bring their own CPUs. For the same reason its own collector freezes its heap once every
+station has booted and runs no automatic full collection until the stations leave (`BENCH_STATIONS_SIMULATOR_GC`,
+`_simulator_collector_steady`): with Python's defaults each of its full collections held its event loop for about
+half a second, and every round trip in flight counted it. Its collections in the steady state are reported.
 
 Baseline in the same run (`BENCH_STATIONS_BASELINE=1`): the same fleet against a server with Python's collector
 defaults, no freeze and compressed websocket frames (what the server did before), measured first.
 
-`python -m bench --only bench.stations`; `BENCH_STATIONS` (default 5000), `BENCH_STATIONS_SECONDS` (default 600).
+`python -m bench --only bench.stations`; `BENCH_STATIONS` (default 5000), `BENCH_STATIONS_SECONDS` (default 600),
+`BENCH_STATIONS_SIMULATOR_GC=python` for the simulator's collector as it ran before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import gc
 import glob
 import json
 import logging
 import os
 import random
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +65,9 @@ from machines.testing import energy_sample16, iso, transaction_event201
 STATIONS = int(os.environ.get("BENCH_STATIONS", "5000"))
 SECONDS = float(os.environ.get("BENCH_STATIONS_SECONDS", "600"))
 WITH_BASELINE = os.environ.get("BENCH_STATIONS_BASELINE", "") not in ("", "0", "false")
+# The simulator's own collector during the steady state: "steady" (its heap frozen once every station has booted, no
+# automatic full collection) or "python" (Python's defaults throughout, how the simulator ran before).
+SIMULATOR_GC = os.environ.get("BENCH_STATIONS_SIMULATOR_GC", "steady")
 HEARTBEAT_SECONDS = 30.0
 METER_SECONDS = 10.0
 # A session lasts 1 to 3 minutes (shorter in a run too short for that), with a stop well before the run ends.
@@ -110,6 +120,7 @@ class Outcome:
     gc: dict[str, dict[str, float]]
     long_pauses: list[dict[str, float]]  # core.runtime's collections over 50 ms: moment, generation, wall and CPU ms
     settlement: dict[str, int]
+    simulator_pauses: list[tuple[float, int, float]]  # the simulator's own collections: moment, generation, seconds
 
 
 class _FleetStack(Stack):
@@ -298,6 +309,50 @@ async def _fleet_booted(fleet: Fleet, stations: int, *, until: float) -> None:
         await asyncio.sleep(0.5)
 
 
+class _SimulatorCollections:
+    """Every collection of the simulator's own collector (gc.callbacks): when it began and how long it held the
+    simulator's event loop, during which no answer is read and every round trip in flight grows."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[float, int, float]] = []
+        self._began = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.pauses.append((time.time(), info["generation"], time.perf_counter() - self._began))
+
+    @contextlib.contextmanager
+    def recorded(self) -> Iterator[None]:
+        gc.callbacks.append(self._callback)
+        try:
+            yield
+        finally:
+            gc.callbacks.remove(self._callback)
+
+
+@contextlib.contextmanager
+def _simulator_collector_steady() -> Iterator[None]:
+    """The simulator's collector for the steady state (`SIMULATOR_GC`): its heap, 5,000 stations' connections and
+    clients, frozen, and no automatic full collection, which would walk all of it again. With Python's defaults the
+    simulator's full collections held its event loop for hundreds of milliseconds at a time, and every round trip in
+    flight then counted them as the portal's latency. Young and middle collections still free the cycles a message
+    leaves; what reaches the oldest generation waits for the end of the run."""
+    if SIMULATOR_GC == "python":
+        yield
+        return
+    thresholds = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(thresholds[0], thresholds[1], 2**30)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
 def _fleet_run(name: str, pairs: list[tuple[str, str]], *, baseline: bool) -> Outcome:
     import uvloop
 
@@ -308,7 +363,8 @@ def _fleet_run(name: str, pairs: list[tuple[str, str]], *, baseline: bool) -> Ou
     if baseline:
         environment["PORTAL_RUNTIME_TUNING"] = "off"
     fleet = Fleet()
-    with _FleetStack(environment=environment, baseline=baseline) as stack:
+    collections = _SimulatorCollections()
+    with _FleetStack(environment=environment, baseline=baseline) as stack, collections.recorded():
         web_pid = stack.processes["web"].pid
         time.sleep(2)
         started = _runtime_stats(stats_path)
@@ -337,17 +393,18 @@ def _fleet_run(name: str, pairs: list[tuple[str, str]], *, baseline: bool) -> Ou
             steady["storm_seconds"] = time.monotonic() - storm_began
             steady["server_cpu_storm"] = _cpu_seconds(web_pid) - steady["server_cpu_storm"]
             steady["simulator_cpu_storm"] = _cpu_seconds(os.getpid()) - steady["simulator_cpu_storm"]
-            await asyncio.sleep(max(0.0, storm_began + WARMUP_SECONDS - time.monotonic()))
-            steady["began"], steady["cpu_began"] = time.monotonic(), _cpu_seconds(web_pid)
-            phases["steady"] = time.time()
-            window_end = asyncio.create_task(_window_end())
-            connected = _runtime_stats(stats_path)
-            resident["connected"], blocks["connected"] = (
-                connected.get("resident_bytes", 0),
-                connected.get("allocated_blocks", 0),
-            )
-            await asyncio.gather(*tasks)
-            await window_end
+            with _simulator_collector_steady():
+                await asyncio.sleep(max(0.0, storm_began + WARMUP_SECONDS - time.monotonic()))
+                steady["began"], steady["cpu_began"] = time.monotonic(), _cpu_seconds(web_pid)
+                phases["steady"] = time.time()
+                window_end = asyncio.create_task(_window_end())
+                connected = _runtime_stats(stats_path)
+                resident["connected"], blocks["connected"] = (
+                    connected.get("resident_bytes", 0),
+                    connected.get("allocated_blocks", 0),
+                )
+                await asyncio.gather(*tasks)
+                await window_end
             steady["cpu_left"] = _cpu_seconds(web_pid)
 
         uvloop.run(main())
@@ -386,6 +443,7 @@ def _fleet_run(name: str, pairs: list[tuple[str, str]], *, baseline: bool) -> Ou
         gc=runtime.get("generations", {}),
         long_pauses=runtime.get("long_pauses", []),
         settlement=settlement,
+        simulator_pauses=collections.pauses,
     )
 
 
@@ -491,6 +549,15 @@ def _report(outcomes: list[Outcome]) -> str:
         add("GC: longest pause / pauses over 50 ms (wall time)", f"{longest:.1f} ms / {over}")
         add("GC: longest / over 50 ms in the collector's CPU time", f"{longest_cpu:.1f} ms / {over_cpu}")
         add("GC: pauses over 50 ms in storm / steady / departure", _long_pauses_by_phase(outcome))
+        simulator = [
+            seconds
+            for at, _, seconds in outcome.simulator_pauses
+            if outcome.phases["steady"] <= at < outcome.phases["departure"]
+        ]
+        add(
+            f"simulator's own GC in the steady state ({SIMULATOR_GC}): longest pause / pauses over 50 ms",
+            f"{max(simulator, default=0.0) * 1000:.1f} ms / {sum(1 for seconds in simulator if seconds > 0.05)}",
+        )
         add("resident memory before storm", f"{outcome.resident.get('before', 0) / 2**20:.0f} MiB")
         add(
             "memory per connection (connected minus before)",
