@@ -4,7 +4,7 @@ cycle left for the garbage collector by a statement with a list among its values
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -121,12 +121,3 @@ def test_psycopgs_own_adapters_leave_cycles_there(raw_connection: psycopg.Connec
                 _statements(cursor)
 
     assert "Transformer" in _cyclic_garbage(plain_psycopg)
-
-
-@pytest.fixture
-def raw_connection() -> Iterator[psycopg.Connection]:
-    params = connection.settings_dict
-    with psycopg.connect(
-        dbname=params["NAME"], user=params["USER"], host=params["HOST"], port=params["PORT"] or 5432, autocommit=True
-    ) as raw:
-        yield raw

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import select
 import time
-from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -14,15 +13,6 @@ from psycopg_pool import ConnectionPool
 from portal.database import base as database
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def raw_connection() -> Iterator[psycopg.Connection]:
-    params = connection.settings_dict
-    with psycopg.connect(
-        dbname=params["NAME"], user=params["USER"], host=params["HOST"], port=params["PORT"] or 5432, autocommit=True
-    ) as raw:
-        yield raw
 
 
 @pytest.fixture
