@@ -363,8 +363,8 @@ def _fleet_run(name: str, pairs: list[tuple[str, str]], *, baseline: bool) -> Ou
     if baseline:
         environment["PORTAL_RUNTIME_TUNING"] = "off"
     fleet = Fleet()
-    collections = _SimulatorCollections()
-    with _FleetStack(environment=environment, baseline=baseline) as stack, collections.recorded():
+    simulator_gc = _SimulatorCollections()
+    with _FleetStack(environment=environment, baseline=baseline) as stack, simulator_gc.recorded():
         web_pid = stack.processes["web"].pid
         time.sleep(2)
         started = _runtime_stats(stats_path)
@@ -443,7 +443,7 @@ def _fleet_run(name: str, pairs: list[tuple[str, str]], *, baseline: bool) -> Ou
         gc=runtime.get("generations", {}),
         long_pauses=runtime.get("long_pauses", []),
         settlement=settlement,
-        simulator_pauses=collections.pauses,
+        simulator_pauses=simulator_gc.pauses,
     )
 
 

@@ -85,15 +85,23 @@ class PreparingCursor(base.ServerBindingCursor):
         return super().execute(query, params, prepare=True, binary=binary)
 
 
-class _AcyclicListDumper(ListDumper):
+class _OwnTransformer:
+    """An adapter that looks its items' adapters up through a transformer of its own rather than through the
+    statement's, which caches the adapter: no reference cycle between the two (see the module's description)."""
+
+    _tx: Transformer
+
+    def __init__(self, adapted: Any, context: AdaptContext | None = None) -> None:
+        """`adapted`: a dumper's Python class or a loader's type oid, as psycopg's adapters take them."""
+        super().__init__(adapted, context)  # type: ignore[call-arg] - the adapter class this is mixed into takes them
+        self._tx = Transformer(context)
+
+
+class _AcyclicListDumper(_OwnTransformer, ListDumper):
     """psycopg's list dumper (text format) without its reference cycles (see the module's description): the items'
     dumpers come from a transformer of its own rather than from the statement's (which caches this dumper), and a flat
     list is dumped by a loop rather than by psycopg's recursive inner function (a function that refers to itself). A
     nested list is left to psycopg. The same bytes as psycopg's (portal/tests/test_database_adapters.py compares them)."""
-
-    def __init__(self, cls: type, context: AdaptContext | None = None) -> None:
-        super().__init__(cls, context)
-        self._tx = Transformer(context)
 
     def dump(self, obj: list[Any]) -> Buffer | None:
         if not obj or any(isinstance(item, list) for item in obj):
@@ -113,12 +121,8 @@ class _AcyclicListDumper(ListDumper):
         return b"".join(tokens)
 
 
-class _AcyclicListBinaryDumper(ListBinaryDumper):
+class _AcyclicListBinaryDumper(_OwnTransformer, ListBinaryDumper):
     """The binary form of `_AcyclicListDumper`: a flat list dumped by a loop, an empty or nested one by psycopg."""
-
-    def __init__(self, cls: type, context: AdaptContext | None = None) -> None:
-        super().__init__(cls, context)
-        self._tx = Transformer(context)
 
     def dump(self, obj: list[Any]) -> Buffer | None:
         if not obj or isinstance(obj[0], self.cls):
@@ -139,14 +143,9 @@ class _AcyclicListBinaryDumper(ListBinaryDumper):
         return b"".join(data)
 
 
-class _AcyclicArrayLoader(ArrayLoader):
-    """psycopg's array loader (text format, the one Django's cursors ask for), whose items' loader comes from a
-    transformer of its own rather than from the statement's, which caches this loader (see the module's
-    description). psycopg's Python implementation, the same values as its C one."""
-
-    def __init__(self, oid: int, context: AdaptContext | None = None) -> None:
-        super().__init__(oid, context)
-        self._tx = Transformer(context)
+class _AcyclicArrayLoader(_OwnTransformer, ArrayLoader):
+    """psycopg's array loader (text format, the one Django's cursors ask for) with a transformer of its own (see the
+    module's description). psycopg's Python implementation, the same values as its C one."""
 
 
 @functools.cache
