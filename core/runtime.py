@@ -41,6 +41,7 @@
 
 from __future__ import annotations
 
+import array
 import collections
 import ctypes
 import ctypes.util
@@ -171,10 +172,13 @@ class GcPauses:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        # Seconds per collection, as C doubles in one buffer each: a float object per collection, made all along the
+        # run, would stay among the connections' objects and keep Python's allocator from giving their memory back,
+        # the very figure benchmarks read next to these.
+        self.pauses: dict[int, array.array[float]] = {generation: array.array("d") for generation in range(3)}
         # The collector's own CPU time per collection: on a busy machine a pause's wall time also counts the time
         # the process waited for a core, which is not the collector's doing.
-        self.cpu: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self.cpu: dict[int, array.array[float]] = {generation: array.array("d") for generation in range(3)}
         # Every collection over 50 ms (the latest `LONG_PAUSES_KEPT`): when it ran, so a benchmark can tell which
         # phase of its run it fell in, and what it found.
         self.long_pauses: collections.deque[dict[str, float]] = collections.deque(maxlen=LONG_PAUSES_KEPT)
@@ -226,7 +230,7 @@ class GcPauses:
                     "max_cpu_ms": max(cpu, default=0.0) * 1000,
                     "cpu_over_50_ms": sum(1 for seconds in cpu if seconds > LONG_PAUSE_SECONDS),
                 }
-                for generation, pauses, cpu in ((g, list(p), list(self.cpu[g])) for g, p in self.pauses.items())
+                for generation, pauses, cpu in ((g, p[:], self.cpu[g][:]) for g, p in self.pauses.items())
             },
             "long_pauses": list(self.long_pauses),
         }
