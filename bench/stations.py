@@ -33,7 +33,8 @@ station has booted and runs no automatic full collection until the stations leav
 half a second, and every round trip in flight counted it. Its collections in the steady state are reported.
 
 Baseline in the same run (`BENCH_STATIONS_BASELINE=1`): the same fleet against a server with Python's collector
-defaults, no freeze and compressed websocket frames (what the server did before), measured first.
+defaults, no freeze, compressed websocket frames and Python's own memory allocator (what the server did before),
+measured first. `PYTHONMALLOC=pymalloc` in the bench's environment runs the server on Python's allocator alone.
 
 `python -m bench --only bench.stations`; `BENCH_STATIONS` (default 5000), `BENCH_STATIONS_SECONDS` (default 600),
 `BENCH_STATIONS_SIMULATOR_GC=python` for the simulator's collector as it ran before.
@@ -116,7 +117,8 @@ class Outcome:
     departure_cpu_seconds: float  # from the window's end until every station's task ended (their disconnects)
     phases: dict[str, float]  # wall-clock (time.time()) moments the storm, the steady state and the departure began
     resident: dict[str, int]  # before, connected, after; connected again, after again (the second wave)
-    blocks: dict[str, int]  # Python's allocated memory blocks at the same moments
+    blocks: dict[str, int]  # Python's allocated memory blocks at the same moments (0 unless on pymalloc)
+    allocator: str  # where the server's memory comes from (core.runtime.allocator_name; core/serving.py)
     gc: dict[str, dict[str, float]]
     long_pauses: list[dict[str, float]]  # core.runtime's collections over 50 ms: moment, generation, wall and CPU ms
     settlement: dict[str, int]
@@ -362,6 +364,7 @@ def _fleet_run(name: str, pairs: list[tuple[str, str]], *, baseline: bool) -> Ou
     environment = os.environ | {"CELERY_TASK_ALWAYS_EAGER": "false", "PORTAL_RUNTIME_STATS_PATH": stats_path}
     if baseline:
         environment["PORTAL_RUNTIME_TUNING"] = "off"
+        environment["PYTHONMALLOC"] = "pymalloc"
     fleet = Fleet()
     simulator_gc = _SimulatorCollections()
     with _FleetStack(environment=environment, baseline=baseline) as stack, simulator_gc.recorded():
@@ -440,6 +443,7 @@ def _fleet_run(name: str, pairs: list[tuple[str, str]], *, baseline: bool) -> Ou
         phases=phases,
         resident=resident,
         blocks=blocks,
+        allocator=str(started.get("allocator", "")),
         gc=runtime.get("generations", {}),
         long_pauses=runtime.get("long_pauses", []),
         settlement=settlement,
@@ -569,11 +573,14 @@ def _report(outcomes: list[Outcome]) -> str:
         add("second wave (every station back at once, 60 s of heartbeats): connected / failures / BootNotification p99", f"{len(outcome.again.handshakes):,} / {len(outcome.again.failures)} / {_percentile(outcome.again.boots, .99)*1000:.0f} ms")  # fmt: skip
         add("second wave: resident memory connected, over the first wave's connected", f"{connected_again / 2**20:+.0f} MiB")  # fmt: skip
         add("second wave: kept after it left, over what the first wave kept", f"{kept_again / 2**20:+.0f} MiB")  # fmt: skip
-        add("Python memory blocks before / connected / after", " / ".join(f"{outcome.blocks.get(moment, 0):,}" for moment in ("before", "connected", "after")))  # fmt: skip
+        blocks = " / ".join(f"{outcome.blocks.get(moment, 0):,}" for moment in ("before", "connected", "after"))
+        # Counted by Python's own allocator only (core/serving.py).
+        add("Python memory blocks before / connected / after", blocks if any(outcome.blocks.values()) else "not counted on this allocator")  # fmt: skip
+        add("server's memory allocator", outcome.allocator)
         add("sessions started / stopped / settled / settled twice / left open", f"{fleet.sessions_started:,} / {fleet.sessions_stopped:,} / {settlement['settled']:,} / {settlement['settled_twice']} / {settlement['still_active']}")  # fmt: skip
         add("invoiced = operator credited (cents)", f"{settlement['invoiced']:,} = {settlement['operator_credited']:,}")
     header = "| figure | " + " | ".join(
-        "before: defaults, deflate" if outcome.name == "before" else "now" for outcome in outcomes
+        "before: defaults, deflate, pymalloc" if outcome.name == "before" else "now" for outcome in outcomes
     )
     failures = [
         failure for outcome in outcomes for failure in [*outcome.fleet.failures[:5], *outcome.again.failures[:5]]

@@ -25,7 +25,8 @@
   reclaim had to unfreeze and walk the start-up heap too (0.5 to 1 s when the last of 5,000 stations had left),
   where now it walks what is still alive outside it and the cycles it frees.
 - `memory_release()` collects what closed connections left in the young and middle generations and hands the
-  allocator's free memory back to the system (glibc's `malloc_trim`).
+  allocator's free memory back to the system (glibc's `malloc_trim`; jemalloc's purge of every arena when the server
+  runs on it, core/serving.py).
 - `memory_reclaim()`: the one collection of the oldest generation, for cycles left among the objects that outlived a
   middle collection (objects in flight while it ran: a request's in a process that serves HTTP; a handshake's HTTP
   protocol, which referred to itself, is freed at the websocket hand-over, core/serving.py): a pause as long as
@@ -45,12 +46,14 @@ import array
 import collections
 import ctypes
 import ctypes.util
+import functools
 import gc
 import json
 import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,8 +93,8 @@ def _tuned() -> bool:
 
 def memory_release(*, full: bool = False) -> None:
     """Collects what closed connections left in the young and middle generations (what reached the oldest is freed by
-    reference counting, or by `memory_reclaim`) and returns the freed heap to the system (glibc's `malloc_trim`;
-    elsewhere only the collection). `full`, or a reclaim due by time, runs `memory_reclaim` instead."""
+    reference counting, or by `memory_reclaim`) and returns the freed heap to the system (`_heap_trim`; elsewhere
+    only the collection). `full`, or a reclaim due by time, runs `memory_reclaim` instead."""
     if full or time.monotonic() - _last_reclaim >= _reclaim_seconds():
         memory_reclaim()
         return
@@ -146,9 +149,39 @@ def _reclaim_seconds() -> float:
 
 
 def _heap_trim() -> None:
+    """Hands the allocator's free memory back to the system: glibc's heap (`malloc_trim`), and jemalloc's when the
+    process runs on it (core/serving.py), which otherwise gives back free pages only as later allocations pass by."""
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
+    purge = jemalloc_purge_function()
+    if purge is not None:
+        purge()
+
+
+def allocator_name() -> str:
+    """What Python's memory comes from in this process: "jemalloc" (core/serving.py), else Python's `PYTHONMALLOC`
+    setting ("pymalloc" by default, "malloc" for the C library's)."""
+    if jemalloc_purge_function() is not None:
+        return "jemalloc"
+    return os.environ.get("PYTHONMALLOC") or "pymalloc"
+
+
+# jemalloc's name for "every arena" (MALLCTL_ARENAS_ALL) in `arena.<i>.purge`.
+_JEMALLOC_PURGE_ALL = b"arena.4096.purge"
+
+
+@functools.cache
+def jemalloc_purge_function() -> Callable[[], int] | None:
+    """A function that makes jemalloc give every free page of every arena back to the system (0 when it did), when
+    jemalloc is this process's allocator; None otherwise."""
+    try:
+        mallctl = ctypes.CDLL(None).mallctl  # only jemalloc defines it; loaded first, its symbols come first
+    except AttributeError:
+        return None
+    mallctl.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+    mallctl.restype = ctypes.c_int
+    return functools.partial(mallctl, _JEMALLOC_PURGE_ALL, None, None, None, 0)
 
 
 def _malloc_trim() -> Any:
@@ -216,6 +249,7 @@ class GcPauses:
             # Python's live memory blocks: back near the start-up count after disconnects while resident memory is not
             # means the allocator keeps freed memory; still high means objects are kept alive.
             "allocated_blocks": sys.getallocatedblocks(),
+            "allocator": allocator_name(),
             "thresholds": gc.get_threshold(),
             # Counted when frozen, not here: gc.get_freeze_count() walks every frozen object, tens of milliseconds of
             # the server's CPU each second on a heap of a million objects, which the benchmark would count as the

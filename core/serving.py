@@ -41,18 +41,37 @@ under the mixed load (bench/load.py) rather than by redemptions alone: with one 
 closed loop of redemptions got 265 a second against 250 with two per core and one, but in the load run the browsing
 users' pages waited behind other users' requests on their process (p50 570 to 820 ms against 21 to 117 ms with two
 per core and one, for the same 135 requests a second in all).
+
+The server runs on jemalloc where it is installed (Debian's `libjemalloc2`, which Redis depends on;
+`scripts/test-prerequisites` installs it), through Python's `PYTHONMALLOC=malloc` and `LD_PRELOAD`, rather than on
+Python's own allocator (pymalloc). pymalloc takes memory from the system in arenas of 1 MiB and gives an arena back
+only once every block in it is free. What a process keeps by design through a restart storm (each station's
+verified-password digest, machines/services/registry.py; the database pool's prepared statements; caches filled on
+first use) was made between the connections' own objects and spread over nearly every arena, so after 5,000 stations
+had left 87 to 95% of the memory their connections took stayed with the process. jemalloc gives back free pages on
+its own and when `core.runtime` purges it after a wave of disconnects. Measured in one session (bench/stations.py,
+5,000 stations, 600 s; docs/benchmarks.md): 31% kept on jemalloc before the purge was added, at 1.38 ms of server CPU
+per message against pymalloc's 1.45 ms; glibc's malloc gave back about as much (24% kept) but cost 1.62 ms per message
+and slowed the restart storm by half. Without jemalloc the server stays on pymalloc. The command line runs this
+module, which sets the allocator unless the environment names one (`PYTHONMALLOC`) and becomes uvicorn (`exec`, same
+process id): the allocator is chosen when the process starts.
 """
 
 from __future__ import annotations
 
+import ctypes.util
 import functools
 import os
 import sys
+from typing import NoReturn
 
 from core.client_address import uvicorn_proxy_arguments
 
 ASGI_APPLICATION = "portal.asgi:application"
 LISTEN_BACKLOG = 8192
+# The C library the server processes allocate Python's memory from, where installed (see the module's description);
+# an allocator named in the environment (`PYTHONMALLOC=pymalloc`, `malloc`, `debug`) is kept.
+SERVER_MALLOC_LIBRARY = "jemalloc"
 
 
 def web_workers() -> int:
@@ -73,9 +92,10 @@ def web_server_command(
     log_level: str = "warning",
     access_log: bool = False,
 ) -> list[str]:
-    """The server's command line. `application` is a `module:attribute` (with `factory`, a function returning it)."""
+    """The server's command line. `application` is a `module:attribute` (with `factory`, a function returning it).
+    It runs this module, which becomes uvicorn with these arguments on the server's allocator (`serve`)."""
     return [
-        sys.executable, "-m", "uvicorn", *(["--factory"] if factory else []), application,
+        sys.executable, "-m", "core.serving", *(["--factory"] if factory else []), application,
         "--host", host, "--port", str(port), "--workers", str(workers or web_workers()),
         "--backlog", str(LISTEN_BACKLOG),
         "--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--lifespan", "off", "--log-level", log_level,
@@ -116,3 +136,24 @@ def protocol_cycles_release() -> None:
     # are wrapped rather than subclassed: the command line stays the one every caller of `web_server_command` runs.
     HttpToolsProtocol.handle_websocket_upgrade = upgrade_then_release  # type: ignore[method-assign]
     WebSocketsSansIOProtocol.connection_lost = lost_then_release  # type: ignore[method-assign]
+
+
+def server_environment(environment: dict[str, str]) -> dict[str, str]:
+    """`environment` with the server's allocator: Python's memory from `SERVER_MALLOC_LIBRARY` when it is installed
+    and the environment names no allocator; otherwise unchanged (Python's own allocator, or the one named)."""
+    library = ctypes.util.find_library(SERVER_MALLOC_LIBRARY)
+    if environment.get("PYTHONMALLOC") or not library:
+        return dict(environment)
+    preload = " ".join(filter(None, [environment.get("LD_PRELOAD", ""), library]))
+    return environment | {"PYTHONMALLOC": "malloc", "LD_PRELOAD": preload}
+
+
+def serve(arguments: list[str]) -> NoReturn:
+    """Becomes `python -m uvicorn <arguments>` on the server's allocator (`server_environment`)."""
+    command = [sys.executable, "-m", "uvicorn", *arguments]
+    # The interpreter running this module, with the server's own argument list: no shell, nothing from outside.
+    os.execve(command[0], command, server_environment(dict(os.environ)))  # noqa: S606
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1:])

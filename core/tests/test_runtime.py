@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 
 import pytest
 
@@ -288,3 +289,20 @@ def test_the_timed_collections_leave_a_process_with_other_thresholds_alone(colle
     runtime.time.sleep(10 * runtime.YOUNG_INTERVAL_SECONDS)
 
     assert cycle() is not None
+
+
+def test_a_release_hands_free_memory_back_to_jemalloc_and_glibc(collector_restored, monkeypatch):
+    """The server allocates from jemalloc (core/serving.py), which otherwise gives free pages back only as later
+    allocations pass by: a release after a wave of disconnects purges it as well as trimming glibc's heap."""
+    handed_back = []
+    monkeypatch.setattr(runtime, "_malloc_trim", lambda: lambda pad: handed_back.append(("glibc", pad)))
+    monkeypatch.setattr(runtime, "jemalloc_purge_function", lambda: lambda: handed_back.append(("jemalloc",)))
+
+    runtime.memory_release()
+
+    assert handed_back == [("glibc", 0), ("jemalloc",)]
+
+
+def test_without_jemalloc_there_is_nothing_to_purge():
+    assert runtime.jemalloc_purge_function() is None  # the test process runs on Python's allocator
+    assert runtime.allocator_name() == (os.environ.get("PYTHONMALLOC") or "pymalloc")

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes.util
 import gc
+import json
+import os
 import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -12,7 +19,11 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from websockets.asyncio.client import connect
 from websockets.server import ServerProtocol
 
-from core.serving import protocol_cycles_release, web_server_command
+from core.serving import SERVER_MALLOC_LIBRARY, protocol_cycles_release, serve, server_environment, web_server_command
+from machines.testing import free_port
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+PROBE_START_TIMEOUT_SECONDS = 60  # a busy machine starts an interpreter twice (the launcher, then uvicorn) slowly
 
 
 def test_the_server_speaks_websockets_through_the_sans_io_implementation():
@@ -81,3 +92,75 @@ def test_uvicorns_protocols_are_freed_without_the_collector():
     protocol_cycles_release()  # once per process, however often it is called
 
     assert _protocols_alive_after_websockets(20) == (0, 0)
+
+
+def _probe_served(environment: dict[str, str]) -> tuple[int, dict[str, object]]:
+    """Starts core/tests/serving_probe.py through the server's command line; returns the server's process id as
+    started and what the process that answered says of itself."""
+    port = free_port()
+    command = web_server_command(
+        host="127.0.0.1", port=port, workers=1, application="core.tests.serving_probe:application"
+    )
+    process = subprocess.Popen(
+        command, cwd=BASE_DIR, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + PROBE_START_TIMEOUT_SECONDS
+        while True:
+            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as answer:
+                    return process.pid, json.load(answer)
+            except OSError:
+                assert time.monotonic() < deadline, f"the server did not answer within {PROBE_START_TIMEOUT_SECONDS} s"
+                time.sleep(0.1)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_the_server_runs_on_jemalloc_in_the_process_started():
+    """pymalloc keeps an arena while one block in it lives, and what a server keeps through a restart storm pinned
+    nearly all of them: the server allocates from jemalloc (installed by scripts/test-prerequisites), which
+    `core.runtime` purges after a wave of disconnects. The launcher replaces itself with uvicorn, so the process id a
+    supervisor or benchmark holds is the server's."""
+    environment = {name: value for name, value in os.environ.items() if name not in ("PYTHONMALLOC", "LD_PRELOAD")}
+
+    pid, served = _probe_served(environment)
+
+    assert served == {"pid": pid, "allocator": "jemalloc", "allocated_blocks": 0, "purged": 0}
+
+
+def test_an_allocator_the_environment_names_is_kept():
+    environment = {name: value for name, value in os.environ.items() if name != "LD_PRELOAD"}
+
+    pid, served = _probe_served(environment | {"PYTHONMALLOC": "pymalloc"})
+
+    assert served["pid"] == pid and served["allocator"] == "pymalloc" and served["purged"] is None
+    assert isinstance(served["allocated_blocks"], int) and served["allocated_blocks"] > 0  # Python's allocator counts
+
+
+def test_without_jemalloc_installed_the_server_stays_on_pythons_allocator(monkeypatch):
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
+
+    assert server_environment({"PATH": "/usr/bin"}) == {"PATH": "/usr/bin"}
+
+
+def test_the_launcher_becomes_uvicorn_with_the_arguments_it_was_given(monkeypatch):
+    executed = []
+    monkeypatch.setattr(
+        os, "execve", lambda path, arguments, environment: executed.append((path, arguments, environment))
+    )
+    monkeypatch.delenv("PYTHONMALLOC", raising=False)
+    monkeypatch.setenv("LD_PRELOAD", "libfaketime.so.1")
+
+    serve(["portal.asgi:application", "--port", "8000"])
+
+    [(path, arguments, environment)] = executed
+    assert arguments[1:] == ["-m", "uvicorn", "portal.asgi:application", "--port", "8000"] and path == arguments[0]
+    assert environment["PYTHONMALLOC"] == "malloc" and environment["PATH"] == os.environ["PATH"]
+    assert environment["LD_PRELOAD"] == f"libfaketime.so.1 {ctypes.util.find_library(SERVER_MALLOC_LIBRARY)}"
