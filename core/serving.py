@@ -47,12 +47,12 @@ The server runs on jemalloc where it is installed (Debian's `libjemalloc2`, whic
 Python's own allocator (pymalloc). pymalloc takes memory from the system in arenas of 1 MiB and gives an arena back
 only once every block in it is free. What a process keeps by design through a restart storm (each station's
 verified-password digest, machines/services/registry.py; the database pool's prepared statements; caches filled on
-first use) was made between the connections' own objects and spread over nearly every arena, so after 5,000 stations
-had left 87 to 95% of the memory their connections took stayed with the process. jemalloc gives back free pages on
-its own and when `core.runtime` purges it after a wave of disconnects. Measured in one session (bench/stations.py,
-5,000 stations, 600 s; docs/benchmarks.md): 31% kept on jemalloc before the purge was added, at 1.38 ms of server CPU
-per message against pymalloc's 1.45 ms; glibc's malloc gave back about as much (24% kept) but cost 1.62 ms per message
-and slowed the restart storm by half. Without jemalloc the server stays on pymalloc. The command line runs this
+first use) was made between the connections' own objects and spread over nearly every arena, so once the stations
+had left 87% (5,000 stations) to 95% (2,000) of the memory their connections took stayed with the process. jemalloc
+gives back free pages on its own and when `core.runtime` purges it after a wave of disconnects. Measured in one
+session (bench/stations.py, 5,000 stations, 600 s; docs/benchmarks.md): 21 and 25% kept on jemalloc, at 1.44 and
+1.45 ms of server CPU per message against pymalloc's 1.45 ms; glibc's malloc gave back about as much (24% kept) but
+cost 1.62 ms per message and slowed the restart storm by half. Without jemalloc the server stays on pymalloc. The command line runs this
 module, which sets the allocator unless the environment names one (`PYTHONMALLOC`) and becomes uvicorn (`exec`, same
 process id): the allocator is chosen when the process starts.
 """
