@@ -63,12 +63,17 @@ def asgi_server(
             _wait_until_up(port=port, process=process, timeout=startup_timeout, log_path=log_path, offset=offset)
             yield f"ws://127.0.0.1:{port}"
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            process_stop(process)
+
+
+def process_stop(process: subprocess.Popen[bytes], *, timeout: float = 15.0) -> None:
+    """Stops a server started for a test: SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _wait_until_up(*, port: int, process: subprocess.Popen[bytes], timeout: float, log_path: Path, offset: int) -> None:

@@ -20,7 +20,7 @@ from websockets.asyncio.client import connect
 from websockets.server import ServerProtocol
 
 from core.serving import SERVER_MALLOC_LIBRARY, protocol_cycles_release, serve, server_environment, web_server_command
-from machines.testing import free_port
+from machines.testing import free_port, process_stop
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 PROBE_START_TIMEOUT_SECONDS = 60  # a busy machine starts an interpreter twice (the launcher, then uvicorn) slowly
@@ -115,12 +115,7 @@ def _probe_served(environment: dict[str, str]) -> tuple[int, dict[str, object]]:
                 assert time.monotonic() < deadline, f"the server did not answer within {PROBE_START_TIMEOUT_SECONDS} s"
                 time.sleep(0.1)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process_stop(process)
 
 
 def test_the_server_runs_on_jemalloc_in_the_process_started():
