@@ -19,7 +19,12 @@
   collections, freed as the next wait begins) that count stays low while the young generation grows without bound:
   with 5,000 stations connected, middle collections found up to 166,000 objects and took up to 150 ms of CPU
   (bench/stations.py, the generations' objects counted at each collection). By time, none finds more than the
-  objects of a tenth of a second. Objects in the oldest generation are still freed by reference counting when the
+  objects of a tenth of a second. That is still too many in a burst: when thousands of stations drop off at once,
+  each disconnect's waits are made within one turn of the event loop while the connections they close are freed,
+  and a middle collection found 75,000 objects, 48 ms (bench/stations.py, 3,477 disconnects in flight). So the
+  thread also looks every `YOUNG_POLL_SECONDS` and collects as soon as the young generation holds `YOUNG_THRESHOLD`
+  objects (counting them costs 0.3 ms at 70,000, 10 µs at 3,000): a collection walks what a hundredth of a second
+  of a busy event loop made, at most twice over. Objects in the oldest generation are still freed by reference counting when the
   last reference goes (a closed connection's objects are: the consumer breaks its cycles, machines/ocpp/consumer.py);
   only cyclic garbage among them waits for `memory_reclaim()`. Survivors used to be frozen as well (after every middle collection); then a
   reclaim had to unfreeze and walk the start-up heap too (0.5 to 1 s when the last of 5,000 stations had left),
@@ -67,6 +72,8 @@ OLD_THRESHOLD = 2**30
 # Young collections also come by time (see the module's description): the allocation count alone lets the young
 # generation grow without bound while old objects are freed as fast as new ones are made.
 YOUNG_INTERVAL_SECONDS = 0.1
+# ... and sooner when the young generation holds YOUNG_THRESHOLD objects, which the thread looks at this often.
+YOUNG_POLL_SECONDS = 0.01
 RECLAIM_SECONDS_DEFAULT = 3600.0
 LONG_PAUSE_SECONDS = 0.05  # a collection longer than this is listed on its own in the statistics (GcPauses)
 LONG_PAUSES_KEPT = 1000
@@ -116,8 +123,9 @@ _collector_thread: threading.Thread | None = None
 
 
 def _collector_thread_start() -> None:
-    """Starts the thread that runs the timed collections: a young one every `YOUNG_INTERVAL_SECONDS` (a middle one
-    every `MIDDLE_THRESHOLD`-th time) while the thresholds are `runtime_tune`'s, and `memory_reclaim` whenever none
+    """Starts the thread that runs the timed collections: a young one every `YOUNG_INTERVAL_SECONDS`, or as soon as
+    the young generation holds `YOUNG_THRESHOLD` objects (a middle one every `MIDDLE_THRESHOLD`-th time), while the
+    thresholds are `runtime_tune`'s, and `memory_reclaim` whenever none
     ran for `PORTAL_GC_RECLAIM_SECONDS`, disconnects or not: in a process that serves only HTTP a few hundred objects
     of the request in flight reach the oldest generation at each middle collection, and without a reclaim their
     cycles would add up for as long as it runs."""
@@ -127,18 +135,30 @@ def _collector_thread_start() -> None:
 
     def run() -> None:
         young_collections = 0
+        last_collection = time.monotonic()
         while True:
-            time.sleep(YOUNG_INTERVAL_SECONDS)
-            if _last_reclaim + _reclaim_seconds() <= time.monotonic():
+            time.sleep(YOUNG_POLL_SECONDS)
+            now = time.monotonic()
+            if _last_reclaim + _reclaim_seconds() <= now:
                 if _tuned():
                     memory_reclaim()
+                    last_collection = now
                 continue  # tuning undone (tests): Python's own collections of the oldest generation run again
-            if gc.get_threshold() == (YOUNG_THRESHOLD, MIDDLE_THRESHOLD, OLD_THRESHOLD):
+            if gc.get_threshold() != (YOUNG_THRESHOLD, MIDDLE_THRESHOLD, OLD_THRESHOLD):
+                continue
+            if now - last_collection >= YOUNG_INTERVAL_SECONDS or _young_generation_size() >= YOUNG_THRESHOLD:
                 young_collections += 1
                 gc.collect(1 if young_collections % MIDDLE_THRESHOLD == 0 else 0)
+                last_collection = time.monotonic()
 
     _collector_thread = threading.Thread(target=run, name="gc-timed", daemon=True)
     _collector_thread.start()
+
+
+def _young_generation_size() -> int:
+    """The objects in the young generation. Python's own count (`gc.get_count()[0]`) is those made minus those freed
+    since the last collection, which stays low while freed old objects make room for new ones that live on."""
+    return len(gc.get_objects(generation=0))
 
 
 def _reclaim_seconds() -> float:

@@ -279,6 +279,38 @@ def test_young_and_middle_collections_also_come_by_time_while_old_objects_are_fr
     assert 1 in automatic  # middle collections come too
 
 
+def test_a_young_generation_that_fills_within_the_interval_is_collected_before_it_ends(collector_restored, monkeypatch):
+    # Thousands of stations dropping off at once: each disconnect's waits are made while the connections they close
+    # are freed, so Python's count stays low while the young generation fills faster than the interval. The timed
+    # thread collects it once it holds YOUNG_THRESHOLD objects, with no interval due (an hour here).
+    import weakref
+
+    monkeypatch.setattr(runtime, "YOUNG_INTERVAL_SECONDS", 3600.0)
+    _tuned_without_automatic_collections(monkeypatch)
+    old: list[list[int] | None] = [[index] for index in range(4 * runtime.YOUNG_THRESHOLD)]
+    gc.collect(1)  # the connections that close, in the oldest generation
+    collections: list[int] = []
+    gc.callbacks.append(lambda phase, info: collections.append(info["generation"]) if phase == "start" else None)
+    gc.collect(0)
+    collections.clear()
+    waits = []
+    for index in range(0, len(old), 2):  # each disconnect's wait made as a closed connection's objects are freed
+        old[index] = old[index + 1] = None
+        waits.append(_Connection())
+    assert collections == [] and gc.get_count()[0] < runtime.YOUNG_THRESHOLD // 10
+    assert runtime._young_generation_size() >= runtime.YOUNG_THRESHOLD
+    in_flight = weakref.ref(waits[0])
+
+    gc.set_threshold(runtime.YOUNG_THRESHOLD, runtime.MIDDLE_THRESHOLD, runtime.OLD_THRESHOLD)
+    deadline = runtime.time.monotonic() + 60
+    while not collections and runtime.time.monotonic() < deadline:
+        runtime.time.sleep(0.02)
+
+    assert collections, "no collection came before the hour's interval"
+    assert runtime._young_generation_size() < runtime.YOUNG_THRESHOLD
+    assert in_flight() is not None  # what is still in flight lives on
+
+
 def test_the_timed_collections_leave_a_process_with_other_thresholds_alone(collector_restored, monkeypatch):
     import weakref
 
