@@ -1162,6 +1162,10 @@ SLOWEST_EXPLAINED: dict[str, str] = {
     "GET /identity/credit-checks/respond/<link>/": "The customer's page of a credit check binds the check to the "
     "customer under a row lock and renders the disclosure text with the OpenID4VP wallet links, whose context also "
     "draws the request's QR code." + _QUEUEING,
+    "GET /leasing/": "The lease calculator renders its form and every active product with its mileage bands and "
+    "service packages, read in four statements; in a profile of a load run "
+    "(2026-12-07) 98% of the view's samples were inside template rendering and a third of those waited for "
+    "PostgreSQL or sent a statement (seven statements then, a server-side cursor among them)." + _QUEUEING,
     "POST /api/identity/wallet/credentials": "Issuing a credential takes the next revocation and suspension bits "
     "of the issuer's status lists under a row lock held until commit (every demo credential comes from the one demo "
     "credit bureau, so concurrent issuances queue on those two rows, each carrying its 16 KB bitstring), opens the "

@@ -222,3 +222,36 @@ def test_a_package_that_does_not_exist_is_answered_next_to_its_field(client, mil
     assert response.status_code == 400
     assert 'id="id_service_packages_error"' in response.content.decode()
     assert Quote.objects.count() == 0
+
+
+def test_the_calculator_reads_each_list_once_in_plain_queries(client, mileage_product, loan_product):
+    # The products the page lists are also the form's options (not fetched again), and the options come from plain
+    # queries, not a server-side cursor (DECLARE, FETCH and CLOSE: three round trips for a handful of rows).
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(reverse("leasing:quote-calculator"))
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("leasing:quote-calculator")).content.decode()
+
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert len(statements) == 4, statements  # products, their mileage bands, their packages, the packages offered
+    assert not any(statement.startswith("DECLARE") for statement in statements)
+    assert f'<option value="{mileage_product.code}">' in page and f'<option value="{loan_product.code}">' in page
+    assert 'value="mileage-36-maintenance"' in page
+
+
+def test_an_inactive_product_is_refused_next_to_its_field(client, mileage_product, loan_product):
+    loan_product.is_active = False
+    loan_product.save(update_fields=["is_active"])
+
+    response = client.post(
+        reverse("leasing:quote-calculator"),
+        {"product": loan_product.code, "price": "30000", "down_payment": "0", "term_months": "36",
+         "timing": "in_arrears"},
+    )  # fmt: skip
+
+    assert response.status_code == 400
+    assert 'id="id_product_error"' in response.content.decode()
+    assert f'<option value="{loan_product.code}"' not in response.content.decode()
+    assert Quote.objects.count() == 0
