@@ -128,6 +128,81 @@ def test_a_closed_connection_is_freed_without_a_collection(collector_off, monkey
     assert [reference() for reference in kept] == [None, None, None]
 
 
+def _closing(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """A consumer's disconnect with nothing written: the disconnections it would record."""
+    recorded: list[tuple[str, str]] = []
+
+    async def record(item: tuple[str, str]) -> None:
+        recorded.append(item)
+
+    monkeypatch.setattr(consumer_module._Connections, "open", 10_000)
+    monkeypatch.setattr(consumer_module._Connections, "closed_since_reclaim", 0)
+    monkeypatch.setattr(consumer_module, "_disconnections", record)
+    monkeypatch.setattr(consumer_module, "_memory_release_schedule", lambda: None)
+    return recorded
+
+
+def _station_with_a_hung_session(number: int) -> tuple[StationConsumer, asyncio.Event]:
+    """A consumer whose session is stuck in a message's handler: closing its connection does not end it."""
+    station = StationConsumer()
+    station.station_id, station.connection_id = f"S-{number}", f"c-{number}"
+    station.connection = ChannelsConnection(station._send_text)
+    handler_entered = asyncio.Event()
+
+    async def hung() -> None:
+        handler_entered.set()
+        await asyncio.Event().wait()
+
+    station.run_task = asyncio.create_task(hung())
+    return station, handler_entered
+
+
+def test_a_session_still_running_after_its_connection_closed_is_cancelled(monkeypatch):
+    recorded = _closing(monkeypatch)
+    monkeypatch.setattr(consumer_module, "SESSION_END_SECONDS", 0.2)
+    sessions: list[asyncio.Task[None]] = []
+
+    async def run() -> None:
+        station, entered = _station_with_a_hung_session(1)
+        sessions.append(station.run_task)  # type: ignore[arg-type]
+        await entered.wait()
+        await asyncio.wait_for(station.disconnect(1000), timeout=60)  # the test's own limit, far above the 0.2 s
+
+    asyncio.run(run())
+
+    assert sessions[0].cancelled()
+    assert recorded == [("S-1", "c-1")]
+    assert consumer_module._Ending.deadlines == {}
+
+
+def test_a_wave_of_disconnects_waits_on_one_timer_not_one_each(monkeypatch):
+    # Thousands of stations dropping off at once: every disconnect in flight keeps what it waits with alive, and the
+    # collector walks all of it (core/runtime.py). The deadline of the sessions still running is one timer.
+    recorded = _closing(monkeypatch)
+    monkeypatch.setattr(consumer_module, "SESSION_END_SECONDS", 3600.0)
+    disconnects = 1_000
+
+    async def run() -> int:
+        stations = [_station_with_a_hung_session(number) for number in range(disconnects)]
+        await asyncio.gather(*(entered.wait() for _, entered in stations))
+        waiting = [asyncio.create_task(station.disconnect(1000)) for station, _ in stations]
+        for _ in range(1_000):  # every disconnect waiting for its session
+            if len(consumer_module._Ending.deadlines) == disconnects:
+                break
+            await asyncio.sleep(0)
+        timers = sum(1 for thing in gc.get_objects() if type(thing) is asyncio.TimerHandle)  # not the proxies' class
+        for station, _ in stations:  # the sessions end: each disconnect goes on
+            station.run_task.cancel()
+        await asyncio.gather(*waiting)
+        return timers
+
+    timers = asyncio.run(run())
+
+    assert timers <= 2, f"{timers} timers for {disconnects} disconnects in flight"
+    assert len(recorded) == disconnects
+    assert consumer_module._Ending.deadlines == {}
+
+
 @pytest.mark.parametrize(("still_open", "closed", "full"), [(5, 4, False), (5, 5, True), (0, 1, True)])
 def test_a_full_reclaim_follows_a_wave_that_closed_at_least_as_many_connections_as_remain(
     monkeypatch, still_open, closed, full
