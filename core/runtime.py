@@ -23,12 +23,15 @@
   each disconnect's waits are made within one turn of the event loop while the connections they close are freed,
   and a middle collection found 75,000 objects, 48 ms (bench/stations.py, 3,477 disconnects in flight). So the
   thread also looks every `YOUNG_POLL_SECONDS` and collects as soon as the young generation holds `YOUNG_THRESHOLD`
-  objects (counting them costs 0.3 ms at 70,000, 10 µs at 3,000): a collection walks what a hundredth of a second
-  of a busy event loop made, at most twice over. Objects in the oldest generation are still freed by reference counting when the
-  last reference goes (a closed connection's objects are: the consumer breaks its cycles, machines/ocpp/consumer.py);
-  only cyclic garbage among them waits for `memory_reclaim()`. Survivors used to be frozen as well (after every middle collection); then a
-  reclaim had to unfreeze and walk the start-up heap too (0.5 to 1 s when the last of 5,000 stations had left),
-  where now it walks what is still alive outside it and the cycles it frees.
+  objects (counting them costs 0.3 ms at 70,000, 10 µs at 3,000): a collection walks what the event loop made
+  between two looks, at most twice over (later than 10 ms apart when the thread waits for a core and the interpreter
+  lock: in a 5,000-station run, a young collection still found about 48,000 objects, 36 ms, before the disconnects
+  waited on one timer, machines/ocpp/consumer.py). Objects in the oldest generation are still freed by reference
+  counting when the last reference goes (a closed connection's objects are: the consumer breaks its cycles,
+  machines/ocpp/consumer.py); only cyclic garbage among them waits for `memory_reclaim()`. Survivors used to be
+  frozen as well (after every middle collection); then a reclaim had to unfreeze and walk the start-up heap too
+  (0.5 to 1 s when the last of 5,000 stations had left), where now it walks what is still alive outside it and the
+  cycles it frees.
 - `memory_release()` collects what closed connections left in the young and middle generations and hands the
   allocator's free memory back to the system (glibc's `malloc_trim`; jemalloc's purge of every arena when the server
   runs on it, core/serving.py).
