@@ -35,7 +35,16 @@ def _end(station, outcome, moment: dt.datetime, energy_wh: int) -> ChargingSessi
     )  # fmt: skip
 
 
-def test_holds_charges_and_payments_of_today_count_and_yesterdays_do_not(make_user):
+@pytest.fixture
+def midday(monkeypatch):
+    """The clock moved to noon (UTC) of today, still ticking: the test's sessions span the half hour before now, which
+    must not cross midnight (a run at 00:21 UTC counted the first session as yesterday's)."""
+    clock = timezone.now
+    offset = clock().replace(hour=12, minute=0, second=0, microsecond=0) - clock()
+    monkeypatch.setattr(timezone, "now", lambda: clock() + offset)
+
+
+def test_holds_charges_and_payments_of_today_count_and_yesterdays_do_not(make_user, midday):
     vehicle = vehicle_make(owner=make_user(Role.CUSTOMER), balance=20_000, session_limit=3_000, daily_limit=6_000)
     station = station_make(owner=make_user(Role.DEALER), price_per_kwh=40, session_fee=0, accepted_by=[vehicle])
     now = timezone.now().replace(microsecond=0)
